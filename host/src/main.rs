@@ -1,1 +1,126 @@
-fn main(){}
+//! `rsgi`: parse options, load plugins, bind sockets, load the app, run the master.
+//! Errors become exit codes here and nowhere else.
+
+mod config;
+mod date;
+mod error;
+mod exit;
+mod listen;
+mod logging;
+mod master;
+mod plugin;
+mod signals;
+mod worker;
+
+use config::catalog::Catalog;
+use config::cli::{self, Parsed};
+use config::sources::{self, Bootstrap};
+use config::{Config, SocketProtocol};
+use error::HostError;
+use exit::ExitCode;
+use master::Master;
+use plugin::Plugins;
+use rsgi_plugin_api::ErrorKind;
+use signals::SignalPipe;
+
+fn main() {
+    let code = match run() {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("rsgi: {e}");
+            e.exit_code()
+        }
+    };
+    std::process::exit(code.code());
+}
+
+fn run() -> Result<ExitCode, HostError> {
+    let args: Vec<String> = std::env::args().collect();
+    let env = |key: &str| std::env::var(key).ok();
+    let level_name = sources::scan_args(&args[1..], &["log-level"])
+        .pop()
+        .or_else(|| env("RSGI_LOG_LEVEL"))
+        .unwrap_or_else(|| "info".into());
+    let level = logging::parse_level(&level_name)
+        .ok_or_else(|| HostError::Usage(format!("invalid value '{level_name}' for --log-level: expected error, warn, info, debug or trace")))?;
+    logging::init(level);
+
+    let boot = Bootstrap::gather(&args[1..], &env)?;
+    if boot.list_plugins {
+        print!("{}", plugin::list_available(&boot.plugin_dirs));
+        return Ok(ExitCode::Clean);
+    }
+    let plugins = Plugins::load(&plugin_specs(&boot), &boot.plugin_dirs)?;
+    let mut catalog = Catalog::host();
+    plugins.declare_options(&mut catalog)?;
+    let cli_values = match cli::parse(&catalog, &args)? {
+        Parsed::Print(text) => {
+            print!("{text}");
+            return Ok(ExitCode::Clean);
+        }
+        Parsed::Run(values) => values,
+    };
+    let file_values = match &boot.config_file {
+        Some(path) => sources::read_file(path, &catalog)?,
+        None => Default::default(),
+    };
+    let values = config::merge(cli_values, sources::read_env(&catalog, &env), file_values);
+    let config = Config::from_values(&values, &catalog)?;
+    let (app_name, app) = plugins
+        .app()
+        .ok_or_else(|| HostError::Usage("no app plugin loaded: add one, e.g. --plugin python".into()))?;
+    let app_name = app_name.to_string();
+    plugins.init(&config.plugin_options, level)?;
+    signals::ignore_sigpipe();
+
+    let listeners = listen::bind_all(&config)?;
+    if let Some(pidfile) = &config.pidfile {
+        std::fs::write(pidfile, format!("{}\n", std::process::id()))
+            .map_err(|e| HostError::Runtime(format!("cannot write pidfile {}: {e}", pidfile.display())))?;
+    }
+    tracing::info!("rsgi {} master pid {}", env!("CARGO_PKG_VERSION"), std::process::id());
+    for line in plugins.describe() {
+        tracing::info!("plugin {line}");
+    }
+    for l in &listeners {
+        tracing::info!("listening on {} ({} protocol)", l.describe(), l.protocol().plugin_name());
+    }
+    tracing::info!(
+        "{} worker process(es), app runtime '{app_name}', {} mode",
+        config.processes,
+        if config.lazy_apps { "lazy-apps (app loaded in each worker)" } else { "preforking (app loaded in the master)" }
+    );
+    if !config.lazy_apps {
+        match (app.load_app())(&worker::app_context(&config, 0)).into_result() {
+            Ok(desc) => tracing::info!("app loaded: {desc}"),
+            Err(e) if e.kind == ErrorKind::AppLoad && config.need_app => {
+                listen::remove_socket_files(&listeners);
+                return Err(HostError::AppLoad(format!("{} (--need-app)", e.message)));
+            }
+            Err(e) => tracing::error!("app not loaded, every request will get 500: {}", e.message),
+        }
+    }
+    let signals = SignalPipe::install(master::MASTER_SIGNALS)
+        .map_err(|e| HostError::Runtime(format!("cannot install signal handlers: {e}")))?;
+    Ok(Master::new(config, plugins, app, listeners, signals).run())
+}
+
+/// The plugins to load: those asked for, plus the protocol plugins the sockets need.
+fn plugin_specs(boot: &Bootstrap) -> Vec<String> {
+    let mut specs = boot.plugins.clone();
+    let mut need = |name: &str| {
+        let present = specs.iter().any(|s| s == name || (plugin::find::is_path(s) && s.contains(&format!("librsgi_{name}."))));
+        if !present {
+            specs.push(name.to_string());
+        }
+    };
+    if boot.wants_http {
+        need(SocketProtocol::Http.plugin_name());
+    }
+    if boot.wants_uwsgi {
+        need(SocketProtocol::Uwsgi.plugin_name());
+    }
+    specs
+}
+

@@ -1,0 +1,93 @@
+//! All options known to this run: the host's plus those of each loaded plugin.
+
+use rsgi_plugin_api::OptionKind;
+
+use super::options::HOST_OPTIONS;
+
+/// Who owns an option.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// The host itself.
+    Host,
+    /// The plugin with this name.
+    Plugin(String),
+}
+
+/// One known option.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Canonical long name.
+    pub name: String,
+    /// Other accepted names.
+    pub aliases: Vec<String>,
+    /// Placeholder for `--help`.
+    pub value_name: String,
+    /// One line of help.
+    pub help: String,
+    /// Flag, value or list.
+    pub kind: OptionKind,
+    /// Host or plugin.
+    pub owner: Owner,
+}
+
+impl Entry {
+    /// `RSGI_<NAME>` with dashes turned into underscores.
+    pub fn env_name(&self) -> String {
+        format!("RSGI_{}", self.name.to_ascii_uppercase().replace('-', "_"))
+    }
+}
+
+/// The options of the host and of every loaded plugin.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    entries: Vec<Entry>,
+}
+
+impl Catalog {
+    /// A catalog holding only the host's options.
+    pub fn host() -> Self {
+        let entries = HOST_OPTIONS
+            .iter()
+            .map(|o| Entry {
+                name: o.name.to_string(),
+                aliases: o.aliases.iter().map(|a| a.to_string()).collect(),
+                value_name: o.value_name.to_string(),
+                help: o.help.to_string(),
+                kind: o.kind,
+                owner: Owner::Host,
+            })
+            .collect();
+        Catalog { entries }
+    }
+
+    /// Adds a plugin's option; a name that is already taken is an error naming both owners.
+    pub fn add(&mut self, entry: Entry) -> Result<(), String> {
+        let taken = std::iter::once(&entry.name)
+            .chain(entry.aliases.iter())
+            .find_map(|n| self.lookup(n).map(|e| (n.clone(), e.owner.clone())));
+        if let Some((name, owner)) = taken {
+            return Err(format!(
+                "option --{name} of plugin {:?} clashes with an option of {}",
+                entry.owner,
+                match owner {
+                    Owner::Host => "the host".to_string(),
+                    Owner::Plugin(p) => format!("plugin {p}"),
+                }
+            ));
+        }
+        self.entries.push(entry);
+        Ok(())
+    }
+
+    /// Finds an option by canonical name or alias.
+    pub fn lookup(&self, name: &str) -> Option<&Entry> {
+        self.entries
+            .iter()
+            .find(|e| e.name == name || e.aliases.iter().any(|a| a == name))
+    }
+
+    /// All entries, host first, then plugins in load order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+}

@@ -1,0 +1,204 @@
+//! Options → a validated [`Config`]. The only reader of argv, the environment and the file.
+
+pub mod catalog;
+pub mod cli;
+pub mod options;
+pub mod sources;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use abi_stable::std_types::{RString, RVec};
+use rsgi_plugin_api::OptionValue;
+
+use crate::error::HostError;
+use catalog::{Catalog, Owner};
+use sources::Values;
+
+/// Which protocol a listening socket speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketProtocol {
+    /// HTTP/1.1 (`--http`, `--http-socket`): served by the `http` plugin.
+    Http,
+    /// The uwsgi binary protocol (`--socket`): served by the `uwsgi` plugin.
+    Uwsgi,
+}
+
+impl SocketProtocol {
+    /// The name of the protocol plugin that serves it.
+    pub fn plugin_name(self) -> &'static str {
+        match self {
+            SocketProtocol::Http => "http",
+            SocketProtocol::Uwsgi => "uwsgi",
+        }
+    }
+}
+
+/// One socket to listen on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketSpec {
+    /// The protocol it speaks.
+    pub protocol: SocketProtocol,
+    /// The address as written (`127.0.0.1:8000`, `:8000`, `[::1]:80`, `/run/app.sock`).
+    pub addr: String,
+}
+
+/// The validated configuration of one run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Sockets to bind, in order.
+    pub sockets: Vec<SocketSpec>,
+    /// Worker processes.
+    pub processes: u32,
+    /// Load the app in each worker after fork.
+    pub lazy_apps: bool,
+    /// Exit 22 when the app cannot be loaded.
+    pub need_app: bool,
+    /// Recycle a worker after this many requests (0 = never).
+    pub max_requests: u64,
+    /// Bound on a graceful shutdown.
+    pub reload_mercy: Duration,
+    /// Listen backlog.
+    pub listen: i32,
+    /// Largest accepted body (0 = unlimited).
+    pub limit_post: u64,
+    /// Idle keep-alive connections are closed after this.
+    pub keepalive_timeout: Duration,
+    /// A request head must arrive within this.
+    pub header_timeout: Duration,
+    /// A blocked body read or response write gives up after this.
+    pub socket_timeout: Duration,
+    /// Mode of Unix sockets.
+    pub chmod_socket: Option<u32>,
+    /// Where to write the master's pid.
+    pub pidfile: Option<PathBuf>,
+    /// Each plugin's own option values, by plugin name.
+    pub plugin_options: BTreeMap<String, RVec<OptionValue>>,
+}
+
+/// Combines the three sources: command line > environment > file.
+pub fn merge(cli: Values, env: Values, file: Values) -> Values {
+    let mut out = file;
+    out.extend(env);
+    out.extend(cli);
+    out
+}
+
+fn last<'a>(values: &'a Values, name: &str) -> Option<&'a str> {
+    values.get(name).and_then(|v| v.last()).map(|s| s.as_str())
+}
+
+fn number<T: FromStr>(values: &Values, name: &str, default: T) -> Result<T, HostError> {
+    match last(values, name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|_| HostError::Usage(format!("invalid value '{raw}' for --{name}: expected a number"))),
+    }
+}
+
+fn seconds(values: &Values, name: &str, default: u64) -> Result<Duration, HostError> {
+    number(values, name, default).map(Duration::from_secs)
+}
+
+fn flag(values: &Values, name: &str) -> bool {
+    matches!(last(values, name), Some(v) if !matches!(v, "false" | "0" | "no" | "off"))
+}
+
+impl Config {
+    /// Validates merged values into a config.
+    pub fn from_values(values: &Values, catalog: &Catalog) -> Result<Config, HostError> {
+        let mut sockets = Vec::new();
+        for addr in values.get("http").into_iter().flatten() {
+            sockets.push(SocketSpec {
+                protocol: SocketProtocol::Http,
+                addr: addr.clone(),
+            });
+        }
+        for addr in values.get("socket").into_iter().flatten() {
+            sockets.push(SocketSpec {
+                protocol: SocketProtocol::Uwsgi,
+                addr: addr.clone(),
+            });
+        }
+        if sockets.is_empty() {
+            sockets.push(SocketSpec {
+                protocol: SocketProtocol::Http,
+                addr: "127.0.0.1:8000".to_string(),
+            });
+        }
+        let processes: u32 = number(values, "processes", 1)?;
+        if processes == 0 {
+            return Err(HostError::Usage("--processes must be at least 1".into()));
+        }
+        let chmod_socket = match last(values, "chmod-socket") {
+            None => None,
+            Some(raw) => Some(
+                u32::from_str_radix(raw, 8)
+                    .map_err(|_| HostError::Usage(format!("invalid value '{raw}' for --chmod-socket: expected an octal mode like 660")))?,
+            ),
+        };
+        let mut plugin_options: BTreeMap<String, RVec<OptionValue>> = BTreeMap::new();
+        for entry in catalog.entries() {
+            if let (Owner::Plugin(plugin), Some(list)) = (&entry.owner, values.get(&entry.name)) {
+                plugin_options.entry(plugin.clone()).or_default().push(OptionValue {
+                    name: RString::from(entry.name.as_str()),
+                    values: list.iter().map(|s| RString::from(s.as_str())).collect(),
+                });
+            }
+        }
+        Ok(Config {
+            sockets,
+            processes,
+            lazy_apps: flag(values, "lazy-apps"),
+            need_app: flag(values, "need-app"),
+            max_requests: number(values, "max-requests", 0)?,
+            reload_mercy: seconds(values, "reload-mercy", 60)?,
+            listen: number(values, "listen", 1024)?,
+            limit_post: number(values, "limit-post", 0)?,
+            keepalive_timeout: seconds(values, "http-keepalive-timeout", 5)?,
+            header_timeout: seconds(values, "http-header-timeout", 10)?,
+            socket_timeout: seconds(values, "socket-timeout", 60)?,
+            chmod_socket,
+            pidfile: last(values, "pidfile").map(PathBuf::from),
+            plugin_options,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(pairs: &[(&str, &str)]) -> Values {
+        let mut v = Values::new();
+        for (k, val) in pairs {
+            v.entry(k.to_string()).or_default().push(val.to_string());
+        }
+        v
+    }
+
+    #[test]
+    fn defaults_to_http_on_port_8000_with_one_worker() {
+        let c = Config::from_values(&Values::new(), &Catalog::host()).unwrap();
+        assert_eq!(c.sockets, vec![SocketSpec { protocol: SocketProtocol::Http, addr: "127.0.0.1:8000".into() }]);
+        assert_eq!(c.processes, 1);
+        assert_eq!(c.listen, 1024);
+    }
+
+    #[test]
+    fn command_line_beats_environment_beats_file() {
+        let merged = merge(values(&[("processes", "3")]), values(&[("processes", "2"), ("listen", "50")]), values(&[("processes", "1"), ("listen", "10"), ("max-requests", "7")]));
+        let c = Config::from_values(&merged, &Catalog::host()).unwrap();
+        assert_eq!((c.processes, c.listen, c.max_requests), (3, 50, 7));
+    }
+
+    #[test]
+    fn bad_number_names_the_option() {
+        let err = Config::from_values(&values(&[("processes", "many")]), &Catalog::host()).unwrap_err();
+        assert_eq!(err.to_string(), "invalid value 'many' for --processes: expected a number");
+    }
+}

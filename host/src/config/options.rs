@@ -1,0 +1,61 @@
+//! The host's own options. Names follow uWSGI where one exists, so an existing setup
+//! can be brought over; every option is also a TOML key and an `RSGI_<NAME>` variable.
+
+use rsgi_plugin_api::OptionKind;
+
+/// One option of the host, as `--help`, the config file and the environment know it.
+#[derive(Debug, Clone, Copy)]
+pub struct HostOption {
+    /// Long name (`processes`).
+    pub name: &'static str,
+    /// Other accepted names (`workers`).
+    pub aliases: &'static [&'static str],
+    /// Placeholder in `--help`.
+    pub value_name: &'static str,
+    /// One line of help.
+    pub help: &'static str,
+    /// Flag, value or list.
+    pub kind: OptionKind,
+}
+
+const fn opt(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    value_name: &'static str,
+    kind: OptionKind,
+    help: &'static str,
+) -> HostOption {
+    HostOption {
+        name,
+        aliases,
+        value_name,
+        help,
+        kind,
+    }
+}
+
+use OptionKind::{Flag, List, Value};
+
+/// Every host option, in `--help` order.
+pub const HOST_OPTIONS: &[HostOption] = &[
+    opt("config", &[], "FILE", Value, "read options from a TOML file (same names as the flags)"),
+    opt("plugin", &["plugins"], "NAME|PATH", List, "load plugins (comma-separated or repeated): a name (python, http, uwsgi) or a path to a .so"),
+    opt("plugin-dir", &[], "DIR", List, "look for plugins in DIR first (also RSGI_PLUGIN_DIR)"),
+    opt("list-plugins", &[], "", Flag, "list the plugins found in the search path and exit"),
+    opt("http", &["http-socket"], "ADDR", List, "serve HTTP on ADDR (host:port, :port, [::1]:port or /path.sock); default 127.0.0.1:8000"),
+    opt("socket", &["uwsgi-socket"], "ADDR", List, "serve the uwsgi protocol on ADDR (TCP or Unix socket), e.g. behind nginx's uwsgi_pass"),
+    opt("processes", &["workers"], "N", Value, "number of worker processes (default 1)"),
+    opt("master", &[], "", Flag, "accepted for uWSGI compatibility: rsgi always runs a master"),
+    opt("lazy-apps", &["lazy"], "", Flag, "load the app in each worker after fork instead of once in the master"),
+    opt("need-app", &[], "", Flag, "exit with status 22 if the app cannot be loaded (otherwise serve 500s)"),
+    opt("max-requests", &[], "N", Value, "recycle a worker after it served N requests (0 = never)"),
+    opt("reload-mercy", &[], "SECONDS", Value, "how long SIGTERM waits for workers to finish in-flight requests (default 60)"),
+    opt("listen", &[], "N", Value, "listen queue (backlog) of each socket (default 1024)"),
+    opt("limit-post", &[], "BYTES", Value, "largest request body accepted; larger ones get 413 (default 0 = no limit)"),
+    opt("http-keepalive-timeout", &[], "SECONDS", Value, "close keep-alive connections idle this long (default 5)"),
+    opt("http-header-timeout", &[], "SECONDS", Value, "close a connection whose request head takes longer than this (default 10)"),
+    opt("socket-timeout", &[], "SECONDS", Value, "give up a blocked body read or response write after this long (default 60)"),
+    opt("chmod-socket", &[], "MODE", Value, "permissions of Unix sockets (octal, e.g. 660)"),
+    opt("pidfile", &[], "FILE", Value, "write the master's pid to FILE"),
+    opt("log-level", &[], "LEVEL", Value, "error, warn, info (default), debug or trace"),
+];

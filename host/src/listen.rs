@@ -1,0 +1,166 @@
+//! Bind the listening sockets (TCP or Unix) in the master, before any fork.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::PathBuf;
+
+use socket2::{Domain, SockAddr, Socket, Type};
+
+use crate::config::{Config, SocketProtocol, SocketSpec};
+use crate::error::HostError;
+
+/// Where a listener is bound.
+#[derive(Debug, Clone)]
+pub enum Bound {
+    /// A TCP address.
+    Tcp(SocketAddr),
+    /// A Unix socket path (removed on shutdown).
+    Unix(PathBuf),
+}
+
+/// One listening socket, shared by every worker.
+pub struct Listener {
+    /// What the user asked for.
+    pub spec: SocketSpec,
+    /// Where it is bound.
+    pub bound: Bound,
+    /// The socket.
+    pub socket: Socket,
+    /// `SERVER_NAME` for requests on it.
+    pub server_name: String,
+    /// `SERVER_PORT` for requests on it (0 for Unix sockets).
+    pub server_port: u16,
+}
+
+impl Listener {
+    /// The raw fd.
+    pub fn fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+
+    /// The protocol it speaks.
+    pub fn protocol(&self) -> SocketProtocol {
+        self.spec.protocol
+    }
+
+    /// `http://127.0.0.1:8000` style, for the startup log.
+    pub fn describe(&self) -> String {
+        let scheme = match self.spec.protocol {
+            SocketProtocol::Http => "http",
+            SocketProtocol::Uwsgi => "uwsgi",
+        };
+        match &self.bound {
+            Bound::Tcp(a) => format!("{scheme}://{a}"),
+            Bound::Unix(p) => format!("{scheme}://unix:{}", p.display()),
+        }
+    }
+}
+
+/// Resolves `host:port`, `:port` (all interfaces) or `[v6]:port`.
+pub fn parse_tcp(addr: &str) -> Result<SocketAddr, String> {
+    let full = if addr.starts_with(':') {
+        format!("0.0.0.0{addr}")
+    } else {
+        addr.to_string()
+    };
+    full.to_socket_addrs()
+        .map_err(|e| format!("{e}"))?
+        .next()
+        .ok_or_else(|| "address resolves to nothing".to_string())
+}
+
+fn is_unix(addr: &str) -> bool {
+    addr.starts_with('/') || addr.starts_with("./") || addr.starts_with("unix:")
+}
+
+/// Binds every socket of `config`.
+pub fn bind_all(config: &Config) -> Result<Vec<Listener>, HostError> {
+    config.sockets.iter().map(|spec| bind(spec, config)).collect()
+}
+
+fn bind(spec: &SocketSpec, config: &Config) -> Result<Listener, HostError> {
+    let fail = |source: std::io::Error| HostError::Listen {
+        addr: spec.addr.clone(),
+        source,
+    };
+    if is_unix(&spec.addr) {
+        let path = PathBuf::from(spec.addr.trim_start_matches("unix:"));
+        if let Ok(meta) = std::fs::symlink_metadata(&path) {
+            if meta.file_type().is_socket() {
+                std::fs::remove_file(&path).map_err(fail)?;
+            } else {
+                return Err(fail(std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "a file that is not a socket is in the way",
+                )));
+            }
+        }
+        let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(fail)?;
+        socket.bind(&SockAddr::unix(&path).map_err(fail)?).map_err(fail)?;
+        if let Some(mode) = config.chmod_socket {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(fail)?;
+        }
+        socket.listen(config.listen).map_err(fail)?;
+        socket.set_nonblocking(true).map_err(fail)?;
+        return Ok(Listener {
+            spec: spec.clone(),
+            bound: Bound::Unix(path),
+            socket,
+            server_name: "localhost".to_string(),
+            server_port: 0,
+        });
+    }
+    let addr = parse_tcp(&spec.addr).map_err(|e| fail(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None).map_err(fail)?;
+    socket.set_reuse_address(true).map_err(fail)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true).map_err(fail)?;
+    }
+    socket.bind(&addr.into()).map_err(fail)?;
+    socket.listen(config.listen).map_err(fail)?;
+    socket.set_nonblocking(true).map_err(fail)?;
+    let local = socket
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .unwrap_or(addr);
+    Ok(Listener {
+        spec: spec.clone(),
+        bound: Bound::Tcp(local),
+        socket,
+        server_name: local.ip().to_string(),
+        server_port: local.port(),
+    })
+}
+
+/// Removes the files of Unix sockets (at shutdown).
+pub fn remove_socket_files(listeners: &[Listener]) {
+    for l in listeners {
+        if let Bound::Unix(path) = &l.bound {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colon_port_means_all_interfaces() {
+        assert_eq!(parse_tcp(":8000").unwrap(), "0.0.0.0:8000".parse().unwrap());
+    }
+
+    #[test]
+    fn ipv6_in_brackets_parses() {
+        assert_eq!(parse_tcp("[::1]:9").unwrap(), "[::1]:9".parse().unwrap());
+    }
+
+    #[test]
+    fn unix_paths_are_recognised() {
+        assert!(is_unix("/run/app.sock"));
+        assert!(is_unix("./app.sock"));
+        assert!(!is_unix("127.0.0.1:80"));
+    }
+}

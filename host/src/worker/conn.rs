@@ -1,0 +1,288 @@
+//! One client connection: read → protocol.parse → app.handle → write, in a loop that
+//! stops when the socket would block.
+
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::Instant;
+
+use abi_stable::std_types::{RSlice, RSliceMut, RStr, RVec};
+use rsgi_plugin_api::protocol::{BodyKind, ParseStatus, RequestHead, Version};
+use rsgi_plugin_api::{ErrorKind, Header, NameStyle, Request};
+use socket2::Socket;
+
+use super::blocking;
+use super::body::Body;
+use super::readbuf::ReadBuf;
+use super::reply::Reply;
+use super::state::{recycle, restore, WorkerState, HEAD_CEILING};
+
+/// What the event loop should do with the connection after driving it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Keep it registered; wait for the next event.
+    Open,
+    /// Close it.
+    Close,
+}
+
+/// Outcome of looking at the buffered bytes.
+enum Step {
+    /// A request (or an error answer) was produced; look again.
+    Served,
+    /// More bytes are needed.
+    NeedMore,
+}
+
+/// A client connection.
+pub struct Conn {
+    socket: Socket,
+    /// Index of the listener it came from.
+    listener: usize,
+    rbuf: ReadBuf,
+    wbuf: RVec<u8>,
+    wpos: usize,
+    close_after_write: bool,
+    peer_addr: String,
+    peer_port: u16,
+    /// When the current request head started arriving (header timeout).
+    pub head_started: Option<Instant>,
+    /// When the connection last finished a request or was accepted (keep-alive timeout).
+    pub idle_since: Instant,
+}
+
+impl Conn {
+    /// Wraps an accepted socket.
+    pub fn new(socket: Socket, listener: usize, peer_addr: String, peer_port: u16) -> Self {
+        Conn {
+            socket,
+            listener,
+            rbuf: ReadBuf::new(),
+            wbuf: RVec::new(),
+            wpos: 0,
+            close_after_write: false,
+            peer_addr,
+            peer_port,
+            head_started: None,
+            idle_since: Instant::now(),
+        }
+    }
+
+    /// The socket's fd.
+    pub fn fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+
+    /// True when no request is in progress and nothing waits to be written.
+    pub fn is_idle(&self) -> bool {
+        self.rbuf.is_empty() && self.wpos >= self.wbuf.len()
+    }
+
+    /// Does everything possible without blocking on the client.
+    pub fn drive(&mut self, w: &mut WorkerState) -> Verdict {
+        loop {
+            if self.wpos < self.wbuf.len() {
+                match self.write_pending() {
+                    Ok(true) => {}
+                    Ok(false) => return Verdict::Open,
+                    Err(_) => return Verdict::Close,
+                }
+            }
+            if self.close_after_write {
+                return Verdict::Close;
+            }
+            if w.stopping && self.rbuf.is_empty() {
+                return Verdict::Close;
+            }
+            if !self.rbuf.is_empty() {
+                if let Step::Served = self.serve_buffered(w) {
+                    continue;
+                }
+            }
+            let fd = self.fd();
+            let spare = self.rbuf.spare(HEAD_CEILING);
+            if spare.is_empty() {
+                // A protocol that keeps answering Partial past the ceiling: refuse.
+                self.answer_error(w, Version::Http11, 431, "request head larger than the host's ceiling");
+                continue;
+            }
+            match blocking::read_some(fd, spare) {
+                Ok(0) => return Verdict::Close,
+                Ok(n) => {
+                    self.rbuf.filled(n);
+                    if self.head_started.is_none() {
+                        self.head_started = Some(Instant::now());
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Verdict::Open,
+                Err(_) => return Verdict::Close,
+            }
+        }
+    }
+
+    /// Writes queued bytes; Ok(true) when all went out.
+    fn write_pending(&mut self) -> std::io::Result<bool> {
+        while self.wpos < self.wbuf.len() {
+            match blocking::write_some(self.fd(), &self.wbuf[self.wpos..]) {
+                Ok(n) => self.wpos += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e),
+            }
+        }
+        self.wbuf.clear();
+        self.wpos = 0;
+        Ok(true)
+    }
+
+    /// Queues an error answer (if the protocol has one) and closes after writing it.
+    fn answer_error(&mut self, w: &WorkerState, version: Version, status: u16, why: &str) {
+        tracing::warn!("{}:{} bad request ({status}): {why}", self.peer_addr, self.peer_port);
+        let proto = w.listeners[self.listener].proto;
+        (proto.encode_error())(version, status, &mut self.wbuf);
+        self.close_after_write = true;
+        self.rbuf.consume(usize::MAX);
+    }
+
+    fn serve_buffered(&mut self, w: &mut WorkerState) -> Step {
+        let proto = w.listeners[self.listener].proto;
+        let outcome = (proto.parse())(
+            RSlice::from_slice(self.rbuf.pending()),
+            RSliceMut::from(&mut w.header_spans[..]),
+            RSliceMut::from(&mut w.var_spans[..]),
+        );
+        match outcome.status {
+            ParseStatus::Partial => Step::NeedMore,
+            ParseStatus::Invalid => {
+                let e = outcome.error;
+                if e.status == 0 {
+                    tracing::warn!("{}:{} closing: {}", self.peer_addr, self.peer_port, e.reason);
+                    self.close_after_write = true;
+                    self.rbuf.consume(usize::MAX);
+                } else {
+                    self.answer_error(w, Version::Http11, e.status, e.reason.as_str());
+                }
+                Step::Served
+            }
+            ParseStatus::Complete => {
+                self.head_started = None;
+                self.serve(w, outcome.head);
+                self.idle_since = Instant::now();
+                Step::Served
+            }
+        }
+    }
+
+    /// Serves one parsed request: builds the view, calls the app, finishes the response.
+    fn serve(&mut self, w: &mut WorkerState, head: RequestHead) {
+        let info = &w.listeners[self.listener];
+        let proto = info.proto;
+        if info.routes_modifier1 && head.modifier1 != 0 {
+            tracing::warn!(
+                "{}:{} uwsgi packet with modifier1 {} but no plugin serves it (only 0, WSGI); closing",
+                self.peer_addr,
+                self.peer_port,
+                head.modifier1
+            );
+            self.close_after_write = true;
+            self.rbuf.consume(usize::MAX);
+            return;
+        }
+        let limits = w.limits;
+        if limits.limit_post > 0 && head.body.kind == BodyKind::Length && head.body.length > limits.limit_post {
+            self.answer_error(w, head.version, 413, "request body larger than --limit-post");
+            return;
+        }
+        w.requests += 1;
+        let keep_alive = head.keep_alive && !w.stopping;
+        let fd = self.fd();
+        let pending = self.rbuf.pending();
+        let (head_bytes, rest) = pending.split_at(head.head_len as usize);
+
+        let mut headers = recycle(std::mem::take(&mut w.header_views));
+        headers.extend(w.header_spans[..head.header_count as usize].iter().map(|s| Header {
+            name: RSlice::from_slice(s.name.get(head_bytes)),
+            value: RSlice::from_slice(s.value.get(head_bytes)),
+        }));
+        let mut vars = recycle(std::mem::take(&mut w.var_views));
+        vars.extend(w.var_spans[..head.var_count as usize].iter().map(|s| Header {
+            name: RSlice::from_slice(s.name.get(head_bytes)),
+            value: RSlice::from_slice(s.value.get(head_bytes)),
+        }));
+        let method = head.method.get(head_bytes);
+        let request = Request {
+            method: RSlice::from_slice(method),
+            uri: RSlice::from_slice(head.uri.get(head_bytes)),
+            path: RSlice::from_slice(head.path.get(head_bytes)),
+            query: RSlice::from_slice(head.query.get(head_bytes)),
+            protocol: RStr::from_str(head.version.as_str()),
+            scheme: RStr::from_str("http"),
+            headers: RSlice::from_slice(&headers),
+            names: if head.names == NameStyle::Cgi { NameStyle::Cgi } else { NameStyle::Http },
+            vars: RSlice::from_slice(&vars),
+            remote_addr: RStr::from_str(&self.peer_addr),
+            remote_port: self.peer_port,
+            server_name: RStr::from_str(&info.server_name),
+            server_port: info.server_port,
+            content_length: match head.body.kind {
+                BodyKind::Chunked => abi_stable::std_types::RNone,
+                _ => abi_stable::std_types::RSome(head.body.length),
+            },
+            worker_id: w.id,
+        };
+        let mut body = Body::new(
+            fd,
+            proto,
+            head.body,
+            rest,
+            head.expect_continue,
+            head.version,
+            limits.socket_timeout,
+            limits.limit_post,
+        );
+        let queued_from = self.wbuf.len();
+        let mut reply = Reply::new(
+            fd,
+            proto,
+            &mut self.wbuf,
+            head.version,
+            keep_alive,
+            method == b"HEAD",
+            w.date.now(),
+            limits.socket_timeout,
+        );
+        let result = {
+            let mut reader = body.reader();
+            let mut responder = reply.responder();
+            (w.app.handle())(&request, &mut reader, &mut responder).into_result()
+        };
+        let mut keep = match (&result, reply.started()) {
+            (Ok(()), true) => reply.finish(),
+            (Ok(()), false) => {
+                tracing::error!(
+                    "{} {}: the app returned without starting a response; answering 500",
+                    String::from_utf8_lossy(method),
+                    String::from_utf8_lossy(head.uri.get(head_bytes))
+                );
+                reply.fail(500, queued_from);
+                false
+            }
+            (Err(e), _) => {
+                if e.kind == ErrorKind::Panic {
+                    tracing::error!("app plugin panicked: {}", e.message);
+                }
+                reply.fail(500, queued_from);
+                false
+            }
+        };
+        keep = keep && body.drain();
+        let consumed = head.head_len as usize + body.used();
+        let leftover = body.leftover().to_vec();
+        drop(reply);
+        drop(body);
+        w.header_views = restore(headers);
+        w.var_views = restore(vars);
+        self.rbuf.consume(consumed);
+        self.rbuf.push(&leftover);
+        if !keep {
+            self.close_after_write = true;
+        }
+    }
+}

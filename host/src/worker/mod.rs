@@ -1,0 +1,104 @@
+//! A worker: post-fork setup (signals, lazy app load), then the event loop.
+
+pub mod blocking;
+pub mod body;
+pub mod conn;
+pub mod readbuf;
+pub mod reply;
+pub mod serve;
+pub mod state;
+
+use nix::sys::signal::Signal;
+use rsgi_plugin_api::{AppContext, AppModRef, ErrorKind};
+
+use crate::config::{Config, SocketProtocol};
+use crate::exit::ExitCode;
+use crate::listen::Listener;
+use crate::plugin::Plugins;
+use crate::signals::{self, SignalPipe};
+use state::{Limits, ListenerInfo, WorkerState};
+
+/// Signals a worker handles itself.
+const WORKER_SIGNALS: &[Signal] = &[Signal::SIGTERM, Signal::SIGINT, Signal::SIGQUIT, Signal::SIGHUP];
+
+/// Everything a new worker needs from the master.
+pub struct Setup<'a> {
+    /// Worker id (1-based slot).
+    pub id: u32,
+    /// The configuration.
+    pub config: &'a Config,
+    /// Loaded plugins.
+    pub plugins: &'a Plugins,
+    /// The app runtime.
+    pub app: AppModRef,
+    /// The listening sockets.
+    pub listeners: &'a [Listener],
+    /// Signals the master handles (reset to defaults here).
+    pub master_signals: &'a [Signal],
+}
+
+/// The app context for worker `id`.
+pub fn app_context(config: &Config, id: u32) -> AppContext {
+    AppContext {
+        processes: config.processes,
+        threads: 1,
+        lazy: config.lazy_apps,
+        worker_id: id,
+    }
+}
+
+/// Runs a worker to its end; returns the exit code (the caller `_exit`s with it).
+pub fn run(setup: Setup<'_>) -> ExitCode {
+    signals::reset(setup.master_signals);
+    let signals = match SignalPipe::install(WORKER_SIGNALS) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("worker {}: cannot set up signals: {e}", setup.id);
+            return ExitCode::Failure;
+        }
+    };
+    let config = setup.config;
+    let ctx = app_context(config, setup.id);
+    if config.lazy_apps {
+        match (setup.app.load_app())(&ctx).into_result() {
+            Ok(desc) => tracing::info!("worker {} loaded the app: {desc}", setup.id),
+            Err(e) if e.kind == ErrorKind::AppLoad && config.need_app => {
+                tracing::error!("worker {}: {} (--need-app: giving up)", setup.id, e.message);
+                return ExitCode::AppLoadFailed;
+            }
+            Err(e) => tracing::error!("worker {}: app not loaded, answering 500: {}", setup.id, e.message),
+        }
+    }
+    let mut infos = Vec::with_capacity(setup.listeners.len());
+    for l in setup.listeners {
+        let name = l.protocol().plugin_name();
+        let Some(proto) = setup.plugins.protocol(name) else {
+            tracing::error!("no protocol plugin '{name}' for {}", l.describe());
+            return ExitCode::Failure;
+        };
+        infos.push(ListenerInfo {
+            proto,
+            server_name: l.server_name.clone(),
+            server_port: l.server_port,
+            routes_modifier1: l.protocol() == SocketProtocol::Uwsgi,
+        });
+    }
+    let limits = Limits {
+        limit_post: config.limit_post,
+        keepalive_timeout: config.keepalive_timeout,
+        header_timeout: config.header_timeout,
+        socket_timeout: config.socket_timeout,
+    };
+    let mut state = WorkerState::new(setup.id, setup.app, infos, limits);
+    match serve::run(setup.listeners, &signals, &mut state, config.max_requests) {
+        Ok(serve::Ended::Graceful) => {
+            (setup.app.shutdown())();
+            ExitCode::Clean
+        }
+        Ok(serve::Ended::Immediate) => ExitCode::Clean,
+        Err(e) => {
+            tracing::error!("worker {} event loop failed: {e}", setup.id);
+            ExitCode::Failure
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! What every connection of a worker shares: the app, the protocols, limits and scratch.
+
+use std::time::Duration;
+
+use rsgi_plugin_api::protocol::HeaderSpan;
+use rsgi_plugin_api::{AppModRef, Header, ProtocolModRef};
+
+use crate::date::DateCache;
+
+/// Capacity of the header and variable arrays handed to a protocol's parser.
+pub const MAX_FIELDS: usize = 256;
+
+/// Hard ceiling on a request head, whatever a protocol allows.
+pub const HEAD_CEILING: usize = 1024 * 1024;
+
+/// Per-listener facts a request needs.
+pub struct ListenerInfo {
+    /// The protocol plugin serving it.
+    pub proto: ProtocolModRef,
+    /// `SERVER_NAME`.
+    pub server_name: String,
+    /// `SERVER_PORT`.
+    pub server_port: u16,
+    /// Requests on it are routed by uwsgi modifier1.
+    pub routes_modifier1: bool,
+}
+
+/// Limits from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest body (0 = none).
+    pub limit_post: u64,
+    /// Idle keep-alive connections are closed after this.
+    pub keepalive_timeout: Duration,
+    /// A head must arrive within this.
+    pub header_timeout: Duration,
+    /// Blocking body reads / response writes give up after this.
+    pub socket_timeout: Duration,
+}
+
+/// The worker's shared state.
+pub struct WorkerState {
+    /// This worker's id (1-based).
+    pub id: u32,
+    /// The app runtime.
+    pub app: AppModRef,
+    /// One entry per listening socket, same order.
+    pub listeners: Vec<ListenerInfo>,
+    /// Configured limits.
+    pub limits: Limits,
+    /// The cached `Date` value.
+    pub date: DateCache,
+    /// Header spans filled by the parser.
+    pub header_spans: Vec<HeaderSpan>,
+    /// Variable spans filled by the parser.
+    pub var_spans: Vec<HeaderSpan>,
+    /// Reused storage for the request's header views.
+    pub header_views: Vec<Header<'static>>,
+    /// Reused storage for the request's variable views.
+    pub var_views: Vec<Header<'static>>,
+    /// Requests served so far.
+    pub requests: u64,
+    /// The worker is stopping: finish what is in flight, accept nothing, keep nothing alive.
+    pub stopping: bool,
+}
+
+impl WorkerState {
+    /// State for worker `id`.
+    pub fn new(id: u32, app: AppModRef, listeners: Vec<ListenerInfo>, limits: Limits) -> Self {
+        WorkerState {
+            id,
+            app,
+            listeners,
+            limits,
+            date: DateCache::new(),
+            header_spans: vec![HeaderSpan::default(); MAX_FIELDS],
+            var_spans: vec![HeaderSpan::default(); MAX_FIELDS],
+            header_views: Vec::with_capacity(MAX_FIELDS),
+            var_views: Vec::with_capacity(MAX_FIELDS),
+            requests: 0,
+            stopping: false,
+        }
+    }
+}
+
+/// Reuses an emptied vector's allocation for views of a shorter lifetime.
+pub fn recycle<'a>(mut v: Vec<Header<'static>>) -> Vec<Header<'a>> {
+    v.clear();
+    // An in-place collect of an empty vector keeps its allocation (same layout).
+    v.into_iter().map(|h| -> Header<'a> { h }).collect()
+}
+
+/// Gives a vector's allocation back for the next request.
+pub fn restore(mut v: Vec<Header<'_>>) -> Vec<Header<'static>> {
+    v.clear();
+    v.into_iter()
+        .map(|_| -> Header<'static> { unreachable!("the vector is empty") })
+        .collect()
+}
