@@ -27,7 +27,6 @@ fn main() {
     let code = match run() {
         Ok(code) => code,
         Err(e) => {
-            tracing::error!("{e}");
             eprintln!("rsgi: {e}");
             e.exit_code()
         }

@@ -136,7 +136,7 @@ impl Master {
 
     fn reap_workers(&mut self) {
         for (pid, death) in reap::reap() {
-            let Some((id, pause)) = self.table.exited(pid) else { continue };
+            let Some((id, pause)) = self.table.exited(pid, death == Death::Exited(0)) else { continue };
             if let Phase::Stopping { .. } = self.phase {
                 tracing::info!("worker {id} (pid {pid}) exited: {death}");
                 continue;

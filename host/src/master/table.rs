@@ -85,10 +85,12 @@ impl WorkerTable {
 
     /// Records that `pid` is gone; returns its slot id, and the pause before respawning
     /// (zero for a single crash; growing for a worker that keeps dying at start).
-    pub fn exited(&mut self, pid: Pid) -> Option<(u32, Duration)> {
+    /// A clean exit (a recycled worker) never counts as a quick death.
+    pub fn exited(&mut self, pid: Pid, clean: bool) -> Option<(u32, Duration)> {
         let slot = self.slots.iter_mut().find(|s| s.pid == Some(pid))?;
         slot.pid = None;
-        if slot.spawned_at.elapsed() < QUICK_DEATH {
+        slot.respawns += 1;
+        if !clean && slot.spawned_at.elapsed() < QUICK_DEATH {
             slot.quick_deaths += 1;
         } else {
             slot.quick_deaths = 0;
@@ -135,8 +137,18 @@ mod tests {
     fn exited_frees_the_slot_and_reports_it() {
         let mut t = WorkerTable::new(2);
         t.started(2, Pid::from_raw(42));
-        assert_eq!(t.exited(Pid::from_raw(42)).map(|(id, _)| id), Some(2));
+        assert_eq!(t.exited(Pid::from_raw(42), false).map(|(id, _)| id), Some(2));
         assert!(t.is_empty());
-        assert_eq!(t.exited(Pid::from_raw(42)), None);
+        assert_eq!(t.exited(Pid::from_raw(42), false), None);
+    }
+
+    #[test]
+    fn recycled_workers_never_back_off() {
+        let mut t = WorkerTable::new(1);
+        for pid in 1..10 {
+            t.started(1, Pid::from_raw(pid));
+            let (_, pause) = t.exited(Pid::from_raw(pid), true).unwrap();
+            assert_eq!(pause, Duration::ZERO);
+        }
     }
 }

@@ -30,6 +30,7 @@ pub fn load(path: &Path) -> Result<LoadedPlugin, String> {
         return Err(format!("plugin file {} does not exist", path.display()));
     }
     let header = lib_header_from_path(path).map_err(|e| describe(path, &e))?;
+    check_version(path, header.version_strings().version.as_str())?;
     let module = header
         .init_root_module::<PluginModRef>()
         .map_err(|e| describe(path, &e))?;
@@ -40,6 +41,33 @@ pub fn load(path: &Path) -> Result<LoadedPlugin, String> {
         path: path.to_path_buf(),
         module,
     })
+}
+
+/// Refuses a plugin built against an incompatible `rsgi-plugin-api` before its layout is
+/// compared (the version says more than a layout diff): same major version, and for 0.x
+/// the same minor version.
+fn check_version(path: &Path, plugin: &str) -> Result<(), String> {
+    if compatible(ABI_VERSION, plugin) {
+        return Ok(());
+    }
+    Err(format!(
+        "plugin {} was built for plugin ABI {plugin}, but this rsgi speaks plugin ABI {ABI_VERSION}; \
+         rebuild the plugin against rsgi-plugin-api {ABI_VERSION}",
+        path.display()
+    ))
+}
+
+/// Semver compatibility of two `major.minor.patch` strings.
+fn compatible(host: &str, plugin: &str) -> bool {
+    let parts = |v: &str| -> Option<(u64, u64)> {
+        let mut it = v.split('.').map(|p| p.parse::<u64>().ok());
+        Some((it.next()??, it.next()??))
+    };
+    match (parts(host), parts(plugin)) {
+        (Some((0, h_minor)), Some((0, p_minor))) => h_minor == p_minor,
+        (Some((h_major, _)), Some((p_major, _))) => h_major == p_major,
+        _ => false,
+    }
 }
 
 /// One line for a load failure.
@@ -117,6 +145,16 @@ mod tests {
     fn error_lines_condenses_a_layout_dump() {
         let dump = "lots\nof\n  Error:mismatched type Expected: u16 Found: u32\nmore\nError:mismatched type Expected: u16 Found: u32\n";
         assert_eq!(error_lines(dump), "mismatched type Expected: u16 Found: u32");
+    }
+
+    #[test]
+    fn versions_are_compatible_by_semver() {
+        assert!(compatible("0.1.0", "0.1.7"));
+        assert!(!compatible("0.1.0", "0.2.0"));
+        assert!(!compatible("0.1.0", "0.99.0"));
+        assert!(compatible("1.2.0", "1.0.3"));
+        assert!(!compatible("1.2.0", "2.0.0"));
+        assert!(!compatible("0.1.0", "garbage"));
     }
 
     #[test]

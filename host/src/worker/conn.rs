@@ -172,6 +172,7 @@ impl Conn {
 
     /// Serves one parsed request: builds the view, calls the app, finishes the response.
     fn serve(&mut self, w: &mut WorkerState, head: RequestHead) {
+        w.count_request();
         let info = &w.listeners[self.listener];
         let proto = info.proto;
         if info.routes_modifier1 && head.modifier1 != 0 {
@@ -190,7 +191,6 @@ impl Conn {
             self.answer_error(w, head.version, 413, "request body larger than --limit-post");
             return;
         }
-        w.requests += 1;
         let keep_alive = head.keep_alive && !w.stopping;
         let fd = self.fd();
         let pending = self.rbuf.pending();

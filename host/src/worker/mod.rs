@@ -89,8 +89,8 @@ pub fn run(setup: Setup<'_>) -> ExitCode {
         header_timeout: config.header_timeout,
         socket_timeout: config.socket_timeout,
     };
-    let mut state = WorkerState::new(setup.id, setup.app, infos, limits);
-    match serve::run(setup.listeners, &signals, &mut state, config.max_requests) {
+    let mut state = WorkerState::new(setup.id, setup.app, infos, limits, config.max_requests);
+    match serve::run(setup.listeners, &signals, &mut state) {
         Ok(serve::Ended::Graceful) => {
             (setup.app.shutdown())();
             ExitCode::Clean

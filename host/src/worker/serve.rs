@@ -27,7 +27,7 @@ pub enum Ended {
 const SWEEP_EVERY: Duration = Duration::from_millis(500);
 
 /// Runs the loop until the worker is told to stop (or recycles itself).
-pub fn run(listeners: &[Listener], signals: &SignalPipe, w: &mut WorkerState, max_requests: u64) -> io::Result<Ended> {
+pub fn run(listeners: &[Listener], signals: &SignalPipe, w: &mut WorkerState) -> io::Result<Ended> {
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(1024);
     let n_listeners = listeners.len();
@@ -74,10 +74,6 @@ pub fn run(listeners: &[Listener], signals: &SignalPipe, w: &mut WorkerState, ma
                 }
             }
         }
-        if max_requests > 0 && w.requests >= max_requests && !w.stopping {
-            tracing::info!("worker {} served {} requests (--max-requests): recycling", w.id, w.requests);
-            w.stopping = true;
-        }
         if w.stopping && listening {
             listening = false;
             for l in listeners {
@@ -99,7 +95,7 @@ pub fn run(listeners: &[Listener], signals: &SignalPipe, w: &mut WorkerState, ma
 }
 
 fn accept_all(poll: &Poll, listener: &Listener, index: usize, first_conn: usize, conns: &mut Slab<Conn>, w: &mut WorkerState) {
-    loop {
+    while !w.stopping {
         let (socket, peer) = match listener.socket.accept() {
             Ok(pair) => pair,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,

@@ -60,13 +60,15 @@ pub struct WorkerState {
     pub var_views: Vec<Header<'static>>,
     /// Requests served so far.
     pub requests: u64,
+    /// Recycle after this many requests (0 = never).
+    pub max_requests: u64,
     /// The worker is stopping: finish what is in flight, accept nothing, keep nothing alive.
     pub stopping: bool,
 }
 
 impl WorkerState {
     /// State for worker `id`.
-    pub fn new(id: u32, app: AppModRef, listeners: Vec<ListenerInfo>, limits: Limits) -> Self {
+    pub fn new(id: u32, app: AppModRef, listeners: Vec<ListenerInfo>, limits: Limits, max_requests: u64) -> Self {
         WorkerState {
             id,
             app,
@@ -78,7 +80,19 @@ impl WorkerState {
             header_views: Vec::with_capacity(MAX_FIELDS),
             var_views: Vec::with_capacity(MAX_FIELDS),
             requests: 0,
+            max_requests,
             stopping: false,
+        }
+    }
+}
+
+impl WorkerState {
+    /// Counts a request; past `--max-requests` the worker starts stopping (recycling).
+    pub fn count_request(&mut self) {
+        self.requests += 1;
+        if self.max_requests > 0 && self.requests >= self.max_requests && !self.stopping {
+            tracing::info!("worker {} served {} requests (--max-requests): recycling", self.id, self.requests);
+            self.stopping = true;
         }
     }
 }

@@ -1,0 +1,53 @@
+"""The end-to-end test app: one WSGI callable, a route per behaviour under test."""
+import json
+import os
+import time
+
+
+def _body(environ):
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    return environ["wsgi.input"].read(length) if length else environ["wsgi.input"].read()
+
+
+def application(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/echo":
+        data = _body(environ)
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return [data]
+    if path == "/pid":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [str(os.getpid()).encode()]
+    if path == "/raise":
+        raise RuntimeError("boom from the test app")
+    if path == "/slow":
+        seconds = float(environ.get("QUERY_STRING") or "1")
+        time.sleep(seconds)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"slept %.1f" % seconds]
+    if path == "/stream":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return (b"chunk%d\n" % i for i in range(5))
+    if path == "/environ":
+        keys = ["REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "SERVER_PROTOCOL", "REMOTE_ADDR",
+                "SERVER_NAME", "SERVER_PORT", "HTTP_X_TEST", "CONTENT_TYPE", "CONTENT_LENGTH",
+                "REQUEST_URI", "SCRIPT_NAME", "HTTPS"]
+        out = {k: environ.get(k) for k in keys}
+        out["wsgi.url_scheme"] = environ["wsgi.url_scheme"]
+        out["wsgi.multiprocess"] = environ["wsgi.multiprocess"]
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(out).encode()]
+    if path == "/cext":
+        import ctypes, decimal, hashlib, math, sqlite3, ssl, _json  # noqa: F401
+        conn = sqlite3.connect(":memory:")
+        value = conn.execute("select 6 * 7").fetchone()[0]
+        text = "ssl=%s sqlite=%d decimal=%s md5=%s ctypes=%d" % (
+            ssl.OPENSSL_VERSION.split()[0], value, decimal.Decimal("1.10") + decimal.Decimal("2.20"),
+            hashlib.md5(b"rsgi").hexdigest()[:8], ctypes.sizeof(ctypes.c_int))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [text.encode()]
+    if path == "/badheader":
+        start_response("200 OK", [("X-Bad", "split\r\nX-Injected: yes")])
+        return [b"should not be sent"]
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"Hello, World!"]

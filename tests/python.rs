@@ -1,0 +1,78 @@
+use std::time::Duration;
+
+use rsgi_e2e::{get, run_to_exit, venv, Server};
+
+const T: Duration = Duration::from_secs(30);
+
+#[test]
+fn c_extension_modules_import_inside_the_app() {
+    let s = Server::start(&["--module", "app"]);
+    let r = get(s.addr, "/cext");
+    assert_eq!(r.status, 200, "{}", s.log());
+    let t = r.text();
+    assert!(t.starts_with("ssl=OpenSSL sqlite=42 decimal=3.30 md5="), "{t}");
+    assert!(t.ends_with("ctypes=4"), "{t}");
+}
+
+#[test]
+fn a_package_only_in_the_virtualenv_imports_with_virtualenv() {
+    let venv = venv();
+    let s = Server::start(&["--module", "venvapp", "--virtualenv", venv.to_str().unwrap()]);
+    let r = get(s.addr, "/");
+    assert_eq!((r.status, r.text().as_str()), (200, "from-venv"), "{}", s.log());
+}
+
+#[test]
+fn home_is_an_alias_of_virtualenv() {
+    let venv = venv();
+    let s = Server::start(&["--module", "venvapp", "--home", venv.to_str().unwrap()]);
+    assert_eq!(get(s.addr, "/").text(), "from-venv");
+}
+
+#[test]
+fn without_the_virtualenv_the_venv_package_is_missing() {
+    let (code, out) = run_to_exit(&["--plugin", "python", "--http", "127.0.0.1:0", "--module", "venvapp", "--need-app"], T);
+    assert_eq!(code, 22, "{out}");
+    assert!(out.contains("rsgi_venv_probe"), "{out}");
+}
+
+#[test]
+fn missing_module_fails_clearly() {
+    let (code, out) = run_to_exit(&["--plugin", "python", "--http", "127.0.0.1:0", "--module", "missing_module", "--need-app"], T);
+    assert_eq!(code, 22, "{out}");
+    assert!(out.contains("missing_module"), "{out}");
+    assert!(out.contains("No module named 'missing_module'"), "{out}");
+}
+
+#[test]
+fn wsgi_file_loads_an_app_from_a_path() {
+    let s = Server::start(&["--wsgi-file", "wsgifile/site.wsgi"]);
+    assert_eq!(get(s.addr, "/").text(), "from a wsgi file");
+}
+
+#[test]
+fn callable_falls_back_to_app_and_can_be_named() {
+    let s = Server::start(&["--module", "other"]);
+    assert_eq!(get(s.addr, "/").text(), "callable app");
+    drop(s);
+    let s = Server::start(&["--module", "other:custom"]);
+    assert_eq!(get(s.addr, "/").text(), "callable custom");
+    drop(s);
+    let s = Server::start(&["--module", "other", "--callable", "custom"]);
+    assert_eq!(get(s.addr, "/").text(), "callable custom");
+}
+
+#[test]
+fn pythonpath_makes_another_directory_importable() {
+    let dir = rsgi_e2e::apps_dir().join("wsgifile");
+    let dir = dir.to_str().unwrap();
+    let tmp = std::env::temp_dir().join(format!("rsgi-pp-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::write(
+        tmp.join("ppapp.py"),
+        "def application(e, sr):\n    sr('200 OK', [('Content-Type', 'text/plain')])\n    return [b'from pythonpath']\n",
+    )
+    .unwrap();
+    let s = Server::start(&["--module", "ppapp", "--pythonpath", tmp.to_str().unwrap(), "--pythonpath", dir]);
+    assert_eq!(get(s.addr, "/").text(), "from pythonpath");
+}

@@ -1,0 +1,13 @@
+//! End-to-end tests: each starts the real `rsgi` binary (built by `cargo build --workspace`)
+//! with the real plugins and talks to it over real sockets.
+
+// Serving: GET/POST, keep-alive, several workers, errors from the app.
+mod serve;
+// Plugin loading: missing, not a plugin, wrong ABI version, two protocols at once.
+mod plugins;
+// The master: respawn after SIGKILL, graceful SIGTERM, immediate SIGINT, exit codes.
+mod lifecycle;
+// The embedded interpreter: C extensions, virtualenvs, app loading errors.
+mod python;
+// Options: --help, bad options, config file and environment precedence.
+mod options;

@@ -1,0 +1,366 @@
+//! Test harness: start `rsgi`, wait for it, talk HTTP or uwsgi to it, read its log.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The cargo target dir holding `rsgi` and the plugins (next to the test binary).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir").to_path_buf();
+    let rsgi = dir.join("rsgi");
+    assert!(
+        rsgi.is_file(),
+        "{} is missing: build the workspace first (cargo build --workspace)",
+        rsgi.display()
+    );
+    dir
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// The directory of the test apps.
+pub fn apps_dir() -> PathBuf {
+    repo_root().join("tests/apps")
+}
+
+/// The project's venv (made by scripts/setup.sh).
+pub fn venv() -> PathBuf {
+    let v = repo_root().join("build/venv");
+    assert!(v.join("bin/python").exists(), "{} is missing: run scripts/setup.sh", v.display());
+    v
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running `rsgi`.
+pub struct Server {
+    child: Option<Child>,
+    /// The HTTP address it listens on.
+    pub addr: SocketAddr,
+    log: Arc<Mutex<String>>,
+}
+
+/// The `rsgi` command with cwd = the test apps, bytecode writing off.
+pub fn rsgi_command() -> Command {
+    let mut cmd = Command::new(target_dir().join("rsgi"));
+    cmd.current_dir(apps_dir())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("RSGI_PLUGIN_DIR")
+        .stdin(Stdio::null());
+    cmd
+}
+
+impl Server {
+    /// Starts `rsgi --plugin python --http 127.0.0.1:PORT <args>` and waits until every
+    /// worker answers.
+    pub fn start(args: &[&str]) -> Server {
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let mut full = vec!["--plugin".to_string(), "python".into(), "--http".into(), addr.to_string()];
+        full.extend(args.iter().map(|s| s.to_string()));
+        let server = Server::spawn(rsgi_command().args(&full), addr);
+        server.wait_ready();
+        server
+    }
+
+    /// Starts `cmd` (already holding every argument) without waiting.
+    pub fn spawn(cmd: &mut Command, addr: SocketAddr) -> Server {
+        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("start rsgi");
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if std::env::var_os("RSGI_TEST_LOG").is_some() {
+                    eprintln!("[rsgi] {line}");
+                }
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        Server {
+            child: Some(child),
+            addr,
+            log,
+        }
+    }
+
+    /// Waits until the server answers `GET /` (any status), or panics with its log.
+    pub fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(resp) = try_request(self.addr, "GET", "/__ready", &[], b"") {
+                if resp.status > 0 {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("rsgi did not become ready; log:\n{}", self.log());
+    }
+
+    /// Everything it wrote to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `needle` (panics after `timeout`).
+    pub fn wait_log(&self, needle: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("log never contained {needle:?}; log:\n{}", self.log());
+    }
+
+    /// The master's pid.
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().unwrap().id() as i32
+    }
+
+    /// Sends `signal` to the master.
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(self.pid(), signal) };
+    }
+
+    /// Waits for the master to exit.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        let child = self.child.as_mut().unwrap();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                panic!("rsgi did not exit within {timeout:?}; log:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if child.try_wait().ok().flatten().is_none() {
+                // SAFETY: SIGINT to our own child: immediate shutdown of master and workers.
+                unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+                let deadline = Instant::now() + Duration::from_secs(5);
+                while Instant::now() < deadline {
+                    if child.try_wait().ok().flatten().is_some() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// Runs `rsgi` with `args` to completion; returns (exit code, stderr).
+pub fn run_to_exit(args: &[&str], timeout: Duration) -> (i32, String) {
+    let mut child = rsgi_command()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start rsgi");
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            let mut out = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+            return (status.code().unwrap_or(-1), format!("{out}{err}"));
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("rsgi {args:?} did not exit within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A parsed HTTP response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Headers, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// The body (de-chunked).
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first header called `name` (lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A keep-alive HTTP/1.1 client connection.
+pub struct Client {
+    stream: BufReader<TcpStream>,
+}
+
+impl Client {
+    /// Connects to `addr`.
+    pub fn connect(addr: SocketAddr) -> std::io::Result<Client> {
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        stream.set_nodelay(true)?;
+        Ok(Client {
+            stream: BufReader::new(stream),
+        })
+    }
+
+    /// Sends raw bytes.
+    pub fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.get_mut().write_all(bytes)
+    }
+
+    /// Sends a request with `headers` and `body` (Content-Length added when the body is
+    /// not empty) and reads the response.
+    pub fn request(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Response> {
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\n");
+        for (n, v) in headers {
+            req.push_str(&format!("{n}: {v}\r\n"));
+        }
+        if !body.is_empty() {
+            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        req.push_str("\r\n");
+        let mut bytes = req.into_bytes();
+        bytes.extend_from_slice(body);
+        self.send_raw(&bytes)?;
+        self.read_response(method == "HEAD")
+    }
+
+    /// Reads one response.
+    pub fn read_response(&mut self, head_only: bool) -> std::io::Result<Response> {
+        read_response(&mut self.stream, head_only)
+    }
+
+    /// The underlying stream.
+    pub fn stream(&mut self) -> &mut TcpStream {
+        self.stream.get_mut()
+    }
+}
+
+fn eof() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed")
+}
+
+/// Reads one HTTP response from `r`.
+pub fn read_response(r: &mut impl BufRead, head_only: bool) -> std::io::Result<Response> {
+    let mut line = String::new();
+    if r.read_line(&mut line)? == 0 {
+        return Err(eof());
+    }
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad status line {line:?}")))?;
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        if r.read_line(&mut line)? == 0 {
+            return Err(eof());
+        }
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((n, v)) = l.split_once(':') {
+            headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let mut resp = Response {
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    if head_only || status == 204 || status == 304 || (100..200).contains(&status) {
+        return Ok(resp);
+    }
+    if resp.header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        loop {
+            line.clear();
+            r.read_line(&mut line)?;
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
+                .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad chunk size {line:?}")))?;
+            if size == 0 {
+                loop {
+                    line.clear();
+                    if r.read_line(&mut line)? == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                }
+                break;
+            }
+            let mut chunk = vec![0; size];
+            r.read_exact(&mut chunk)?;
+            resp.body.extend_from_slice(&chunk);
+            line.clear();
+            r.read_line(&mut line)?;
+        }
+    } else if let Some(len) = resp.header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        let mut body = vec![0; len];
+        r.read_exact(&mut body)?;
+        resp.body = body;
+    } else {
+        r.read_to_end(&mut resp.body)?;
+    }
+    Ok(resp)
+}
+
+/// One request on a fresh connection.
+pub fn try_request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Response> {
+    Client::connect(addr)?.request(method, path, headers, body)
+}
+
+/// One GET on a fresh connection; panics on I/O errors.
+pub fn get(addr: SocketAddr, path: &str) -> Response {
+    try_request(addr, "GET", path, &[], b"").unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+/// Builds a uwsgi packet (modifier1 0) from vars.
+pub fn uwsgi_packet(vars: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut data = Vec::new();
+    for (k, v) in vars {
+        data.extend_from_slice(&(k.len() as u16).to_le_bytes());
+        data.extend_from_slice(k.as_bytes());
+        data.extend_from_slice(&(v.len() as u16).to_le_bytes());
+        data.extend_from_slice(v.as_bytes());
+    }
+    let mut packet = vec![0u8];
+    packet.extend_from_slice(&(data.len() as u16).to_le_bytes());
+    packet.push(0);
+    packet.extend_from_slice(&data);
+    packet.extend_from_slice(body);
+    packet
+}
