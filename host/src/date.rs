@@ -27,7 +27,10 @@ impl DateCache {
 
     fn refresh(&mut self) {
         let now = SystemTime::now();
-        let second = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let second = now
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         if second != self.second || self.text.is_empty() {
             self.second = second;
             self.text = httpdate::fmt_http_date(now);

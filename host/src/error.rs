@@ -41,7 +41,9 @@ impl HostError {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            HostError::Usage(_) | HostError::Plugin(_) | HostError::ConfigFile { .. } => ExitCode::Usage,
+            HostError::Usage(_) | HostError::Plugin(_) | HostError::ConfigFile { .. } => {
+                ExitCode::Usage
+            }
             HostError::AppLoad(_) => ExitCode::AppLoadFailed,
             HostError::Listen { .. } | HostError::Runtime(_) => ExitCode::Failure,
         }

@@ -5,9 +5,10 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::PathBuf;
 
+use nix::unistd::{Gid, Group, Uid, User};
 use socket2::{Domain, SockAddr, Socket, Type};
 
-use crate::config::{Config, SocketProtocol, SocketSpec};
+use crate::config::{Config, SocketOwner, SocketProtocol, SocketSpec};
 use crate::error::HostError;
 
 /// Where a listener is bound.
@@ -74,9 +75,54 @@ fn is_unix(addr: &str) -> bool {
     addr.starts_with('/') || addr.starts_with("./") || addr.starts_with("unix:")
 }
 
+/// `--chown-socket USER[:GROUP]` → ids: a number is taken as an id, anything else is
+/// looked up by name. No group means the group is left as it is.
+fn resolve_owner(owner: &SocketOwner) -> Result<(Uid, Option<Gid>), HostError> {
+    let unknown = |what: &str, name: &str| {
+        HostError::Usage(format!(
+            "invalid value for --chown-socket: no {what} named '{name}'"
+        ))
+    };
+    let uid = match owner.user.parse::<u32>() {
+        Ok(id) => Uid::from_raw(id),
+        Err(_) => {
+            User::from_name(&owner.user)
+                .map_err(|e| {
+                    HostError::Runtime(format!(
+                        "cannot look up user '{}' for --chown-socket: {e}",
+                        owner.user
+                    ))
+                })?
+                .ok_or_else(|| unknown("user", &owner.user))?
+                .uid
+        }
+    };
+    let gid = match owner.group.as_deref() {
+        None => None,
+        Some(group) => Some(match group.parse::<u32>() {
+            Ok(id) => Gid::from_raw(id),
+            Err(_) => {
+                Group::from_name(group)
+                    .map_err(|e| {
+                        HostError::Runtime(format!(
+                            "cannot look up group '{group}' for --chown-socket: {e}"
+                        ))
+                    })?
+                    .ok_or_else(|| unknown("group", group))?
+                    .gid
+            }
+        }),
+    };
+    Ok((uid, gid))
+}
+
 /// Binds every socket of `config`.
 pub fn bind_all(config: &Config) -> Result<Vec<Listener>, HostError> {
-    config.sockets.iter().map(|spec| bind(spec, config)).collect()
+    config
+        .sockets
+        .iter()
+        .map(|spec| bind(spec, config))
+        .collect()
 }
 
 fn bind(spec: &SocketSpec, config: &Config) -> Result<Listener, HostError> {
@@ -86,6 +132,12 @@ fn bind(spec: &SocketSpec, config: &Config) -> Result<Listener, HostError> {
     };
     if is_unix(&spec.addr) {
         let path = PathBuf::from(spec.addr.trim_start_matches("unix:"));
+        // Resolved before anything is created, so an unknown name leaves no file behind.
+        let owner = config
+            .chown_socket
+            .as_ref()
+            .map(resolve_owner)
+            .transpose()?;
         if let Ok(meta) = std::fs::symlink_metadata(&path) {
             if meta.file_type().is_socket() {
                 std::fs::remove_file(&path).map_err(fail)?;
@@ -97,9 +149,14 @@ fn bind(spec: &SocketSpec, config: &Config) -> Result<Listener, HostError> {
             }
         }
         let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(fail)?;
-        socket.bind(&SockAddr::unix(&path).map_err(fail)?).map_err(fail)?;
+        socket
+            .bind(&SockAddr::unix(&path).map_err(fail)?)
+            .map_err(fail)?;
         if let Some(mode) = config.chmod_socket {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(fail)?;
+        }
+        if let Some((uid, gid)) = owner {
+            nix::unistd::chown(&path, Some(uid), gid).map_err(|e| fail(e.into()))?;
         }
         socket.listen(config.listen).map_err(fail)?;
         socket.set_nonblocking(true).map_err(fail)?;
@@ -111,7 +168,8 @@ fn bind(spec: &SocketSpec, config: &Config) -> Result<Listener, HostError> {
             server_port: 0,
         });
     }
-    let addr = parse_tcp(&spec.addr).map_err(|e| fail(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
+    let addr = parse_tcp(&spec.addr)
+        .map_err(|e| fail(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None).map_err(fail)?;
     socket.set_reuse_address(true).map_err(fail)?;
     if addr.is_ipv6() {
@@ -155,6 +213,39 @@ mod tests {
     #[test]
     fn ipv6_in_brackets_parses() {
         assert_eq!(parse_tcp("[::1]:9").unwrap(), "[::1]:9".parse().unwrap());
+    }
+
+    fn owner(user: &str, group: Option<&str>) -> SocketOwner {
+        SocketOwner {
+            user: user.into(),
+            group: group.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn socket_owner_numbers_are_ids_and_names_are_looked_up() {
+        assert_eq!(
+            resolve_owner(&owner("1234", Some("56"))).unwrap(),
+            (Uid::from_raw(1234), Some(Gid::from_raw(56)))
+        );
+        assert_eq!(
+            resolve_owner(&owner("root", None)).unwrap(),
+            (Uid::from_raw(0), None)
+        );
+    }
+
+    #[test]
+    fn unknown_socket_owner_is_a_usage_error_naming_it() {
+        let err = resolve_owner(&owner("no-such-user-rsgi", None)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid value for --chown-socket: no user named 'no-such-user-rsgi'"
+        );
+        let err = resolve_owner(&owner("root", Some("no-such-group-rsgi"))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid value for --chown-socket: no group named 'no-such-group-rsgi'"
+        );
     }
 
     #[test]

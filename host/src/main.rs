@@ -66,29 +66,42 @@ fn run() -> Result<ExitCode, HostError> {
     };
     let values = config::merge(cli_values, sources::read_env(&catalog, &env), file_values);
     let config = Config::from_values(&values, &catalog)?;
-    let (app_name, app) = plugins
-        .app()
-        .ok_or_else(|| HostError::Usage("no app plugin loaded: add one, e.g. --plugin python".into()))?;
+    let (app_name, app) = plugins.app().ok_or_else(|| {
+        HostError::Usage("no app plugin loaded: add one, e.g. --plugin python".into())
+    })?;
     let app_name = app_name.to_string();
     plugins.init(&config.plugin_options, level)?;
     signals::ignore_sigpipe();
 
     let listeners = listen::bind_all(&config)?;
     if let Some(pidfile) = &config.pidfile {
-        std::fs::write(pidfile, format!("{}\n", std::process::id()))
-            .map_err(|e| HostError::Runtime(format!("cannot write pidfile {}: {e}", pidfile.display())))?;
+        std::fs::write(pidfile, format!("{}\n", std::process::id())).map_err(|e| {
+            HostError::Runtime(format!("cannot write pidfile {}: {e}", pidfile.display()))
+        })?;
     }
-    tracing::info!("rsgi {} master pid {}", env!("CARGO_PKG_VERSION"), std::process::id());
+    tracing::info!(
+        "rsgi {} master pid {}",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    );
     for line in plugins.describe() {
         tracing::info!("plugin {line}");
     }
     for l in &listeners {
-        tracing::info!("listening on {} ({} protocol)", l.describe(), l.protocol().plugin_name());
+        tracing::info!(
+            "listening on {} ({} protocol)",
+            l.describe(),
+            l.protocol().plugin_name()
+        );
     }
     tracing::info!(
         "{} worker process(es), app runtime '{app_name}', {} mode",
         config.processes,
-        if config.lazy_apps { "lazy-apps (app loaded in each worker)" } else { "preforking (app loaded in the master)" }
+        if config.lazy_apps {
+            "lazy-apps (app loaded in each worker)"
+        } else {
+            "preforking (app loaded in the master)"
+        }
     );
     if !config.lazy_apps {
         match (app.load_app())(&worker::app_context(&config, 0)).into_result() {
@@ -109,7 +122,9 @@ fn run() -> Result<ExitCode, HostError> {
 fn plugin_specs(boot: &Bootstrap) -> Vec<String> {
     let mut specs = boot.plugins.clone();
     let mut need = |name: &str| {
-        let present = specs.iter().any(|s| s == name || (plugin::find::is_path(s) && s.contains(&format!("librsgi_{name}."))));
+        let present = specs.iter().any(|s| {
+            s == name || (plugin::find::is_path(s) && s.contains(&format!("librsgi_{name}.")))
+        });
         if !present {
             specs.push(name.to_string());
         }
@@ -122,4 +137,3 @@ fn plugin_specs(boot: &Bootstrap) -> Vec<String> {
     }
     specs
 }
-

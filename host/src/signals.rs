@@ -33,12 +33,19 @@ impl SignalPipe {
     pub fn install(signals: &[Signal]) -> nix::Result<SignalPipe> {
         let (read, write) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC)?;
         WRITE_FD.store(write.as_raw_fd(), Ordering::SeqCst);
-        let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::SA_RESTART, SigSet::empty());
+        let action = SigAction::new(
+            SigHandler::Handler(on_signal),
+            SaFlags::SA_RESTART,
+            SigSet::empty(),
+        );
         for &sig in signals {
             // SAFETY: the handler only performs an async-signal-safe write.
             unsafe { sigaction(sig, &action)? };
         }
-        Ok(SignalPipe { read, _write: write })
+        Ok(SignalPipe {
+            read,
+            _write: write,
+        })
     }
 
     /// The read end, for registering with an event loop.
@@ -53,7 +60,11 @@ impl SignalPipe {
         loop {
             match nix::unistd::read(&self.read, &mut buf) {
                 Ok(0) | Err(_) => break,
-                Ok(n) => out.extend(buf[..n].iter().filter_map(|&b| Signal::try_from(b as i32).ok())),
+                Ok(n) => out.extend(
+                    buf[..n]
+                        .iter()
+                        .filter_map(|&b| Signal::try_from(b as i32).ok()),
+                ),
             }
         }
         out
@@ -78,7 +89,10 @@ pub fn reset(signals: &[Signal]) {
     for &sig in signals {
         // SAFETY: SIG_DFL is always a valid disposition.
         unsafe {
-            let _ = sigaction(sig, &SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty()));
+            let _ = sigaction(
+                sig,
+                &SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty()),
+            );
         }
     }
 }
@@ -87,6 +101,9 @@ pub fn reset(signals: &[Signal]) {
 pub fn ignore_sigpipe() {
     // SAFETY: SIG_IGN is always a valid disposition.
     unsafe {
-        let _ = sigaction(Signal::SIGPIPE, &SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty()));
+        let _ = sigaction(
+            Signal::SIGPIPE,
+            &SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty()),
+        );
     }
 }

@@ -56,7 +56,8 @@ pub struct PluginMod {
     pub options: extern "C" fn() -> RVec<OptionSpec>,
     /// Called once in the master, after loading and before anything else: set up logging
     /// through `host`, validate `options`. An error with kind `Config` exits 2.
-    pub init: extern "C" fn(host: &HostApi, options: RSlice<'_, OptionValue>) -> RResult<(), PluginError>,
+    pub init:
+        extern "C" fn(host: &HostApi, options: RSlice<'_, OptionValue>) -> RResult<(), PluginError>,
     /// The protocol entry points, for [`PluginKind::Protocol`].
     pub protocol: ROption<ProtocolModRef>,
     /// The app entry points, for [`PluginKind::App`].

@@ -128,12 +128,6 @@ pub struct RequestHead {
     pub modifier2: u8,
 }
 
-impl Default for NameStyle {
-    fn default() -> Self {
-        NameStyle::Http
-    }
-}
-
 /// A request the protocol refuses, and how to answer it.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,8 +279,11 @@ pub struct ProtocolMod {
     ) -> ParseOutcome,
 
     /// Decodes a chunked body: reads from `input`, writes body bytes to `out`.
-    pub decode_body:
-        extern "C" fn(state: &mut DecoderState, input: RSlice<'_, u8>, out: RSliceMut<'_, u8>) -> DecodeOutcome,
+    pub decode_body: extern "C" fn(
+        state: &mut DecoderState,
+        input: RSlice<'_, u8>,
+        out: RSliceMut<'_, u8>,
+    ) -> DecodeOutcome,
 
     /// Writes the response head for `status` and `headers` into `out` and chooses the body
     /// framing. Refuses (with an error) header names or values it cannot encode safely.

@@ -9,9 +9,10 @@ use abi_stable::{
 
 /// How the names in [`Request::headers`] are spelled.
 #[repr(u8)]
-#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NameStyle {
     /// As sent on the wire by an HTTP client: `Content-Type`, `x-forwarded-for`.
+    #[default]
     Http = 0,
     /// Already CGI-style, as the uwsgi protocol carries them: `HTTP_X_FORWARDED_FOR`.
     Cgi = 1,
@@ -76,7 +77,8 @@ pub struct BodyReader<'a> {
     pub ctx: *mut c_void,
     /// Fills `buf` with up to `buf.len()` body bytes; `Ok(0)` means end of body.
     /// An error means the client went away or sent a malformed body.
-    pub read: extern "C" fn(ctx: *mut c_void, buf: RSliceMut<'_, u8>) -> RResult<usize, RStr<'static>>,
+    pub read:
+        extern "C" fn(ctx: *mut c_void, buf: RSliceMut<'_, u8>) -> RResult<usize, RStr<'static>>,
     /// Ties the reader to the request it belongs to.
     pub _marker: std::marker::PhantomData<&'a mut ()>,
 }
@@ -84,6 +86,8 @@ pub struct BodyReader<'a> {
 impl BodyReader<'_> {
     /// Reads up to `buf.len()` bytes of body; `Ok(0)` is the end.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, &'static str> {
-        (self.read)(self.ctx, RSliceMut::from(buf)).into_result().map_err(|e| e.as_str())
+        (self.read)(self.ctx, RSliceMut::from(buf))
+            .into_result()
+            .map_err(|e| e.as_str())
     }
 }

@@ -66,8 +66,19 @@ pub struct Responder<'a> {
 
 impl Responder<'_> {
     /// Sends the status line and headers.
-    pub fn start(&mut self, status: u16, reason: &str, headers: &[Header<'_>]) -> Result<(), SendError> {
-        (self.start)(self.ctx, status, RStr::from_str(reason), RSlice::from_slice(headers)).into_result()
+    pub fn start(
+        &mut self,
+        status: u16,
+        reason: &str,
+        headers: &[Header<'_>],
+    ) -> Result<(), SendError> {
+        (self.start)(
+            self.ctx,
+            status,
+            RStr::from_str(reason),
+            RSlice::from_slice(headers),
+        )
+        .into_result()
     }
     /// Queues body bytes.
     pub fn write(&mut self, data: &[u8]) -> Result<(), SendError> {

@@ -80,7 +80,10 @@ pub fn parse(catalog: &Catalog, args: &[String]) -> Result<Parsed, HostError> {
 
 /// clap's first line (`error: unexpected argument '--bogus' found`) without the prefix.
 fn one_line(rendered: &str) -> String {
-    let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or(rendered);
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(rendered);
     let first = first.trim().trim_start_matches("error: ");
     format!("{first} (see rsgi --help)")
 }
@@ -111,7 +114,9 @@ mod tests {
 
     #[test]
     fn aliases_fill_the_canonical_name() {
-        let Ok(Parsed::Run(v)) = run(&["--workers", "3", "--lazy"]) else { panic!() };
+        let Ok(Parsed::Run(v)) = run(&["--workers", "3", "--lazy"]) else {
+            panic!()
+        };
         assert_eq!(v["processes"], vec!["3"]);
         assert_eq!(v["lazy-apps"], vec!["true"]);
     }

@@ -45,6 +45,36 @@ pub struct SocketSpec {
     pub addr: String,
 }
 
+/// Who should own the Unix sockets (`--chown-socket USER[:GROUP]`). Names are resolved
+/// when the sockets are bound, not here: the config reads options, not the user database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketOwner {
+    /// A user name or a numeric uid.
+    pub user: String,
+    /// A group name or a numeric gid; `None` leaves the group as it is.
+    pub group: Option<String>,
+}
+
+impl FromStr for SocketOwner {
+    type Err = HostError;
+
+    fn from_str(raw: &str) -> Result<Self, HostError> {
+        let (user, group) = match raw.split_once(':') {
+            Some((user, group)) => (user, Some(group)),
+            None => (raw, None),
+        };
+        if user.is_empty() || group.is_some_and(str::is_empty) {
+            return Err(HostError::Usage(format!(
+                "invalid value '{raw}' for --chown-socket: expected USER or USER:GROUP"
+            )));
+        }
+        Ok(SocketOwner {
+            user: user.to_string(),
+            group: group.map(str::to_string),
+        })
+    }
+}
+
 /// The validated configuration of one run.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -72,6 +102,8 @@ pub struct Config {
     pub socket_timeout: Duration,
     /// Mode of Unix sockets.
     pub chmod_socket: Option<u32>,
+    /// Owner of Unix sockets.
+    pub chown_socket: Option<SocketOwner>,
     /// Where to write the master's pid.
     pub pidfile: Option<PathBuf>,
     /// Each plugin's own option values, by plugin name.
@@ -93,10 +125,11 @@ fn last<'a>(values: &'a Values, name: &str) -> Option<&'a str> {
 fn number<T: FromStr>(values: &Values, name: &str, default: T) -> Result<T, HostError> {
     match last(values, name) {
         None => Ok(default),
-        Some(raw) => raw
-            .trim()
-            .parse()
-            .map_err(|_| HostError::Usage(format!("invalid value '{raw}' for --{name}: expected a number"))),
+        Some(raw) => raw.trim().parse().map_err(|_| {
+            HostError::Usage(format!(
+                "invalid value '{raw}' for --{name}: expected a number"
+            ))
+        }),
     }
 }
 
@@ -136,18 +169,22 @@ impl Config {
         }
         let chmod_socket = match last(values, "chmod-socket") {
             None => None,
-            Some(raw) => Some(
-                u32::from_str_radix(raw, 8)
-                    .map_err(|_| HostError::Usage(format!("invalid value '{raw}' for --chmod-socket: expected an octal mode like 660")))?,
-            ),
+            Some(raw) => Some(u32::from_str_radix(raw, 8).map_err(|_| {
+                HostError::Usage(format!(
+                    "invalid value '{raw}' for --chmod-socket: expected an octal mode like 660"
+                ))
+            })?),
         };
         let mut plugin_options: BTreeMap<String, RVec<OptionValue>> = BTreeMap::new();
         for entry in catalog.entries() {
             if let (Owner::Plugin(plugin), Some(list)) = (&entry.owner, values.get(&entry.name)) {
-                plugin_options.entry(plugin.clone()).or_default().push(OptionValue {
-                    name: RString::from(entry.name.as_str()),
-                    values: list.iter().map(|s| RString::from(s.as_str())).collect(),
-                });
+                plugin_options
+                    .entry(plugin.clone())
+                    .or_default()
+                    .push(OptionValue {
+                        name: RString::from(entry.name.as_str()),
+                        values: list.iter().map(|s| RString::from(s.as_str())).collect(),
+                    });
             }
         }
         Ok(Config {
@@ -163,6 +200,7 @@ impl Config {
             header_timeout: seconds(values, "http-header-timeout", 10)?,
             socket_timeout: seconds(values, "socket-timeout", 60)?,
             chmod_socket,
+            chown_socket: last(values, "chown-socket").map(str::parse).transpose()?,
             pidfile: last(values, "pidfile").map(PathBuf::from),
             plugin_options,
         })
@@ -184,21 +222,72 @@ mod tests {
     #[test]
     fn defaults_to_http_on_port_8000_with_one_worker() {
         let c = Config::from_values(&Values::new(), &Catalog::host()).unwrap();
-        assert_eq!(c.sockets, vec![SocketSpec { protocol: SocketProtocol::Http, addr: "127.0.0.1:8000".into() }]);
+        assert_eq!(
+            c.sockets,
+            vec![SocketSpec {
+                protocol: SocketProtocol::Http,
+                addr: "127.0.0.1:8000".into()
+            }]
+        );
         assert_eq!(c.processes, 1);
         assert_eq!(c.listen, 1024);
     }
 
     #[test]
     fn command_line_beats_environment_beats_file() {
-        let merged = merge(values(&[("processes", "3")]), values(&[("processes", "2"), ("listen", "50")]), values(&[("processes", "1"), ("listen", "10"), ("max-requests", "7")]));
+        let merged = merge(
+            values(&[("processes", "3")]),
+            values(&[("processes", "2"), ("listen", "50")]),
+            values(&[("processes", "1"), ("listen", "10"), ("max-requests", "7")]),
+        );
         let c = Config::from_values(&merged, &Catalog::host()).unwrap();
         assert_eq!((c.processes, c.listen, c.max_requests), (3, 50, 7));
     }
 
     #[test]
+    fn chown_socket_takes_a_user_and_an_optional_group() {
+        let c = Config::from_values(
+            &values(&[("chown-socket", "www-data:adm")]),
+            &Catalog::host(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.chown_socket,
+            Some(SocketOwner {
+                user: "www-data".into(),
+                group: Some("adm".into())
+            })
+        );
+        let c =
+            Config::from_values(&values(&[("chown-socket", "1000")]), &Catalog::host()).unwrap();
+        assert_eq!(
+            c.chown_socket,
+            Some(SocketOwner {
+                user: "1000".into(),
+                group: None
+            })
+        );
+    }
+
+    #[test]
+    fn chown_socket_without_a_user_or_with_an_empty_group_is_refused() {
+        for raw in [":adm", "www-data:", ""] {
+            let err = Config::from_values(&values(&[("chown-socket", raw)]), &Catalog::host())
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("invalid value '{raw}' for --chown-socket: expected USER or USER:GROUP")
+            );
+        }
+    }
+
+    #[test]
     fn bad_number_names_the_option() {
-        let err = Config::from_values(&values(&[("processes", "many")]), &Catalog::host()).unwrap_err();
-        assert_eq!(err.to_string(), "invalid value 'many' for --processes: expected a number");
+        let err =
+            Config::from_values(&values(&[("processes", "many")]), &Catalog::host()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid value 'many' for --processes: expected a number"
+        );
     }
 }

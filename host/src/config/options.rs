@@ -56,6 +56,7 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("http-header-timeout", &[], "SECONDS", Value, "close a connection whose request head takes longer than this (default 10)"),
     opt("socket-timeout", &[], "SECONDS", Value, "give up a blocked body read or response write after this long (default 60)"),
     opt("chmod-socket", &[], "MODE", Value, "permissions of Unix sockets (octal, e.g. 660)"),
+    opt("chown-socket", &[], "USER[:GROUP]", Value, "owner (and group) of Unix sockets, names or numeric ids, e.g. www-data:www-data"),
     opt("pidfile", &[], "FILE", Value, "write the master's pid to FILE"),
     opt("log-level", &[], "LEVEL", Value, "error, warn, info (default), debug or trace"),
 ];

@@ -26,13 +26,16 @@ fn parse_file(path: &Path, text: &str, catalog: &Catalog) -> Result<Values, Host
         path: path.to_path_buf(),
         message,
     };
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| bad(e.message().to_string()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| bad(e.message().to_string()))?;
     let mut values = Values::new();
     for (key, value) in table {
         let entry = catalog
             .lookup(&key)
             .ok_or_else(|| bad(format!("unknown option '{key}'")))?;
-        let list = toml_strings(&value).ok_or_else(|| bad(format!("option '{key}': unsupported value {value}")))?;
+        let list = toml_strings(&value)
+            .ok_or_else(|| bad(format!("option '{key}': unsupported value {value}")))?;
         if entry.kind != OptionKind::List && list.len() > 1 {
             return Err(bad(format!("option '{key}' takes one value, not a list")));
         }
@@ -64,7 +67,11 @@ pub fn read_env(catalog: &Catalog, env: &dyn Fn(&str) -> Option<String>) -> Valu
     for entry in catalog.entries() {
         if let Some(raw) = env(&entry.env_name()) {
             let list = match entry.kind {
-                OptionKind::List => raw.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+                OptionKind::List => raw
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
                 _ => vec![raw],
             };
             values.insert(entry.name.clone(), list);
@@ -98,7 +105,9 @@ pub fn scan_args(args: &[String], names: &[&str]) -> Vec<String> {
     let mut found = Vec::new();
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
-        let Some(body) = arg.strip_prefix("--") else { continue };
+        let Some(body) = arg.strip_prefix("--") else {
+            continue;
+        };
         let (name, inline) = match body.split_once('=') {
             Some((n, v)) => (n, Some(v.to_string())),
             None => (body, None),
@@ -120,32 +129,46 @@ pub fn scan_args(args: &[String], names: &[&str]) -> Vec<String> {
 /// True when the flag `--name` appears in `args`.
 pub fn has_flag(args: &[String], name: &str) -> bool {
     let long = format!("--{name}");
-    args.iter().any(|a| *a == long)
+    args.contains(&long)
 }
 
 impl Bootstrap {
     /// Gathers the bootstrap facts from `args`, the environment and the config file.
-    pub fn gather(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Self, HostError> {
+    pub fn gather(
+        args: &[String],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, HostError> {
         let config_file = scan_args(args, &["config"])
             .pop()
             .or_else(|| env("RSGI_CONFIG"))
             .map(PathBuf::from);
         let file_text = match &config_file {
-            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| HostError::ConfigFile {
-                path: path.clone(),
-                message: e.to_string(),
-            })?),
+            Some(path) => {
+                Some(
+                    std::fs::read_to_string(path).map_err(|e| HostError::ConfigFile {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?,
+                )
+            }
             None => None,
         };
         let file_table: Option<toml::Table> = match (&config_file, &file_text) {
-            (Some(path), Some(text)) => Some(text.parse().map_err(|e: toml::de::Error| HostError::ConfigFile {
-                path: path.clone(),
-                message: e.message().to_string(),
-            })?),
+            (Some(path), Some(text)) => {
+                Some(
+                    text.parse()
+                        .map_err(|e: toml::de::Error| HostError::ConfigFile {
+                            path: path.clone(),
+                            message: e.message().to_string(),
+                        })?,
+                )
+            }
             _ => None,
         };
         let from_file = |keys: &[&str]| -> Vec<String> {
-            let Some(table) = &file_table else { return Vec::new() };
+            let Some(table) = &file_table else {
+                return Vec::new();
+            };
             keys.iter()
                 .filter_map(|k| table.get(*k))
                 .flat_map(|v| toml_strings(v).unwrap_or_default())
@@ -204,7 +227,8 @@ mod tests {
     #[test]
     fn bootstrap_prefers_command_line_over_environment() {
         let a = args(&["--plugin", "python,http"]);
-        let boot = Bootstrap::gather(&a, &|k| (k == "RSGI_PLUGIN").then(|| "other".to_string())).unwrap();
+        let boot =
+            Bootstrap::gather(&a, &|k| (k == "RSGI_PLUGIN").then(|| "other".to_string())).unwrap();
         assert_eq!(boot.plugins, vec!["python", "http"]);
         assert!(boot.wants_http);
         assert!(!boot.wants_uwsgi);
@@ -226,19 +250,29 @@ mod tests {
     #[test]
     fn file_rejects_unknown_key_by_name() {
         let err = parse_file(Path::new("x.toml"), "bogus = 1\n", &Catalog::host()).unwrap_err();
-        assert_eq!(err.to_string(), "config file x.toml: unknown option 'bogus'");
+        assert_eq!(
+            err.to_string(),
+            "config file x.toml: unknown option 'bogus'"
+        );
     }
 
     #[test]
     fn file_accepts_aliases_and_lists() {
-        let values = parse_file(Path::new("x.toml"), "workers = 4\nhttp = [\"a:1\", \"b:2\"]\n", &Catalog::host()).unwrap();
+        let values = parse_file(
+            Path::new("x.toml"),
+            "workers = 4\nhttp = [\"a:1\", \"b:2\"]\n",
+            &Catalog::host(),
+        )
+        .unwrap();
         assert_eq!(values["processes"], vec!["4"]);
         assert_eq!(values["http"], vec!["a:1", "b:2"]);
     }
 
     #[test]
     fn env_splits_lists_on_commas() {
-        let values = read_env(&Catalog::host(), &|k| (k == "RSGI_HTTP").then(|| "a:1, b:2".to_string()));
+        let values = read_env(&Catalog::host(), &|k| {
+            (k == "RSGI_HTTP").then(|| "a:1, b:2".to_string())
+        });
         assert_eq!(values["http"], vec!["a:1", "b:2"]);
     }
 }

@@ -7,7 +7,7 @@ pub mod table;
 
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::Signal;
 use rsgi_plugin_api::AppModRef;
 
 use crate::config::Config;
@@ -56,7 +56,13 @@ pub struct Master {
 
 impl Master {
     /// A master ready to fork (sockets bound, app loaded unless lazy).
-    pub fn new(config: Config, plugins: Plugins, app: AppModRef, listeners: Vec<Listener>, signals: SignalPipe) -> Self {
+    pub fn new(
+        config: Config,
+        plugins: Plugins,
+        app: AppModRef,
+        listeners: Vec<Listener>,
+        signals: SignalPipe,
+    ) -> Self {
         let table = WorkerTable::new(config.processes);
         Master {
             config,
@@ -80,7 +86,10 @@ impl Master {
             if let Phase::Stopping { code, .. } = self.phase {
                 if self.table.is_empty() {
                     self.cleanup();
-                    tracing::info!("all workers gone; master exiting with status {}", code.code());
+                    tracing::info!(
+                        "all workers gone; master exiting with status {}",
+                        code.code()
+                    );
                     return code;
                 }
             }
@@ -100,7 +109,9 @@ impl Master {
                 };
             }
             Signal::SIGUSR1 => self.log_stats(),
-            Signal::SIGHUP => tracing::warn!("SIGHUP: graceful reload is not available in this version; ignoring"),
+            Signal::SIGHUP => {
+                tracing::warn!("SIGHUP: graceful reload is not available in this version; ignoring")
+            }
             Signal::SIGTTIN | Signal::SIGTTOU => {
                 tracing::warn!("{signal}: changing the worker count at run time is not available in this version")
             }
@@ -113,7 +124,10 @@ impl Master {
         if let Phase::Stopping { .. } = self.phase {
             return;
         }
-        tracing::info!("{why} (waiting up to {:?} for workers)", self.config.reload_mercy);
+        tracing::info!(
+            "{why} (waiting up to {:?} for workers)",
+            self.config.reload_mercy
+        );
         self.phase = Phase::Stopping {
             deadline: Instant::now() + self.config.reload_mercy,
             code,
@@ -122,21 +136,14 @@ impl Master {
     }
 
     fn kill_all(&mut self, signal: Signal) {
-        let now = Instant::now();
-        for pid in self.table.pids() {
-            let _ = kill(pid, signal);
-        }
-        let ids: Vec<u32> = self.table.slots().iter().filter(|s| s.pid.is_some()).map(|s| s.id).collect();
-        for id in ids {
-            if let Some(slot) = self.table.slot_mut(id) {
-                slot.stop_sent.get_or_insert(now);
-            }
-        }
+        self.table.signal_all(signal);
     }
 
     fn reap_workers(&mut self) {
         for (pid, death) in reap::reap() {
-            let Some((id, pause)) = self.table.exited(pid, death == Death::Exited(0)) else { continue };
+            let Some((id, pause)) = self.table.exited(pid, death == Death::Exited(0)) else {
+                continue;
+            };
             if let Phase::Stopping { .. } = self.phase {
                 tracing::info!("worker {id} (pid {pid}) exited: {death}");
                 continue;
@@ -173,10 +180,18 @@ impl Master {
             }
             Phase::Stopping { deadline, .. } => {
                 if Instant::now() >= deadline {
-                    for pid in self.table.pids() {
-                        tracing::warn!("worker pid {pid} still running after the mercy period: SIGKILL");
-                        let _ = kill(pid, Signal::SIGKILL);
+                    for slot in self
+                        .table
+                        .slots()
+                        .iter()
+                        .filter(|s| s.pid.is_some() && !s.killed)
+                    {
+                        tracing::warn!(
+                            "worker {} still running after the mercy period: SIGKILL",
+                            slot.id
+                        );
                     }
+                    self.kill_all(Signal::SIGKILL);
                 }
             }
         }
@@ -187,7 +202,9 @@ impl Master {
             tracing::info!(
                 "worker {}: pid {}, up {}s, respawned {} times",
                 slot.id,
-                slot.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+                slot.pid
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 slot.spawned_at.elapsed().as_secs(),
                 slot.respawns
             );

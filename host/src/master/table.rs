@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 /// A worker that dies sooner than this after its start counts as a quick death.
@@ -26,6 +27,8 @@ pub struct Slot {
     pub respawn_at: Option<Instant>,
     /// When the master asked it to stop (SIGTERM), for the mercy deadline.
     pub stop_sent: Option<Instant>,
+    /// The master sent it SIGKILL.
+    pub killed: bool,
 }
 
 /// All worker slots.
@@ -48,6 +51,7 @@ impl WorkerTable {
                     quick_deaths: 0,
                     respawn_at: None,
                     stop_sent: None,
+                    killed: false,
                 })
                 .collect(),
         }
@@ -63,14 +67,24 @@ impl WorkerTable {
         self.slots.iter_mut().find(|s| s.id == id)
     }
 
-    /// Running pids.
-    pub fn pids(&self) -> Vec<Pid> {
-        self.slots.iter().filter_map(|s| s.pid).collect()
-    }
-
     /// True when no worker process is running.
     pub fn is_empty(&self) -> bool {
         self.slots.iter().all(|s| s.pid.is_none())
+    }
+
+    /// Sends `signal` to every running worker and notes it (stop time, kill).
+    pub fn signal_all(&mut self, signal: Signal) {
+        let now = Instant::now();
+        for slot in self.slots.iter_mut().filter(|s| s.pid.is_some()) {
+            if slot.killed {
+                continue;
+            }
+            if let Some(pid) = slot.pid {
+                let _ = kill(pid, signal);
+            }
+            slot.stop_sent.get_or_insert(now);
+            slot.killed |= signal == Signal::SIGKILL;
+        }
     }
 
     /// Records that `id` now runs as `pid`.
@@ -79,6 +93,7 @@ impl WorkerTable {
             s.pid = Some(pid);
             s.spawned_at = Instant::now();
             s.stop_sent = None;
+            s.killed = false;
             s.respawn_at = None;
         }
     }
@@ -137,7 +152,10 @@ mod tests {
     fn exited_frees_the_slot_and_reports_it() {
         let mut t = WorkerTable::new(2);
         t.started(2, Pid::from_raw(42));
-        assert_eq!(t.exited(Pid::from_raw(42), false).map(|(id, _)| id), Some(2));
+        assert_eq!(
+            t.exited(Pid::from_raw(42), false).map(|(id, _)| id),
+            Some(2)
+        );
         assert!(t.is_empty());
         assert_eq!(t.exited(Pid::from_raw(42), false), None);
     }

@@ -13,7 +13,10 @@ pub const DEFAULT_DIR: &str = match option_env!("RSGI_DEFAULT_PLUGIN_DIR") {
 /// The ordered list of directories searched for plugins.
 pub fn search_dirs(user_dirs: &[PathBuf]) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = user_dirs.to_vec();
-    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)) {
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+    {
         dirs.push(exe_dir.join("../lib/rsgi/plugins"));
         dirs.push(exe_dir);
     }
@@ -44,14 +47,19 @@ pub fn resolve(spec: &str, dirs: &[PathBuf]) -> Result<PathBuf, String> {
         }
     }
     let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-    Err(format!("plugin '{spec}' not found: no {file} in {}", looked.join(", ")))
+    Err(format!(
+        "plugin '{spec}' not found: no {file} in {}",
+        looked.join(", ")
+    ))
 }
 
 /// Every `librsgi_*.so` in `dirs` (first occurrence of a file name wins).
 pub fn all(dirs: &[PathBuf]) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = Vec::new();
     for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
         let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {

@@ -100,7 +100,7 @@ fn describe(path: &Path, err: &LibraryError) -> String {
         }
         LibraryError::Many(list) => list
             .iter()
-            .map(|e| describe_inner(e))
+            .map(describe_inner)
             .collect::<Vec<_>>()
             .join("; "),
         other => format!("cannot load plugin {path}: {}", error_lines(&other.to_string())),
@@ -144,7 +144,10 @@ mod tests {
     #[test]
     fn error_lines_condenses_a_layout_dump() {
         let dump = "lots\nof\n  Error:mismatched type Expected: u16 Found: u32\nmore\nError:mismatched type Expected: u16 Found: u32\n";
-        assert_eq!(error_lines(dump), "mismatched type Expected: u16 Found: u32");
+        assert_eq!(
+            error_lines(dump),
+            "mismatched type Expected: u16 Found: u32"
+        );
     }
 
     #[test]

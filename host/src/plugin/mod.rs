@@ -29,7 +29,11 @@ impl Plugins {
             let loaded = find::resolve(spec, &dirs).and_then(|path| load::load(&path));
             match loaded {
                 Ok(plugin) if list.iter().any(|p| p.name == plugin.name) => {
-                    tracing::debug!("plugin {} already loaded; skipping {}", plugin.name, plugin.path.display());
+                    tracing::debug!(
+                        "plugin {} already loaded; skipping {}",
+                        plugin.name,
+                        plugin.path.display()
+                    );
                 }
                 Ok(plugin) => list.push(plugin),
                 Err(e) => errors.push(e),
@@ -69,15 +73,26 @@ impl Plugins {
     }
 
     /// Calls each plugin's `init` with its own options. A refusal names the plugin.
-    pub fn init(&self, options: &std::collections::BTreeMap<String, abi_stable::std_types::RVec<OptionValue>>, level: LogLevel) -> Result<(), HostError> {
+    pub fn init(
+        &self,
+        options: &std::collections::BTreeMap<String, abi_stable::std_types::RVec<OptionValue>>,
+        level: LogLevel,
+    ) -> Result<(), HostError> {
         let api = bridge::host_api(level);
         let empty = abi_stable::std_types::RVec::new();
         for plugin in &self.list {
             let values = options.get(&plugin.name).unwrap_or(&empty);
-            if let Err(e) = (plugin.module.init())(&api, RSlice::from_slice(values.as_slice())).into_result() {
+            if let Err(e) =
+                (plugin.module.init())(&api, RSlice::from_slice(values.as_slice())).into_result()
+            {
                 return Err(match e.kind {
-                    rsgi_plugin_api::ErrorKind::Config => HostError::Usage(format!("plugin {}: {}", plugin.name, e.message)),
-                    _ => HostError::Runtime(format!("plugin {} failed to initialise: {}", plugin.name, e.message)),
+                    rsgi_plugin_api::ErrorKind::Config => {
+                        HostError::Usage(format!("plugin {}: {}", plugin.name, e.message))
+                    }
+                    _ => HostError::Runtime(format!(
+                        "plugin {} failed to initialise: {}",
+                        plugin.name, e.message
+                    )),
                 });
             }
         }
@@ -104,7 +119,15 @@ impl Plugins {
     pub fn describe(&self) -> Vec<String> {
         self.list
             .iter()
-            .map(|p| format!("{} {} ({}) from {}", p.name, p.version, p.kind.as_str(), p.path.display()))
+            .map(|p| {
+                format!(
+                    "{} {} ({}) from {}",
+                    p.name,
+                    p.version,
+                    p.kind.as_str(),
+                    p.path.display()
+                )
+            })
             .collect()
     }
 }
@@ -115,8 +138,20 @@ pub fn list_available(user_dirs: &[PathBuf]) -> String {
     let mut out = String::new();
     for path in find::all(&dirs) {
         match load::load(&path) {
-            Ok(p) => out.push_str(&format!("{:<12} {:<8} {:<9} {}\n", p.name, p.version, p.kind.as_str(), path.display())),
-            Err(e) => out.push_str(&format!("{:<12} {:<8} {:<9} {} ({e})\n", "?", "?", "broken", path.display())),
+            Ok(p) => out.push_str(&format!(
+                "{:<12} {:<8} {:<9} {}\n",
+                p.name,
+                p.version,
+                p.kind.as_str(),
+                path.display()
+            )),
+            Err(e) => out.push_str(&format!(
+                "{:<12} {:<8} {:<9} {} ({e})\n",
+                "?",
+                "?",
+                "broken",
+                path.display()
+            )),
         }
     }
     if out.is_empty() {

@@ -14,7 +14,11 @@ fn wait(fd: RawFd, events: libc::c_short, deadline: Instant) -> io::Result<()> {
         if left.is_zero() {
             return Err(io::Error::new(io::ErrorKind::TimedOut, "socket timeout"));
         }
-        let mut pfd = libc::pollfd { fd, events, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
         let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
         // SAFETY: one valid pollfd for the duration of the call.
         let n = unsafe { libc::poll(&mut pfd, 1, ms) };
@@ -61,7 +65,11 @@ pub fn write_some(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
             Some(libc::ENOTSOCK) => {
                 // SAFETY: as above.
                 let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-                return if n >= 0 { Ok(n as usize) } else { Err(io::Error::last_os_error()) };
+                return if n >= 0 {
+                    Ok(n as usize)
+                } else {
+                    Err(io::Error::last_os_error())
+                };
             }
             _ => return Err(err),
         }
@@ -95,7 +103,13 @@ pub fn write_all_blocking(fd: RawFd, mut buf: &[u8], timeout: Duration) -> io::R
 
 /// Sends `len` bytes of `file_fd` from `offset` with `sendfile(2)`, waiting as needed.
 /// Returns the bytes sent (less than `len` only if the file is shorter).
-pub fn sendfile_blocking(out: RawFd, file_fd: RawFd, offset: u64, len: u64, timeout: Duration) -> io::Result<u64> {
+pub fn sendfile_blocking(
+    out: RawFd,
+    file_fd: RawFd,
+    offset: u64,
+    len: u64,
+    timeout: Duration,
+) -> io::Result<u64> {
     let deadline = Instant::now() + timeout;
     let mut off = offset as libc::off_t;
     let mut left = len;

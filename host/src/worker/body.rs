@@ -63,11 +63,16 @@ impl<'a> Body<'a> {
             kind: framing.kind,
             buffered,
             used: 0,
-            remaining: if framing.kind == BodyKind::Length { framing.length } else { 0 },
+            remaining: if framing.kind == BodyKind::Length {
+                framing.length
+            } else {
+                0
+            },
             chunked: DecoderState::default(),
             raw: Vec::new(),
             raw_pos: 0,
-            done: framing.kind == BodyKind::Empty || (framing.kind == BodyKind::Length && framing.length == 0),
+            done: framing.kind == BodyKind::Empty
+                || (framing.kind == BodyKind::Length && framing.length == 0),
             failed: false,
             continue_pending: expect_continue && framing.kind != BodyKind::Empty,
             version,
@@ -112,7 +117,8 @@ impl<'a> Body<'a> {
             self.continue_pending = false;
             let mut out = RVec::new();
             if (self.proto.encode_continue())(self.version, &mut out) {
-                blocking::write_all_blocking(self.fd, &out, self.timeout).map_err(|_| self.fail("client gone before 100 Continue"))?;
+                blocking::write_all_blocking(self.fd, &out, self.timeout)
+                    .map_err(|_| self.fail("client gone before 100 Continue"))?;
             }
         }
         let n = match self.kind {
@@ -142,7 +148,9 @@ impl<'a> Body<'a> {
             n
         } else {
             match blocking::read_blocking(self.fd, &mut buf[..want], self.timeout) {
-                Ok(0) => return Err(self.fail("client closed the connection in the middle of the body")),
+                Ok(0) => {
+                    return Err(self.fail("client closed the connection in the middle of the body"))
+                }
                 Ok(n) => n,
                 Err(_) => return Err(self.fail("timed out or failed reading the request body")),
             }
@@ -166,13 +174,20 @@ impl<'a> Body<'a> {
                 self.raw.resize(16 * 1024, 0);
                 self.raw_pos = 0;
                 match blocking::read_blocking(self.fd, &mut self.raw, self.timeout) {
-                    Ok(0) => return Err(self.fail("client closed the connection in the middle of a chunked body")),
+                    Ok(0) => {
+                        return Err(self
+                            .fail("client closed the connection in the middle of a chunked body"))
+                    }
                     Ok(n) => self.raw.truncate(n),
                     Err(_) => return Err(self.fail("timed out or failed reading the request body")),
                 }
                 continue;
             }
-            let out = (self.proto.decode_body())(&mut self.chunked, RSlice::from_slice(input), RSliceMut::from(&mut *buf));
+            let out = (self.proto.decode_body())(
+                &mut self.chunked,
+                RSlice::from_slice(input),
+                RSliceMut::from(&mut *buf),
+            );
             if out.error.status != 0 || !out.error.reason.is_empty() {
                 tracing::warn!("bad chunked body: {}", out.error.reason);
                 return Err(self.fail("malformed chunked request body"));

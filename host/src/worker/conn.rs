@@ -101,7 +101,12 @@ impl Conn {
             let spare = self.rbuf.spare(HEAD_CEILING);
             if spare.is_empty() {
                 // A protocol that keeps answering Partial past the ceiling: refuse.
-                self.answer_error(w, Version::Http11, 431, "request head larger than the host's ceiling");
+                self.answer_error(
+                    w,
+                    Version::Http11,
+                    431,
+                    "request head larger than the host's ceiling",
+                );
                 continue;
             }
             match blocking::read_some(fd, spare) {
@@ -134,7 +139,11 @@ impl Conn {
 
     /// Queues an error answer (if the protocol has one) and closes after writing it.
     fn answer_error(&mut self, w: &WorkerState, version: Version, status: u16, why: &str) {
-        tracing::warn!("{}:{} bad request ({status}): {why}", self.peer_addr, self.peer_port);
+        tracing::warn!(
+            "{}:{} bad request ({status}): {why}",
+            self.peer_addr,
+            self.peer_port
+        );
         let proto = w.listeners[self.listener].proto;
         (proto.encode_error())(version, status, &mut self.wbuf);
         self.close_after_write = true;
@@ -153,7 +162,12 @@ impl Conn {
             ParseStatus::Invalid => {
                 let e = outcome.error;
                 if e.status == 0 {
-                    tracing::warn!("{}:{} closing: {}", self.peer_addr, self.peer_port, e.reason);
+                    tracing::warn!(
+                        "{}:{} closing: {}",
+                        self.peer_addr,
+                        self.peer_port,
+                        e.reason
+                    );
                     self.close_after_write = true;
                     self.rbuf.consume(usize::MAX);
                 } else {
@@ -187,8 +201,16 @@ impl Conn {
             return;
         }
         let limits = w.limits;
-        if limits.limit_post > 0 && head.body.kind == BodyKind::Length && head.body.length > limits.limit_post {
-            self.answer_error(w, head.version, 413, "request body larger than --limit-post");
+        if limits.limit_post > 0
+            && head.body.kind == BodyKind::Length
+            && head.body.length > limits.limit_post
+        {
+            self.answer_error(
+                w,
+                head.version,
+                413,
+                "request body larger than --limit-post",
+            );
             return;
         }
         let keep_alive = head.keep_alive && !w.stopping;
@@ -197,15 +219,23 @@ impl Conn {
         let (head_bytes, rest) = pending.split_at(head.head_len as usize);
 
         let mut headers = recycle(std::mem::take(&mut w.header_views));
-        headers.extend(w.header_spans[..head.header_count as usize].iter().map(|s| Header {
-            name: RSlice::from_slice(s.name.get(head_bytes)),
-            value: RSlice::from_slice(s.value.get(head_bytes)),
-        }));
+        headers.extend(
+            w.header_spans[..head.header_count as usize]
+                .iter()
+                .map(|s| Header {
+                    name: RSlice::from_slice(s.name.get(head_bytes)),
+                    value: RSlice::from_slice(s.value.get(head_bytes)),
+                }),
+        );
         let mut vars = recycle(std::mem::take(&mut w.var_views));
-        vars.extend(w.var_spans[..head.var_count as usize].iter().map(|s| Header {
-            name: RSlice::from_slice(s.name.get(head_bytes)),
-            value: RSlice::from_slice(s.value.get(head_bytes)),
-        }));
+        vars.extend(
+            w.var_spans[..head.var_count as usize]
+                .iter()
+                .map(|s| Header {
+                    name: RSlice::from_slice(s.name.get(head_bytes)),
+                    value: RSlice::from_slice(s.value.get(head_bytes)),
+                }),
+        );
         let method = head.method.get(head_bytes);
         let request = Request {
             method: RSlice::from_slice(method),
@@ -215,7 +245,11 @@ impl Conn {
             protocol: RStr::from_str(head.version.as_str()),
             scheme: RStr::from_str("http"),
             headers: RSlice::from_slice(&headers),
-            names: if head.names == NameStyle::Cgi { NameStyle::Cgi } else { NameStyle::Http },
+            names: if head.names == NameStyle::Cgi {
+                NameStyle::Cgi
+            } else {
+                NameStyle::Http
+            },
             vars: RSlice::from_slice(&vars),
             remote_addr: RStr::from_str(&self.peer_addr),
             remote_port: self.peer_port,
@@ -275,7 +309,6 @@ impl Conn {
         keep = keep && body.drain();
         let consumed = head.head_len as usize + body.used();
         let leftover = body.leftover().to_vec();
-        drop(reply);
         drop(body);
         w.header_views = restore(headers);
         w.var_views = restore(vars);

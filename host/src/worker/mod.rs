@@ -19,7 +19,12 @@ use crate::signals::{self, SignalPipe};
 use state::{Limits, ListenerInfo, WorkerState};
 
 /// Signals a worker handles itself.
-const WORKER_SIGNALS: &[Signal] = &[Signal::SIGTERM, Signal::SIGINT, Signal::SIGQUIT, Signal::SIGHUP];
+const WORKER_SIGNALS: &[Signal] = &[
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGHUP,
+];
 
 /// Everything a new worker needs from the master.
 pub struct Setup<'a> {
@@ -66,7 +71,11 @@ pub fn run(setup: Setup<'_>) -> ExitCode {
                 tracing::error!("worker {}: {} (--need-app: giving up)", setup.id, e.message);
                 return ExitCode::AppLoadFailed;
             }
-            Err(e) => tracing::error!("worker {}: app not loaded, answering 500: {}", setup.id, e.message),
+            Err(e) => tracing::error!(
+                "worker {}: app not loaded, answering 500: {}",
+                setup.id,
+                e.message
+            ),
         }
     }
     let mut infos = Vec::with_capacity(setup.listeners.len());

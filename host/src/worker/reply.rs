@@ -83,7 +83,12 @@ impl<'a> Reply<'a> {
         self.framing.is_some()
     }
 
-    fn start(&mut self, status: u16, reason: &str, headers: &[Header<'_>]) -> Result<(), SendError> {
+    fn start(
+        &mut self,
+        status: u16,
+        reason: &str,
+        headers: &[Header<'_>],
+    ) -> Result<(), SendError> {
         if self.framing.is_some() {
             return Err(SendError::Misuse);
         }
@@ -95,7 +100,15 @@ impl<'a> Reply<'a> {
             server: RStr::from_str("rsgi"),
         };
         let mark = self.out.len();
-        match (self.proto.encode_head())(&ctx, status, RStr::from_str(reason), RSlice::from_slice(headers), self.out).into_result() {
+        match (self.proto.encode_head())(
+            &ctx,
+            status,
+            RStr::from_str(reason),
+            RSlice::from_slice(headers),
+            self.out,
+        )
+        .into_result()
+        {
             Ok(framing) => {
                 self.framing = Some(framing);
                 self.status = status;
@@ -117,7 +130,9 @@ impl<'a> Reply<'a> {
         if data.is_empty() {
             return Ok(());
         }
-        if framing.body == ResponseBody::Length && self.body_sent + data.len() as u64 > framing.length {
+        if framing.body == ResponseBody::Length
+            && self.body_sent + data.len() as u64 > framing.length
+        {
             return Err(SendError::TooLong);
         }
         self.body_sent += data.len() as u64;
@@ -149,7 +164,8 @@ impl<'a> Reply<'a> {
         }
         (self.proto.body_prefix())(&framing, len, self.out);
         self.send_queued()?;
-        let sent = blocking::sendfile_blocking(self.fd, fd, offset, len, self.timeout).map_err(|_| self.disconnect())?;
+        let sent = blocking::sendfile_blocking(self.fd, fd, offset, len, self.timeout)
+            .map_err(|_| self.disconnect())?;
         if sent < len {
             // The file is shorter than promised: the framing is now wrong; give up the connection.
             self.broken = true;
@@ -186,7 +202,9 @@ impl<'a> Reply<'a> {
     /// Ends a started response: the last chunk, and whether the connection may stay open
     /// (false if the body was shorter than its Content-Length, or the client went away).
     pub fn finish(&mut self) -> bool {
-        let Some(framing) = self.framing else { return false };
+        let Some(framing) = self.framing else {
+            return false;
+        };
         (self.proto.body_end())(&framing, self.out);
         let complete = framing.body != ResponseBody::Length || self.body_sent == framing.length;
         if !complete {
@@ -213,7 +231,10 @@ impl<'a> Reply<'a> {
     }
 }
 
-fn with_reply(ctx: *mut c_void, f: impl FnOnce(&mut Reply<'_>) -> Result<(), SendError>) -> SendResult {
+fn with_reply(
+    ctx: *mut c_void,
+    f: impl FnOnce(&mut Reply<'_>) -> Result<(), SendError>,
+) -> SendResult {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: ctx is the `Reply` that created this responder, alive for the whole call.
         let reply = unsafe { &mut *ctx.cast::<Reply<'_>>() };
@@ -226,8 +247,15 @@ fn with_reply(ctx: *mut c_void, f: impl FnOnce(&mut Reply<'_>) -> Result<(), Sen
     }
 }
 
-extern "C" fn reply_start(ctx: *mut c_void, status: u16, reason: RStr<'_>, headers: RSlice<'_, Header<'_>>) -> SendResult {
-    with_reply(ctx, |r| r.start(status, reason.as_str(), headers.as_slice()))
+extern "C" fn reply_start(
+    ctx: *mut c_void,
+    status: u16,
+    reason: RStr<'_>,
+    headers: RSlice<'_, Header<'_>>,
+) -> SendResult {
+    with_reply(ctx, |r| {
+        r.start(status, reason.as_str(), headers.as_slice())
+    })
 }
 
 extern "C" fn reply_write(ctx: *mut c_void, data: RSlice<'_, u8>) -> SendResult {

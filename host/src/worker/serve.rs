@@ -34,9 +34,14 @@ pub fn run(listeners: &[Listener], signals: &SignalPipe, w: &mut WorkerState) ->
     let signal_token = Token(n_listeners);
     let first_conn = n_listeners + 1;
     for (i, l) in listeners.iter().enumerate() {
-        poll.registry().register(&mut SourceFd(&l.fd()), Token(i), Interest::READABLE)?;
+        poll.registry()
+            .register(&mut SourceFd(&l.fd()), Token(i), Interest::READABLE)?;
     }
-    poll.registry().register(&mut SourceFd(&signals.fd()), signal_token, Interest::READABLE)?;
+    poll.registry().register(
+        &mut SourceFd(&signals.fd()),
+        signal_token,
+        Interest::READABLE,
+    )?;
     let mut conns: Slab<Conn> = Slab::with_capacity(1024);
     let mut last_sweep = Instant::now();
     let mut listening = true;
@@ -79,7 +84,11 @@ pub fn run(listeners: &[Listener], signals: &SignalPipe, w: &mut WorkerState) ->
             for l in listeners {
                 let _ = poll.registry().deregister(&mut SourceFd(&l.fd()));
             }
-            let idle: Vec<usize> = conns.iter().filter(|(_, c)| c.is_idle()).map(|(k, _)| k).collect();
+            let idle: Vec<usize> = conns
+                .iter()
+                .filter(|(_, c)| c.is_idle())
+                .map(|(k, _)| k)
+                .collect();
             for key in idle {
                 close(&poll, &mut conns, key);
             }
@@ -94,12 +103,24 @@ pub fn run(listeners: &[Listener], signals: &SignalPipe, w: &mut WorkerState) ->
     }
 }
 
-fn accept_all(poll: &Poll, listener: &Listener, index: usize, first_conn: usize, conns: &mut Slab<Conn>, w: &mut WorkerState) {
+fn accept_all(
+    poll: &Poll,
+    listener: &Listener,
+    index: usize,
+    first_conn: usize,
+    conns: &mut Slab<Conn>,
+    w: &mut WorkerState,
+) {
     while !w.stopping {
         let (socket, peer) = match listener.socket.accept() {
             Ok(pair) => pair,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted || e.kind() == io::ErrorKind::ConnectionAborted => continue,
+            Err(e)
+                if e.kind() == io::ErrorKind::Interrupted
+                    || e.kind() == io::ErrorKind::ConnectionAborted =>
+            {
+                continue
+            }
             Err(e) => {
                 tracing::warn!("accept on {} failed: {e}", listener.describe());
                 return;
@@ -118,10 +139,11 @@ fn accept_all(poll: &Poll, listener: &Listener, index: usize, first_conn: usize,
         let entry = conns.vacant_entry();
         let token = Token(first_conn + entry.key());
         let fd = socket.as_raw_fd();
-        if let Err(e) = poll
-            .registry()
-            .register(&mut SourceFd(&fd), token, Interest::READABLE | Interest::WRITABLE)
-        {
+        if let Err(e) = poll.registry().register(
+            &mut SourceFd(&fd),
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
             tracing::warn!("cannot watch a new connection: {e}");
             continue;
         }
@@ -150,9 +172,13 @@ fn sweep(poll: &Poll, conns: &mut Slab<Conn>, w: &WorkerState) {
             let slow_head = c
                 .head_started
                 .is_some_and(|t| now.duration_since(t) > w.limits.header_timeout);
-            let idle_too_long = c.is_idle() && now.duration_since(c.idle_since) > w.limits.keepalive_timeout;
+            let idle_too_long =
+                c.is_idle() && now.duration_since(c.idle_since) > w.limits.keepalive_timeout;
             if slow_head {
-                tracing::info!("closing a connection whose request head took over {:?}", w.limits.header_timeout);
+                tracing::info!(
+                    "closing a connection whose request head took over {:?}",
+                    w.limits.header_timeout
+                );
             }
             slow_head || idle_too_long
         })

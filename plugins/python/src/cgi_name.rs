@@ -1,0 +1,187 @@
+//! Request header names as environ keys: `Content-Type` → `CONTENT_TYPE`,
+//! `X-Real-IP` → `HTTP_X_REAL_IP`, cached as Python strings.
+//!
+//! The cache is keyed by the name exactly as it arrived, so the common case (a client that
+//! always spells `User-Agent` the same way) costs one hash lookup and no conversion. It is
+//! bounded: past [`MAX_ENTRIES`] names are converted on every request instead of cached, so
+//! a client inventing header names cannot grow it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+use rsgi_plugin_api::{Header, NameStyle};
+
+use crate::latin1;
+
+/// How many distinct spellings are cached per name style.
+pub const MAX_ENTRIES: usize = 1024;
+
+/// An environ key for a header, and how repeated values of it are joined.
+pub struct CgiKey {
+    /// The key, e.g. `HTTP_ACCEPT`.
+    pub key: Py<PyString>,
+    /// `"; "` for cookies, `", "` for every other header (RFC 9110 list syntax).
+    pub separator: &'static [u8],
+}
+
+/// The CGI name for an HTTP header name, or `None` for a name that contains `_`.
+///
+/// Such headers are dropped (as gunicorn does): `X_Forwarded_For` would otherwise become
+/// the same key as `X-Forwarded-For`, letting a client spoof a header a proxy sets.
+pub fn http_to_cgi(name: &[u8]) -> Option<Vec<u8>> {
+    if name.contains(&b'_') {
+        return None;
+    }
+    let bare =
+        name.eq_ignore_ascii_case(b"content-type") || name.eq_ignore_ascii_case(b"content-length");
+    let mut key = Vec::with_capacity(name.len() + 5);
+    if !bare {
+        key.extend_from_slice(b"HTTP_");
+    }
+    key.extend(name.iter().map(|&b| {
+        if b == b'-' {
+            b'_'
+        } else {
+            b.to_ascii_uppercase()
+        }
+    }));
+    Some(key)
+}
+
+/// Cached conversions, one map per [`NameStyle`]; `None` marks a dropped name.
+#[derive(Default)]
+pub struct NameCache {
+    http: HashMap<Box<[u8]>, Option<CgiKey>>,
+    cgi: HashMap<Box<[u8]>, Option<CgiKey>>,
+}
+
+impl NameCache {
+    /// The environ key for a header named `raw` in `style` (`None`: drop the header).
+    pub fn key<'py>(
+        &mut self,
+        py: Python<'py>,
+        style: NameStyle,
+        raw: &[u8],
+    ) -> Option<(Bound<'py, PyString>, &'static [u8])> {
+        let map = match style {
+            NameStyle::Http => &mut self.http,
+            NameStyle::Cgi => &mut self.cgi,
+        };
+        if let Some(entry) = map.get(raw) {
+            return entry
+                .as_ref()
+                .map(|k| (k.key.bind(py).clone(), k.separator));
+        }
+        let converted = match style {
+            NameStyle::Http => http_to_cgi(raw).map(|name| make_key(py, &name)),
+            NameStyle::Cgi => Some(make_key(py, raw)),
+        };
+        let result = converted
+            .as_ref()
+            .map(|k| (k.key.bind(py).clone(), k.separator));
+        if map.len() < MAX_ENTRIES {
+            map.insert(raw.into(), converted);
+        }
+        result
+    }
+}
+
+/// An interned key string for a CGI name.
+fn make_key(py: Python<'_>, name: &[u8]) -> CgiKey {
+    let key = match std::str::from_utf8(name) {
+        Ok(text) => PyString::intern(py, text),
+        Err(_) => latin1::to_str(py, name),
+    };
+    let separator: &'static [u8] = if name == b"HTTP_COOKIE" { b"; " } else { b", " };
+    CgiKey {
+        key: key.unbind(),
+        separator,
+    }
+}
+
+static CACHE: Mutex<Option<NameCache>> = Mutex::new(None);
+
+/// The environ key of each of `headers` (`None`: drop it), from the process-wide cache.
+///
+/// The lock is taken once per call, not per header, and nothing done under it can run
+/// Python code (no GC-tracked allocation), so it is never held across a GIL release.
+pub fn keys<'py>(
+    py: Python<'py>,
+    style: NameStyle,
+    headers: &[Header<'_>],
+) -> Vec<Option<(Bound<'py, PyString>, &'static [u8])>> {
+    let mut guard = CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let cache = guard.get_or_insert_with(NameCache::default);
+    headers
+        .iter()
+        .map(|h| cache.key(py, style, h.name.as_slice()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::python;
+
+    #[test]
+    fn http_names_become_upper_case_with_underscores() {
+        assert_eq!(http_to_cgi(b"User-Agent").unwrap(), b"HTTP_USER_AGENT");
+        assert_eq!(http_to_cgi(b"x-real-ip").unwrap(), b"HTTP_X_REAL_IP");
+        assert_eq!(http_to_cgi(b"Host").unwrap(), b"HTTP_HOST");
+    }
+
+    #[test]
+    fn content_type_and_length_have_no_http_prefix() {
+        assert_eq!(http_to_cgi(b"content-type").unwrap(), b"CONTENT_TYPE");
+        assert_eq!(http_to_cgi(b"Content-Length").unwrap(), b"CONTENT_LENGTH");
+        assert_eq!(
+            http_to_cgi(b"Content-Encoding").unwrap(),
+            b"HTTP_CONTENT_ENCODING"
+        );
+    }
+
+    #[test]
+    fn names_with_underscores_are_dropped() {
+        assert_eq!(http_to_cgi(b"X_Forwarded_For"), None);
+    }
+
+    #[test]
+    fn cache_returns_the_same_interned_key() {
+        python(|py| {
+            let mut cache = NameCache::default();
+            let (a, sep) = cache.key(py, NameStyle::Http, b"Cookie").unwrap();
+            let (b, _) = cache.key(py, NameStyle::Http, b"Cookie").unwrap();
+            assert!(a.is(&b));
+            assert_eq!(a.to_str().unwrap(), "HTTP_COOKIE");
+            assert_eq!(sep, b"; ");
+            assert!(a.is(PyString::intern(py, "HTTP_COOKIE")));
+        });
+    }
+
+    #[test]
+    fn cgi_style_names_are_used_as_they_are() {
+        python(|py| {
+            let mut cache = NameCache::default();
+            let (key, sep) = cache.key(py, NameStyle::Cgi, b"HTTP_X_A").unwrap();
+            assert_eq!(key.to_str().unwrap(), "HTTP_X_A");
+            assert_eq!(sep, b", ");
+        });
+    }
+
+    #[test]
+    fn cache_stops_growing_at_its_bound_but_still_converts() {
+        python(|py| {
+            let mut cache = NameCache::default();
+            for i in 0..MAX_ENTRIES + 10 {
+                let name = format!("X-{i}");
+                let (key, _) = cache.key(py, NameStyle::Http, name.as_bytes()).unwrap();
+                assert_eq!(key.to_str().unwrap(), format!("HTTP_X_{i}"));
+            }
+            assert_eq!(cache.http.len(), MAX_ENTRIES);
+        });
+    }
+}

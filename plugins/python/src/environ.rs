@@ -1,0 +1,393 @@
+//! The WSGI `environ` (PEP 3333, CGI variables) for one request.
+//!
+//! Built fast, as measured: the per-process constants (`wsgi.version`, `wsgi.errors`,
+//! `SCRIPT_NAME`...) live in a base dict that each request copies, keys are interned
+//! strings made once, and common values (methods, protocol, scheme) are cached.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyString};
+use pyo3::{intern, PyTypeInfo};
+use rsgi_plugin_api::{AppContext, Header, NameStyle, Request};
+
+use crate::cgi_name;
+use crate::file_wrapper::FileWrapper;
+use crate::latin1;
+use crate::path_info;
+
+/// Interned keys and cached values, made once per process.
+struct Keys {
+    request_method: Py<PyString>,
+    path_info: Py<PyString>,
+    query_string: Py<PyString>,
+    content_length: Py<PyString>,
+    server_name: Py<PyString>,
+    server_port: Py<PyString>,
+    server_protocol: Py<PyString>,
+    remote_addr: Py<PyString>,
+    remote_port: Py<PyString>,
+    request_uri: Py<PyString>,
+    url_scheme: Py<PyString>,
+    input: Py<PyString>,
+    methods: Vec<(&'static str, Py<PyString>)>,
+    protocols: Vec<(&'static str, Py<PyString>)>,
+    schemes: Vec<(&'static str, Py<PyString>)>,
+}
+
+/// Cached values for these, compared before making a new string.
+const METHODS: [&str; 7] = ["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"];
+const PROTOCOLS: [&str; 2] = ["HTTP/1.1", "HTTP/1.0"];
+const SCHEMES: [&str; 2] = ["http", "https"];
+
+static KEYS: PyOnceLock<Keys> = PyOnceLock::new();
+
+fn keys(py: Python<'_>) -> &Keys {
+    KEYS.get_or_init(py, || {
+        let key = |s: &str| PyString::intern(py, s).unbind();
+        let cached = |values: &[&'static str]| values.iter().map(|v| (*v, key(v))).collect();
+        Keys {
+            request_method: key("REQUEST_METHOD"),
+            path_info: key("PATH_INFO"),
+            query_string: key("QUERY_STRING"),
+            content_length: key("CONTENT_LENGTH"),
+            server_name: key("SERVER_NAME"),
+            server_port: key("SERVER_PORT"),
+            server_protocol: key("SERVER_PROTOCOL"),
+            remote_addr: key("REMOTE_ADDR"),
+            remote_port: key("REMOTE_PORT"),
+            request_uri: key("REQUEST_URI"),
+            url_scheme: key("wsgi.url_scheme"),
+            input: key("wsgi.input"),
+            methods: cached(&METHODS),
+            protocols: cached(&PROTOCOLS),
+            schemes: cached(&SCHEMES),
+        }
+    })
+}
+
+/// The cached string equal to `value`, or a new one.
+fn cached<'py>(
+    py: Python<'py>,
+    table: &[(&'static str, Py<PyString>)],
+    value: &[u8],
+) -> Bound<'py, PyString> {
+    match table.iter().find(|(text, _)| text.as_bytes() == value) {
+        Some((_, s)) => s.bind(py).clone(),
+        None => latin1::to_str(py, value),
+    }
+}
+
+/// The part of every environ that does not change between requests of this process.
+pub fn base(py: Python<'_>, ctx: &AppContext) -> PyResult<Py<PyDict>> {
+    let env = PyDict::new(py);
+    env.set_item(intern!(py, "SCRIPT_NAME"), intern!(py, ""))?;
+    env.set_item(intern!(py, "wsgi.version"), (1, 0))?;
+    env.set_item(
+        intern!(py, "wsgi.errors"),
+        py.import("sys")?.getattr("stderr")?,
+    )?;
+    env.set_item(intern!(py, "wsgi.multithread"), ctx.threads > 1)?;
+    env.set_item(intern!(py, "wsgi.multiprocess"), ctx.processes > 1)?;
+    env.set_item(intern!(py, "wsgi.run_once"), false)?;
+    env.set_item(
+        intern!(py, "wsgi.file_wrapper"),
+        FileWrapper::type_object(py),
+    )?;
+    Ok(env.unbind())
+}
+
+/// The environ for `request`: a copy of `base`, the headers, the CGI variables derived from
+/// the request, then the protocol's own variables (`request.vars`) on top, and `input`.
+pub fn build<'py>(
+    py: Python<'py>,
+    base: &Bound<'py, PyDict>,
+    request: &Request<'_>,
+    input: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let k = keys(py);
+    let env = base.copy()?;
+    let headers = request.headers.as_slice();
+    for (header, key) in headers
+        .iter()
+        .zip(cgi_name::keys(py, request.names, headers))
+    {
+        if let Some((key, separator)) = key {
+            set_joined(py, &env, &key, header.value.as_slice(), separator)?;
+        }
+    }
+    let set = |key: &Py<PyString>, value: Bound<'py, PyString>| env.set_item(key.bind(py), value);
+    set(
+        &k.request_method,
+        cached(py, &k.methods, request.method.as_slice()),
+    )?;
+    set(
+        &k.path_info,
+        latin1::to_str(py, &path_info::decode(request.path.as_slice())),
+    )?;
+    set(
+        &k.query_string,
+        latin1::to_str(py, request.query.as_slice()),
+    )?;
+    set(&k.request_uri, latin1::to_str(py, request.uri.as_slice()))?;
+    set(
+        &k.server_protocol,
+        cached(py, &k.protocols, request.protocol.as_str().as_bytes()),
+    )?;
+    set(
+        &k.server_name,
+        PyString::new(py, request.server_name.as_str()),
+    )?;
+    set(
+        &k.server_port,
+        PyString::new(py, &request.server_port.to_string()),
+    )?;
+    set(
+        &k.remote_addr,
+        PyString::new(py, request.remote_addr.as_str()),
+    )?;
+    if request.remote_port != 0 {
+        set(
+            &k.remote_port,
+            PyString::new(py, &request.remote_port.to_string()),
+        )?;
+    }
+    if let Some(length) = request.content_length.into_option().filter(|&n| n > 0) {
+        if !env.contains(k.content_length.bind(py))? {
+            set(&k.content_length, PyString::new(py, &length.to_string()))?;
+        }
+    }
+    let vars = request.vars.as_slice();
+    for (var, key) in vars.iter().zip(cgi_name::keys(py, NameStyle::Cgi, vars)) {
+        if let Some((key, _)) = key {
+            env.set_item(key, latin1::to_str(py, var.value.as_slice()))?;
+        }
+    }
+    set(
+        &k.url_scheme,
+        cached(py, &k.schemes, url_scheme(request).as_bytes()),
+    )?;
+    env.set_item(k.input.bind(py), input)?;
+    Ok(env)
+}
+
+/// Sets `key` to `value`, joining with an earlier value of a repeated header.
+fn set_joined(
+    py: Python<'_>,
+    env: &Bound<'_, PyDict>,
+    key: &Bound<'_, PyString>,
+    value: &[u8],
+    separator: &[u8],
+) -> PyResult<()> {
+    let joined;
+    let value = match env.get_item(key)? {
+        Some(previous) => {
+            let previous = previous.cast_into::<PyString>()?;
+            let mut both = latin1::from_str(&previous).unwrap_or_default().to_vec();
+            both.extend_from_slice(separator);
+            both.extend_from_slice(value);
+            joined = both;
+            &joined[..]
+        }
+        None => value,
+    };
+    env.set_item(key, latin1::to_str(py, value))
+}
+
+/// `wsgi.url_scheme`: what a front server said in `UWSGI_SCHEME` / `REQUEST_SCHEME` or
+/// `HTTPS`, else the scheme of the connection.
+fn url_scheme<'a>(request: &Request<'a>) -> &'a str {
+    let var = |name: &[u8]| -> Option<&'a [u8]> {
+        let vars: &'a [Header<'a>] = request.vars.as_slice();
+        vars.iter()
+            .rev()
+            .find(|v| v.name.as_slice() == name)
+            .map(|v| v.value.as_slice())
+    };
+    let scheme = var(b"UWSGI_SCHEME").or_else(|| var(b"REQUEST_SCHEME"));
+    match scheme {
+        Some(s) if s.eq_ignore_ascii_case(b"https") => return "https",
+        Some(s) if s.eq_ignore_ascii_case(b"http") => return "http",
+        _ => {}
+    }
+    match var(b"HTTPS") {
+        Some(v)
+            if [&b"on"[..], b"1", b"yes"]
+                .iter()
+                .any(|t| v.eq_ignore_ascii_case(t)) =>
+        {
+            "https"
+        }
+        _ => request.scheme.as_str(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{python, RequestSpec};
+    use pyo3::types::PyTuple;
+
+    fn environ<'py>(py: Python<'py>, spec: &RequestSpec) -> Bound<'py, PyDict> {
+        let ctx = AppContext {
+            processes: 4,
+            threads: 1,
+            lazy: false,
+            worker_id: 1,
+        };
+        let base = base(py, &ctx).unwrap().into_bound(py);
+        let input = py.None().into_bound(py);
+        spec.with_request(|request| build(py, &base, request, &input).unwrap())
+    }
+
+    fn get(env: &Bound<'_, PyDict>, key: &str) -> Option<String> {
+        env.get_item(key)
+            .unwrap()
+            .map(|v| v.extract::<String>().unwrap())
+    }
+
+    #[test]
+    fn has_the_cgi_variables_of_the_request() {
+        python(|py| {
+            let spec = RequestSpec::get("/a%20b/c?x=1&y=%41").header("Host", "example.com:8000");
+            let env = environ(py, &spec);
+            assert_eq!(get(&env, "REQUEST_METHOD").unwrap(), "GET");
+            assert_eq!(get(&env, "SCRIPT_NAME").unwrap(), "");
+            assert_eq!(get(&env, "PATH_INFO").unwrap(), "/a b/c");
+            assert_eq!(get(&env, "QUERY_STRING").unwrap(), "x=1&y=%41");
+            assert_eq!(get(&env, "REQUEST_URI").unwrap(), "/a%20b/c?x=1&y=%41");
+            assert_eq!(get(&env, "SERVER_PROTOCOL").unwrap(), "HTTP/1.1");
+            assert_eq!(get(&env, "SERVER_NAME").unwrap(), "127.0.0.1");
+            assert_eq!(get(&env, "SERVER_PORT").unwrap(), "8000");
+            assert_eq!(get(&env, "REMOTE_ADDR").unwrap(), "127.0.0.1");
+            assert_eq!(get(&env, "REMOTE_PORT").unwrap(), "54321");
+            assert_eq!(get(&env, "HTTP_HOST").unwrap(), "example.com:8000");
+            assert_eq!(get(&env, "CONTENT_LENGTH"), None);
+        });
+    }
+
+    #[test]
+    fn has_the_wsgi_keys() {
+        python(|py| {
+            let env = environ(py, &RequestSpec::get("/"));
+            let version = env.get_item("wsgi.version").unwrap().unwrap();
+            assert_eq!(
+                version
+                    .cast::<PyTuple>()
+                    .unwrap()
+                    .extract::<(i32, i32)>()
+                    .unwrap(),
+                (1, 0)
+            );
+            assert_eq!(get(&env, "wsgi.url_scheme").unwrap(), "http");
+            let flag = |k: &str| env.get_item(k).unwrap().unwrap().extract::<bool>().unwrap();
+            assert!(!flag("wsgi.multithread"));
+            assert!(flag("wsgi.multiprocess"));
+            assert!(!flag("wsgi.run_once"));
+            let stderr = py.import("sys").unwrap().getattr("stderr").unwrap();
+            assert!(env.get_item("wsgi.errors").unwrap().unwrap().is(&stderr));
+            assert!(env.contains("wsgi.input").unwrap());
+            assert!(env.contains("wsgi.file_wrapper").unwrap());
+        });
+    }
+
+    #[test]
+    fn content_headers_have_no_http_prefix() {
+        python(|py| {
+            let spec = RequestSpec::post("/", b"abc")
+                .header("Content-Type", "text/plain")
+                .header("Content-Length", "3");
+            let env = environ(py, &spec);
+            assert_eq!(get(&env, "CONTENT_TYPE").unwrap(), "text/plain");
+            assert_eq!(get(&env, "CONTENT_LENGTH").unwrap(), "3");
+            assert!(!env.contains("HTTP_CONTENT_TYPE").unwrap());
+        });
+    }
+
+    #[test]
+    fn known_body_length_without_header_sets_content_length() {
+        python(|py| {
+            let env = environ(py, &RequestSpec::post("/", b"abcd"));
+            assert_eq!(get(&env, "CONTENT_LENGTH").unwrap(), "4");
+        });
+    }
+
+    #[test]
+    fn repeated_headers_are_joined_and_cookies_with_semicolons() {
+        python(|py| {
+            let spec = RequestSpec::get("/")
+                .header("Accept", "a")
+                .header("accept", "b")
+                .header("Cookie", "x=1")
+                .header("Cookie", "y=2");
+            let env = environ(py, &spec);
+            assert_eq!(get(&env, "HTTP_ACCEPT").unwrap(), "a, b");
+            assert_eq!(get(&env, "HTTP_COOKIE").unwrap(), "x=1; y=2");
+        });
+    }
+
+    #[test]
+    fn header_values_are_latin1() {
+        python(|py| {
+            let spec = RequestSpec::get("/").header_bytes(b"X-Name", b"caf\xe9");
+            let env = environ(py, &spec);
+            assert_eq!(get(&env, "HTTP_X_NAME").unwrap(), "caf\u{e9}");
+        });
+    }
+
+    #[test]
+    fn headers_with_underscores_are_dropped() {
+        python(|py| {
+            let env = environ(py, &RequestSpec::get("/").header("X_Evil", "1"));
+            assert!(!env
+                .keys()
+                .iter()
+                .any(|k| k.extract::<String>().unwrap().contains("EVIL")));
+        });
+    }
+
+    #[test]
+    fn cgi_style_names_are_used_as_is_and_vars_override() {
+        python(|py| {
+            let spec = RequestSpec::get("/raw%20path")
+                .names(NameStyle::Cgi)
+                .header("HTTP_X_TOKEN", "t")
+                .var("PATH_INFO", "/decoded by proxy")
+                .var("SCRIPT_NAME", "/mount")
+                .var("REMOTE_ADDR", "10.0.0.9")
+                .var("HTTPS", "on");
+            let env = environ(py, &spec);
+            assert_eq!(get(&env, "HTTP_X_TOKEN").unwrap(), "t");
+            assert_eq!(get(&env, "PATH_INFO").unwrap(), "/decoded by proxy");
+            assert_eq!(get(&env, "SCRIPT_NAME").unwrap(), "/mount");
+            assert_eq!(get(&env, "REMOTE_ADDR").unwrap(), "10.0.0.9");
+            assert_eq!(get(&env, "wsgi.url_scheme").unwrap(), "https");
+        });
+    }
+
+    #[test]
+    fn url_scheme_comes_from_scheme_vars_then_https_then_connection() {
+        let scheme = |spec: RequestSpec| spec.with_request(|r| url_scheme(r).to_owned());
+        assert_eq!(scheme(RequestSpec::get("/")), "http");
+        assert_eq!(scheme(RequestSpec::get("/").scheme("https")), "https");
+        assert_eq!(
+            scheme(RequestSpec::get("/").var("REQUEST_SCHEME", "https")),
+            "https"
+        );
+        assert_eq!(
+            scheme(RequestSpec::get("/").var("UWSGI_SCHEME", "HTTPS")),
+            "https"
+        );
+        assert_eq!(scheme(RequestSpec::get("/").var("HTTPS", "off")), "http");
+        assert_eq!(scheme(RequestSpec::get("/").var("HTTPS", "1")), "https");
+    }
+
+    #[test]
+    fn each_request_gets_its_own_dict() {
+        python(|py| {
+            let a = environ(py, &RequestSpec::get("/a"));
+            a.set_item("SCRIPT_NAME", "/changed").unwrap();
+            let b = environ(py, &RequestSpec::get("/b"));
+            assert_eq!(get(&b, "SCRIPT_NAME").unwrap(), "");
+        });
+    }
+}

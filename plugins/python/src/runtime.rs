@@ -1,0 +1,106 @@
+//! The plugin's one instance per process: settings, the loaded app, the process context,
+//! and the entry points `lib.rs` exports, in plain Rust.
+
+use std::sync::{Mutex, OnceLock};
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyDict;
+use rsgi_plugin_api::{AppContext, BodyReader, OptionValue, Request, Responder};
+
+use crate::environ;
+use crate::error::Error;
+use crate::interp;
+use crate::loader::{self, LoadedApp};
+use crate::options::Settings;
+use crate::serve;
+use crate::thread_state;
+
+static SETTINGS: OnceLock<Settings> = OnceLock::new();
+static APP: OnceLock<LoadedApp> = OnceLock::new();
+/// The latest context the host gave (`load_app` in the master, then `post_fork_child`).
+static CONTEXT: Mutex<Option<AppContext>> = Mutex::new(None);
+/// The environ part shared by every request of this process, made at its first request.
+static BASE_ENVIRON: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+
+/// Master, once: reads the options and starts Python.
+pub fn init(options: &[OptionValue]) -> Result<(), Error> {
+    let settings = Settings::from_options(options)?;
+    interp::initialize(&settings)?;
+    let _ = SETTINGS.set(settings);
+    Ok(())
+}
+
+/// Loads the app (once per process); returns its description for the startup log.
+pub fn load_app(ctx: &AppContext) -> Result<String, Error> {
+    set_context(ctx);
+    if let Some(app) = APP.get() {
+        return Ok(app.description.clone());
+    }
+    let settings = SETTINGS
+        .get()
+        .ok_or_else(|| Error::Init("load_app called before init".into()))?;
+    let loaded = thread_state::attach(|py| loader::load(py, settings))?;
+    let description = loaded.description.clone();
+    let _ = APP.set(loaded);
+    Ok(description)
+}
+
+/// Master, right before `fork()`.
+pub fn pre_fork() {
+    interp::before_fork();
+}
+
+/// Master, right after `fork()`.
+pub fn post_fork_parent() {
+    interp::after_fork_parent();
+}
+
+/// New worker, right after `fork()`.
+pub fn post_fork_child(ctx: &AppContext) {
+    interp::after_fork_child();
+    set_context(ctx);
+}
+
+/// Serves one request with the loaded app.
+pub fn handle(
+    request: &Request<'_>,
+    body: &mut BodyReader<'_>,
+    responder: &mut Responder<'_>,
+) -> Result<(), Error> {
+    let app = APP.get().ok_or(Error::NoApp)?;
+    thread_state::attach(|py| {
+        let base = BASE_ENVIRON
+            .get_or_try_init(py, || environ::base(py, &context()))
+            .map_err(|err| Error::Request(format!("cannot build the environ: {err}")))?;
+        serve::serve(
+            py,
+            app.callable.bind(py),
+            base.bind(py),
+            request,
+            body,
+            responder,
+        )
+    })
+}
+
+/// The process is exiting cleanly.
+pub fn shutdown() {
+    interp::at_exit();
+}
+
+fn set_context(ctx: &AppContext) {
+    *CONTEXT.lock().unwrap_or_else(|p| p.into_inner()) = Some(*ctx);
+}
+
+fn context() -> AppContext {
+    CONTEXT
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .unwrap_or(AppContext {
+            processes: 1,
+            threads: 1,
+            lazy: false,
+            worker_id: 0,
+        })
+}

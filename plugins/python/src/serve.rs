@@ -1,0 +1,217 @@
+//! Serving one request: environ → app → response, and the report when it fails.
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use rsgi_plugin_api::{BodyReader, Request, Responder, SendError};
+
+use crate::environ;
+use crate::error::{Error, RequestError};
+use crate::input::WsgiInput;
+use crate::iterate::{self, RequestInfo};
+use crate::start_response::StartResponse;
+use crate::traceback;
+
+/// Calls `app` for `request` and sends its response. A failure is logged here (with the
+/// traceback when the app raised) and returned as one line.
+pub fn serve(
+    py: Python<'_>,
+    app: &Bound<'_, PyAny>,
+    base: &Bound<'_, PyDict>,
+    request: &Request<'_>,
+    body: &mut BodyReader<'_>,
+    responder: &mut Responder<'_>,
+) -> Result<(), Error> {
+    let label = format!(
+        "{} {}",
+        String::from_utf8_lossy(request.method.as_slice()),
+        String::from_utf8_lossy(request.uri.as_slice())
+    );
+    let outcome = (|| {
+        let input = Bound::new(py, WsgiInput::new(body)).map_err(RequestError::Raised)?;
+        let start = Bound::new(py, StartResponse::new(responder)).map_err(RequestError::Raised)?;
+        let _scope = RequestScope {
+            input: &input,
+            start: &start,
+        };
+        let environ =
+            environ::build(py, base, request, input.as_any()).map_err(RequestError::Raised)?;
+        let result = app.call1((environ, &start)).map_err(RequestError::Raised)?;
+        let info = RequestInfo {
+            label: &label,
+            is_head: request.method.as_slice() == b"HEAD",
+        };
+        iterate::send_response(py, &result, &start, &info)
+    })();
+    outcome.map_err(|err| report(py, &label, err))
+}
+
+/// Invalidates the request's Python objects when the request ends, however it ends, so an
+/// app that keeps them cannot reach the host's reader or responder afterwards.
+struct RequestScope<'a, 'py> {
+    input: &'a Bound<'py, WsgiInput>,
+    start: &'a Bound<'py, StartResponse>,
+}
+
+impl Drop for RequestScope<'_, '_> {
+    fn drop(&mut self) {
+        if let Ok(mut input) = self.input.try_borrow_mut() {
+            input.invalidate();
+        }
+        if let Ok(mut start) = self.start.try_borrow_mut() {
+            start.invalidate();
+        }
+    }
+}
+
+/// Logs `err` for `label` and turns it into the error returned to the host.
+fn report(py: Python<'_>, label: &str, err: RequestError) -> Error {
+    match &err {
+        RequestError::Raised(exc) => {
+            traceback::log(py, exc, &format!("{label}: the app raised an exception"));
+        }
+        RequestError::Send(SendError::Disconnected) => tracing::info!("{label}: {err}"),
+        RequestError::Invalid(_) | RequestError::Send(_) => tracing::error!("{label}: {err}"),
+    }
+    Error::Request(format!("{label}: {err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{define, python, FakeBody, FakeResponse, RequestSpec};
+    use rsgi_plugin_api::AppContext;
+
+    const CTX: AppContext = AppContext {
+        processes: 1,
+        threads: 1,
+        lazy: false,
+        worker_id: 1,
+    };
+
+    fn run(code: &str, spec: &RequestSpec) -> (Result<(), String>, FakeResponse) {
+        let mut fake = FakeResponse::default();
+        let mut body = FakeBody::new(&spec.body, 7);
+        let result = python(|py| {
+            let app = define(py, code, "application");
+            let base = environ::base(py, &CTX).unwrap().into_bound(py);
+            spec.with_request(|request| {
+                serve(
+                    py,
+                    &app,
+                    &base,
+                    request,
+                    &mut body.reader(),
+                    &mut fake.responder(),
+                )
+            })
+        });
+        (result.map_err(|e| e.to_string()), fake)
+    }
+
+    #[test]
+    fn echoes_a_posted_body() {
+        let code = "def application(environ, start_response):\n    body = environ['wsgi.input'].read()\n    start_response('200 OK', [('Content-Type', 'application/octet-stream')])\n    return [environ['REQUEST_METHOD'].encode(), b' ', body]\n";
+        let (result, fake) = run(code, &RequestSpec::post("/echo", b"posted bytes"));
+        result.unwrap();
+        assert_eq!(fake.head().unwrap().0, 200);
+        assert_eq!(fake.body(), b"POST posted bytes");
+        assert_eq!(fake.header("Content-Length").as_deref(), Some("17"));
+    }
+
+    #[test]
+    fn an_app_that_raises_is_an_error_naming_the_request() {
+        let code = "def application(environ, start_response):\n    raise RuntimeError('kaboom')\n";
+        let (result, fake) = run(code, &RequestSpec::get("/boom?x=1"));
+        assert_eq!(
+            result.unwrap_err(),
+            "GET /boom?x=1: the app raised RuntimeError: kaboom"
+        );
+        assert!(fake.sent.is_empty());
+    }
+
+    #[test]
+    fn kept_request_objects_fail_safely_after_the_request() {
+        let code = "import builtins\ndef application(environ, start_response):\n    builtins.KEPT = (environ['wsgi.input'], start_response)\n    start_response('200 OK', [])\n    return [b'ok']\n";
+        let (result, _) = run(code, &RequestSpec::post("/", b"abc"));
+        result.unwrap();
+        python(|py| {
+            let kept = define(py, "import builtins\nkept = builtins.KEPT\n", "kept");
+            let input = kept.get_item(0).unwrap();
+            assert!(input.call_method0("read").is_err());
+            let start = kept.get_item(1).unwrap();
+            let write = start.getattr("write").unwrap();
+            assert!(write.call1((pyo3::types::PyBytes::new(py, b"x"),)).is_err());
+        });
+    }
+
+    #[test]
+    fn requests_on_several_threads_at_once_each_get_their_own_answer() {
+        let code = "import time\ndef application(environ, start_response):\n    body = environ['wsgi.input'].read()\n    time.sleep(0.001)\n    start_response('200 OK', [])\n    yield body + b'/' + environ['PATH_INFO'].encode()\n";
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        let path = format!("/t{t}/r{i}");
+                        let (result, fake) = run(
+                            code,
+                            &RequestSpec::post(&path, format!("b{t}{i}").as_bytes()),
+                        );
+                        result.unwrap();
+                        assert_eq!(fake.body(), format!("b{t}{i}/{path}").as_bytes());
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_head_request_with_an_empty_body_gets_no_invented_length() {
+        let code = "def application(environ, start_response):\n    start_response('200 OK', [])\n    return []\n";
+        let (result, fake) = run(code, &RequestSpec::get("/").method("HEAD"));
+        result.unwrap();
+        assert_eq!(fake.header("Content-Length"), None);
+        let (_, fake) = run(code, &RequestSpec::get("/"));
+        assert_eq!(fake.header("Content-Length").as_deref(), Some("0"));
+    }
+
+    #[test]
+    fn a_disconnected_client_is_an_error_after_cleanup() {
+        let code = "import builtins\nbuiltins.CLOSED_ON_DISCONNECT = False\nclass Body(list):\n    def close(self):\n        builtins.CLOSED_ON_DISCONNECT = True\ndef application(environ, start_response):\n    start_response('200 OK', [])\n    return Body([b'x'])\n";
+        let mut fake = FakeResponse {
+            fail: Some(SendError::Disconnected),
+            ..FakeResponse::default()
+        };
+        let spec = RequestSpec::get("/");
+        let mut body = FakeBody::new(b"", 1);
+        let (result, closed) = python(|py| {
+            let app = define(py, code, "application");
+            let base = environ::base(py, &CTX).unwrap().into_bound(py);
+            let result = spec.with_request(|r| {
+                serve(
+                    py,
+                    &app,
+                    &base,
+                    r,
+                    &mut body.reader(),
+                    &mut fake.responder(),
+                )
+            });
+            let closed: bool = py
+                .import("builtins")
+                .unwrap()
+                .getattr("CLOSED_ON_DISCONNECT")
+                .unwrap()
+                .extract()
+                .unwrap();
+            (result, closed)
+        });
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "GET /: client disconnected"
+        );
+        assert!(closed);
+    }
+}
