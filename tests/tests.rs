@@ -9,5 +9,11 @@ mod plugins;
 mod lifecycle;
 // The embedded interpreter: C extensions, virtualenvs, app loading errors.
 mod python;
+// Graceful reload (SIGHUP, touch file, master FIFO), chain reload, worker count.
+mod reload;
+// Harakiri, kill -9, respawn back-off, need-app exit codes.
+mod harakiri;
 // Options: --help, bad options, config file and environment precedence.
 mod options;
+// The uwsgi protocol behind nginx, bad uwsgi packets, Unix socket files, restarts behind an upstream.
+mod nginx;

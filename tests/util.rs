@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 /// The cargo target dir holding `rsgi` and the plugins (next to the test binary).
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir").to_path_buf();
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf();
     let rsgi = dir.join("rsgi");
     assert!(
         rsgi.is_file(),
@@ -22,7 +26,10 @@ pub fn target_dir() -> PathBuf {
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The directory of the test apps.
@@ -33,13 +40,21 @@ pub fn apps_dir() -> PathBuf {
 /// The project's venv (made by scripts/setup.sh).
 pub fn venv() -> PathBuf {
     let v = repo_root().join("build/venv");
-    assert!(v.join("bin/python").exists(), "{} is missing: run scripts/setup.sh", v.display());
+    assert!(
+        v.join("bin/python").exists(),
+        "{} is missing: run scripts/setup.sh",
+        v.display()
+    );
     v
 }
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running `rsgi`.
@@ -66,7 +81,12 @@ impl Server {
     pub fn start(args: &[&str]) -> Server {
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let mut full = vec!["--plugin".to_string(), "python".into(), "--http".into(), addr.to_string()];
+        let mut full = vec![
+            "--plugin".to_string(),
+            "python".into(),
+            "--http".into(),
+            addr.to_string(),
+        ];
         full.extend(args.iter().map(|s| s.to_string()));
         let server = Server::spawn(rsgi_command().args(&full), addr);
         server.wait_ready();
@@ -75,7 +95,11 @@ impl Server {
 
     /// Starts `cmd` (already holding every argument) without waiting.
     pub fn spawn(cmd: &mut Command, addr: SocketAddr) -> Server {
-        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("start rsgi");
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start rsgi");
         let log = Arc::new(Mutex::new(String::new()));
         let stderr = child.stderr.take().unwrap();
         let sink = log.clone();
@@ -187,8 +211,18 @@ pub fn run_to_exit(args: &[&str], timeout: Duration) -> (i32, String) {
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();
             let mut out = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-            child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut out)
+                .unwrap();
             return (status.code().unwrap_or(-1), format!("{out}{err}"));
         }
         if Instant::now() > deadline {
@@ -213,7 +247,10 @@ pub struct Response {
 impl Response {
     /// The first header called `name` (lower-case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
     /// The body as text.
     pub fn text(&self) -> String {
@@ -244,7 +281,13 @@ impl Client {
 
     /// Sends a request with `headers` and `body` (Content-Length added when the body is
     /// not empty) and reads the response.
-    pub fn request(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Response> {
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> std::io::Result<Response> {
         let mut req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\n");
         for (n, v) in headers {
             req.push_str(&format!("{n}: {v}\r\n"));
@@ -284,7 +327,12 @@ pub fn read_response(r: &mut impl BufRead, head_only: bool) -> std::io::Result<R
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad status line {line:?}")))?;
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("bad status line {line:?}"),
+            )
+        })?;
     let mut headers = Vec::new();
     loop {
         line.clear();
@@ -307,12 +355,20 @@ pub fn read_response(r: &mut impl BufRead, head_only: bool) -> std::io::Result<R
     if head_only || status == 204 || status == 304 || (100..200).contains(&status) {
         return Ok(resp);
     }
-    if resp.header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+    if resp
+        .header("transfer-encoding")
+        .is_some_and(|v| v.contains("chunked"))
+    {
         loop {
             line.clear();
             r.read_line(&mut line)?;
             let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
-                .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad chunk size {line:?}")))?;
+                .map_err(|_| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("bad chunk size {line:?}"),
+                    )
+                })?;
             if size == 0 {
                 loop {
                     line.clear();
@@ -328,7 +384,10 @@ pub fn read_response(r: &mut impl BufRead, head_only: bool) -> std::io::Result<R
             line.clear();
             r.read_line(&mut line)?;
         }
-    } else if let Some(len) = resp.header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+    } else if let Some(len) = resp
+        .header("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+    {
         let mut body = vec![0; len];
         r.read_exact(&mut body)?;
         resp.body = body;
@@ -339,7 +398,13 @@ pub fn read_response(r: &mut impl BufRead, head_only: bool) -> std::io::Result<R
 }
 
 /// One request on a fresh connection.
-pub fn try_request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Response> {
+pub fn try_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Response> {
     Client::connect(addr)?.request(method, path, headers, body)
 }
 
@@ -363,4 +428,107 @@ pub fn uwsgi_packet(vars: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     packet.extend_from_slice(&data);
     packet.extend_from_slice(body);
     packet
+}
+
+/// Counts of a load loop.
+#[derive(Debug, Default, Clone)]
+pub struct LoadReport {
+    /// Requests answered 200.
+    pub ok: u64,
+    /// Requests that failed (I/O error or a non-200 answer), with the first few reasons.
+    pub failed: u64,
+    /// Some failure reasons.
+    pub errors: Vec<String>,
+    /// The slowest request.
+    pub max_latency: Duration,
+    /// Bodies seen, in order of first appearance.
+    pub bodies: Vec<String>,
+}
+
+/// Client threads sending `GET path` in a loop (keep-alive; reconnecting only when the
+/// server said `Connection: close`) until stopped. Every failure is counted.
+pub struct LoadLoop {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<LoadReport>>,
+}
+
+impl LoadLoop {
+    /// Starts `clients` threads against `addr`.
+    pub fn start(addr: SocketAddr, path: &'static str, clients: usize) -> LoadLoop {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let threads = (0..clients)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut report = LoadReport::default();
+                    let mut conn: Option<Client> = None;
+                    // Bounded: a test that forgets to stop us ends after 5 minutes anyway.
+                    let hard_stop = Instant::now() + Duration::from_secs(300);
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed)
+                        && Instant::now() < hard_stop
+                    {
+                        let started = Instant::now();
+                        let result = match conn.as_mut() {
+                            Some(c) => c.request("GET", path, &[], b""),
+                            None => Client::connect(addr).and_then(|mut c| {
+                                let r = c.request("GET", path, &[], b"");
+                                conn = Some(c);
+                                r
+                            }),
+                        };
+                        report.max_latency = report.max_latency.max(started.elapsed());
+                        match result {
+                            Ok(r) if r.status == 200 => {
+                                report.ok += 1;
+                                let body = r.text();
+                                if !report.bodies.contains(&body) {
+                                    report.bodies.push(body);
+                                }
+                                if r.header("connection")
+                                    .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+                                {
+                                    conn = None;
+                                }
+                            }
+                            Ok(r) => {
+                                report.failed += 1;
+                                if report.errors.len() < 5 {
+                                    report.errors.push(format!("status {}", r.status));
+                                }
+                                conn = None;
+                            }
+                            Err(e) => {
+                                report.failed += 1;
+                                if report.errors.len() < 5 {
+                                    report.errors.push(e.to_string());
+                                }
+                                conn = None;
+                            }
+                        }
+                    }
+                    report
+                })
+            })
+            .collect();
+        LoadLoop { stop, threads }
+    }
+
+    /// Stops the clients and adds up their reports.
+    pub fn finish(self) -> LoadReport {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut total = LoadReport::default();
+        for t in self.threads {
+            let r = t.join().unwrap();
+            total.ok += r.ok;
+            total.failed += r.failed;
+            total.errors.extend(r.errors);
+            total.max_latency = total.max_latency.max(r.max_latency);
+            for b in r.bodies {
+                if !total.bodies.contains(&b) {
+                    total.bodies.push(b);
+                }
+            }
+        }
+        total
+    }
 }

@@ -1,7 +1,7 @@
 //! Bind the listening sockets (TCP or Unix) in the master, before any fork.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::PathBuf;
 
@@ -116,13 +116,66 @@ fn resolve_owner(owner: &SocketOwner) -> Result<(Uid, Option<Gid>), HostError> {
     Ok((uid, gid))
 }
 
-/// Binds every socket of `config`.
-pub fn bind_all(config: &Config) -> Result<Vec<Listener>, HostError> {
-    config
-        .sockets
-        .iter()
-        .map(|spec| bind(spec, config))
-        .collect()
+/// Binds every socket of `config`, or adopts `inherited` fds (one per socket, same order)
+/// handed over by the master this process re-executed from.
+pub fn bind_all(config: &Config, inherited: Option<&[RawFd]>) -> Result<Vec<Listener>, HostError> {
+    match inherited {
+        Some(fds) if fds.len() == config.sockets.len() => config
+            .sockets
+            .iter()
+            .zip(fds)
+            .map(|(spec, &fd)| adopt(spec, fd))
+            .collect(),
+        Some(fds) => {
+            tracing::warn!(
+                "{} inherited socket(s) but {} configured: binding afresh",
+                fds.len(),
+                config.sockets.len()
+            );
+            for &fd in fds {
+                // SAFETY: the fds were handed to us; we own and close them.
+                drop(unsafe { Socket::from_raw_fd(fd) });
+            }
+            config
+                .sockets
+                .iter()
+                .map(|spec| bind(spec, config))
+                .collect()
+        }
+        None => config
+            .sockets
+            .iter()
+            .map(|spec| bind(spec, config))
+            .collect(),
+    }
+}
+
+/// Takes over a listening socket inherited across a re-exec (it never closed).
+fn adopt(spec: &SocketSpec, fd: RawFd) -> Result<Listener, HostError> {
+    let fail = |source: std::io::Error| HostError::Listen {
+        addr: spec.addr.clone(),
+        source,
+    };
+    // SAFETY: the previous master image passed this fd to us for exactly this socket.
+    let socket = unsafe { Socket::from_raw_fd(fd) };
+    socket.set_cloexec(true).map_err(fail)?;
+    socket.set_nonblocking(true).map_err(fail)?;
+    let local = socket.local_addr().map_err(fail)?;
+    let (bound, server_name, server_port) = match local.as_socket() {
+        Some(a) => (Bound::Tcp(a), a.ip().to_string(), a.port()),
+        None => (
+            Bound::Unix(PathBuf::from(spec.addr.trim_start_matches("unix:"))),
+            "localhost".to_string(),
+            0,
+        ),
+    };
+    Ok(Listener {
+        spec: spec.clone(),
+        bound,
+        socket,
+        server_name,
+        server_port,
+    })
 }
 
 fn bind(spec: &SocketSpec, config: &Config) -> Result<Listener, HostError> {

@@ -9,6 +9,7 @@ mod listen;
 mod logging;
 mod master;
 mod plugin;
+mod scoreboard;
 mod signals;
 mod worker;
 
@@ -73,7 +74,8 @@ fn run() -> Result<ExitCode, HostError> {
     plugins.init(&config.plugin_options, level)?;
     signals::ignore_sigpipe();
 
-    let listeners = listen::bind_all(&config)?;
+    let inherited = master::reload::take_inherited();
+    let listeners = listen::bind_all(&config, inherited.fds.as_deref())?;
     if let Some(pidfile) = &config.pidfile {
         std::fs::write(pidfile, format!("{}\n", std::process::id())).map_err(|e| {
             HostError::Runtime(format!("cannot write pidfile {}: {e}", pidfile.display()))
@@ -115,7 +117,9 @@ fn run() -> Result<ExitCode, HostError> {
     }
     let signals = SignalPipe::install(master::MASTER_SIGNALS)
         .map_err(|e| HostError::Runtime(format!("cannot install signal handlers: {e}")))?;
-    Ok(Master::new(config, plugins, app, listeners, signals).run())
+    let master = Master::new(config, plugins, app, listeners, signals, &inherited.workers)
+        .map_err(HostError::Runtime)?;
+    Ok(master.run())
 }
 
 /// The plugins to load: those asked for, plus the protocol plugins the sockets need.

@@ -70,16 +70,23 @@ impl SignalPipe {
         out
     }
 
-    /// Waits up to `timeout` for a signal, then drains.
-    pub fn wait(&self, timeout: Duration) -> Vec<Signal> {
-        let mut pfd = libc::pollfd {
-            fd: self.fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
+    /// Waits up to `timeout` for a signal (or for `extra` to become readable), then drains.
+    pub fn wait_with(&self, timeout: Duration, extra: Option<RawFd>) -> Vec<Signal> {
+        let mut pfds = [
+            libc::pollfd {
+                fd: self.fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: extra.unwrap_or(-1),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
         let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut pfd, 1, ms) };
+        // SAFETY: two valid pollfds (a negative fd is ignored by poll).
+        unsafe { libc::poll(pfds.as_mut_ptr(), 2, ms) };
         self.drain()
     }
 }

@@ -88,6 +88,20 @@ pub struct Config {
     pub need_app: bool,
     /// Recycle a worker after this many requests (0 = never).
     pub max_requests: u64,
+    /// Per-worker spread added to `max_requests`.
+    pub max_requests_delta: u64,
+    /// Lifetime and memory limits that recycle a worker.
+    pub recycle: crate::master::recycle::RecycleLimits,
+    /// Kill a worker whose request runs longer than this.
+    pub harakiri: Option<Duration>,
+    /// How long a retiring worker may take before SIGKILL.
+    pub worker_reload_mercy: Duration,
+    /// Files whose mtime change triggers a graceful reload.
+    pub touch_reload: Vec<PathBuf>,
+    /// Files whose mtime change triggers a chain reload.
+    pub touch_chain_reload: Vec<PathBuf>,
+    /// The master FIFO.
+    pub master_fifo: Option<PathBuf>,
     /// Bound on a graceful shutdown.
     pub reload_mercy: Duration,
     /// Listen backlog.
@@ -135,6 +149,15 @@ fn number<T: FromStr>(values: &Values, name: &str, default: T) -> Result<T, Host
 
 fn seconds(values: &Values, name: &str, default: u64) -> Result<Duration, HostError> {
     number(values, name, default).map(Duration::from_secs)
+}
+
+fn paths(values: &Values, name: &str) -> Vec<PathBuf> {
+    values
+        .get(name)
+        .into_iter()
+        .flatten()
+        .map(PathBuf::from)
+        .collect()
 }
 
 fn flag(values: &Values, name: &str) -> bool {
@@ -193,6 +216,16 @@ impl Config {
             lazy_apps: flag(values, "lazy-apps"),
             need_app: flag(values, "need-app"),
             max_requests: number(values, "max-requests", 0)?,
+            max_requests_delta: number(values, "max-requests-delta", 0)?,
+            recycle: crate::master::recycle::RecycleLimits {
+                lifetime: Some(seconds(values, "max-worker-lifetime", 0)?).filter(|d| !d.is_zero()),
+                rss: number::<u64>(values, "reload-on-rss", 0)? << 20,
+            },
+            harakiri: Some(seconds(values, "harakiri", 0)?).filter(|d| !d.is_zero()),
+            worker_reload_mercy: seconds(values, "worker-reload-mercy", 60)?,
+            touch_reload: paths(values, "touch-reload"),
+            touch_chain_reload: paths(values, "touch-chain-reload"),
+            master_fifo: last(values, "master-fifo").map(PathBuf::from),
             reload_mercy: seconds(values, "reload-mercy", 60)?,
             listen: number(values, "listen", 1024)?,
             limit_post: number(values, "limit-post", 0)?,

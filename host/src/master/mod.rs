@@ -1,22 +1,36 @@
-//! The master: forks workers, respawns them, and turns signals into decisions.
-//! `run` is the whole loop: wait for a signal (1 s at most) → handle it → reap → maintain.
+//! The master: forks workers, replaces and respawns them, and turns signals and FIFO
+//! commands into decisions. [`Master::run`] is the whole loop: wait (1 s at most) →
+//! handle commands → reap → enforce limits → maintain.
 
+pub mod command;
+pub mod fifo;
+pub mod harakiri;
 pub mod reap;
+pub mod recycle;
+pub mod reload;
 pub mod spawn;
+pub mod stats;
 pub mod table;
+pub mod touch;
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
+use nix::unistd::Pid;
 use rsgi_plugin_api::AppModRef;
 
 use crate::config::Config;
 use crate::exit::ExitCode;
 use crate::listen::{self, Listener};
 use crate::plugin::Plugins;
+use crate::scoreboard::{Scoreboard, Status};
 use crate::signals::SignalPipe;
+use command::Command;
+use fifo::MasterFifo;
 use reap::Death;
-use table::WorkerTable;
+use table::{Exited, WorkerTable};
+use touch::TouchWatch;
 
 /// Signals the master handles.
 pub const MASTER_SIGNALS: &[Signal] = &[
@@ -26,6 +40,7 @@ pub const MASTER_SIGNALS: &[Signal] = &[
     Signal::SIGHUP,
     Signal::SIGCHLD,
     Signal::SIGUSR1,
+    Signal::SIGUSR2,
     Signal::SIGTTIN,
     Signal::SIGTTOU,
 ];
@@ -49,38 +64,65 @@ pub struct Master {
     pub app: AppModRef,
     /// Listening sockets.
     pub listeners: Vec<Listener>,
+    /// Shared per-worker counters.
+    pub board: Scoreboard,
     table: WorkerTable,
     signals: SignalPipe,
+    fifo: Option<MasterFifo>,
+    touch: TouchWatch,
+    /// Slots still to replace in a chain reload.
+    chain: VecDeque<u32>,
     phase: Phase,
+    started: Instant,
 }
 
 impl Master {
-    /// A master ready to fork (sockets bound, app loaded unless lazy).
+    /// A master ready to fork (sockets bound, app loaded unless lazy); `inherited` are
+    /// workers of the master this one re-executed from.
     pub fn new(
         config: Config,
         plugins: Plugins,
         app: AppModRef,
         listeners: Vec<Listener>,
         signals: SignalPipe,
-    ) -> Self {
-        let table = WorkerTable::new(config.processes);
-        Master {
+        inherited: &[(Pid, u32)],
+    ) -> Result<Self, String> {
+        let mut table = WorkerTable::new(config.processes);
+        for &(pid, slot) in inherited {
+            table.inherit(pid, slot.min(config.processes).max(1));
+        }
+        let board = Scoreboard::new(config.processes as usize * 2 + 16)
+            .map_err(|e| format!("cannot map the scoreboard: {e}"))?;
+        let fifo = match &config.master_fifo {
+            Some(path) => Some(
+                MasterFifo::open(path)
+                    .map_err(|e| format!("cannot create master FIFO {}: {e}", path.display()))?,
+            ),
+            None => None,
+        };
+        let touch = TouchWatch::new(&config.touch_reload, &config.touch_chain_reload);
+        Ok(Master {
             config,
             plugins,
             app,
             listeners,
+            board,
             table,
             signals,
+            fifo,
+            touch,
+            chain: VecDeque::new(),
             phase: Phase::Running,
-        }
+            started: Instant::now(),
+        })
     }
 
     /// Runs until shutdown; returns the exit code.
     pub fn run(mut self) -> ExitCode {
         self.maintain();
         loop {
-            for signal in self.signals.wait(Duration::from_secs(1)) {
-                self.handle(signal);
+            for command in self.wait(Duration::from_secs(1)) {
+                self.handle(command);
             }
             self.reap_workers();
             if let Phase::Stopping { code, .. } = self.phase {
@@ -93,30 +135,86 @@ impl Master {
                     return code;
                 }
             }
+            self.enforce_limits();
             self.maintain();
         }
     }
 
-    fn handle(&mut self, signal: Signal) {
-        match signal {
-            Signal::SIGTERM => self.stop("SIGTERM: graceful shutdown", ExitCode::Clean),
-            Signal::SIGINT | Signal::SIGQUIT => {
-                tracing::info!("{signal}: immediate shutdown");
-                self.kill_all(Signal::SIGKILL);
+    /// Waits for signals or FIFO input (up to `timeout`), plus touched files.
+    fn wait(&mut self, timeout: Duration) -> Vec<Command> {
+        let extra = self.fifo.as_ref().map(MasterFifo::fd);
+        let mut commands: Vec<Command> = self
+            .signals
+            .wait_with(timeout, extra)
+            .into_iter()
+            .filter_map(Command::from_signal)
+            .collect();
+        if let Some(fifo) = &self.fifo {
+            commands.extend(fifo.drain());
+        }
+        commands.extend(self.touch.check());
+        commands
+    }
+
+    fn handle(&mut self, command: Command) {
+        let running = self.phase == Phase::Running;
+        match command {
+            Command::Stop => self.stop("graceful shutdown", ExitCode::Clean),
+            Command::Kill => {
+                tracing::info!("immediate shutdown");
+                self.table.signal_all(Signal::SIGKILL);
                 self.phase = Phase::Stopping {
                     deadline: Instant::now(),
                     code: ExitCode::Clean,
                 };
             }
-            Signal::SIGUSR1 => self.log_stats(),
-            Signal::SIGHUP => {
-                tracing::warn!("SIGHUP: graceful reload is not available in this version; ignoring")
+            Command::Stats => stats::log_summary(&self.table, &self.board, self.started),
+            Command::Reload if running => self.reload(),
+            Command::ReloadWorkers if running => {
+                tracing::info!("reloading all workers (new ones start before the old ones stop)");
+                let ids: Vec<u32> = self.table.slots().iter().map(|s| s.id).collect();
+                for id in ids {
+                    self.table.replace(id);
+                }
             }
-            Signal::SIGTTIN | Signal::SIGTTOU => {
-                tracing::warn!("{signal}: changing the worker count at run time is not available in this version")
+            Command::ChainReload if running => {
+                tracing::info!("chain reload: replacing workers one at a time");
+                self.chain = self.table.slots().iter().map(|s| s.id).collect();
             }
-            _ => {}
+            Command::MoreWorkers if running => {
+                if self.table.slots().len() * 2 + 2 > self.board.cells().len() {
+                    tracing::warn!("cannot add a worker: the scoreboard is full");
+                } else {
+                    let id = self.table.add_slot();
+                    tracing::info!("adding worker {id}");
+                }
+            }
+            Command::FewerWorkers if running => match self.table.remove_slot() {
+                Some(id) => tracing::info!("removing worker {id}"),
+                None => tracing::warn!("not removing the last worker"),
+            },
+            Command::Reload
+            | Command::ReloadWorkers
+            | Command::ChainReload
+            | Command::MoreWorkers
+            | Command::FewerWorkers => {
+                tracing::info!("ignoring {command:?} while shutting down")
+            }
+            Command::Wake => {}
         }
+    }
+
+    /// Re-executes the master with its sockets; the old workers retire once new ones serve.
+    fn reload(&mut self) {
+        let mut workers: Vec<(Pid, u32)> = self
+            .table
+            .slots()
+            .iter()
+            .filter_map(|s| s.pid.map(|p| (p, s.id)))
+            .collect();
+        workers.extend(self.table.retiring().iter().map(|r| (r.pid, r.slot)));
+        let err = reload::reexec(&self.listeners, &workers);
+        tracing::error!("graceful reload failed: cannot re-execute rsgi: {err}; carrying on with the current code");
     }
 
     /// Asks every worker to finish its in-flight requests and exit; exit with `code` after.
@@ -132,82 +230,130 @@ impl Master {
             deadline: Instant::now() + self.config.reload_mercy,
             code,
         };
-        self.kill_all(Signal::SIGTERM);
-    }
-
-    fn kill_all(&mut self, signal: Signal) {
-        self.table.signal_all(signal);
+        self.table.signal_all(Signal::SIGTERM);
     }
 
     fn reap_workers(&mut self) {
         for (pid, death) in reap::reap() {
-            let Some((id, pause)) = self.table.exited(pid, death == Death::Exited(0)) else {
-                continue;
-            };
-            if let Phase::Stopping { .. } = self.phase {
-                tracing::info!("worker {id} (pid {pid}) exited: {death}");
-                continue;
-            }
-            if death == Death::Exited(ExitCode::AppLoadFailed.code()) {
-                tracing::error!("worker {id} (pid {pid}) could not load the app (--need-app): shutting down with status 22");
-                self.stop("app failed to load", ExitCode::AppLoadFailed);
-                continue;
-            }
-            match death {
-                Death::Exited(0) => tracing::info!("worker {id} (pid {pid}) exited: {death}; respawning"),
-                _ if pause.is_zero() => tracing::warn!("worker {id} (pid {pid}) died: {death}; respawning"),
-                _ => tracing::warn!(
-                    "worker {id} (pid {pid}) died: {death}; it keeps dying right after start, respawning in {}s",
-                    pause.as_secs()
-                ),
+            match self.table.exited(pid, death == Death::Exited(0)) {
+                Exited::Unknown => {}
+                Exited::Retired { id, cell } => {
+                    self.release(cell);
+                    tracing::info!("old worker {id} (pid {pid}) exited: {death}");
+                }
+                Exited::Current { id, cell, pause } => {
+                    self.release(cell);
+                    if let Phase::Stopping { .. } = self.phase {
+                        tracing::info!("worker {id} (pid {pid}) exited: {death}");
+                    } else if death == Death::Exited(ExitCode::AppLoadFailed.code()) {
+                        tracing::error!("worker {id} (pid {pid}) could not load the app (--need-app): shutting down with status 22");
+                        self.stop("app failed to load", ExitCode::AppLoadFailed);
+                    } else if pause.is_zero() {
+                        tracing::warn!("worker {id} (pid {pid}) died: {death}; respawning");
+                    } else {
+                        tracing::warn!(
+                            "worker {id} (pid {pid}) died: {death}; it keeps dying right after start, respawning in {}s",
+                            pause.as_secs()
+                        );
+                    }
+                }
             }
         }
     }
 
-    /// Spawns missing workers; SIGKILLs workers that outlived their mercy.
+    fn release(&self, cell: Option<usize>) {
+        if let Some(c) = cell {
+            self.board.cells()[c].release();
+        }
+    }
+
+    /// Harakiri, recycling, and the mercy period of retiring workers.
+    fn enforce_limits(&mut self) {
+        if let Some(limit) = self.config.harakiri {
+            harakiri::enforce(&mut self.table, &self.board, limit);
+        }
+        if self.phase == Phase::Running {
+            for (id, why) in recycle::due(&self.table, &self.board, self.config.recycle) {
+                if self.table.replace(id) {
+                    tracing::info!("recycling worker {id}: {why}");
+                }
+            }
+        }
+        for pid in self.table.overdue(self.config.worker_reload_mercy) {
+            tracing::warn!(
+                "old worker pid {pid} still running {}s after SIGTERM (--worker-reload-mercy): SIGKILL",
+                self.config.worker_reload_mercy.as_secs()
+            );
+            self.table.kill_now(pid);
+        }
+    }
+
+    /// True when slot `id` has a worker that accepts connections.
+    fn accepting(&self, id: u32) -> bool {
+        let Some(slot) = self.table.slot(id) else {
+            return false;
+        };
+        let (Some(pid), Some(cell)) = (slot.pid, slot.cell) else {
+            return false;
+        };
+        let cell = &self.board.cells()[cell];
+        cell.pid() == pid.as_raw()
+            && matches!(
+                cell.status(),
+                Status::Idle | Status::Busy | Status::Recycling
+            )
+    }
+
+    /// Spawns missing workers, retires replaced ones, moves a chain reload along,
+    /// SIGKILLs what outlived a shutdown's mercy.
     fn maintain(&mut self) {
         match self.phase {
             Phase::Running => {
                 for id in self.table.due_for_spawn() {
-                    match spawn::spawn(self, id) {
-                        Ok(pid) => {
-                            self.table.started(id, pid);
-                            tracing::info!("spawned worker {id} (pid {pid})");
+                    self.spawn(id);
+                }
+                for (pid, slot) in self.table.waiting_for_replacement() {
+                    let slot_gone = self.table.slot(slot).is_none();
+                    if slot_gone || self.accepting(slot) {
+                        self.table.retire_now(pid);
+                    }
+                }
+                let chain_busy = !self.table.waiting_for_replacement().is_empty();
+                if !chain_busy {
+                    if let Some(id) = self.chain.pop_front() {
+                        if self.table.replace(id) {
+                            tracing::info!("chain reload: replacing worker {id}");
+                            self.spawn(id);
                         }
-                        Err(e) => tracing::error!("cannot fork worker {id}: {e}"),
                     }
                 }
             }
             Phase::Stopping { deadline, .. } => {
-                if Instant::now() >= deadline {
-                    for slot in self
-                        .table
-                        .slots()
-                        .iter()
-                        .filter(|s| s.pid.is_some() && !s.killed)
-                    {
-                        tracing::warn!(
-                            "worker {} still running after the mercy period: SIGKILL",
-                            slot.id
-                        );
-                    }
-                    self.kill_all(Signal::SIGKILL);
+                if Instant::now() >= deadline && !self.table.is_empty() {
+                    tracing::warn!("workers still running after the mercy period: SIGKILL");
+                    self.table.signal_all(Signal::SIGKILL);
                 }
             }
         }
     }
 
-    fn log_stats(&self) {
-        for slot in self.table.slots() {
-            tracing::info!(
-                "worker {}: pid {}, up {}s, respawned {} times",
-                slot.id,
-                slot.pid
-                    .map(|p| p.to_string())
-                    .unwrap_or_else(|| "-".into()),
-                slot.spawned_at.elapsed().as_secs(),
-                slot.respawns
-            );
+    fn spawn(&mut self, id: u32) {
+        let Some(cell) = self.board.free_cell() else {
+            tracing::error!("no free scoreboard cell for worker {id}");
+            return;
+        };
+        // Claimed before the fork, so the child's first status write is never overwritten.
+        self.board.cells()[cell].claim(-1, id);
+        match spawn::spawn(self, id, cell) {
+            Ok(pid) => {
+                self.board.cells()[cell].set_pid(pid.as_raw());
+                self.table.started(id, pid, Some(cell));
+                tracing::info!("spawned worker {id} (pid {pid})");
+            }
+            Err(e) => {
+                self.board.cells()[cell].release();
+                tracing::error!("cannot fork worker {id}: {e}");
+            }
         }
     }
 

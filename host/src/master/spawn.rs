@@ -6,7 +6,7 @@ use super::Master;
 use crate::worker;
 
 /// Forks worker `id`. The child never returns from here: it serves and `_exit`s.
-pub fn spawn(master: &Master, id: u32) -> nix::Result<Pid> {
+pub fn spawn(master: &Master, id: u32, cell: usize) -> nix::Result<Pid> {
     let app = master.app;
     let ctx = worker::app_context(&master.config, id);
     (app.pre_fork())();
@@ -24,6 +24,7 @@ pub fn spawn(master: &Master, id: u32) -> nix::Result<Pid> {
                 config: &master.config,
                 plugins: &master.plugins,
                 app,
+                cell: &master.board.cells()[cell],
                 listeners: &master.listeners,
                 master_signals: super::MASTER_SIGNALS,
             });

@@ -89,9 +89,6 @@ impl Conn {
             if self.close_after_write {
                 return Verdict::Close;
             }
-            if w.stopping && self.rbuf.is_empty() {
-                return Verdict::Close;
-            }
             if !self.rbuf.is_empty() {
                 if let Step::Served = self.serve_buffered(w) {
                     continue;
@@ -282,6 +279,7 @@ impl Conn {
             w.date.now(),
             limits.socket_timeout,
         );
+        w.cell.request_started(method, head.uri.get(head_bytes));
         let result = {
             let mut reader = body.reader();
             let mut responder = reply.responder();
@@ -306,6 +304,8 @@ impl Conn {
                 false
             }
         };
+        w.cell
+            .request_finished(reply.body_sent(), result.is_err(), w.resting);
         keep = keep && body.drain();
         let consumed = head.head_len as usize + body.used();
         let leftover = body.leftover().to_vec();

@@ -15,6 +15,7 @@ use crate::config::{Config, SocketProtocol};
 use crate::exit::ExitCode;
 use crate::listen::Listener;
 use crate::plugin::Plugins;
+use crate::scoreboard::Cell;
 use crate::signals::{self, SignalPipe};
 use state::{Limits, ListenerInfo, WorkerState};
 
@@ -36,6 +37,8 @@ pub struct Setup<'a> {
     pub plugins: &'a Plugins,
     /// The app runtime.
     pub app: AppModRef,
+    /// This worker's scoreboard cell.
+    pub cell: &'static Cell,
     /// The listening sockets.
     pub listeners: &'a [Listener],
     /// Signals the master handles (reset to defaults here).
@@ -50,6 +53,16 @@ pub fn app_context(config: &Config, id: u32) -> AppContext {
         lazy: config.lazy_apps,
         worker_id: id,
     }
+}
+
+/// A per-process spread in `0..=delta` (pid and clock mixed), for `--max-requests-delta`.
+fn jitter(delta: u64) -> u64 {
+    if delta == 0 {
+        return 0;
+    }
+    let seed = (std::process::id() as u64) ^ crate::scoreboard::now_us();
+    let mixed = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17);
+    mixed % (delta + 1)
 }
 
 /// Runs a worker to its end; returns the exit code (the caller `_exit`s with it).
@@ -98,7 +111,11 @@ pub fn run(setup: Setup<'_>) -> ExitCode {
         header_timeout: config.header_timeout,
         socket_timeout: config.socket_timeout,
     };
-    let mut state = WorkerState::new(setup.id, setup.app, infos, limits, config.max_requests);
+    let max_requests = match config.max_requests {
+        0 => 0,
+        n => n + jitter(config.max_requests_delta),
+    };
+    let mut state = WorkerState::new(setup.id, setup.app, infos, limits, max_requests, setup.cell);
     match serve::run(setup.listeners, &signals, &mut state) {
         Ok(serve::Ended::Graceful) => {
             (setup.app.shutdown())();

@@ -78,6 +78,11 @@ impl<'a> Reply<'a> {
         }
     }
 
+    /// Body bytes the app produced.
+    pub fn body_sent(&self) -> u64 {
+        self.body_sent
+    }
+
     /// True once the head was accepted.
     pub fn started(&self) -> bool {
         self.framing.is_some()

@@ -24,7 +24,12 @@ pub enum Ended {
 }
 
 /// How often timeouts are checked.
-const SWEEP_EVERY: Duration = Duration::from_millis(500);
+const SWEEP_EVERY: Duration = Duration::from_millis(250);
+
+/// A stopping worker closes keep-alive connections idle this long. Connections that send
+/// a request meanwhile are answered (with `Connection: close`): closing an idle keep-alive
+/// connection at once races with a client that is sending on it, and loses its request.
+const STOP_GRACE: Duration = Duration::from_millis(1000);
 
 /// Runs the loop until the worker is told to stop (or recycles itself).
 pub fn run(listeners: &[Listener], signals: &SignalPipe, w: &mut WorkerState) -> io::Result<Ended> {
@@ -45,6 +50,7 @@ pub fn run(listeners: &[Listener], signals: &SignalPipe, w: &mut WorkerState) ->
     let mut conns: Slab<Conn> = Slab::with_capacity(1024);
     let mut last_sweep = Instant::now();
     let mut listening = true;
+    w.cell.set_status(w.resting);
 
     loop {
         if let Err(e) = poll.poll(&mut events, Some(SWEEP_EVERY)) {
@@ -64,7 +70,7 @@ pub fn run(listeners: &[Listener], signals: &SignalPipe, w: &mut WorkerState) ->
                     match sig {
                         Signal::SIGTERM | Signal::SIGHUP => {
                             tracing::info!("worker {} stopping gracefully (signal {sig})", w.id);
-                            w.stopping = true;
+                            w.begin_stop();
                         }
                         Signal::SIGINT | Signal::SIGQUIT => return Ok(Ended::Immediate),
                         _ => {}
@@ -83,14 +89,6 @@ pub fn run(listeners: &[Listener], signals: &SignalPipe, w: &mut WorkerState) ->
             listening = false;
             for l in listeners {
                 let _ = poll.registry().deregister(&mut SourceFd(&l.fd()));
-            }
-            let idle: Vec<usize> = conns
-                .iter()
-                .filter(|(_, c)| c.is_idle())
-                .map(|(k, _)| k)
-                .collect();
-            for key in idle {
-                close(&poll, &mut conns, key);
             }
         }
         if last_sweep.elapsed() >= SWEEP_EVERY {
@@ -172,8 +170,12 @@ fn sweep(poll: &Poll, conns: &mut Slab<Conn>, w: &WorkerState) {
             let slow_head = c
                 .head_started
                 .is_some_and(|t| now.duration_since(t) > w.limits.header_timeout);
-            let idle_too_long =
-                c.is_idle() && now.duration_since(c.idle_since) > w.limits.keepalive_timeout;
+            let idle_limit = if w.stopping {
+                STOP_GRACE
+            } else {
+                w.limits.keepalive_timeout
+            };
+            let idle_too_long = c.is_idle() && now.duration_since(c.idle_since) > idle_limit;
             if slow_head {
                 tracing::info!(
                     "closing a connection whose request head took over {:?}",

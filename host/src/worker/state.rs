@@ -6,6 +6,7 @@ use rsgi_plugin_api::protocol::HeaderSpan;
 use rsgi_plugin_api::{AppModRef, Header, ProtocolModRef};
 
 use crate::date::DateCache;
+use crate::scoreboard::{Cell, Status};
 
 /// Capacity of the header and variable arrays handed to a protocol's parser.
 pub const MAX_FIELDS: usize = 256;
@@ -64,6 +65,10 @@ pub struct WorkerState {
     pub max_requests: u64,
     /// The worker is stopping: finish what is in flight, accept nothing, keep nothing alive.
     pub stopping: bool,
+    /// This worker's scoreboard cell.
+    pub cell: &'static Cell,
+    /// Status to return to after a request (Idle, or Recycling once a replacement was asked).
+    pub resting: Status,
 }
 
 impl WorkerState {
@@ -74,6 +79,7 @@ impl WorkerState {
         listeners: Vec<ListenerInfo>,
         limits: Limits,
         max_requests: u64,
+        cell: &'static Cell,
     ) -> Self {
         WorkerState {
             id,
@@ -88,22 +94,37 @@ impl WorkerState {
             requests: 0,
             max_requests,
             stopping: false,
+            cell,
+            resting: Status::Idle,
         }
     }
 }
 
 impl WorkerState {
-    /// Counts a request; past `--max-requests` the worker starts stopping (recycling).
+    /// Counts a request. Past `--max-requests` the worker asks the master for a
+    /// replacement (and wakes it); it keeps serving until the master, once the
+    /// replacement accepts, tells it to stop. No pause in accepting.
     pub fn count_request(&mut self) {
         self.requests += 1;
-        if self.max_requests > 0 && self.requests >= self.max_requests && !self.stopping {
+        if self.max_requests > 0 && self.requests >= self.max_requests && self.cell.ask_recycle() {
             tracing::info!(
-                "worker {} served {} requests (--max-requests): recycling",
+                "worker {} served {} requests (--max-requests): asking for a replacement",
                 self.id,
                 self.requests
             );
-            self.stopping = true;
+            self.resting = Status::Recycling;
+            self.cell.set_status(Status::Recycling);
+            // Wake the master now rather than at its next tick.
+            let _ =
+                nix::sys::signal::kill(nix::unistd::getppid(), nix::sys::signal::Signal::SIGUSR2);
         }
+    }
+
+    /// Enters the stopping state (SIGTERM, or told to retire).
+    pub fn begin_stop(&mut self) {
+        self.stopping = true;
+        self.resting = Status::Stopping;
+        self.cell.set_status(Status::Stopping);
     }
 }
 

@@ -1,0 +1,102 @@
+//! Graceful reload by re-exec: the master replaces its own image with a fresh `rsgi`
+//! (the binary on disk now, with the same arguments), handing over its listening sockets
+//! and its workers. The new master loads the new code and forks new workers; the old
+//! workers keep serving until the new ones accept, then finish their in-flight requests
+//! and exit. The sockets never close, so no connection is refused.
+
+use std::os::fd::RawFd;
+use std::os::unix::process::CommandExt;
+
+use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+use nix::unistd::Pid;
+
+use crate::listen::Listener;
+
+/// Listening fds handed across the re-exec, in socket order.
+pub const ENV_FDS: &str = "RSGI_INHERITED_FDS";
+/// Old workers (`pid:slot,...`) handed across the re-exec.
+pub const ENV_WORKERS: &str = "RSGI_RETIRING_WORKERS";
+
+fn set_cloexec(fd: RawFd, on: bool) {
+    // SAFETY: the fd stays owned by its Listener; only its flags change.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let flags = if on {
+        FdFlag::FD_CLOEXEC
+    } else {
+        FdFlag::empty()
+    };
+    let _ = fcntl(borrowed, FcntlArg::F_SETFD(flags));
+}
+
+/// The binary to re-exec: the path we were started from (a replaced binary is picked up).
+fn executable() -> std::io::Result<std::path::PathBuf> {
+    let exe = std::env::current_exe()?;
+    let text = exe.to_string_lossy();
+    Ok(match text.strip_suffix(" (deleted)") {
+        Some(stripped) => stripped.into(),
+        None => exe,
+    })
+}
+
+/// Re-executes the master. Returns only if the exec failed (the master carries on).
+pub fn reexec(listeners: &[Listener], workers: &[(Pid, u32)]) -> std::io::Error {
+    let exe = match executable() {
+        Ok(e) => e,
+        Err(e) => return e,
+    };
+    let fds: Vec<String> = listeners.iter().map(|l| l.fd().to_string()).collect();
+    let olds: Vec<String> = workers
+        .iter()
+        .map(|(pid, slot)| format!("{pid}:{slot}"))
+        .collect();
+    for l in listeners {
+        set_cloexec(l.fd(), false);
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    tracing::info!(
+        "graceful reload: re-executing {} with {} socket(s), {} old worker(s) finishing",
+        exe.display(),
+        fds.len(),
+        olds.len()
+    );
+    let err = std::process::Command::new(&exe)
+        .args(&args)
+        .env(ENV_FDS, fds.join(","))
+        .env(ENV_WORKERS, olds.join(","))
+        .exec();
+    for l in listeners {
+        set_cloexec(l.fd(), true);
+    }
+    err
+}
+
+/// What a re-executed master inherited (and removes the variables so workers don't see them).
+pub struct Inherited {
+    /// Listening fds in socket order.
+    pub fds: Option<Vec<RawFd>>,
+    /// Old workers and the slot each served.
+    pub workers: Vec<(Pid, u32)>,
+}
+
+/// Reads and clears the re-exec variables.
+pub fn take_inherited() -> Inherited {
+    let fds = std::env::var(ENV_FDS)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(|v| v.split(',').filter_map(|s| s.parse().ok()).collect());
+    let workers = std::env::var(ENV_WORKERS)
+        .ok()
+        .map(|v| {
+            v.split(',')
+                .filter_map(|pair| {
+                    let (pid, slot) = pair.split_once(':')?;
+                    Some((Pid::from_raw(pid.parse().ok()?), slot.parse().ok()?))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    // The master is still single-threaded here.
+    std::env::remove_var(ENV_FDS);
+    std::env::remove_var(ENV_WORKERS);
+    Inherited { fds, workers }
+}

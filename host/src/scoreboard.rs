@@ -1,0 +1,303 @@
+//! The scoreboard: per-worker counters in shared memory (an anonymous `MAP_SHARED`
+//! mapping made by the master before the first fork). Workers write their own cell with
+//! relaxed atomic stores on the request path; the master reads every cell for harakiri,
+//! recycling, readiness and stats. No pipes or locks on the request path.
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicI32, AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Bytes of "METHOD URI" kept for the request in progress (for harakiri log lines).
+pub const CURRENT_LEN: usize = 200;
+
+/// What a worker is doing.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// The cell is unused.
+    Free = 0,
+    /// Forked, not yet accepting (loading the app, setting up).
+    Starting = 1,
+    /// Accepting, no request in progress.
+    Idle = 2,
+    /// Running a request.
+    Busy = 3,
+    /// Asked the master for a replacement (recycling); still serving.
+    Recycling = 4,
+    /// Stopping: accepts nothing, finishing in-flight requests.
+    Stopping = 5,
+}
+
+impl Status {
+    fn from_u8(v: u8) -> Status {
+        match v {
+            1 => Status::Starting,
+            2 => Status::Idle,
+            3 => Status::Busy,
+            4 => Status::Recycling,
+            5 => Status::Stopping,
+            _ => Status::Free,
+        }
+    }
+
+    /// Lower-case name (`idle`, `busy`...), as the stats output shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Free => "free",
+            Status::Starting => "starting",
+            Status::Idle => "idle",
+            Status::Busy => "busy",
+            Status::Recycling => "recycling",
+            Status::Stopping => "stopping",
+        }
+    }
+}
+
+/// One worker process's cell.
+#[repr(C)]
+pub struct Cell {
+    pid: AtomicI32,
+    worker_id: AtomicU32,
+    status: AtomicU8,
+    recycle_asked: AtomicU8,
+    current_len: AtomicU16,
+    requests: AtomicU64,
+    exceptions: AtomicU64,
+    tx: AtomicU64,
+    /// Microseconds since the epoch when the current request started; 0 when none.
+    request_start_us: AtomicU64,
+    /// Sum of response times (µs) of finished requests.
+    total_rt_us: AtomicU64,
+    spawned_at_us: AtomicU64,
+    current: UnsafeCell<[u8; CURRENT_LEN]>,
+}
+
+// SAFETY: every field but `current` is atomic; `current` is only written by the cell's
+// own worker and read (possibly torn, only for log lines) by the master.
+unsafe impl Sync for Cell {}
+
+/// Microseconds since the Unix epoch.
+pub fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+impl Cell {
+    /// Claims the cell for a new process (master, right after fork).
+    pub fn claim(&self, pid: i32, worker_id: u32) {
+        self.requests.store(0, Relaxed);
+        self.exceptions.store(0, Relaxed);
+        self.tx.store(0, Relaxed);
+        self.request_start_us.store(0, Relaxed);
+        self.total_rt_us.store(0, Relaxed);
+        self.current_len.store(0, Relaxed);
+        self.recycle_asked.store(0, Relaxed);
+        self.spawned_at_us.store(now_us(), Relaxed);
+        self.worker_id.store(worker_id, Relaxed);
+        self.status.store(Status::Starting as u8, Relaxed);
+        self.pid.store(pid, Relaxed);
+    }
+
+    /// Records the pid of the process that owns a claimed cell (master, after fork).
+    pub fn set_pid(&self, pid: i32) {
+        self.pid.store(pid, Relaxed);
+    }
+
+    /// Frees the cell (master, after reaping).
+    pub fn release(&self) {
+        self.pid.store(0, Relaxed);
+        self.status.store(Status::Free as u8, Relaxed);
+    }
+
+    /// The owning pid (0 = free).
+    pub fn pid(&self) -> i32 {
+        self.pid.load(Relaxed)
+    }
+
+    /// Current status.
+    pub fn status(&self) -> Status {
+        Status::from_u8(self.status.load(Relaxed))
+    }
+
+    /// Sets the status (worker).
+    pub fn set_status(&self, status: Status) {
+        self.status.store(status as u8, Relaxed);
+    }
+
+    /// Marks the start of a request and remembers `method uri` (worker, hot path).
+    pub fn request_started(&self, method: &[u8], uri: &[u8]) {
+        // SAFETY: only this worker writes `current`; readers tolerate torn text.
+        let buf = unsafe { &mut *self.current.get() };
+        let m = method.len().min(CURRENT_LEN);
+        buf[..m].copy_from_slice(&method[..m]);
+        let mut len = m;
+        if len < CURRENT_LEN {
+            buf[len] = b' ';
+            len += 1;
+            let u = uri.len().min(CURRENT_LEN - len);
+            buf[len..len + u].copy_from_slice(&uri[..u]);
+            len += u;
+        }
+        self.current_len.store(len as u16, Relaxed);
+        self.request_start_us.store(now_us(), Relaxed);
+        self.status.store(Status::Busy as u8, Relaxed);
+    }
+
+    /// Marks the end of a request (worker, hot path).
+    pub fn request_finished(&self, bytes_sent: u64, failed: bool, back_to: Status) {
+        let start = self.request_start_us.swap(0, Relaxed);
+        if start > 0 {
+            self.total_rt_us
+                .fetch_add(now_us().saturating_sub(start), Relaxed);
+        }
+        self.requests.fetch_add(1, Relaxed);
+        self.tx.fetch_add(bytes_sent, Relaxed);
+        if failed {
+            self.exceptions.fetch_add(1, Relaxed);
+        }
+        self.status.store(back_to as u8, Relaxed);
+    }
+
+    /// When the request in progress started (µs since epoch), if any.
+    pub fn request_start_us(&self) -> Option<u64> {
+        match self.request_start_us.load(Relaxed) {
+            0 => None,
+            t => Some(t),
+        }
+    }
+
+    /// "METHOD URI" of the request in progress (may be torn if read mid-write).
+    pub fn current(&self) -> String {
+        let len = (self.current_len.load(Relaxed) as usize).min(CURRENT_LEN);
+        // SAFETY: a racy read of plain bytes, used only for a log line.
+        let buf = unsafe { &*self.current.get() };
+        String::from_utf8_lossy(&buf[..len]).into_owned()
+    }
+
+    /// Requests finished.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Relaxed)
+    }
+
+    /// Requests that ended in an app error.
+    pub fn exceptions(&self) -> u64 {
+        self.exceptions.load(Relaxed)
+    }
+
+    /// Response body bytes produced.
+    pub fn tx(&self) -> u64 {
+        self.tx.load(Relaxed)
+    }
+
+    /// Average response time in microseconds.
+    pub fn avg_rt_us(&self) -> u64 {
+        self.total_rt_us
+            .load(Relaxed)
+            .checked_div(self.requests())
+            .unwrap_or(0)
+    }
+
+    /// When the process was forked (µs since epoch).
+    pub fn spawned_at_us(&self) -> u64 {
+        self.spawned_at_us.load(Relaxed)
+    }
+
+    /// The worker asks for a replacement once; true the first time.
+    pub fn ask_recycle(&self) -> bool {
+        self.recycle_asked.swap(1, Relaxed) == 0
+    }
+}
+
+/// The shared mapping.
+pub struct Scoreboard {
+    cells: &'static [Cell],
+}
+
+impl Scoreboard {
+    /// Maps `n` zeroed cells shared with every future child.
+    pub fn new(n: usize) -> std::io::Result<Scoreboard> {
+        let bytes = n.max(1) * std::mem::size_of::<Cell>();
+        // SAFETY: a fresh anonymous shared mapping, zero-filled by the kernel; every field of
+        // `Cell` is valid when zeroed. It lives for the rest of the process.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: the mapping holds `n` cells and is never unmapped.
+        let cells = unsafe { std::slice::from_raw_parts(ptr.cast::<Cell>(), n.max(1)) };
+        Ok(Scoreboard { cells })
+    }
+
+    /// All cells.
+    pub fn cells(&self) -> &'static [Cell] {
+        self.cells
+    }
+
+    /// A cell that no process owns, if any.
+    pub fn free_cell(&self) -> Option<usize> {
+        self.cells.iter().position(|c| c.pid() == 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_is_tracked_from_start_to_finish() {
+        let sb = Scoreboard::new(2).unwrap();
+        let cell = &sb.cells()[0];
+        cell.claim(42, 1);
+        assert_eq!(cell.status(), Status::Starting);
+        cell.request_started(b"GET", b"/slow?x=1");
+        assert_eq!(cell.status(), Status::Busy);
+        assert_eq!(cell.current(), "GET /slow?x=1");
+        assert!(cell.request_start_us().is_some());
+        cell.request_finished(13, false, Status::Idle);
+        assert_eq!(
+            (cell.requests(), cell.tx(), cell.status()),
+            (1, 13, Status::Idle)
+        );
+        assert_eq!(cell.request_start_us(), None);
+        assert_eq!(sb.free_cell(), Some(1));
+    }
+
+    #[test]
+    fn long_uris_are_cut_to_the_cell_size() {
+        let sb = Scoreboard::new(1).unwrap();
+        let uri = vec![b'a'; 1000];
+        sb.cells()[0].request_started(b"POST", &uri);
+        assert_eq!(sb.cells()[0].current().len(), CURRENT_LEN);
+    }
+
+    #[test]
+    fn the_mapping_is_shared_with_a_child_process() {
+        let sb = Scoreboard::new(1).unwrap();
+        // SAFETY: the child only touches the shared cell and exits.
+        match unsafe { libc::fork() } {
+            0 => {
+                sb.cells()[0].request_finished(7, true, Status::Idle);
+                unsafe { libc::_exit(0) };
+            }
+            pid => {
+                let mut status = 0;
+                unsafe { libc::waitpid(pid, &mut status, 0) };
+                assert_eq!(
+                    (sb.cells()[0].requests(), sb.cells()[0].exceptions()),
+                    (1, 1)
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+use std::time::{Duration, Instant};
+
+use rsgi_e2e::{get, run_to_exit, try_request, Server};
+
+const T: Duration = Duration::from_secs(30);
+
+#[test]
+fn harakiri_kills_a_stuck_worker_and_the_next_request_is_served() {
+    let s = Server::start(&["--module", "app", "--harakiri", "2"]);
+    let addr = s.addr;
+    let started = Instant::now();
+    let stuck = std::thread::spawn(move || try_request(addr, "GET", "/slow?30", &[], b""));
+    s.wait_log("harakiri: worker 1", T);
+    let killed_after = started.elapsed();
+    assert!(
+        stuck.join().unwrap().is_err(),
+        "the stuck request must be cut"
+    );
+    assert!(
+        killed_after < Duration::from_secs(4),
+        "killed after {killed_after:?}"
+    );
+    let log = s.log();
+    assert!(log.contains("\"GET /slow?30\""), "{log}");
+    assert!(log.contains("(--harakiri 2)"), "{log}");
+    let deadline = Instant::now() + T;
+    loop {
+        if let Ok(r) = try_request(s.addr, "GET", "/", &[], b"") {
+            assert_eq!(r.status, 200);
+            break;
+        }
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn kill_9_mid_request_fails_only_that_request() {
+    let s = Server::start(&["--module", "app", "--processes", "2"]);
+    s.wait_log("spawned worker 2", T);
+    // Find the worker that serves the slow request: it is the one not answering /pid meanwhile.
+    let addr = s.addr;
+    let slow = std::thread::spawn(move || try_request(addr, "GET", "/slow?3", &[], b""));
+    std::thread::sleep(Duration::from_millis(300));
+    let free: i32 = get(s.addr, "/pid").text().parse().unwrap();
+    let pids: Vec<i32> = s
+        .log()
+        .lines()
+        .filter_map(|l| l.split("(pid ").nth(1)?.split(')').next()?.parse().ok())
+        .collect();
+    let busy = *pids.iter().find(|p| **p != free).expect("the busy worker");
+    // SAFETY: SIGKILL to a worker of our own test server.
+    unsafe { libc::kill(busy, libc::SIGKILL) };
+    assert!(
+        slow.join().unwrap().is_err(),
+        "the request on the killed worker fails"
+    );
+    for _ in 0..20 {
+        assert_eq!(get(s.addr, "/").status, 200, "other requests keep working");
+    }
+    s.wait_log(&format!("(pid {busy}) died: killed by signal 9"), T);
+}
+
+#[test]
+fn a_worker_that_dies_at_start_is_respawned_with_growing_pauses() {
+    let dir = std::env::temp_dir().join(format!("rsgi-bomb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("dies.py"), "import os\nos._exit(3)\n").unwrap();
+    let port = rsgi_e2e::free_port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let s = Server::spawn(
+        rsgi_e2e::rsgi_command().args([
+            "--plugin",
+            "python",
+            "--http",
+            &addr.to_string(),
+            "--module",
+            "dies",
+            "--pythonpath",
+            dir.to_str().unwrap(),
+            "--lazy-apps",
+        ]),
+        addr,
+    );
+    s.wait_log("respawning in 2s", T);
+    let log = s.log();
+    let spawns = log.matches("spawned worker 1").count();
+    assert!(
+        spawns <= 6,
+        "{spawns} spawns in a few seconds: not backing off\n{log}"
+    );
+    assert!(log.contains("died: exit status 3; respawning"), "{log}");
+    assert!(log.contains("respawning in 1s"), "{log}");
+}
+
+#[test]
+fn need_app_exits_22_a_hundred_times_in_each_mode() {
+    for lazy in [false, true] {
+        for i in 0..50 {
+            let mut args = vec![
+                "--plugin",
+                "python",
+                "--http",
+                "127.0.0.1:0",
+                "--module",
+                "broken_import",
+                "--need-app",
+            ];
+            if lazy {
+                args.extend(["--lazy-apps", "--processes", "2"]);
+            }
+            let (code, out) = run_to_exit(&args, T);
+            assert_eq!(code, 22, "run {i} (lazy: {lazy}): {out}");
+        }
+    }
+}

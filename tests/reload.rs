@@ -1,0 +1,199 @@
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rsgi_e2e::{get, try_request, LoadLoop, Server};
+
+const T: Duration = Duration::from_secs(30);
+
+/// A temp dir with `versioned.py`, an app that answers the version it was imported with.
+fn versioned_app(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rsgi-reload-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    write_version(&dir, 0);
+    dir
+}
+
+fn write_version(dir: &Path, version: u32) {
+    std::fs::write(
+        dir.join("versioned.py"),
+        format!(
+            "VERSION = 'v{version}'\n\
+             def application(environ, start_response):\n\
+             \x20   start_response('200 OK', [('Content-Type', 'text/plain')])\n\
+             \x20   return [VERSION.encode()]\n"
+        ),
+    )
+    .unwrap();
+}
+
+fn wait_for_body(s: &Server, want: &str) {
+    let deadline = Instant::now() + T;
+    loop {
+        if let Ok(r) = try_request(s.addr, "GET", "/", &[("Connection", "close")], b"") {
+            if r.text() == want {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never saw {want}; log:\n{}",
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+#[test]
+fn twenty_graceful_reloads_under_load_drop_nothing_and_serve_new_code() {
+    let dir = versioned_app("hup");
+    let s = Server::start(&[
+        "--module",
+        "versioned",
+        "--pythonpath",
+        dir.to_str().unwrap(),
+        "--processes",
+        "2",
+    ]);
+    wait_for_body(&s, "v0");
+    let load = LoadLoop::start(s.addr, "/", 4);
+    for version in 1..=20 {
+        write_version(&dir, version);
+        s.signal(libc::SIGHUP);
+        wait_for_body(&s, &format!("v{version}"));
+    }
+    let report = load.finish();
+    eprintln!(
+        "20 reloads: {} requests ok, {} failed, longest request {:?}",
+        report.ok, report.failed, report.max_latency
+    );
+    assert_eq!(report.failed, 0, "failures: {:?}", report.errors);
+    assert!(report.ok > 100, "too little traffic: {}", report.ok);
+    assert!(report.bodies.contains(&"v20".to_string()));
+}
+
+#[test]
+fn touch_reload_reloads_when_the_file_changes() {
+    let dir = versioned_app("touch");
+    let touch = dir.join("reload.touch");
+    std::fs::write(&touch, b"").unwrap();
+    let s = Server::start(&[
+        "--module",
+        "versioned",
+        "--pythonpath",
+        dir.to_str().unwrap(),
+        "--touch-reload",
+        touch.to_str().unwrap(),
+    ]);
+    wait_for_body(&s, "v0");
+    write_version(&dir, 1);
+    let later = std::time::SystemTime::now() + Duration::from_secs(2);
+    std::fs::File::options()
+        .write(true)
+        .open(&touch)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    wait_for_body(&s, "v1");
+    assert!(s.log().contains("was touched"), "{}", s.log());
+}
+
+fn fifo_write(path: &Path, command: &str) {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .write_all(command.as_bytes())
+        .unwrap();
+}
+
+#[test]
+fn ten_chain_reloads_with_lazy_apps_drop_nothing() {
+    let dir = versioned_app("chain");
+    let fifo = dir.join("master.fifo");
+    let s = Server::start(&[
+        "--module",
+        "versioned",
+        "--pythonpath",
+        dir.to_str().unwrap(),
+        "--lazy-apps",
+        "--processes",
+        "2",
+        "--master-fifo",
+        fifo.to_str().unwrap(),
+    ]);
+    wait_for_body(&s, "v0");
+    let load = LoadLoop::start(s.addr, "/", 4);
+    for version in 1..=10 {
+        write_version(&dir, version);
+        fifo_write(&fifo, "c");
+        s.wait_log("chain reload: replacing worker 2", T);
+        wait_for_body(&s, &format!("v{version}"));
+        // Both workers replaced before the next round.
+        let deadline = Instant::now() + T;
+        while s.log().matches("chain reload: replacing worker 2").count() < version as usize
+            || s.log().matches("old worker 2").count() < version as usize
+        {
+            assert!(
+                Instant::now() < deadline,
+                "chain reload {version} stalled:\n{}",
+                s.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let report = load.finish();
+    eprintln!(
+        "10 chain reloads: {} ok, {} failed, longest {:?}",
+        report.ok, report.failed, report.max_latency
+    );
+    assert_eq!(report.failed, 0, "failures: {:?}", report.errors);
+    assert!(report.ok > 100);
+}
+
+#[test]
+fn master_fifo_adds_and_removes_workers_and_logs_stats() {
+    let dir = versioned_app("fifo");
+    let fifo = dir.join("master.fifo");
+    let mut s = Server::start(&[
+        "--module",
+        "versioned",
+        "--pythonpath",
+        dir.to_str().unwrap(),
+        "--master-fifo",
+        fifo.to_str().unwrap(),
+    ]);
+    fifo_write(&fifo, "+");
+    s.wait_log("spawned worker 2", T);
+    fifo_write(&fifo, "s");
+    s.wait_log("stats: worker 2 pid", T);
+    fifo_write(&fifo, "-");
+    s.wait_log("old worker 2", T);
+    assert_eq!(get(s.addr, "/").text(), "v0");
+    fifo_write(&fifo, "q");
+    assert_eq!(s.wait_exit(T).code(), Some(0));
+    assert!(!fifo.exists(), "the FIFO is removed at exit");
+}
+
+#[test]
+fn fifo_w_replaces_every_worker_with_the_new_code_in_lazy_mode() {
+    let dir = versioned_app("fifo-w");
+    let fifo = dir.join("master.fifo");
+    let s = Server::start(&[
+        "--module",
+        "versioned",
+        "--pythonpath",
+        dir.to_str().unwrap(),
+        "--lazy-apps",
+        "--processes",
+        "2",
+        "--master-fifo",
+        fifo.to_str().unwrap(),
+    ]);
+    let load = LoadLoop::start(s.addr, "/", 2);
+    write_version(&dir, 7);
+    fifo_write(&fifo, "w");
+    wait_for_body(&s, "v7");
+    let report = load.finish();
+    assert_eq!(report.failed, 0, "failures: {:?}", report.errors);
+}
