@@ -8,14 +8,26 @@ const T: Duration = Duration::from_secs(20);
 fn help_lists_host_options_and_each_plugin_option() {
     let (code, out) = run_to_exit(&["--plugin", "python", "--help"], T);
     assert_eq!(code, 0, "{out}");
-    for needle in ["--processes", "--http", "--socket", "--lazy-apps", "Options of plugin 'python'", "--module", "--virtualenv", "Options of plugin 'http'"] {
+    for needle in [
+        "--processes",
+        "--http",
+        "--socket",
+        "--lazy-apps",
+        "Options of plugin 'python'",
+        "--module",
+        "--virtualenv",
+        "Options of plugin 'http'",
+    ] {
         assert!(out.contains(needle), "{needle} missing from --help:\n{out}");
     }
 }
 
 #[test]
 fn an_unknown_option_is_one_line_naming_it_and_exit_2() {
-    let (code, out) = run_to_exit(&["--plugin", "python", "--module", "app", "--bogus-option"], T);
+    let (code, out) = run_to_exit(
+        &["--plugin", "python", "--module", "app", "--bogus-option"],
+        T,
+    );
     assert_eq!(code, 2, "{out}");
     assert_eq!(out.trim().lines().count(), 1, "{out}");
     assert!(out.contains("--bogus-option"), "{out}");
@@ -31,13 +43,30 @@ fn a_missing_value_is_one_line_naming_the_option() {
 
 #[test]
 fn a_bad_value_names_the_option() {
-    let (code, out) = run_to_exit(&["--plugin", "python", "--module", "app", "--processes", "lots"], T);
+    let (code, out) = run_to_exit(
+        &[
+            "--plugin",
+            "python",
+            "--module",
+            "app",
+            "--processes",
+            "lots",
+        ],
+        T,
+    );
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("invalid value 'lots' for --processes"), "{out}");
+    assert!(
+        out.contains("invalid value 'lots' for --processes"),
+        "{out}"
+    );
 }
 
 fn write_config(text: &str) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("rsgi-cfg-{}-{}.toml", std::process::id(), free_port()));
+    let path = std::env::temp_dir().join(format!(
+        "rsgi-cfg-{}-{}.toml",
+        std::process::id(),
+        free_port()
+    ));
     std::fs::write(&path, text).unwrap();
     path
 }

@@ -2,7 +2,9 @@ use std::io::{BufReader, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use rsgi_e2e::{free_port, read_response, rsgi_command, run_to_exit, target_dir, uwsgi_packet, Server};
+use rsgi_e2e::{
+    free_port, read_response, rsgi_command, run_to_exit, target_dir, uwsgi_packet, Server,
+};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -11,26 +13,42 @@ fn missing_plugin_is_one_line_and_exit_2() {
     let (code, out) = run_to_exit(&["--plugin", "nosuchplugin", "--module", "app"], T);
     assert_eq!(code, 2, "{out}");
     assert_eq!(out.trim().lines().count(), 1, "{out}");
-    assert!(out.contains("plugin 'nosuchplugin' not found: no librsgi_nosuchplugin.so in"), "{out}");
+    assert!(
+        out.contains("plugin 'nosuchplugin' not found: no librsgi_nosuchplugin.so in"),
+        "{out}"
+    );
 }
 
 #[test]
 fn missing_plugin_file_names_the_path() {
-    let (code, out) = run_to_exit(&["--plugin", "/nonexistent/librsgi_x.so", "--module", "app"], T);
+    let (code, out) = run_to_exit(
+        &["--plugin", "/nonexistent/librsgi_x.so", "--module", "app"],
+        T,
+    );
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("plugin file /nonexistent/librsgi_x.so does not exist"), "{out}");
+    assert!(
+        out.contains("plugin file /nonexistent/librsgi_x.so does not exist"),
+        "{out}"
+    );
 }
 
 #[test]
 fn a_shared_library_that_is_not_a_plugin_is_refused() {
-    let libm = ["/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6", "/lib64/libm.so.6"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("libm");
+    let libm = [
+        "/lib/x86_64-linux-gnu/libm.so.6",
+        "/usr/lib/x86_64-linux-gnu/libm.so.6",
+        "/lib64/libm.so.6",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
+    .expect("libm");
     let (code, out) = run_to_exit(&["--plugin", libm, "--module", "app"], T);
     assert_eq!(code, 2, "{out}");
     assert_eq!(out.trim().lines().count(), 1, "{out}");
-    assert!(out.contains(&format!("{libm} is not an rsgi plugin")), "{out}");
+    assert!(
+        out.contains(&format!("{libm} is not an rsgi plugin")),
+        "{out}"
+    );
 }
 
 #[test]
@@ -41,7 +59,10 @@ fn a_file_that_is_not_a_library_is_refused() {
     std::fs::write(&fake, b"this is not an ELF file\n").unwrap();
     let (code, out) = run_to_exit(&["--plugin", fake.to_str().unwrap(), "--module", "app"], T);
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains(&format!("cannot open plugin {}", fake.display())), "{out}");
+    assert!(
+        out.contains(&format!("cannot open plugin {}", fake.display())),
+        "{out}"
+    );
 }
 
 #[test]
@@ -50,7 +71,10 @@ fn a_plugin_of_another_abi_version_names_both_versions() {
     let (code, out) = run_to_exit(&["--plugin", wrong.to_str().unwrap(), "--module", "app"], T);
     assert_eq!(code, 2, "{out}");
     assert_eq!(out.trim().lines().count(), 1, "{out}");
-    assert!(out.contains("was built for plugin ABI 0.99.0, but this rsgi speaks plugin ABI 0.1.0"), "{out}");
+    assert!(
+        out.contains("was built for plugin ABI 0.99.0, but this rsgi speaks plugin ABI 0.1.0"),
+        "{out}"
+    );
     assert!(out.contains("librsgi_wrongabi.so"), "{out}");
 }
 
@@ -58,11 +82,25 @@ fn a_plugin_of_another_abi_version_names_both_versions() {
 fn plugin_dir_option_and_environment_are_searched() {
     let dir = std::env::temp_dir().join(format!("rsgi-plugdir-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (code, out) = run_to_exit(&["--plugin-dir", dir.to_str().unwrap(), "--plugin", "absent", "--module", "app"], T);
+    let (code, out) = run_to_exit(
+        &[
+            "--plugin-dir",
+            dir.to_str().unwrap(),
+            "--plugin",
+            "absent",
+            "--module",
+            "app",
+        ],
+        T,
+    );
     assert_eq!(code, 2);
     assert!(out.contains(&dir.display().to_string()), "{out}");
     // A copy of the http plugin under another name is found through RSGI_PLUGIN_DIR.
-    std::fs::copy(target_dir().join("librsgi_http.so"), dir.join("librsgi_httpcopy.so")).unwrap();
+    std::fs::copy(
+        target_dir().join("librsgi_http.so"),
+        dir.join("librsgi_httpcopy.so"),
+    )
+    .unwrap();
     let out = rsgi_command()
         .args(["--list-plugins"])
         .env("RSGI_PLUGIN_DIR", &dir)
@@ -78,8 +116,14 @@ fn list_plugins_shows_name_version_kind_and_path() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
     for name in ["python", "http", "uwsgi"] {
-        let line = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} missing: {text}"));
-        assert!(line.contains("0.1.0") && line.contains(&format!("librsgi_{name}.so")), "{line}");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing: {text}"));
+        assert!(
+            line.contains("0.1.0") && line.contains(&format!("librsgi_{name}.so")),
+            "{line}"
+        );
     }
 }
 
@@ -103,7 +147,11 @@ fn two_protocol_plugins_serve_side_by_side() {
     );
     s.wait_ready();
     let log = s.log();
-    assert!(log.contains("plugin http 0.1.0 (protocol)") && log.contains("plugin uwsgi 0.1.0 (protocol)"), "{log}");
+    assert!(
+        log.contains("plugin http 0.1.0 (protocol)")
+            && log.contains("plugin uwsgi 0.1.0 (protocol)"),
+        "{log}"
+    );
     assert_eq!(rsgi_e2e::get(addr, "/").text(), "Hello, World!");
     let mut stream = TcpStream::connect(("127.0.0.1", uwsgi_port)).unwrap();
     stream.set_read_timeout(Some(T)).unwrap();

@@ -10,16 +10,29 @@ fn c_extension_modules_import_inside_the_app() {
     let r = get(s.addr, "/cext");
     assert_eq!(r.status, 200, "{}", s.log());
     let t = r.text();
-    assert!(t.starts_with("ssl=OpenSSL sqlite=42 decimal=3.30 md5="), "{t}");
+    assert!(
+        t.starts_with("ssl=OpenSSL sqlite=42 decimal=3.30 md5="),
+        "{t}"
+    );
     assert!(t.ends_with("ctypes=4"), "{t}");
 }
 
 #[test]
 fn a_package_only_in_the_virtualenv_imports_with_virtualenv() {
     let venv = venv();
-    let s = Server::start(&["--module", "venvapp", "--virtualenv", venv.to_str().unwrap()]);
+    let s = Server::start(&[
+        "--module",
+        "venvapp",
+        "--virtualenv",
+        venv.to_str().unwrap(),
+    ]);
     let r = get(s.addr, "/");
-    assert_eq!((r.status, r.text().as_str()), (200, "from-venv"), "{}", s.log());
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (200, "from-venv"),
+        "{}",
+        s.log()
+    );
 }
 
 #[test]
@@ -31,14 +44,36 @@ fn home_is_an_alias_of_virtualenv() {
 
 #[test]
 fn without_the_virtualenv_the_venv_package_is_missing() {
-    let (code, out) = run_to_exit(&["--plugin", "python", "--http", "127.0.0.1:0", "--module", "venvapp", "--need-app"], T);
+    let (code, out) = run_to_exit(
+        &[
+            "--plugin",
+            "python",
+            "--http",
+            "127.0.0.1:0",
+            "--module",
+            "venvapp",
+            "--need-app",
+        ],
+        T,
+    );
     assert_eq!(code, 22, "{out}");
     assert!(out.contains("rsgi_venv_probe"), "{out}");
 }
 
 #[test]
 fn missing_module_fails_clearly() {
-    let (code, out) = run_to_exit(&["--plugin", "python", "--http", "127.0.0.1:0", "--module", "missing_module", "--need-app"], T);
+    let (code, out) = run_to_exit(
+        &[
+            "--plugin",
+            "python",
+            "--http",
+            "127.0.0.1:0",
+            "--module",
+            "missing_module",
+            "--need-app",
+        ],
+        T,
+    );
     assert_eq!(code, 22, "{out}");
     assert!(out.contains("missing_module"), "{out}");
     assert!(out.contains("No module named 'missing_module'"), "{out}");
@@ -73,6 +108,13 @@ fn pythonpath_makes_another_directory_importable() {
         "def application(e, sr):\n    sr('200 OK', [('Content-Type', 'text/plain')])\n    return [b'from pythonpath']\n",
     )
     .unwrap();
-    let s = Server::start(&["--module", "ppapp", "--pythonpath", tmp.to_str().unwrap(), "--pythonpath", dir]);
+    let s = Server::start(&[
+        "--module",
+        "ppapp",
+        "--pythonpath",
+        tmp.to_str().unwrap(),
+        "--pythonpath",
+        dir,
+    ]);
     assert_eq!(get(s.addr, "/").text(), "from pythonpath");
 }

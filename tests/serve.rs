@@ -18,7 +18,14 @@ fn get_round_trip_returns_the_app_body() {
 fn post_body_is_echoed_byte_for_byte() {
     let s = Server::start(&["--module", "app"]);
     let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-    let r = try_request(s.addr, "POST", "/echo", &[("Content-Type", "application/octet-stream")], &body).unwrap();
+    let r = try_request(
+        s.addr,
+        "POST",
+        "/echo",
+        &[("Content-Type", "application/octet-stream")],
+        &body,
+    )
+    .unwrap();
     assert_eq!(r.status, 200);
     assert_eq!(r.body, body);
 }
@@ -40,10 +47,16 @@ fn a_hundred_sequential_requests_share_one_keepalive_connection() {
 fn http10_keeps_alive_only_when_asked() {
     let s = Server::start(&["--module", "app"]);
     let mut c = Client::connect(s.addr).unwrap();
-    c.send_raw(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").unwrap();
+    c.send_raw(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        .unwrap();
     let r = c.read_response(false).unwrap();
     assert_eq!(r.status, 200);
-    assert_eq!(r.header("connection").map(str::to_ascii_lowercase).as_deref(), Some("keep-alive"));
+    assert_eq!(
+        r.header("connection")
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("keep-alive")
+    );
     c.send_raw(b"GET / HTTP/1.0\r\n\r\n").unwrap();
     let r = c.read_response(false).unwrap();
     assert_eq!(r.text(), "Hello, World!");
@@ -79,7 +92,10 @@ fn app_exception_gives_500_traceback_and_the_worker_keeps_serving() {
     let mut c = Client::connect(s.addr).unwrap();
     let r = c.request("GET", "/raise", &[], b"").unwrap();
     assert_eq!(r.status, 500);
-    s.wait_log("RuntimeError: boom from the test app", std::time::Duration::from_secs(5));
+    s.wait_log(
+        "RuntimeError: boom from the test app",
+        std::time::Duration::from_secs(5),
+    );
     assert!(s.log().contains("Traceback"), "{}", s.log());
     let r = get(s.addr, "/");
     assert_eq!(r.status, 200);
@@ -89,7 +105,8 @@ fn app_exception_gives_500_traceback_and_the_worker_keeps_serving() {
 fn header_with_crlf_from_the_app_is_a_500_not_a_split_response() {
     let s = Server::start(&["--module", "app"]);
     let mut c = Client::connect(s.addr).unwrap();
-    c.send_raw(b"GET /badheader HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    c.send_raw(b"GET /badheader HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
     let r = c.read_response(false).unwrap();
     assert_eq!(r.status, 500);
     assert!(r.header("x-injected").is_none());
@@ -114,7 +131,14 @@ fn two_workers_both_serve() {
 #[test]
 fn environ_carries_request_facts() {
     let s = Server::start(&["--module", "app"]);
-    let r = try_request(s.addr, "GET", "/environ?a=1&b=%20", &[("X-Test", "yes")], b"").unwrap();
+    let r = try_request(
+        s.addr,
+        "GET",
+        "/environ?a=1&b=%20",
+        &[("X-Test", "yes")],
+        b"",
+    )
+    .unwrap();
     let t = r.text();
     for expected in [
         r#""REQUEST_METHOD": "GET""#,

@@ -13,7 +13,7 @@ mod python;
 mod reload;
 // Harakiri, kill -9, respawn back-off, need-app exit codes.
 mod harakiri;
+// --threads: concurrency, and recycling with app threads (the GIL-after-fork scenario).
+mod threads;
 // Options: --help, bad options, config file and environment precedence.
 mod options;
-// The uwsgi protocol behind nginx, bad uwsgi packets, Unix socket files, restarts behind an upstream.
-mod nginx;

@@ -204,6 +204,11 @@ impl Cell {
         self.spawned_at_us.load(Relaxed)
     }
 
+    /// True once the worker asked for a replacement (stays set while it keeps serving).
+    pub fn recycle_asked(&self) -> bool {
+        self.recycle_asked.load(Relaxed) != 0
+    }
+
     /// The worker asks for a replacement once; true the first time.
     pub fn ask_recycle(&self) -> bool {
         self.recycle_asked.swap(1, Relaxed) == 0

@@ -82,6 +82,8 @@ pub struct Config {
     pub sockets: Vec<SocketSpec>,
     /// Worker processes.
     pub processes: u32,
+    /// App threads per worker.
+    pub threads: u32,
     /// Load the app in each worker after fork.
     pub lazy_apps: bool,
     /// Exit 22 when the app cannot be loaded.
@@ -213,6 +215,10 @@ impl Config {
         Ok(Config {
             sockets,
             processes,
+            threads: match number(values, "threads", 1)? {
+                0 => return Err(HostError::Usage("--threads must be at least 1".into())),
+                n => n,
+            },
             lazy_apps: flag(values, "lazy-apps"),
             need_app: flag(values, "need-app"),
             max_requests: number(values, "max-requests", 0)?,

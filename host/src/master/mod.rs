@@ -122,6 +122,7 @@ impl Master {
         self.maintain();
         loop {
             for command in self.wait(Duration::from_secs(1)) {
+                tracing::debug!("master command {command:?}");
                 self.handle(command);
             }
             self.reap_workers();
@@ -313,6 +314,10 @@ impl Master {
                     self.spawn(id);
                 }
                 for (pid, slot) in self.table.waiting_for_replacement() {
+                    tracing::debug!(
+                        "old worker pid {pid} waits for slot {slot}: accepting={}",
+                        self.accepting(slot)
+                    );
                     let slot_gone = self.table.slot(slot).is_none();
                     if slot_gone || self.accepting(slot) {
                         self.table.retire_now(pid);

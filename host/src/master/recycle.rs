@@ -7,7 +7,7 @@ use std::time::Duration;
 use nix::unistd::Pid;
 
 use super::table::WorkerTable;
-use crate::scoreboard::{Scoreboard, Status};
+use crate::scoreboard::Scoreboard;
 
 /// Limits that trigger recycling (0 / None = off).
 #[derive(Debug, Clone, Copy)]
@@ -38,7 +38,7 @@ pub fn due(table: &WorkerTable, board: &Scoreboard, limits: RecycleLimits) -> Ve
             continue;
         }
         let cell = &board.cells()[cell];
-        if cell.status() == Status::Recycling {
+        if cell.recycle_asked() {
             out.push((
                 slot.id,
                 format!("served {} requests (--max-requests)", cell.requests()),

@@ -183,8 +183,9 @@ impl Conn {
 
     /// Serves one parsed request: builds the view, calls the app, finishes the response.
     fn serve(&mut self, w: &mut WorkerState, head: RequestHead) {
-        w.count_request();
-        let info = &w.listeners[self.listener];
+        let shared = &*w.shared;
+        shared.count_request();
+        let info = &shared.listeners[self.listener];
         let proto = info.proto;
         if info.routes_modifier1 && head.modifier1 != 0 {
             tracing::warn!(
@@ -197,7 +198,7 @@ impl Conn {
             self.rbuf.consume(usize::MAX);
             return;
         }
-        let limits = w.limits;
+        let limits = shared.limits;
         if limits.limit_post > 0
             && head.body.kind == BodyKind::Length
             && head.body.length > limits.limit_post
@@ -210,7 +211,7 @@ impl Conn {
             );
             return;
         }
-        let keep_alive = head.keep_alive && !w.stopping;
+        let keep_alive = head.keep_alive && !shared.stopping();
         let fd = self.fd();
         let pending = self.rbuf.pending();
         let (head_bytes, rest) = pending.split_at(head.head_len as usize);
@@ -256,7 +257,7 @@ impl Conn {
                 BodyKind::Chunked => abi_stable::std_types::RNone,
                 _ => abi_stable::std_types::RSome(head.body.length),
             },
-            worker_id: w.id,
+            worker_id: shared.id,
         };
         let mut body = Body::new(
             fd,
@@ -279,11 +280,13 @@ impl Conn {
             w.date.now(),
             limits.socket_timeout,
         );
-        w.cell.request_started(method, head.uri.get(head_bytes));
+        shared
+            .cell
+            .request_started(method, head.uri.get(head_bytes));
         let result = {
             let mut reader = body.reader();
             let mut responder = reply.responder();
-            (w.app.handle())(&request, &mut reader, &mut responder).into_result()
+            (shared.app.handle())(&request, &mut reader, &mut responder).into_result()
         };
         let mut keep = match (&result, reply.started()) {
             (Ok(()), true) => reply.finish(),
@@ -304,8 +307,9 @@ impl Conn {
                 false
             }
         };
-        w.cell
-            .request_finished(reply.body_sent(), result.is_err(), w.resting);
+        shared
+            .cell
+            .request_finished(reply.body_sent(), result.is_err(), shared.resting());
         keep = keep && body.drain();
         let consumed = head.head_len as usize + body.used();
         let leftover = body.leftover().to_vec();

@@ -3,6 +3,7 @@
 pub mod blocking;
 pub mod body;
 pub mod conn;
+pub mod pool;
 pub mod readbuf;
 pub mod reply;
 pub mod serve;
@@ -17,7 +18,9 @@ use crate::listen::Listener;
 use crate::plugin::Plugins;
 use crate::scoreboard::Cell;
 use crate::signals::{self, SignalPipe};
-use state::{Limits, ListenerInfo, WorkerState};
+use std::sync::Arc;
+
+use state::{Limits, ListenerInfo, Shared};
 
 /// Signals a worker handles itself.
 const WORKER_SIGNALS: &[Signal] = &[
@@ -49,7 +52,7 @@ pub struct Setup<'a> {
 pub fn app_context(config: &Config, id: u32) -> AppContext {
     AppContext {
         processes: config.processes,
-        threads: 1,
+        threads: config.threads,
         lazy: config.lazy_apps,
         worker_id: id,
     }
@@ -115,8 +118,15 @@ pub fn run(setup: Setup<'_>) -> ExitCode {
         0 => 0,
         n => n + jitter(config.max_requests_delta),
     };
-    let mut state = WorkerState::new(setup.id, setup.app, infos, limits, max_requests, setup.cell);
-    match serve::run(setup.listeners, &signals, &mut state) {
+    let shared = Arc::new(Shared::new(
+        setup.id,
+        setup.app,
+        infos,
+        limits,
+        max_requests,
+        setup.cell,
+    ));
+    match serve::run(setup.listeners, &signals, shared, config.threads) {
         Ok(serve::Ended::Graceful) => {
             (setup.app.shutdown())();
             ExitCode::Clean

@@ -1,23 +1,29 @@
 //! The worker's event loop: accept, read, dispatch; idle connections cost no app thread.
+//!
+//! With one app thread the loop drives each connection itself (the app is called on this
+//! thread). With `--threads N` a connection that has work is moved to the [`Pool`] and
+//! comes back when it would block; events that arrive meanwhile are remembered.
 
 use std::io;
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Token, Waker};
 use nix::sys::signal::Signal;
 use slab::Slab;
 
 use super::conn::{Conn, Verdict};
-use super::state::WorkerState;
+use super::pool::{Job, Pool};
+use super::state::{Shared, WorkerState};
 use crate::listen::Listener;
 use crate::signals::SignalPipe;
 
 /// Why the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {
-    /// Stopped gracefully (SIGTERM, or recycled by --max-requests): in-flight work finished.
+    /// Stopped gracefully (SIGTERM, or retired by the master): in-flight work finished.
     Graceful,
     /// Told to stop at once (SIGINT / SIGQUIT).
     Immediate,
@@ -31,162 +37,253 @@ const SWEEP_EVERY: Duration = Duration::from_millis(250);
 /// connection at once races with a client that is sending on it, and loses its request.
 const STOP_GRACE: Duration = Duration::from_millis(1000);
 
-/// Runs the loop until the worker is told to stop (or recycles itself).
-pub fn run(listeners: &[Listener], signals: &SignalPipe, w: &mut WorkerState) -> io::Result<Ended> {
-    let mut poll = Poll::new()?;
-    let mut events = Events::with_capacity(1024);
-    let n_listeners = listeners.len();
-    let signal_token = Token(n_listeners);
-    let first_conn = n_listeners + 1;
+/// A connection table entry.
+enum Entry {
+    /// On the loop thread.
+    Here(Conn),
+    /// On an app thread; `pending` when an event arrived meanwhile.
+    Away { pending: bool },
+}
+
+/// The loop's state.
+struct EventLoop<'a> {
+    poll: Poll,
+    listeners: &'a [Listener],
+    signal_token: usize,
+    waker_token: usize,
+    first_conn: usize,
+    conns: Slab<Entry>,
+    listening: bool,
+    pool: Option<Pool>,
+    state: WorkerState,
+}
+
+/// Runs the loop until the worker is told to stop (or retires).
+pub fn run(
+    listeners: &[Listener],
+    signals: &SignalPipe,
+    shared: Arc<Shared>,
+    threads: u32,
+) -> io::Result<Ended> {
+    let poll = Poll::new()?;
+    let n = listeners.len();
     for (i, l) in listeners.iter().enumerate() {
         poll.registry()
             .register(&mut SourceFd(&l.fd()), Token(i), Interest::READABLE)?;
     }
-    poll.registry().register(
-        &mut SourceFd(&signals.fd()),
-        signal_token,
-        Interest::READABLE,
-    )?;
-    let mut conns: Slab<Conn> = Slab::with_capacity(1024);
-    let mut last_sweep = Instant::now();
-    let mut listening = true;
-    w.cell.set_status(w.resting);
+    poll.registry()
+        .register(&mut SourceFd(&signals.fd()), Token(n), Interest::READABLE)?;
+    let waker = Arc::new(Waker::new(poll.registry(), Token(n + 1))?);
+    let pool = if threads > 1 {
+        Some(Pool::start(threads, shared.clone(), waker)?)
+    } else {
+        None
+    };
+    shared.cell.set_status(shared.resting());
+    // Tell the master at once that this worker accepts: a worker it replaces retires now.
+    let _ = nix::sys::signal::kill(nix::unistd::getppid(), Signal::SIGUSR2);
+    let mut ev = EventLoop {
+        poll,
+        listeners,
+        signal_token: n,
+        waker_token: n + 1,
+        first_conn: n + 2,
+        conns: Slab::with_capacity(1024),
+        listening: true,
+        pool,
+        state: WorkerState::new(shared),
+    };
+    let ended = ev.run(signals);
+    if let Some(pool) = ev.pool.take() {
+        pool.shutdown();
+    }
+    ended
+}
 
-    loop {
-        if let Err(e) = poll.poll(&mut events, Some(SWEEP_EVERY)) {
-            if e.kind() == io::ErrorKind::Interrupted {
+impl EventLoop<'_> {
+    fn run(&mut self, signals: &SignalPipe) -> io::Result<Ended> {
+        let mut events = Events::with_capacity(1024);
+        let mut last_sweep = Instant::now();
+        loop {
+            if let Err(e) = self.poll.poll(&mut events, Some(SWEEP_EVERY)) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            for event in events.iter() {
+                let token = event.token().0;
+                if token < self.listeners.len() {
+                    if self.listening {
+                        self.accept_all(token);
+                    }
+                } else if token == self.signal_token {
+                    for sig in signals.drain() {
+                        match sig {
+                            Signal::SIGTERM | Signal::SIGHUP => {
+                                tracing::info!(
+                                    "worker {} stopping gracefully (signal {sig})",
+                                    self.state.id
+                                );
+                                self.state.begin_stop();
+                            }
+                            Signal::SIGINT | Signal::SIGQUIT => return Ok(Ended::Immediate),
+                            _ => {}
+                        }
+                    }
+                } else if token == self.waker_token {
+                    self.take_back();
+                } else {
+                    self.ready(token - self.first_conn);
+                }
+            }
+            if self.state.stopping() && self.listening {
+                self.listening = false;
+                for l in self.listeners {
+                    let _ = self.poll.registry().deregister(&mut SourceFd(&l.fd()));
+                }
+            }
+            if last_sweep.elapsed() >= SWEEP_EVERY {
+                last_sweep = Instant::now();
+                self.sweep();
+            }
+            if self.state.stopping() && self.conns.is_empty() {
+                return Ok(Ended::Graceful);
+            }
+        }
+    }
+
+    /// A connection has an event: drive it here, or hand it to an app thread.
+    fn ready(&mut self, key: usize) {
+        let Some(entry) = self.conns.get_mut(key) else {
+            return;
+        };
+        match entry {
+            Entry::Away { pending } => *pending = true,
+            Entry::Here(_) if self.pool.is_some() => {
+                let Entry::Here(conn) = std::mem::replace(entry, Entry::Away { pending: false })
+                else {
+                    unreachable!()
+                };
+                self.pool.as_ref().unwrap().submit(Job { key, conn });
+            }
+            Entry::Here(conn) => {
+                if conn.drive(&mut self.state) == Verdict::Close {
+                    self.close(key);
+                }
+            }
+        }
+    }
+
+    /// Connections coming back from the app threads.
+    fn take_back(&mut self) {
+        let Some(pool) = &self.pool else { return };
+        for done in pool.completed() {
+            let pending = matches!(
+                self.conns.get(done.key),
+                Some(Entry::Away { pending: true })
+            );
+            if done.verdict == Verdict::Close {
+                let _ = self
+                    .poll
+                    .registry()
+                    .deregister(&mut SourceFd(&done.conn.fd()));
+                self.conns.try_remove(done.key);
                 continue;
             }
-            return Err(e);
-        }
-        for event in events.iter() {
-            let token = event.token().0;
-            if token < n_listeners {
-                if listening {
-                    accept_all(&poll, &listeners[token], token, first_conn, &mut conns, w);
-                }
-            } else if token == signal_token.0 {
-                for sig in signals.drain() {
-                    match sig {
-                        Signal::SIGTERM | Signal::SIGHUP => {
-                            tracing::info!("worker {} stopping gracefully (signal {sig})", w.id);
-                            w.begin_stop();
-                        }
-                        Signal::SIGINT | Signal::SIGQUIT => return Ok(Ended::Immediate),
-                        _ => {}
-                    }
-                }
-            } else {
-                let key = token - first_conn;
-                if let Some(conn) = conns.get_mut(key) {
-                    if conn.drive(w) == Verdict::Close {
-                        close(&poll, &mut conns, key);
-                    }
-                }
+            if let Some(entry) = self.conns.get_mut(done.key) {
+                *entry = Entry::Here(done.conn);
             }
-        }
-        if w.stopping && listening {
-            listening = false;
-            for l in listeners {
-                let _ = poll.registry().deregister(&mut SourceFd(&l.fd()));
+            if pending {
+                self.ready(done.key);
             }
-        }
-        if last_sweep.elapsed() >= SWEEP_EVERY {
-            last_sweep = Instant::now();
-            sweep(&poll, &mut conns, w);
-        }
-        if w.stopping && conns.is_empty() {
-            return Ok(Ended::Graceful);
         }
     }
-}
 
-fn accept_all(
-    poll: &Poll,
-    listener: &Listener,
-    index: usize,
-    first_conn: usize,
-    conns: &mut Slab<Conn>,
-    w: &mut WorkerState,
-) {
-    while !w.stopping {
-        let (socket, peer) = match listener.socket.accept() {
-            Ok(pair) => pair,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-            Err(e)
-                if e.kind() == io::ErrorKind::Interrupted
-                    || e.kind() == io::ErrorKind::ConnectionAborted =>
-            {
-                continue
-            }
-            Err(e) => {
-                tracing::warn!("accept on {} failed: {e}", listener.describe());
-                return;
-            }
-        };
-        if socket.set_nonblocking(true).is_err() {
-            continue;
-        }
-        let (addr, port) = match peer.as_socket() {
-            Some(a) => {
-                let _ = socket.set_tcp_nodelay(true);
-                (a.ip().to_string(), a.port())
-            }
-            None => (String::new(), 0),
-        };
-        let entry = conns.vacant_entry();
-        let token = Token(first_conn + entry.key());
-        let fd = socket.as_raw_fd();
-        if let Err(e) = poll.registry().register(
-            &mut SourceFd(&fd),
-            token,
-            Interest::READABLE | Interest::WRITABLE,
-        ) {
-            tracing::warn!("cannot watch a new connection: {e}");
-            continue;
-        }
-        let key = entry.key();
-        entry.insert(Conn::new(socket, index, addr, port));
-        // Data may already be waiting: serve it now rather than on the next wake-up.
-        if conns[key].drive(w) == Verdict::Close {
-            close(poll, conns, key);
-        }
-    }
-}
-
-fn close(poll: &Poll, conns: &mut Slab<Conn>, key: usize) {
-    if let Some(conn) = conns.try_remove(key) {
-        let _ = poll.registry().deregister(&mut SourceFd(&conn.fd()));
-    }
-}
-
-/// Closes connections idle past the keep-alive timeout and heads slower than the header
-/// timeout (slowloris).
-fn sweep(poll: &Poll, conns: &mut Slab<Conn>, w: &WorkerState) {
-    let now = Instant::now();
-    let expired: Vec<usize> = conns
-        .iter()
-        .filter(|(_, c)| {
-            let slow_head = c
-                .head_started
-                .is_some_and(|t| now.duration_since(t) > w.limits.header_timeout);
-            let idle_limit = if w.stopping {
-                STOP_GRACE
-            } else {
-                w.limits.keepalive_timeout
+    fn accept_all(&mut self, index: usize) {
+        let listener = &self.listeners[index];
+        while !self.state.stopping() {
+            let (socket, peer) = match listener.socket.accept() {
+                Ok(pair) => pair,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e)
+                    if e.kind() == io::ErrorKind::Interrupted
+                        || e.kind() == io::ErrorKind::ConnectionAborted =>
+                {
+                    continue
+                }
+                Err(e) => {
+                    tracing::warn!("accept on {} failed: {e}", listener.describe());
+                    return;
+                }
             };
-            let idle_too_long = c.is_idle() && now.duration_since(c.idle_since) > idle_limit;
-            if slow_head {
-                tracing::info!(
-                    "closing a connection whose request head took over {:?}",
-                    w.limits.header_timeout
-                );
+            if socket.set_nonblocking(true).is_err() {
+                continue;
             }
-            slow_head || idle_too_long
-        })
-        .map(|(k, _)| k)
-        .collect();
-    for key in expired {
-        close(poll, conns, key);
+            let (addr, port) = match peer.as_socket() {
+                Some(a) => {
+                    let _ = socket.set_tcp_nodelay(true);
+                    (a.ip().to_string(), a.port())
+                }
+                None => (String::new(), 0),
+            };
+            let entry = self.conns.vacant_entry();
+            let key = entry.key();
+            let fd = socket.as_raw_fd();
+            if let Err(e) = self.poll.registry().register(
+                &mut SourceFd(&fd),
+                Token(self.first_conn + key),
+                Interest::READABLE | Interest::WRITABLE,
+            ) {
+                tracing::warn!("cannot watch a new connection: {e}");
+                continue;
+            }
+            entry.insert(Entry::Here(Conn::new(socket, index, addr, port)));
+            // Data may already be waiting: serve it now rather than on the next wake-up.
+            self.ready(key);
+        }
+    }
+
+    fn close(&mut self, key: usize) {
+        if let Some(Entry::Here(conn)) = self.conns.get(key) {
+            let _ = self.poll.registry().deregister(&mut SourceFd(&conn.fd()));
+            self.conns.remove(key);
+        }
+    }
+
+    /// Closes connections idle past the keep-alive timeout (or the stop grace) and heads
+    /// slower than the header timeout (slowloris).
+    fn sweep(&mut self) {
+        let now = Instant::now();
+        let limits = self.state.limits;
+        let idle_limit = if self.state.stopping() {
+            STOP_GRACE
+        } else {
+            limits.keepalive_timeout
+        };
+        let expired: Vec<usize> = self
+            .conns
+            .iter()
+            .filter_map(|(k, e)| match e {
+                Entry::Here(c) => Some((k, c)),
+                Entry::Away { .. } => None,
+            })
+            .filter(|(_, c)| {
+                let slow_head = c
+                    .head_started
+                    .is_some_and(|t| now.duration_since(t) > limits.header_timeout);
+                if slow_head {
+                    tracing::info!(
+                        "closing a connection whose request head took over {:?}",
+                        limits.header_timeout
+                    );
+                }
+                slow_head || (c.is_idle() && now.duration_since(c.idle_since) > idle_limit)
+            })
+            .map(|(k, _)| k)
+            .collect();
+        for key in expired {
+            self.close(key);
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! What every connection of a worker shares: the app, the protocols, limits and scratch.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rsgi_plugin_api::protocol::HeaderSpan;
@@ -39,8 +41,9 @@ pub struct Limits {
     pub socket_timeout: Duration,
 }
 
-/// The worker's shared state.
-pub struct WorkerState {
+/// What all threads of a worker share (the event loop and, with `--threads`, the app
+/// threads): configuration, the app, and a few atomic flags.
+pub struct Shared {
     /// This worker's id (1-based).
     pub id: u32,
     /// The app runtime.
@@ -49,6 +52,85 @@ pub struct WorkerState {
     pub listeners: Vec<ListenerInfo>,
     /// Configured limits.
     pub limits: Limits,
+    /// This worker's scoreboard cell.
+    pub cell: &'static Cell,
+    /// Recycle after this many requests (0 = never).
+    pub max_requests: u64,
+    requests: AtomicU64,
+    stopping: AtomicBool,
+    resting: AtomicU8,
+}
+
+impl Shared {
+    /// Shared state for worker `id`.
+    pub fn new(
+        id: u32,
+        app: AppModRef,
+        listeners: Vec<ListenerInfo>,
+        limits: Limits,
+        max_requests: u64,
+        cell: &'static Cell,
+    ) -> Self {
+        Shared {
+            id,
+            app,
+            listeners,
+            limits,
+            cell,
+            max_requests,
+            requests: AtomicU64::new(0),
+            stopping: AtomicBool::new(false),
+            resting: AtomicU8::new(Status::Idle as u8),
+        }
+    }
+
+    /// The worker is stopping: finish what is in flight, accept nothing, keep nothing alive.
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Relaxed)
+    }
+
+    /// The status to return to after a request (Idle, Recycling or Stopping).
+    pub fn resting(&self) -> Status {
+        match self.resting.load(Relaxed) {
+            x if x == Status::Recycling as u8 => Status::Recycling,
+            x if x == Status::Stopping as u8 => Status::Stopping,
+            _ => Status::Idle,
+        }
+    }
+
+    fn rest_as(&self, status: Status) {
+        self.resting.store(status as u8, Relaxed);
+        self.cell.set_status(status);
+    }
+
+    /// Counts a request. Past `--max-requests` the worker asks the master for a
+    /// replacement (and wakes it); it keeps serving until the master, once the
+    /// replacement accepts, tells it to stop. No pause in accepting.
+    pub fn count_request(&self) {
+        let served = self.requests.fetch_add(1, Relaxed) + 1;
+        if self.max_requests > 0 && served >= self.max_requests && self.cell.ask_recycle() {
+            tracing::info!(
+                "worker {} served {served} requests (--max-requests): asking for a replacement",
+                self.id
+            );
+            self.rest_as(Status::Recycling);
+            // Wake the master now rather than at its next tick.
+            let _ =
+                nix::sys::signal::kill(nix::unistd::getppid(), nix::sys::signal::Signal::SIGUSR2);
+        }
+    }
+
+    /// Enters the stopping state (SIGTERM, or told to retire).
+    pub fn begin_stop(&self) {
+        self.stopping.store(true, Relaxed);
+        self.rest_as(Status::Stopping);
+    }
+}
+
+/// One thread's view of the worker: the shared part plus its own scratch space.
+pub struct WorkerState {
+    /// Shared by every thread of the worker.
+    pub shared: Arc<Shared>,
     /// The cached `Date` value.
     pub date: DateCache,
     /// Header spans filled by the parser.
@@ -59,72 +141,26 @@ pub struct WorkerState {
     pub header_views: Vec<Header<'static>>,
     /// Reused storage for the request's variable views.
     pub var_views: Vec<Header<'static>>,
-    /// Requests served so far.
-    pub requests: u64,
-    /// Recycle after this many requests (0 = never).
-    pub max_requests: u64,
-    /// The worker is stopping: finish what is in flight, accept nothing, keep nothing alive.
-    pub stopping: bool,
-    /// This worker's scoreboard cell.
-    pub cell: &'static Cell,
-    /// Status to return to after a request (Idle, or Recycling once a replacement was asked).
-    pub resting: Status,
 }
 
 impl WorkerState {
-    /// State for worker `id`.
-    pub fn new(
-        id: u32,
-        app: AppModRef,
-        listeners: Vec<ListenerInfo>,
-        limits: Limits,
-        max_requests: u64,
-        cell: &'static Cell,
-    ) -> Self {
+    /// A thread's state over `shared`.
+    pub fn new(shared: Arc<Shared>) -> Self {
         WorkerState {
-            id,
-            app,
-            listeners,
-            limits,
+            shared,
             date: DateCache::new(),
             header_spans: vec![HeaderSpan::default(); MAX_FIELDS],
             var_spans: vec![HeaderSpan::default(); MAX_FIELDS],
             header_views: Vec::with_capacity(MAX_FIELDS),
             var_views: Vec::with_capacity(MAX_FIELDS),
-            requests: 0,
-            max_requests,
-            stopping: false,
-            cell,
-            resting: Status::Idle,
         }
     }
 }
 
-impl WorkerState {
-    /// Counts a request. Past `--max-requests` the worker asks the master for a
-    /// replacement (and wakes it); it keeps serving until the master, once the
-    /// replacement accepts, tells it to stop. No pause in accepting.
-    pub fn count_request(&mut self) {
-        self.requests += 1;
-        if self.max_requests > 0 && self.requests >= self.max_requests && self.cell.ask_recycle() {
-            tracing::info!(
-                "worker {} served {} requests (--max-requests): asking for a replacement",
-                self.id,
-                self.requests
-            );
-            self.resting = Status::Recycling;
-            self.cell.set_status(Status::Recycling);
-            // Wake the master now rather than at its next tick.
-            let _ =
-                nix::sys::signal::kill(nix::unistd::getppid(), nix::sys::signal::Signal::SIGUSR2);
-        }
-    }
-
-    /// Enters the stopping state (SIGTERM, or told to retire).
-    pub fn begin_stop(&mut self) {
-        self.stopping = true;
-        self.resting = Status::Stopping;
-        self.cell.set_status(Status::Stopping);
+impl std::ops::Deref for WorkerState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.shared
     }
 }
 

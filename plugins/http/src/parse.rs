@@ -1,0 +1,246 @@
+//! The request head: `&[u8]` in, [`RequestHead`] out, as spans into the same bytes.
+//!
+//! A push parser over [`httparse`]: the caller hands in every byte of the request read so
+//! far, and gets [`Parsed::Partial`] (read more and call again with the longer buffer),
+//! [`Parsed::Complete`] or an [`HttpError`] naming the status to answer. Nothing is copied:
+//! the method, the target and every header are [`Span`]s into `buf`.
+//!
+//! Size limits ([`Limits`]) are enforced on partial heads too, so a client cannot make the
+//! host buffer more than `max_head` bytes, and an over-long target is reported as 414 even
+//! before the request line is complete.
+
+use std::mem::MaybeUninit;
+
+use rsgi_plugin_api::protocol::{BodyKind, HeaderSpan, RequestHead, Span, Version};
+use rsgi_plugin_api::NameStyle;
+
+use crate::config::{Limits, HEADER_ARRAY_CAPACITY};
+use crate::connection::ConnectionHeaders;
+use crate::error::HttpError;
+use crate::framing::BodyHeaders;
+
+/// The outcome of [`parse_request`] when the bytes are not (yet) invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parsed {
+    /// The head is not complete; call again when more bytes have arrived.
+    Partial,
+    /// A whole head; its headers are in the first `header_count` entries of the array.
+    Complete(RequestHead),
+}
+
+/// Parses the request head at the start of `buf`, writing header spans into `headers`.
+///
+/// At most `min(limits.max_headers, headers.len(), 256)` headers are accepted; one more is
+/// [`HttpError::TooManyHeaders`].
+pub fn parse_request(
+    buf: &[u8],
+    headers: &mut [HeaderSpan],
+    limits: &Limits,
+) -> Result<Parsed, HttpError> {
+    let cap = limits
+        .max_headers
+        .min(headers.len())
+        .min(HEADER_ARRAY_CAPACITY);
+    let mut raw = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; HEADER_ARRAY_CAPACITY];
+    let mut req = httparse::Request::new(&mut []);
+    match req.parse_with_uninit_headers(buf, &mut raw[..cap]) {
+        Err(e) => Err(map_error(e, buf)),
+        Ok(httparse::Status::Partial) => {
+            check_partial(buf, limits)?;
+            Ok(Parsed::Partial)
+        }
+        Ok(httparse::Status::Complete(head_len)) => {
+            complete(buf, head_len, &req, headers, limits).map(Parsed::Complete)
+        }
+    }
+}
+
+/// Checks a complete head against the limits and the framing rules, and fills the spans.
+fn complete(
+    buf: &[u8],
+    head_len: usize,
+    req: &httparse::Request<'_, '_>,
+    out: &mut [HeaderSpan],
+    limits: &Limits,
+) -> Result<RequestHead, HttpError> {
+    // httparse fills every field of a complete request.
+    let (Some(method), Some(uri), Some(minor)) = (req.method, req.path, req.version) else {
+        return Err(HttpError::BadRequestLine);
+    };
+    if uri.len() > limits.max_uri {
+        return Err(HttpError::UriTooLong);
+    }
+    if head_len > limits.max_head {
+        return Err(HttpError::HeadTooLarge);
+    }
+    let method = Span::of(buf, method.as_bytes());
+    let uri = Span::of(buf, uri.as_bytes());
+    // method SP uri SP "HTTP/1.x"
+    let request_line = (uri.start + uri.len) as usize + 9 - method.start as usize;
+    if request_line > limits.max_request_line() {
+        return Err(HttpError::LineTooLong);
+    }
+    let version = if minor == 0 {
+        Version::Http10
+    } else {
+        Version::Http11
+    };
+
+    let mut body = BodyHeaders::default();
+    let mut connection = ConnectionHeaders::default();
+    let mut host_seen = false;
+    // Each header line runs from its name to the next line's start, measured like the
+    // partial check does: the bytes before the LF (a CR included) may be `max_line + 1`.
+    let line_fits = |start: u32, next: usize| next - start as usize - 1 <= limits.max_line + 1;
+    let mut previous_start = None;
+    for (slot, h) in out.iter_mut().zip(req.headers.iter()) {
+        let name = Span::of(buf, h.name.as_bytes());
+        let value = Span::of(buf, h.value);
+        if previous_start.is_some_and(|p| !line_fits(p, name.start as usize)) {
+            return Err(HttpError::LineTooLong);
+        }
+        previous_start = Some(name.start);
+        *slot = HeaderSpan { name, value };
+        let name = h.name.as_bytes();
+        if body.header(name, h.value)? || connection.header(name, h.value) {
+            continue;
+        }
+        if name.eq_ignore_ascii_case(b"host") {
+            if host_seen {
+                return Err(HttpError::DuplicateHost);
+            }
+            host_seen = true;
+        }
+    }
+    // The head ends with an empty line: CRLF, or a bare LF.
+    let headers_end = head_len - if buf[head_len - 2] == b'\r' { 2 } else { 1 };
+    if previous_start.is_some_and(|p| !line_fits(p, headers_end)) {
+        return Err(HttpError::LineTooLong);
+    }
+    let body = body.finish(version)?;
+    let has_body = body.kind == BodyKind::Chunked || body.length > 0;
+    let (path, query) = split_target(buf, uri);
+    Ok(RequestHead {
+        head_len: head_len as u32,
+        method,
+        uri,
+        path,
+        query,
+        version,
+        header_count: req.headers.len() as u32,
+        var_count: 0,
+        names: NameStyle::Http,
+        body,
+        keep_alive: connection.keep_alive(version),
+        expect_continue: connection.expect_continue(version, has_body),
+        modifier1: 0,
+        modifier2: 0,
+    })
+}
+
+/// Splits the request target into the path and the query (without `?`; a `#fragment`,
+/// which clients must not send, ends both). The absolute form
+/// (`http://host/p?q`) yields the path after the authority (empty when there is none);
+/// the asterisk and authority forms yield the whole target as the path.
+fn split_target(buf: &[u8], uri: Span) -> (Span, Span) {
+    let target = uri.get(buf);
+    let mut path_start = 0;
+    if target.first() != Some(&b'/') {
+        if let Some(scheme_end) = find(target, b"://") {
+            let authority = scheme_end + 3;
+            path_start = target[authority..]
+                .iter()
+                .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+                .map_or(target.len(), |i| authority + i);
+        }
+    }
+    let path_end =
+        memchr::memchr2(b'?', b'#', &target[path_start..]).map_or(target.len(), |i| path_start + i);
+    let (query_start, query_end) = if target.get(path_end) == Some(&b'?') {
+        let end = memchr::memchr(b'#', &target[path_end..]).map_or(target.len(), |i| path_end + i);
+        (path_end + 1, end)
+    } else {
+        (path_end, path_end)
+    };
+    let at = |start: usize, end: usize| Span {
+        start: uri.start + start as u32,
+        len: (end - start) as u32,
+    };
+    (at(path_start, path_end), at(query_start, query_end))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(haystack, needle)
+}
+
+/// Enforces the limits on a head that is not complete yet: the target (414), the request
+/// line and the line being received (431), and the whole (431), so an endless head is
+/// refused as soon as it is too long. Each check looks at a window bounded by the limits,
+/// not at the whole buffer: the host calls this again for every read. Complete header
+/// lines are measured once the head is complete.
+fn check_partial(buf: &[u8], limits: &Limits) -> Result<(), HttpError> {
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    let window = &buf[start..buf.len().min(start + limits.max_request_line() + 2)];
+    let request_line_end = window.iter().position(|&b| b == b'\n');
+    let request_line = &window[..request_line_end.unwrap_or(window.len())];
+    let request_line = request_line.strip_suffix(b"\r").unwrap_or(request_line);
+    let mut parts = request_line.splitn(3, |&b| b == b' ');
+    parts.next();
+    if parts.next().is_some_and(|uri| uri.len() > limits.max_uri) {
+        return Err(HttpError::UriTooLong);
+    }
+    if request_line.len() > limits.max_request_line() {
+        return Err(HttpError::LineTooLong);
+    }
+    if let Some(end) = request_line_end {
+        // The header line being received: it started after the last LF.
+        let first_header = start + end + 1;
+        let tail_start = buf
+            .len()
+            .saturating_sub(limits.max_line + 2)
+            .max(first_header);
+        let unterminated = !buf[tail_start..].contains(&b'\n');
+        if unterminated && buf.len() - tail_start > limits.max_line + 1 {
+            return Err(HttpError::LineTooLong);
+        }
+    }
+    if buf.len() > limits.max_head {
+        return Err(HttpError::HeadTooLarge);
+    }
+    Ok(())
+}
+
+/// Maps httparse's error to ours. A well-formed but unsupported version (`HTTP/2.0`) is
+/// 505; anything else wrong in the request line is 400.
+fn map_error(e: httparse::Error, buf: &[u8]) -> HttpError {
+    match e {
+        httparse::Error::HeaderName => HttpError::BadHeaderName,
+        httparse::Error::HeaderValue => HttpError::BadHeaderValue,
+        httparse::Error::NewLine => HttpError::BadNewLine,
+        httparse::Error::TooManyHeaders => HttpError::TooManyHeaders,
+        httparse::Error::Version if names_other_version(buf) => HttpError::VersionNotSupported,
+        httparse::Error::Version | httparse::Error::Token | httparse::Error::Status => {
+            HttpError::BadRequestLine
+        }
+    }
+}
+
+/// True when the version field (what follows the second space of the request line) starts
+/// with `HTTP/` and a digit.
+fn names_other_version(buf: &[u8]) -> bool {
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    let version = buf[start..]
+        .splitn(3, |&b| b == b' ')
+        .nth(2)
+        .unwrap_or_default();
+    version.len() > 5 && version.starts_with(b"HTTP/") && version[5].is_ascii_digit()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,26 @@
+"""An app that starts its own thread at import (in the master when preforking) and is
+served by several request threads: the scenario where uWSGI workers hung on the GIL after
+fork (Python 3.12, threads + max-requests)."""
+import os
+import threading
+import time
+
+TICKS = [0]
+
+
+def _background():
+    while True:
+        sum(range(2000))  # hold the GIL for a moment, again and again
+        TICKS[0] += 1
+        time.sleep(0.001)
+
+
+threading.Thread(target=_background, daemon=True, name="app-background").start()
+
+
+def application(environ, start_response):
+    if environ["PATH_INFO"] == "/slow":
+        time.sleep(float(environ.get("QUERY_STRING") or "1"))
+    body = ("%d %s %d" % (os.getpid(), environ["wsgi.multithread"], TICKS[0] > 0)).encode()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body]
