@@ -78,6 +78,8 @@ impl Conn {
 
     /// Does everything possible without blocking on the client.
     pub fn drive(&mut self, w: &mut WorkerState) -> Verdict {
+        // Every call follows a readiness event (or an accept): new bytes may be waiting.
+        let mut drained = false;
         loop {
             if self.wpos < self.wbuf.len() {
                 match self.write_pending() {
@@ -106,9 +108,15 @@ impl Conn {
                 );
                 continue;
             }
+            if drained {
+                // The last read came up short: the socket is empty until the next edge.
+                return Verdict::Open;
+            }
+            let room = spare.len();
             match blocking::read_some(fd, spare) {
                 Ok(0) => return Verdict::Close,
                 Ok(n) => {
+                    drained = n < room;
                     self.rbuf.filled(n);
                     if self.head_started.is_none() {
                         self.head_started = Some(Instant::now());
