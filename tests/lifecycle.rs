@@ -173,3 +173,35 @@ fn max_requests_recycles_the_worker_without_failing_requests() {
         s.log()
     );
 }
+
+#[test]
+fn preforking_shares_what_the_app_opened_at_import_lazy_apps_do_not() {
+    let example = rsgi_e2e::repo_root().join("examples/lazy-apps");
+    let example = example.to_str().unwrap();
+    for lazy in [false, true] {
+        let mut args = vec!["--module", "app", "--pythonpath", example, "--processes", "2"];
+        if lazy {
+            args.push("--lazy-apps");
+        }
+        let s = Server::start(&args);
+        s.wait_log("spawned worker 2", T);
+        let mut seen = std::collections::HashMap::new();
+        for _ in 0..200 {
+            let text = get(s.addr, "/").text();
+            // "connection opened by pid A, served by pid B"
+            let nums: Vec<i32> = text.split(|c: char| !c.is_ascii_digit()).filter_map(|t| t.parse().ok()).collect();
+            seen.insert(nums[1], nums[0]);
+            if seen.len() == 2 {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 2, "both workers should answer: {seen:?}");
+        for (worker, opener) in &seen {
+            if lazy {
+                assert_eq!(opener, worker, "lazy-apps: each worker opens its own connection");
+            } else {
+                assert_eq!(*opener, s.pid(), "preforking: the master opened the shared connection");
+            }
+        }
+    }
+}
