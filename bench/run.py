@@ -1,0 +1,442 @@
+#!/usr/bin/env python3
+"""Hello-world throughput of rsgi and its peers, one worker each, as a markdown table.
+
+    python3 bench/run.py                      # all servers, 3 interleaved runs of 10 s
+    python3 bench/run.py --servers rsgi,granian --runs 5 --output build/bench.md
+
+Every server serves bench/apps/hello.py with one process and one thread, pinned to one
+CPU; wrk is pinned to another and keeps 50 connections alive for the whole run. Runs
+are interleaved (each server's run 1, then each server's run 2, ...) and each run starts
+the server afresh, so a burst of noise from the rest of the machine hits one run of
+several servers rather than every run of one. See bench/README.md for how to read it.
+
+Only the standard library is used; the peers live in build/bench-venv, which this
+script creates from bench/requirements.txt (uWSGI compiles: gcc and Python headers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.client
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ROOT / "bench" / "apps"
+REQUIREMENTS = ROOT / "bench" / "requirements.txt"
+VENV = ROOT / "build" / "bench-venv"
+LOGS = ROOT / "build" / "bench-logs"
+EXPECTED_BODY = b"Hello, World!"
+
+
+# --- servers -----------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    """One server under test: how to start it on a port, and how to stop it."""
+
+    name: str
+    label: str
+    command: Callable[[int], list[str]]
+    stop_signal: int = signal.SIGINT
+    note: str = ""
+
+
+def server_table(rsgi_bin: Path) -> list[Server]:
+    """The servers, in table order. Each gets 1 process, 1 app thread, no access log."""
+    venv_bin = VENV / "bin"
+    app_file = str(APPS / "hello.py")
+
+    def addr(port: int) -> str:
+        return f"127.0.0.1:{port}"
+
+    return [
+        Server(
+            "rsgi",
+            "rsgi",
+            lambda port: [
+                str(rsgi_bin), "--plugin", "python", "--http", addr(port),
+                "--module", "hello", "--pythonpath", str(APPS), "--processes", "1",
+            ],
+        ),
+        Server(
+            "granian",
+            "granian (wsgi)",
+            lambda port: [
+                str(venv_bin / "granian"), "--interface", "wsgi", "--http", "1",
+                "--host", "127.0.0.1", "--port", str(port),
+                "--workers", "1", "--blocking-threads", "1", "--runtime-threads", "1",
+                "--no-access-log", "--log-level", "warning",
+                "--working-dir", str(APPS), "hello:application",
+            ],
+        ),
+        Server(
+            "uwsgi",
+            "uWSGI --http-socket",
+            lambda port: [
+                str(venv_bin / "uwsgi"), "--http-socket", addr(port),
+                "--wsgi-file", app_file, "--processes", "1",
+                "--disable-logging", "--master",
+            ],
+            # uWSGI 2.0 reloads on SIGTERM; SIGINT (the default here) shuts it down.
+            note="the uWSGI baseline; native HTTP socket, no router process; it closes the "
+                 "connection after every response without saying so, which wrk counts as a "
+                 "read error",
+        ),
+        Server(
+            "uwsgi-keepalive",
+            "uWSGI --http11-socket",
+            lambda port: [
+                str(venv_bin / "uwsgi"), "--http11-socket", addr(port),
+                "--wsgi-file", app_file, "--processes", "1",
+                "--disable-logging", "--master",
+            ],
+            note="keeps one connection until its 4 s socket timeout while the other "
+                 "connections wait unaccepted: this measures one connection's ping-pong, "
+                 "and p99 counts only requests that were answered (not run by default)",
+        ),
+        Server(
+            "gunicorn",
+            "gunicorn (sync)",
+            lambda port: [
+                str(venv_bin / "gunicorn"), "--workers", "1", "--worker-class", "sync",
+                "--bind", addr(port), "--chdir", str(APPS), "--log-level", "warning",
+                "hello:application",
+            ],
+            note="the sync worker answers `Connection: close`: no keep-alive",
+        ),
+    ]
+
+
+# --- the peers' venv ---------------------------------------------------------
+
+
+def ensure_bench_venv() -> None:
+    """Create build/bench-venv and install bench/requirements.txt unless already done.
+
+    Each requirement is installed on its own, so one that fails (uWSGI needs a
+    compiler) leaves the others usable; its server is then skipped with a note.
+    """
+    stamp = VENV / ".bench-stamp"
+    key = hashlib.sha256(REQUIREMENTS.read_bytes() + sys.executable.encode()).hexdigest()
+    if stamp.exists() and stamp.read_text().strip() == key:
+        return
+    if not (VENV / "bin" / "python").exists():
+        log(f"creating {VENV.relative_to(ROOT)} with {sys.executable}")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    failed = []
+    for line in REQUIREMENTS.read_text().splitlines():
+        req = line.split("#", 1)[0].strip()
+        if not req:
+            continue
+        log(f"pip install {req}")
+        result = subprocess.run(
+            [str(VENV / "bin" / "pip"), "install", "--quiet", req],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        if result.returncode != 0:
+            failed.append(req)
+            log(f"could not install {req}: {result.stderr.strip().splitlines()[-1:]}")
+    if not failed:
+        stamp.write_text(key + "\n")
+
+
+# --- running one server ------------------------------------------------------
+
+
+@dataclass
+class Run:
+    rps: float
+    p99_ms: float
+    errors: int
+
+
+@dataclass
+class Outcome:
+    runs: list[Run] = field(default_factory=list)
+    skipped: str = ""
+
+
+class StartFailed(Exception):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pinned(cpu: str | None, command: list[str]) -> list[str]:
+    return ["taskset", "-c", cpu, *command] if cpu is not None else command
+
+
+def wait_ready(proc: subprocess.Popen, port: int, log_path: Path, timeout: float = 20.0) -> None:
+    """Wait until the port accepts and GET / answers the expected body."""
+    deadline = time.monotonic() + timeout
+    last_error = "no answer"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StartFailed(f"exited with {proc.returncode} (log: {log_path})")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/")
+            resp = conn.getresponse()
+            body = resp.read()
+            conn.close()
+            if resp.status == 200 and body == EXPECTED_BODY:
+                return
+            raise StartFailed(f"answered {resp.status} {body[:60]!r}, not 200 {EXPECTED_BODY!r}")
+        except (OSError, http.client.HTTPException) as err:
+            last_error = str(err) or type(err).__name__
+            time.sleep(0.1)
+    raise StartFailed(f"not serving on port {port} after {timeout:.0f} s ({last_error}; log: {log_path})")
+
+
+def stop(proc: subprocess.Popen, sig: int) -> None:
+    """Signal the server's main process, as an operator would; after it exits or 10 s,
+    SIGKILL whatever is left of its process group. (Signalling the whole group instead
+    makes granian hang: its worker takes the SIGINT as a KeyboardInterrupt.)"""
+    if proc.poll() is None:
+        try:
+            os.kill(proc.pid, sig)
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            log(f"pid {proc.pid} ignored {signal.Signals(sig).name}; killing it")
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # stragglers: workers of a dead master
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def wrk(port: int, seconds: float, connections: int, cpu: str | None) -> str:
+    command = pinned(cpu, [
+        "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency",
+        f"http://127.0.0.1:{port}/",
+    ])
+    result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    if result.returncode != 0:
+        raise RuntimeError(f"wrk failed: {result.stderr.strip() or result.stdout.strip()}")
+    return result.stdout
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def parse_wrk(output: str) -> Run:
+    """Requests/sec, the 99th percentile latency and error counts from `wrk --latency`."""
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.M)
+    if not rps or not p99:
+        raise RuntimeError(f"cannot parse wrk output:\n{output}")
+    errors = 0
+    socket_errors = re.search(r"Socket errors:(.*)$", output, re.M)
+    if socket_errors:
+        errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    if non_2xx:
+        errors += int(non_2xx.group(1))
+    return Run(float(rps.group(1)), float(p99.group(1)) * _UNITS_MS[p99.group(2)], errors)
+
+
+def measure(server: Server, run_no: int, args: argparse.Namespace) -> Run:
+    """Start the server, check it, warm it up, measure once, stop it."""
+    port = free_port()
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log_path = LOGS / f"{server.name}-{run_no}.log"
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen(
+            pinned(args.server_cpu, server.command(port)), cwd=ROOT,
+            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_ready(proc, port, log_path)
+        if args.warmup > 0:
+            wrk(port, args.warmup, args.connections, args.wrk_cpu)
+        run = parse_wrk(wrk(port, args.duration, args.connections, args.wrk_cpu))
+        if proc.poll() is not None:
+            raise StartFailed(f"died during the run with {proc.returncode} (log: {log_path})")
+        return run
+    finally:
+        stop(proc, server.stop_signal)
+
+
+# --- the table ---------------------------------------------------------------
+
+
+def ratio(value: float | None, base: float | None) -> str:
+    return f"{value / base:.2f}x" if value and base else "n/a"
+
+
+def median_rps(outcome: Outcome | None) -> float | None:
+    return statistics.median(r.rps for r in outcome.runs) if outcome and outcome.runs else None
+
+
+def table(servers: list[Server], outcomes: dict[str, Outcome]) -> str:
+    granian = median_rps(outcomes.get("granian"))
+    uwsgi = median_rps(outcomes.get("uwsgi"))
+    lines = [
+        "| server | median rps | median p99 | rps vs granian | rps vs uWSGI | runs (rps) | errors |",
+        "|---|---:|---:|---:|---:|---|---:|",
+    ]
+    notes = []
+    for server in servers:
+        outcome = outcomes[server.name]
+        if not outcome.runs:
+            lines.append(f"| {server.label} | skipped | | | | | |")
+            notes.append(f"- {server.label}: skipped: {outcome.skipped}")
+            continue
+        rps = median_rps(outcome)
+        p99 = statistics.median(r.p99_ms for r in outcome.runs)
+        runs = " / ".join(f"{r.rps:.0f}" for r in outcome.runs)
+        errors = sum(r.errors for r in outcome.runs)
+        lines.append(
+            f"| {server.label} | {rps:,.0f} | {p99:.2f} ms | {ratio(rps, granian)} "
+            f"| {ratio(rps, uwsgi)} | {runs} | {errors} |"
+        )
+        if outcome.skipped:
+            notes.append(f"- {server.label}: some runs failed: {outcome.skipped}")
+        if server.note:
+            notes.append(f"- {server.label}: {server.note}")
+    return "\n".join(lines + ([""] + notes if notes else []))
+
+
+def describe_machine(args: argparse.Namespace, load: float) -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    pinning = (f"server on CPU {args.server_cpu}, wrk on CPU {args.wrk_cpu}"
+               if args.server_cpu is not None else "no CPU pinning")
+    return (
+        f"hello world, 1 process x 1 thread per server; wrk -t1 -c{args.connections} "
+        f"-d{args.duration:g}s --latency (keep-alive), {args.warmup:g} s warm-up, "
+        f"{args.runs} interleaved runs; {pinning}\n"
+        f"{model}, {os.cpu_count()} CPUs, load average {load:.2f} at start, "
+        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}"
+    )
+
+
+def load_average() -> float:
+    """The 1-minute load average (0 where /proc is not there)."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except OSError:
+        return 0.0
+
+
+def versions() -> str:
+    parts = []
+    for name, command in [("granian", ["granian", "--version"]), ("uWSGI", ["uwsgi", "--version"]),
+                          ("gunicorn", ["gunicorn", "--version"])]:
+        try:
+            out = subprocess.run([str(VENV / "bin" / command[0]), *command[1:]],
+                                 capture_output=True, text=True, timeout=10).stdout.strip()
+            parts.append(f"{name} {out.split()[-1].strip('()') if out else '?'}")
+        except OSError:
+            parts.append(f"{name} not installed")
+    return ", ".join(parts)
+
+
+# --- main --------------------------------------------------------------------
+
+
+def log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--servers", default="rsgi,granian,uwsgi,gunicorn",
+                        help="comma-separated, from: rsgi, granian, uwsgi, uwsgi-keepalive, "
+                             "gunicorn (default: %(default)s)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before each run")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--rsgi", type=Path, default=ROOT / "target" / "release" / "rsgi",
+                        help="the rsgi binary (its plugins are found next to it)")
+    parser.add_argument("--server-cpu", default="0")
+    parser.add_argument("--wrk-cpu", default="1")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
+    parser.add_argument("--output", type=Path, help="also write the table to this file")
+    args = parser.parse_args()
+    if args.no_pin or shutil.which("taskset") is None or (os.cpu_count() or 1) < 2:
+        if not args.no_pin:
+            log("not pinning: needs taskset and at least 2 CPUs")
+        args.server_cpu = args.wrk_cpu = None
+    return args
+
+
+def main() -> int:
+    args = parse_args()
+    if shutil.which("wrk") is None:
+        log("wrk is not installed (scripts/setup.sh installs it)")
+        return 1
+    ensure_bench_venv()
+    wanted = [name.strip() for name in args.servers.split(",") if name.strip()]
+    known = {s.name: s for s in server_table(args.rsgi)}
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        log(f"unknown server(s): {', '.join(unknown)}; known: {', '.join(known)}")
+        return 2
+    servers = [known[name] for name in wanted]
+    outcomes = {s.name: Outcome() for s in servers}
+    for server in servers:
+        binary = Path(server.command(0)[0])
+        if not binary.exists():
+            outcomes[server.name].skipped = f"{binary} does not exist"
+
+    load = load_average()
+    header = describe_machine(args, load) + "\n" + versions()
+    if load > 1.0:
+        header += (f"\nwarning: load average {load:.2f} at start: something else is using the "
+                   "CPUs; trust the ratios more than the absolute figures")
+    log(header.replace("\n", "\nbench: "))
+    for run_no in range(1, args.runs + 1):
+        for server in servers:
+            outcome = outcomes[server.name]
+            if outcome.skipped and not outcome.runs:
+                continue  # never started: do not try again every round
+            try:
+                run = measure(server, run_no, args)
+            except StartFailed as err:
+                outcome.skipped = str(err)
+                log(f"{server.name} run {run_no}: skipped: {err}")
+                continue
+            outcome.runs.append(run)
+            log(f"{server.name} run {run_no}: {run.rps:,.0f} rps, p99 {run.p99_ms:.2f} ms, "
+                f"{run.errors} errors (load {load_average():.2f})")
+
+    report = header + "\n\n" + table(servers, outcomes) + "\n"
+    print(report)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(report)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
