@@ -197,3 +197,48 @@ fn fifo_w_replaces_every_worker_with_the_new_code_in_lazy_mode() {
     let report = load.finish();
     assert_eq!(report.failed, 0, "failures: {:?}", report.errors);
 }
+
+#[test]
+fn max_worker_lifetime_recycles_without_failures() {
+    let s = Server::start(&["--module", "app", "--max-worker-lifetime", "1"]);
+    let load = LoadLoop::start(s.addr, "/", 2);
+    s.wait_log("(--max-worker-lifetime)", T);
+    s.wait_log("old worker 1", T);
+    let report = load.finish();
+    assert_eq!(report.failed, 0, "{:?}", report.errors);
+}
+
+#[test]
+fn reload_on_rss_recycles_a_worker_over_the_limit() {
+    // Any Python worker uses more than 1 MB: it is recycled, and serving goes on.
+    let s = Server::start(&["--module", "app", "--reload-on-rss", "1"]);
+    s.wait_log("MB of memory (--reload-on-rss)", T);
+    s.wait_log("old worker 1", T);
+    assert_eq!(get(s.addr, "/").status, 200);
+}
+
+#[test]
+fn a_retiring_worker_past_worker_reload_mercy_is_killed() {
+    let dir = versioned_app("mercy");
+    let fifo = dir.join("master.fifo");
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--threads",
+        "2",
+        "--worker-reload-mercy",
+        "1",
+        "--master-fifo",
+        fifo.to_str().unwrap(),
+    ]);
+    let addr = s.addr;
+    let stuck = std::thread::spawn(move || try_request(addr, "GET", "/slow?20", &[], b""));
+    std::thread::sleep(Duration::from_millis(300));
+    fifo_write(&fifo, "w");
+    s.wait_log("(--worker-reload-mercy): SIGKILL", T);
+    assert!(
+        stuck.join().unwrap().is_err(),
+        "the stuck request is cut when its worker is killed"
+    );
+    assert_eq!(get(s.addr, "/").status, 200);
+}
