@@ -179,7 +179,14 @@ fn preforking_shares_what_the_app_opened_at_import_lazy_apps_do_not() {
     let example = rsgi_e2e::repo_root().join("examples/lazy-apps");
     let example = example.to_str().unwrap();
     for lazy in [false, true] {
-        let mut args = vec!["--module", "app", "--pythonpath", example, "--processes", "2"];
+        let mut args = vec![
+            "--module",
+            "app",
+            "--pythonpath",
+            example,
+            "--processes",
+            "2",
+        ];
         if lazy {
             args.push("--lazy-apps");
         }
@@ -189,7 +196,10 @@ fn preforking_shares_what_the_app_opened_at_import_lazy_apps_do_not() {
         for _ in 0..200 {
             let text = get(s.addr, "/").text();
             // "connection opened by pid A, served by pid B"
-            let nums: Vec<i32> = text.split(|c: char| !c.is_ascii_digit()).filter_map(|t| t.parse().ok()).collect();
+            let nums: Vec<i32> = text
+                .split(|c: char| !c.is_ascii_digit())
+                .filter_map(|t| t.parse().ok())
+                .collect();
             seen.insert(nums[1], nums[0]);
             if seen.len() == 2 {
                 break;
@@ -198,9 +208,16 @@ fn preforking_shares_what_the_app_opened_at_import_lazy_apps_do_not() {
         assert_eq!(seen.len(), 2, "both workers should answer: {seen:?}");
         for (worker, opener) in &seen {
             if lazy {
-                assert_eq!(opener, worker, "lazy-apps: each worker opens its own connection");
+                assert_eq!(
+                    opener, worker,
+                    "lazy-apps: each worker opens its own connection"
+                );
             } else {
-                assert_eq!(*opener, s.pid(), "preforking: the master opened the shared connection");
+                assert_eq!(
+                    *opener,
+                    s.pid(),
+                    "preforking: the master opened the shared connection"
+                );
             }
         }
     }

@@ -10,7 +10,9 @@ fn eight_threads_serve_eight_slow_requests_at_once() {
     let handles: Vec<_> = (0..8)
         .map(|_| {
             let addr = s.addr;
-            std::thread::spawn(move || try_request(addr, "GET", "/slow", &[], b"").map(|r| r.status))
+            std::thread::spawn(move || {
+                try_request(addr, "GET", "/slow", &[], b"").map(|r| r.status)
+            })
         })
         .collect();
     for h in handles {
@@ -19,22 +21,40 @@ fn eight_threads_serve_eight_slow_requests_at_once() {
     let took = started.elapsed();
     eprintln!("8 concurrent 1 s requests on 8 threads took {took:?}");
     // Serially this is 8 s; concurrently about 1 s. Anything under 4 s proves concurrency.
-    assert!(took < Duration::from_secs(4), "took {took:?}: requests were not concurrent");
+    assert!(
+        took < Duration::from_secs(4),
+        "took {took:?}: requests were not concurrent"
+    );
 }
 
 #[test]
 fn wsgi_multithread_reflects_threads() {
     let s = Server::start(&["--module", "threaded_app", "--threads", "4"]);
-    assert!(get(s.addr, "/").text().contains(" True "), "multithread should be True");
+    assert!(
+        get(s.addr, "/").text().contains(" True "),
+        "multithread should be True"
+    );
     drop(s);
     let s = Server::start(&["--module", "threaded_app"]);
-    assert!(get(s.addr, "/").text().contains(" False "), "multithread should be False");
+    assert!(
+        get(s.addr, "/").text().contains(" False "),
+        "multithread should be False"
+    );
 }
 
 /// `--threads 4 --max-requests 10`, an app thread started at import, under load until
 /// 300 workers were recycled: every request answered, no hang.
 fn three_hundred_recycles(lazy: bool) {
-    let mut args = vec!["--module", "threaded_app", "--threads", "4", "--max-requests", "10", "--processes", "2"];
+    let mut args = vec![
+        "--module",
+        "threaded_app",
+        "--threads",
+        "4",
+        "--max-requests",
+        "10",
+        "--processes",
+        "2",
+    ];
     if lazy {
         args.push("--lazy-apps");
     }
@@ -42,14 +62,33 @@ fn three_hundred_recycles(lazy: bool) {
     let load = LoadLoop::start(s.addr, "/", 4);
     let deadline = Instant::now() + Duration::from_secs(240);
     while s.log().matches("old worker").count() < 300 {
-        assert!(Instant::now() < deadline, "only {} recycles; a hang?\n{}", s.log().matches("old worker").count(), s.log());
+        assert!(
+            Instant::now() < deadline,
+            "only {} recycles; a hang?\n{}",
+            s.log().matches("old worker").count(),
+            s.log()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let report = load.finish();
-    let pids: HashSet<&str> = report.bodies.iter().filter_map(|b| b.split(' ').next()).collect();
-    eprintln!("lazy={lazy}: {} requests, {} failed, {} worker pids, longest {:?}", report.ok, report.failed, pids.len(), report.max_latency);
+    let pids: HashSet<&str> = report
+        .bodies
+        .iter()
+        .filter_map(|b| b.split(' ').next())
+        .collect();
+    eprintln!(
+        "lazy={lazy}: {} requests, {} failed, {} worker pids, longest {:?}",
+        report.ok,
+        report.failed,
+        pids.len(),
+        report.max_latency
+    );
     assert_eq!(report.failed, 0, "{:?}", report.errors);
-    assert!(report.bodies.iter().all(|b| b.ends_with(" True 1")), "the app thread must run in every worker: {:?}", &report.bodies[..3.min(report.bodies.len())]);
+    assert!(
+        report.bodies.iter().all(|b| b.ends_with(" True 1")),
+        "the app thread must run in every worker: {:?}",
+        &report.bodies[..3.min(report.bodies.len())]
+    );
     // The server still answers after all that.
     assert_eq!(get(s.addr, "/").status, 200);
 }
