@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Hello-world throughput of rsgi and its peers, one worker each, as a markdown table.
+"""Throughput of rsgi and its peers, one worker each, as a markdown table.
 
     python3 bench/run.py                      # all servers, 3 interleaved runs of 10 s
     python3 bench/run.py --servers rsgi,granian --runs 5 --output build/bench.md
+    python3 bench/run.py --app flask_json     # another app: hello, flask_json, streaming
 
-Every server serves bench/apps/hello.py with one process and one thread, pinned to one
+Every server serves the same app from bench/apps with one process and one thread, pinned to one
 CPU; wrk is pinned to another and keeps 50 connections alive for the whole run. Runs
 are interleaved (each server's run 1, then each server's run 2, ...) and each run starts
 the server afresh, so a burst of noise from the rest of the machine hits one run of
@@ -38,7 +39,40 @@ APPS = ROOT / "bench" / "apps"
 REQUIREMENTS = ROOT / "bench" / "requirements.txt"
 VENV = ROOT / "build" / "bench-venv"
 LOGS = ROOT / "build" / "bench-logs"
-EXPECTED_BODY = b"Hello, World!"
+
+
+# --- apps ----------------------------------------------------------------------
+
+
+@dataclass
+class App:
+    """One app every server serves: where it is, what to request, what a right answer is."""
+
+    name: str
+    module: str
+    callable: str
+    path: str
+    description: str
+    check: Callable[[bytes], bool]
+    expected: str
+    needs_venv: bool = False  # imports packages from build/bench-venv (Flask)
+
+
+APPS_TABLE = {
+    app.name: app
+    for app in [
+        App("hello", "hello", "application", "/",
+            "hello world (13-byte body with Content-Length)",
+            lambda body: body == b"Hello, World!", "Hello, World!"),
+        App("flask_json", "flask_json", "app", "/json",
+            "Flask JSON endpoint (GET /json -> {\"message\": \"Hello, World!\"})",
+            lambda body: body.strip().replace(b" ", b"") == b'{"message":"Hello,World!"}',
+            '{"message": "Hello, World!"}', needs_venv=True),
+        App("streaming", "streaming", "application", "/",
+            "streamed response (a generator of 32 x 256 bytes, no Content-Length)",
+            lambda body: body == (b"x" * 255 + b"\n") * 32, "32 x 256 bytes"),
+    ]
+}
 
 
 # --- servers -----------------------------------------------------------------
@@ -55,10 +89,14 @@ class Server:
     note: str = ""
 
 
-def server_table(rsgi_bin: Path) -> list[Server]:
+def server_table(rsgi_bin: Path, app: App) -> list[Server]:
     """The servers, in table order. Each gets 1 process, 1 app thread, no access log."""
     venv_bin = VENV / "bin"
-    app_file = str(APPS / "hello.py")
+    app_file = str(APPS / f"{app.module}.py")
+    target = f"{app.module}:{app.callable}"
+    # rsgi and uWSGI embed Python and need the venv named; granian and gunicorn run in it.
+    rsgi_venv = ["--virtualenv", str(VENV)] if app.needs_venv else []
+    uwsgi_venv = ["--virtualenv", str(VENV)] if app.needs_venv else []
 
     def addr(port: int) -> str:
         return f"127.0.0.1:{port}"
@@ -69,7 +107,8 @@ def server_table(rsgi_bin: Path) -> list[Server]:
             "rsgi",
             lambda port: [
                 str(rsgi_bin), "--plugin", "python", "--http", addr(port),
-                "--module", "hello", "--pythonpath", str(APPS), "--processes", "1",
+                "--module", target, "--pythonpath", str(APPS), "--processes", "1",
+                *rsgi_venv,
             ],
         ),
         Server(
@@ -80,7 +119,7 @@ def server_table(rsgi_bin: Path) -> list[Server]:
                 "--host", "127.0.0.1", "--port", str(port),
                 "--workers", "1", "--blocking-threads", "1", "--runtime-threads", "1",
                 "--no-access-log", "--log-level", "warning",
-                "--working-dir", str(APPS), "hello:application",
+                "--working-dir", str(APPS), target,
             ],
         ),
         Server(
@@ -88,8 +127,8 @@ def server_table(rsgi_bin: Path) -> list[Server]:
             "uWSGI --http-socket",
             lambda port: [
                 str(venv_bin / "uwsgi"), "--http-socket", addr(port),
-                "--wsgi-file", app_file, "--processes", "1",
-                "--disable-logging", "--master",
+                "--wsgi-file", app_file, "--callable", app.callable, "--processes", "1",
+                "--disable-logging", "--master", *uwsgi_venv,
             ],
             # uWSGI 2.0 reloads on SIGTERM; SIGINT (the default here) shuts it down.
             note="the uWSGI baseline; native HTTP socket, no router process; it closes the "
@@ -101,8 +140,8 @@ def server_table(rsgi_bin: Path) -> list[Server]:
             "uWSGI --http11-socket",
             lambda port: [
                 str(venv_bin / "uwsgi"), "--http11-socket", addr(port),
-                "--wsgi-file", app_file, "--processes", "1",
-                "--disable-logging", "--master",
+                "--wsgi-file", app_file, "--callable", app.callable, "--processes", "1",
+                "--disable-logging", "--master", *uwsgi_venv,
             ],
             note="keeps one connection until its 4 s socket timeout while the other "
                  "connections wait unaccepted: this measures one connection's ping-pong, "
@@ -114,7 +153,7 @@ def server_table(rsgi_bin: Path) -> list[Server]:
             lambda port: [
                 str(venv_bin / "gunicorn"), "--workers", "1", "--worker-class", "sync",
                 "--bind", addr(port), "--chdir", str(APPS), "--log-level", "warning",
-                "hello:application",
+                target,
             ],
             note="the sync worker answers `Connection: close`: no keep-alive",
         ),
@@ -184,8 +223,9 @@ def pinned(cpu: str | None, command: list[str]) -> list[str]:
     return ["taskset", "-c", cpu, *command] if cpu is not None else command
 
 
-def wait_ready(proc: subprocess.Popen, port: int, log_path: Path, timeout: float = 20.0) -> None:
-    """Wait until the port accepts and GET / answers the expected body."""
+def wait_ready(proc: subprocess.Popen, port: int, app: App, log_path: Path,
+               timeout: float = 20.0) -> None:
+    """Wait until the port accepts and GET <app.path> answers the expected body."""
     deadline = time.monotonic() + timeout
     last_error = "no answer"
     while time.monotonic() < deadline:
@@ -193,13 +233,13 @@ def wait_ready(proc: subprocess.Popen, port: int, log_path: Path, timeout: float
             raise StartFailed(f"exited with {proc.returncode} (log: {log_path})")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/")
+            conn.request("GET", app.path)
             resp = conn.getresponse()
             body = resp.read()
             conn.close()
-            if resp.status == 200 and body == EXPECTED_BODY:
+            if resp.status == 200 and app.check(body):
                 return
-            raise StartFailed(f"answered {resp.status} {body[:60]!r}, not 200 {EXPECTED_BODY!r}")
+            raise StartFailed(f"answered {resp.status} {body[:60]!r}, not 200 {app.expected}")
         except (OSError, http.client.HTTPException) as err:
             last_error = str(err) or type(err).__name__
             time.sleep(0.1)
@@ -223,10 +263,10 @@ def stop(proc: subprocess.Popen, sig: int) -> None:
     proc.wait()
 
 
-def wrk(port: int, seconds: float, connections: int, cpu: str | None) -> str:
+def wrk(port: int, path: str, seconds: float, connections: int, cpu: str | None) -> str:
     command = pinned(cpu, [
         "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency",
-        f"http://127.0.0.1:{port}/",
+        f"http://127.0.0.1:{port}{path}",
     ])
     result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     if result.returncode != 0:
@@ -257,7 +297,8 @@ def measure(server: Server, run_no: int, args: argparse.Namespace) -> Run:
     """Start the server, check it, warm it up, measure once, stop it."""
     port = free_port()
     LOGS.mkdir(parents=True, exist_ok=True)
-    log_path = LOGS / f"{server.name}-{run_no}.log"
+    log_path = LOGS / f"{args.app}-{server.name}-{run_no}.log"
+    app = APPS_TABLE[args.app]
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
             pinned(args.server_cpu, server.command(port)), cwd=ROOT,
@@ -265,10 +306,10 @@ def measure(server: Server, run_no: int, args: argparse.Namespace) -> Run:
             start_new_session=True,
         )
     try:
-        wait_ready(proc, port, log_path)
+        wait_ready(proc, port, app, log_path)
         if args.warmup > 0:
-            wrk(port, args.warmup, args.connections, args.wrk_cpu)
-        run = parse_wrk(wrk(port, args.duration, args.connections, args.wrk_cpu))
+            wrk(port, app.path, args.warmup, args.connections, args.wrk_cpu)
+        run = parse_wrk(wrk(port, app.path, args.duration, args.connections, args.wrk_cpu))
         if proc.poll() is not None:
             raise StartFailed(f"died during the run with {proc.returncode} (log: {log_path})")
         return run
@@ -328,7 +369,8 @@ def describe_machine(args: argparse.Namespace, load: float) -> str:
     pinning = (f"server on CPU {args.server_cpu}, wrk on CPU {args.wrk_cpu}"
                if args.server_cpu is not None else "no CPU pinning")
     return (
-        f"hello world, 1 process x 1 thread per server; wrk -t1 -c{args.connections} "
+        f"{APPS_TABLE[args.app].description}, 1 process x 1 thread per server; "
+        f"wrk -t1 -c{args.connections} "
         f"-d{args.duration:g}s --latency (keep-alive), {args.warmup:g} s warm-up, "
         f"{args.runs} interleaved runs; {pinning}\n"
         f"{model}, {os.cpu_count()} CPUs, load average {load:.2f} at start, "
@@ -369,6 +411,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--servers", default="rsgi,granian,uwsgi,gunicorn",
                         help="comma-separated, from: rsgi, granian, uwsgi, uwsgi-keepalive, "
                              "gunicorn (default: %(default)s)")
+    parser.add_argument("--app", default="hello", choices=sorted(APPS_TABLE),
+                        help="the app every server serves (default: %(default)s)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before each run")
@@ -394,7 +438,7 @@ def main() -> int:
         return 1
     ensure_bench_venv()
     wanted = [name.strip() for name in args.servers.split(",") if name.strip()]
-    known = {s.name: s for s in server_table(args.rsgi)}
+    known = {s.name: s for s in server_table(args.rsgi, APPS_TABLE[args.app])}
     unknown = [name for name in wanted if name not in known]
     if unknown:
         log(f"unknown server(s): {', '.join(unknown)}; known: {', '.join(known)}")

@@ -166,7 +166,20 @@ fn master_fifo_adds_and_removes_workers_and_logs_stats() {
     fifo_write(&fifo, "+");
     s.wait_log("spawned worker 2", T);
     fifo_write(&fifo, "s");
-    s.wait_log("stats: worker 2 pid", T);
+    s.wait_log("stats: up ", T);
+    // One row per worker follows the header line: "stats:    2    12345 idle ...".
+    let worker_rows = || {
+        s.log()
+            .lines()
+            .filter_map(|l| l.split("stats: ").nth(1))
+            .filter(|row| row.split_whitespace().next().is_some_and(|id| id.parse::<u32>().is_ok()))
+            .count()
+    };
+    let deadline = Instant::now() + T;
+    while worker_rows() < 2 {
+        assert!(Instant::now() < deadline, "no stats row per worker:\n{}", s.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
     fifo_write(&fifo, "-");
     s.wait_log("old worker 2", T);
     assert_eq!(get(s.addr, "/").text(), "v0");

@@ -17,3 +17,18 @@ mod harakiri;
 mod threads;
 // Options: --help, bad options, config file and environment precedence.
 mod options;
+// The uwsgi protocol behind nginx, bad uwsgi packets, Unix socket files, restarts behind an upstream.
+mod nginx;
+// The HTTP/1.1 plugin: the request corpus over a socket, keep-alive, bodies, framing, bad input, slow clients.
+mod http;
+// PEP 3333 to the letter: environ, wsgi.input, start_response, close(), file_wrapper, --mount, wsgiref.validate.
+mod wsgi;
+// The stats server (--stats, --stats-http, uwsgitop), Prometheus --metrics, listen-queue monitoring, SIGUSR1 summary.
+mod stats;
+// Flask and Django examples through a real HTTP client: pages, JSON, CSRF forms, uploads, streaming, files.
+mod frameworks;
+// Python 3.11, 3.13 and free-threaded 3.13t, one plugin each (feature `pythons`, .ci/pythons.sh).
+#[cfg(feature = "pythons")]
+mod pythons;
+// Accept strategies: EPOLLEXCLUSIVE wake-ups, --thunder-lock, --reuse-port; every connection answered once.
+mod accept;

@@ -1,15 +1,17 @@
-//! Bind the listening sockets (TCP or Unix) in the master, before any fork.
+//! Bind the listening sockets (TCP or Unix) in the master, before any fork; read their
+//! accept queues (`--listen`).
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nix::unistd::{Gid, Group, Uid, User};
 use socket2::{Domain, SockAddr, Socket, Type};
 
-use crate::config::{Config, SocketOwner, SocketProtocol, SocketSpec};
+use crate::config::{AcceptStrategy, Config, SocketOwner, SocketProtocol, SocketSpec};
 use crate::error::HostError;
+use crate::thunder_lock::ThunderLock;
 
 /// Where a listener is bound.
 #[derive(Debug, Clone)]
@@ -18,6 +20,17 @@ pub enum Bound {
     Tcp(SocketAddr),
     /// A Unix socket path (removed on shutdown).
     Unix(PathBuf),
+}
+
+/// How the workers accept from a socket (`--thunder-lock`, `--reuse-port`, or neither).
+pub enum Sharing {
+    /// Every worker waits on the one socket; the kernel wakes one idle worker.
+    Exclusive,
+    /// Every worker waits on the one socket; accept runs under this lock.
+    ThunderLock(ThunderLock),
+    /// The master's socket is bound but not listening (it only holds the address);
+    /// each worker listens on a SO_REUSEPORT socket of its own.
+    ReusePort,
 }
 
 /// One listening socket, shared by every worker.
@@ -32,6 +45,10 @@ pub struct Listener {
     pub server_name: String,
     /// `SERVER_PORT` for requests on it (0 for Unix sockets).
     pub server_port: u16,
+    /// Its listen backlog (`--listen`).
+    pub backlog: i32,
+    /// How workers accept from it.
+    pub sharing: Sharing,
 }
 
 impl Listener {
@@ -40,9 +57,83 @@ impl Listener {
         self.socket.as_raw_fd()
     }
 
+    /// Accepts one connection, already non-blocking and close-on-exec (one `accept4`).
+    pub fn accept(&self) -> std::io::Result<(Socket, SockAddr)> {
+        let listener = self.fd();
+        // SAFETY: accept4 writes at most `*len` bytes of address into `storage`, and the
+        // returned fd is new and owned by the Socket.
+        unsafe {
+            SockAddr::try_init(|storage, len| {
+                let fd = libc::accept4(
+                    listener,
+                    storage.cast(),
+                    len,
+                    libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                );
+                if fd < 0 {
+                    Err(std::io::Error::last_os_error())
+                } else {
+                    Ok(Socket::from_raw_fd(fd))
+                }
+            })
+        }
+    }
+
+    /// A new SO_REUSEPORT socket listening on this listener's TCP address (a worker's
+    /// own, for `--reuse-port`): non-blocking and close-on-exec.
+    pub fn reuse_port_socket(&self) -> std::io::Result<Socket> {
+        let Bound::Tcp(addr) = self.bound else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "SO_REUSEPORT needs a TCP socket",
+            ));
+        };
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+        socket.set_reuse_address(true)?;
+        socket.set_reuse_port(true)?;
+        if addr.is_ipv6() {
+            socket.set_only_v6(true)?;
+        }
+        socket.bind(&addr.into())?;
+        socket.listen(self.backlog)?;
+        socket.set_nonblocking(true)?;
+        Ok(socket)
+    }
+
     /// The protocol it speaks.
     pub fn protocol(&self) -> SocketProtocol {
         self.spec.protocol
+    }
+
+    /// The accept queue as (connections waiting, maximum), for TCP sockets: on a listening
+    /// socket `TCP_INFO` reports the queue length in `tcpi_unacked` and the backlog in
+    /// `tcpi_sacked`. `None` for Unix sockets.
+    pub fn queue(&self) -> Option<(u32, u32)> {
+        if !matches!(self.bound, Bound::Tcp(_)) {
+            return None;
+        }
+        // SAFETY: tcp_info is plain data; zeroed is a valid value.
+        let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        // SAFETY: `info` is writable for `len` bytes and the fd is a TCP socket we own.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                (&mut info as *mut libc::tcp_info).cast(),
+                &mut len,
+            )
+        };
+        (rc == 0).then_some((info.tcpi_unacked, info.tcpi_sacked))
+    }
+
+    /// The address alone (`127.0.0.1:8000`, `/run/app.sock`), as uWSGI's stats name it.
+    pub fn name(&self) -> String {
+        match &self.bound {
+            Bound::Tcp(a) => a.to_string(),
+            Bound::Unix(p) => p.display().to_string(),
+        }
     }
 
     /// `http://127.0.0.1:8000` style, for the startup log.
@@ -69,6 +160,45 @@ pub fn parse_tcp(addr: &str) -> Result<SocketAddr, String> {
         .map_err(|e| format!("{e}"))?
         .next()
         .ok_or_else(|| "address resolves to nothing".to_string())
+}
+
+/// The kernel's cap on any listen backlog (`net.core.somaxconn`), if readable.
+pub fn somaxconn() -> Option<i32> {
+    std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Logs a warning when `--listen` asks for more than the kernel grants.
+pub fn warn_if_above_somaxconn(listen: i32, somaxconn: Option<i32>) -> bool {
+    match somaxconn {
+        Some(max) if listen > max => {
+            tracing::warn!(
+                "--listen {listen} exceeds net.core.somaxconn ({max}): the kernel caps every \
+                 listen queue at {max}; raise it with `sysctl -w net.core.somaxconn={listen}`"
+            );
+            true
+        }
+        _ => false,
+    }
+}
+
+/// With `--reuse-port`: says whether the kernel hands connections queued on a closing
+/// worker's socket to another worker (`net.ipv4.tcp_migrate_req`, Linux 5.14+).
+pub fn note_reuse_port_migration() {
+    let migrate = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_migrate_req")
+        .map(|v| v.trim() == "1")
+        .unwrap_or(false);
+    if migrate {
+        tracing::info!("--reuse-port: net.ipv4.tcp_migrate_req=1, connections queued on a closing worker's socket move to another worker");
+    } else {
+        tracing::info!(
+            "--reuse-port: retiring workers drain their queues before closing; connections \
+             queued on a worker that is killed are reset unless net.ipv4.tcp_migrate_req=1"
+        );
+    }
 }
 
 fn is_unix(addr: &str) -> bool {
@@ -124,7 +254,7 @@ pub fn bind_all(config: &Config, inherited: Option<&[RawFd]>) -> Result<Vec<List
             .sockets
             .iter()
             .zip(fds)
-            .map(|(spec, &fd)| adopt(spec, fd))
+            .map(|(spec, &fd)| adopt(spec, fd, config))
             .collect(),
         Some(fds) => {
             tracing::warn!(
@@ -150,8 +280,25 @@ pub fn bind_all(config: &Config, inherited: Option<&[RawFd]>) -> Result<Vec<List
     }
 }
 
+/// How workers will share a socket bound at `bound`. `--reuse-port` applies to TCP only:
+/// Unix sockets stay shared (the kernel does not spread Unix connections over sockets).
+fn sharing(config: &Config, bound: &Bound) -> std::io::Result<Sharing> {
+    Ok(match (config.accept, bound) {
+        (AcceptStrategy::Exclusive, _) => Sharing::Exclusive,
+        (AcceptStrategy::ThunderLock, _) => Sharing::ThunderLock(ThunderLock::new()?),
+        (AcceptStrategy::ReusePort, Bound::Tcp(_)) => Sharing::ReusePort,
+        (AcceptStrategy::ReusePort, Bound::Unix(path)) => {
+            tracing::warn!(
+                "--reuse-port does not apply to Unix socket {}: its workers share it",
+                path.display()
+            );
+            Sharing::Exclusive
+        }
+    })
+}
+
 /// Takes over a listening socket inherited across a re-exec (it never closed).
-fn adopt(spec: &SocketSpec, fd: RawFd) -> Result<Listener, HostError> {
+fn adopt(spec: &SocketSpec, fd: RawFd, config: &Config) -> Result<Listener, HostError> {
     let fail = |source: std::io::Error| HostError::Listen {
         addr: spec.addr.clone(),
         source,
@@ -171,10 +318,12 @@ fn adopt(spec: &SocketSpec, fd: RawFd) -> Result<Listener, HostError> {
     };
     Ok(Listener {
         spec: spec.clone(),
+        sharing: sharing(config, &bound).map_err(fail)?,
         bound,
         socket,
         server_name,
         server_port,
+        backlog: config.listen,
     })
 }
 
@@ -191,20 +340,7 @@ fn bind(spec: &SocketSpec, config: &Config) -> Result<Listener, HostError> {
             .as_ref()
             .map(resolve_owner)
             .transpose()?;
-        if let Ok(meta) = std::fs::symlink_metadata(&path) {
-            if meta.file_type().is_socket() {
-                std::fs::remove_file(&path).map_err(fail)?;
-            } else {
-                return Err(fail(std::io::Error::new(
-                    std::io::ErrorKind::AlreadyExists,
-                    "a file that is not a socket is in the way",
-                )));
-            }
-        }
-        let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(fail)?;
-        socket
-            .bind(&SockAddr::unix(&path).map_err(fail)?)
-            .map_err(fail)?;
+        let socket = unix_socket(&path).map_err(fail)?;
         if let Some(mode) = config.chmod_socket {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(fail)?;
         }
@@ -213,45 +349,117 @@ fn bind(spec: &SocketSpec, config: &Config) -> Result<Listener, HostError> {
         }
         socket.listen(config.listen).map_err(fail)?;
         socket.set_nonblocking(true).map_err(fail)?;
+        let bound = Bound::Unix(path);
         return Ok(Listener {
             spec: spec.clone(),
-            bound: Bound::Unix(path),
+            sharing: sharing(config, &bound).map_err(fail)?,
+            bound,
             socket,
             server_name: "localhost".to_string(),
             server_port: 0,
+            backlog: config.listen,
         });
     }
     let addr = parse_tcp(&spec.addr)
         .map_err(|e| fail(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None).map_err(fail)?;
-    socket.set_reuse_address(true).map_err(fail)?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true).map_err(fail)?;
+    let reuse_port = config.accept == AcceptStrategy::ReusePort;
+    let socket = tcp_socket(addr, reuse_port).map_err(fail)?;
+    // With --reuse-port the master only holds the address: a listening socket nobody
+    // accepts from would get its share of the connections and never answer them.
+    if !reuse_port {
+        socket.listen(config.listen).map_err(fail)?;
     }
-    socket.bind(&addr.into()).map_err(fail)?;
-    socket.listen(config.listen).map_err(fail)?;
     socket.set_nonblocking(true).map_err(fail)?;
     let local = socket
         .local_addr()
         .ok()
         .and_then(|a| a.as_socket())
         .unwrap_or(addr);
+    let bound = Bound::Tcp(local);
     Ok(Listener {
         spec: spec.clone(),
-        bound: Bound::Tcp(local),
+        sharing: sharing(config, &bound).map_err(fail)?,
+        bound,
         socket,
         server_name: local.ip().to_string(),
         server_port: local.port(),
+        backlog: config.listen,
     })
+}
+
+/// A Unix stream socket bound at `path` (a stale socket file there is replaced).
+fn unix_socket(path: &Path) -> std::io::Result<Socket> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_socket() {
+            std::fs::remove_file(path)?;
+        } else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "a file that is not a socket is in the way",
+            ));
+        }
+    }
+    let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+    socket.bind(&SockAddr::unix(path)?)?;
+    Ok(socket)
+}
+
+/// A TCP socket bound to `addr` (SO_REUSEADDR, SO_REUSEPORT if asked; IPv6 only for an
+/// IPv6 address).
+fn tcp_socket(addr: SocketAddr, reuse_port: bool) -> std::io::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(reuse_port)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&addr.into())?;
+    Ok(socket)
+}
+
+/// A listening socket of the master's own (stats, metrics): TCP `host:port` or a Unix
+/// path, non-blocking and close-on-exec, never handed to workers.
+pub fn bind_control(addr: &str, backlog: i32) -> Result<(Socket, Bound), HostError> {
+    let fail = |source: std::io::Error| HostError::Listen {
+        addr: addr.to_string(),
+        source,
+    };
+    let (socket, bound) = if is_unix(addr) {
+        let path = PathBuf::from(addr.trim_start_matches("unix:"));
+        (unix_socket(&path).map_err(fail)?, Bound::Unix(path))
+    } else {
+        let want = parse_tcp(addr)
+            .map_err(|e| fail(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
+        let socket = tcp_socket(want, false).map_err(fail)?;
+        let local = socket
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .unwrap_or(want);
+        (socket, Bound::Tcp(local))
+    };
+    socket.listen(backlog).map_err(fail)?;
+    socket.set_nonblocking(true).map_err(fail)?;
+    socket.set_cloexec(true).map_err(fail)?;
+    Ok((socket, bound))
 }
 
 /// Removes the files of Unix sockets (at shutdown).
 pub fn remove_socket_files(listeners: &[Listener]) {
-    for l in listeners {
-        if let Bound::Unix(path) = &l.bound {
-            let _ = std::fs::remove_file(path);
-        }
+    for path in socket_files(listeners) {
+        let _ = std::fs::remove_file(path);
     }
+}
+
+/// The paths of the Unix sockets among `listeners`.
+pub fn socket_files(listeners: &[Listener]) -> Vec<PathBuf> {
+    listeners
+        .iter()
+        .filter_map(|l| match &l.bound {
+            Bound::Unix(path) => Some(path.clone()),
+            Bound::Tcp(_) => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -299,6 +507,40 @@ mod tests {
             err.to_string(),
             "invalid value for --chown-socket: no group named 'no-such-group-rsgi'"
         );
+    }
+
+    #[test]
+    fn a_listen_queue_above_somaxconn_is_reported() {
+        assert!(warn_if_above_somaxconn(5000, Some(4096)));
+        assert!(!warn_if_above_somaxconn(1024, Some(4096)));
+        assert!(!warn_if_above_somaxconn(1024, None));
+    }
+
+    #[test]
+    fn the_accept_queue_of_a_tcp_listener_is_read_from_the_kernel() {
+        let (socket, bound) = bind_control("127.0.0.1:0", 7).unwrap();
+        let Bound::Tcp(addr) = bound else { panic!() };
+        let listener = Listener {
+            spec: SocketSpec {
+                protocol: SocketProtocol::Http,
+                addr: addr.to_string(),
+            },
+            bound: Bound::Tcp(addr),
+            socket,
+            server_name: String::new(),
+            server_port: addr.port(),
+            backlog: 7,
+            sharing: Sharing::Exclusive,
+        };
+        assert_eq!(listener.queue(), Some((0, 7)));
+        let _clients: Vec<_> = (0..3)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while listener.queue() != Some((3, 7)) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(listener.queue(), Some((3, 7)));
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod master;
 mod plugin;
 mod scoreboard;
 mod signals;
+mod thunder_lock;
 mod worker;
 
 use config::catalog::Catalog;
@@ -76,6 +77,9 @@ fn run() -> Result<ExitCode, HostError> {
 
     let inherited = master::reload::take_inherited();
     let listeners = listen::bind_all(&config, inherited.fds.as_deref())?;
+    let stats = master::stats_server::StatsServer::bind(&config).inspect_err(|_| {
+        listen::remove_socket_files(&listeners);
+    })?;
     if let Some(pidfile) = &config.pidfile {
         std::fs::write(pidfile, format!("{}\n", std::process::id())).map_err(|e| {
             HostError::Runtime(format!("cannot write pidfile {}: {e}", pidfile.display()))
@@ -95,6 +99,13 @@ fn run() -> Result<ExitCode, HostError> {
             l.describe(),
             l.protocol().plugin_name()
         );
+    }
+    listen::warn_if_above_somaxconn(config.listen, listen::somaxconn());
+    if config.accept == config::AcceptStrategy::ReusePort {
+        listen::note_reuse_port_migration();
+    }
+    for line in stats.describe() {
+        tracing::info!("{line}");
     }
     tracing::info!(
         "{} worker process(es), app runtime '{app_name}', {} mode",
@@ -117,8 +128,16 @@ fn run() -> Result<ExitCode, HostError> {
     }
     let signals = SignalPipe::install(master::MASTER_SIGNALS)
         .map_err(|e| HostError::Runtime(format!("cannot install signal handlers: {e}")))?;
-    let master = Master::new(config, plugins, app, listeners, signals, &inherited.workers)
-        .map_err(HostError::Runtime)?;
+    let master = Master::new(
+        config,
+        plugins,
+        app,
+        listeners,
+        stats,
+        signals,
+        &inherited.workers,
+    )
+    .map_err(HostError::Runtime)?;
     Ok(master.run())
 }
 

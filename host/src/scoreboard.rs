@@ -10,6 +10,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Bytes of "METHOD URI" kept for the request in progress (for harakiri log lines).
 pub const CURRENT_LEN: usize = 200;
 
+/// Per-thread ("core") counters kept per worker; threads past this share the last one.
+pub const MAX_CORES: usize = 64;
+
+thread_local! {
+    /// The core this thread counts as, per cell: (cell address, core index).
+    static CORE: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
+}
+
 /// What a worker is doing.
 #[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +61,25 @@ impl Status {
     }
 }
 
+/// One app thread's counters (uWSGI calls it a core).
+#[repr(C)]
+pub struct Core {
+    requests: AtomicU64,
+    in_request: AtomicU8,
+}
+
+impl Core {
+    /// Requests this thread finished.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Relaxed)
+    }
+
+    /// True while this thread runs a request.
+    pub fn in_request(&self) -> bool {
+        self.in_request.load(Relaxed) != 0
+    }
+}
+
 /// One worker process's cell.
 #[repr(C)]
 pub struct Cell {
@@ -69,6 +96,9 @@ pub struct Cell {
     /// Sum of response times (µs) of finished requests.
     total_rt_us: AtomicU64,
     spawned_at_us: AtomicU64,
+    /// How many threads of the worker took a core so far.
+    cores_taken: AtomicU32,
+    cores: [Core; MAX_CORES],
     current: UnsafeCell<[u8; CURRENT_LEN]>,
 }
 
@@ -95,6 +125,11 @@ impl Cell {
         self.current_len.store(0, Relaxed);
         self.recycle_asked.store(0, Relaxed);
         self.spawned_at_us.store(now_us(), Relaxed);
+        self.cores_taken.store(0, Relaxed);
+        for core in &self.cores {
+            core.requests.store(0, Relaxed);
+            core.in_request.store(0, Relaxed);
+        }
         self.worker_id.store(worker_id, Relaxed);
         self.status.store(Status::Starting as u8, Relaxed);
         self.pid.store(pid, Relaxed);
@@ -142,7 +177,24 @@ impl Cell {
         }
         self.current_len.store(len as u16, Relaxed);
         self.request_start_us.store(now_us(), Relaxed);
+        self.my_core().in_request.store(1, Relaxed);
         self.status.store(Status::Busy as u8, Relaxed);
+    }
+
+    /// The core of the calling thread: each thread of the worker that serves a request
+    /// takes the next free core the first time (the loop thread with one app thread,
+    /// else each app thread), so no core number has to travel down the request path.
+    fn my_core(&self) -> &Core {
+        let me = self as *const Cell as usize;
+        let index = CORE.with(|c| match c.get() {
+            (cell, index) if cell == me => index,
+            _ => {
+                let index = (self.cores_taken.fetch_add(1, Relaxed) as usize).min(MAX_CORES - 1);
+                c.set((me, index));
+                index
+            }
+        });
+        &self.cores[index]
     }
 
     /// Marks the end of a request (worker, hot path).
@@ -153,6 +205,9 @@ impl Cell {
                 .fetch_add(now_us().saturating_sub(start), Relaxed);
         }
         self.requests.fetch_add(1, Relaxed);
+        let core = self.my_core();
+        core.requests.fetch_add(1, Relaxed);
+        core.in_request.store(0, Relaxed);
         self.tx.fetch_add(bytes_sent, Relaxed);
         if failed {
             self.exceptions.fetch_add(1, Relaxed);
@@ -189,6 +244,21 @@ impl Cell {
     /// Response body bytes produced.
     pub fn tx(&self) -> u64 {
         self.tx.load(Relaxed)
+    }
+
+    /// Time spent in requests, in microseconds (uWSGI's `running_time`).
+    pub fn running_time_us(&self) -> u64 {
+        self.total_rt_us.load(Relaxed)
+    }
+
+    /// Counters of the first `n` cores (threads).
+    pub fn cores(&self, n: usize) -> &[Core] {
+        &self.cores[..n.clamp(1, MAX_CORES)]
+    }
+
+    /// True while any thread of the worker runs a request.
+    pub fn any_in_request(&self) -> bool {
+        self.cores.iter().any(Core::in_request)
     }
 
     /// Average response time in microseconds.
@@ -276,6 +346,34 @@ mod tests {
         );
         assert_eq!(cell.request_start_us(), None);
         assert_eq!(sb.free_cell(), Some(1));
+    }
+
+    #[test]
+    fn each_thread_counts_on_its_own_core() {
+        let sb = Scoreboard::new(1).unwrap();
+        let cell = &sb.cells()[0];
+        cell.claim(42, 1);
+        cell.request_started(b"GET", b"/");
+        assert!(cell.any_in_request());
+        cell.request_finished(1, false, Status::Idle);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for _ in 0..3 {
+                    cell.request_started(b"GET", b"/");
+                    cell.request_finished(1, false, Status::Idle);
+                }
+            });
+        });
+        let counts: Vec<u64> = cell.cores(3).iter().map(Core::requests).collect();
+        assert_eq!(counts, vec![1, 3, 0]);
+        assert!(!cell.any_in_request());
+        assert_eq!(cell.requests(), 4);
+        cell.claim(43, 1);
+        assert_eq!(
+            cell.cores(1)[0].requests(),
+            0,
+            "a new process starts from zero"
+        );
     }
 
     #[test]

@@ -70,25 +70,43 @@ impl SignalPipe {
         out
     }
 
-    /// Waits up to `timeout` for a signal (or for `extra` to become readable), then drains.
-    pub fn wait_with(&self, timeout: Duration, extra: Option<RawFd>) -> Vec<Signal> {
-        let mut pfds = [
-            libc::pollfd {
-                fd: self.fd(),
+    /// Waits up to `timeout` for a signal or for one of `watch` to become readable, then
+    /// drains the signals. Returns them with the fds of `watch` that are ready.
+    pub fn wait_with(&self, timeout: Duration, watch: &[RawFd]) -> Woken {
+        let mut pfds: Vec<libc::pollfd> = std::iter::once(self.fd())
+            .chain(watch.iter().copied())
+            .map(|fd| libc::pollfd {
+                fd,
                 events: libc::POLLIN,
                 revents: 0,
-            },
-            libc::pollfd {
-                fd: extra.unwrap_or(-1),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
+            })
+            .collect();
         let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-        // SAFETY: two valid pollfds (a negative fd is ignored by poll).
-        unsafe { libc::poll(pfds.as_mut_ptr(), 2, ms) };
-        self.drain()
+        // SAFETY: `pfds` holds `pfds.len()` valid pollfds (a negative fd is ignored).
+        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
+        let ready = if n > 0 {
+            pfds[1..]
+                .iter()
+                .filter(|p| p.revents != 0)
+                .map(|p| p.fd)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Woken {
+            signals: self.drain(),
+            ready,
+        }
     }
+}
+
+/// What ended a [`SignalPipe::wait_with`].
+#[derive(Debug, Default)]
+pub struct Woken {
+    /// Signals received, in order.
+    pub signals: Vec<Signal>,
+    /// Watched fds that are readable (or hung up).
+    pub ready: Vec<RawFd>,
 }
 
 /// Restores the default action of `signals` (in a new worker, before installing its own).
@@ -102,6 +120,27 @@ pub fn reset(signals: &[Signal]) {
             );
         }
     }
+}
+
+/// The set holding `signals`.
+pub fn set_of(signals: &[Signal]) -> SigSet {
+    let mut set = SigSet::empty();
+    for &s in signals {
+        set.add(s);
+    }
+    set
+}
+
+/// Blocks `signals` for the calling thread; returns the set to pass to [`unblock`].
+pub fn block(signals: &[Signal]) -> SigSet {
+    let set = set_of(signals);
+    let _ = set.thread_block();
+    set
+}
+
+/// Unblocks `set` for the calling thread (pending signals are delivered now).
+pub fn unblock(set: &SigSet) {
+    let _ = set.thread_unblock();
 }
 
 /// Ignores SIGPIPE: a client that hangs up must be an `EPIPE`, not a dead process.

@@ -49,5 +49,15 @@ def application(environ, start_response):
     if path == "/badheader":
         start_response("200 OK", [("X-Bad", "split\r\nX-Injected: yes")])
         return [b"should not be sent"]
+    if path == "/length":
+        # Reads the whole body; answers "<CONTENT_LENGTH> <bytes read>".
+        data = _body(environ)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"%s %d" % (environ.get("CONTENT_LENGTH", "").encode(), len(data))]
+    if path == "/var":
+        # One environ value, named by the query string (e.g. /var?HTTP_COOKIE).
+        value = environ.get(environ.get("QUERY_STRING", ""))
+        start_response("200 OK" if value is not None else "404 Not Found", [("Content-Type", "text/plain")])
+        return [value.encode("latin-1") if value is not None else b""]
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"Hello, World!"]

@@ -36,6 +36,17 @@ impl SocketProtocol {
     }
 }
 
+/// How the workers share each listening socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcceptStrategy {
+    /// One shared socket; the kernel wakes one idle worker per connection (EPOLLEXCLUSIVE).
+    Exclusive,
+    /// One shared socket; accept serialised by a process-shared lock (`--thunder-lock`).
+    ThunderLock,
+    /// Each worker its own SO_REUSEPORT socket on the address (`--reuse-port`).
+    ReusePort,
+}
+
 /// One socket to listen on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SocketSpec {
@@ -108,6 +119,14 @@ pub struct Config {
     pub reload_mercy: Duration,
     /// Listen backlog.
     pub listen: i32,
+    /// How workers share the listening sockets.
+    pub accept: AcceptStrategy,
+    /// Where the stats server listens (`--stats`).
+    pub stats: Option<String>,
+    /// Stats answered as HTTP (`--stats-http`).
+    pub stats_http: bool,
+    /// Where Prometheus metrics are served (`--metrics`).
+    pub metrics: Option<String>,
     /// Largest accepted body (0 = unlimited).
     pub limit_post: u64,
     /// Idle keep-alive connections are closed after this.
@@ -200,6 +219,25 @@ impl Config {
                 ))
             })?),
         };
+        let accept = match (flag(values, "thunder-lock"), flag(values, "reuse-port")) {
+            (false, false) => AcceptStrategy::Exclusive,
+            (true, false) => AcceptStrategy::ThunderLock,
+            (false, true) => AcceptStrategy::ReusePort,
+            (true, true) => {
+                return Err(HostError::Usage(
+                    "--thunder-lock and --reuse-port exclude each other: with --reuse-port \
+                     no socket is shared, so there is no accept to serialise"
+                        .into(),
+                ))
+            }
+        };
+        let stats = last(values, "stats").map(str::to_string);
+        let stats_http = flag(values, "stats-http");
+        if stats_http && stats.is_none() {
+            return Err(HostError::Usage(
+                "--stats-http needs --stats ADDR (the socket to serve the stats on)".into(),
+            ));
+        }
         let mut plugin_options: BTreeMap<String, RVec<OptionValue>> = BTreeMap::new();
         for entry in catalog.entries() {
             if let (Owner::Plugin(plugin), Some(list)) = (&entry.owner, values.get(&entry.name)) {
@@ -233,7 +271,14 @@ impl Config {
             touch_chain_reload: paths(values, "touch-chain-reload"),
             master_fifo: last(values, "master-fifo").map(PathBuf::from),
             reload_mercy: seconds(values, "reload-mercy", 60)?,
-            listen: number(values, "listen", 1024)?,
+            listen: match number(values, "listen", 1024)? {
+                n if n < 1 => return Err(HostError::Usage("--listen must be at least 1".into())),
+                n => n,
+            },
+            accept,
+            stats,
+            stats_http,
+            metrics: last(values, "metrics").map(str::to_string),
             limit_post: number(values, "limit-post", 0)?,
             keepalive_timeout: seconds(values, "http-keepalive-timeout", 5)?,
             header_timeout: seconds(values, "http-header-timeout", 10)?,
@@ -318,6 +363,44 @@ mod tests {
                 format!("invalid value '{raw}' for --chown-socket: expected USER or USER:GROUP")
             );
         }
+    }
+
+    #[test]
+    fn stats_options_follow_uwsgi_and_stats_http_needs_an_address() {
+        let c = Config::from_values(
+            &values(&[
+                ("stats", "127.0.0.1:9191"),
+                ("stats-http", "true"),
+                ("metrics", "/run/m.sock"),
+            ]),
+            &Catalog::host(),
+        )
+        .unwrap();
+        assert_eq!(c.stats.as_deref(), Some("127.0.0.1:9191"));
+        assert!(c.stats_http);
+        assert_eq!(c.metrics.as_deref(), Some("/run/m.sock"));
+        let err =
+            Config::from_values(&values(&[("stats-http", "true")]), &Catalog::host()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--stats-http needs --stats ADDR (the socket to serve the stats on)"
+        );
+    }
+
+    #[test]
+    fn accept_strategy_defaults_to_exclusive_and_takes_one_flag() {
+        let c = |pairs: &[(&str, &str)]| Config::from_values(&values(pairs), &Catalog::host());
+        assert_eq!(c(&[]).unwrap().accept, AcceptStrategy::Exclusive);
+        assert_eq!(
+            c(&[("thunder-lock", "true")]).unwrap().accept,
+            AcceptStrategy::ThunderLock
+        );
+        assert_eq!(
+            c(&[("reuse-port", "true")]).unwrap().accept,
+            AcceptStrategy::ReusePort
+        );
+        let err = c(&[("thunder-lock", "true"), ("reuse-port", "true")]).unwrap_err();
+        assert!(err.to_string().starts_with("--thunder-lock and --reuse-port exclude each other"));
     }
 
     #[test]

@@ -1,19 +1,25 @@
 //! The master: forks workers, replaces and respawns them, and turns signals and FIFO
 //! commands into decisions. [`Master::run`] is the whole loop: wait (1 s at most) →
-//! handle commands → reap → enforce limits → maintain.
+//! handle commands → answer stats clients → reap → enforce limits → maintain.
 
 pub mod command;
 pub mod fifo;
 pub mod harakiri;
+pub mod listen_queue;
+pub mod metrics;
 pub mod reap;
 pub mod recycle;
 pub mod reload;
+pub mod snapshot;
 pub mod spawn;
 pub mod stats;
+pub mod stats_json;
+pub mod stats_server;
 pub mod table;
 pub mod touch;
 
 use std::collections::VecDeque;
+use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -28,7 +34,10 @@ use crate::scoreboard::{Scoreboard, Status};
 use crate::signals::SignalPipe;
 use command::Command;
 use fifo::MasterFifo;
+use listen_queue::ListenQueueWatch;
 use reap::Death;
+use snapshot::Snapshot;
+use stats_server::StatsServer;
 use table::{Exited, WorkerTable};
 use touch::TouchWatch;
 
@@ -69,21 +78,27 @@ pub struct Master {
     table: WorkerTable,
     signals: SignalPipe,
     fifo: Option<MasterFifo>,
+    stats: StatsServer,
+    queues: ListenQueueWatch,
     touch: TouchWatch,
     /// Slots still to replace in a chain reload.
     chain: VecDeque<u32>,
     phase: Phase,
     started: Instant,
+    /// Unix socket files to remove at exit.
+    socket_files: Vec<std::path::PathBuf>,
 }
 
 impl Master {
-    /// A master ready to fork (sockets bound, app loaded unless lazy); `inherited` are
-    /// workers of the master this one re-executed from.
+    /// A master ready to fork (sockets bound, app loaded unless lazy); `stats` are its own
+    /// stats and metrics sockets; `inherited` are workers of the master this one
+    /// re-executed from.
     pub fn new(
         config: Config,
         plugins: Plugins,
         app: AppModRef,
         listeners: Vec<Listener>,
+        stats: StatsServer,
         signals: SignalPipe,
         inherited: &[(Pid, u32)],
     ) -> Result<Self, String> {
@@ -101,6 +116,8 @@ impl Master {
             None => None,
         };
         let touch = TouchWatch::new(&config.touch_reload, &config.touch_chain_reload);
+        let socket_files = listen::socket_files(&listeners);
+        let queues = ListenQueueWatch::new(listeners.len());
         Ok(Master {
             config,
             plugins,
@@ -110,10 +127,13 @@ impl Master {
             table,
             signals,
             fifo,
+            stats,
+            queues,
             touch,
             chain: VecDeque::new(),
             phase: Phase::Running,
             started: Instant::now(),
+            socket_files,
         })
     }
 
@@ -121,10 +141,12 @@ impl Master {
     pub fn run(mut self) -> ExitCode {
         self.maintain();
         loop {
-            for command in self.wait(Duration::from_secs(1)) {
+            let (commands, ready) = self.wait(Duration::from_secs(1));
+            for command in commands {
                 tracing::debug!("master command {command:?}");
                 self.handle(command);
             }
+            self.answer_stats(&ready);
             self.reap_workers();
             if let Phase::Stopping { code, .. } = self.phase {
                 if self.table.is_empty() {
@@ -141,12 +163,14 @@ impl Master {
         }
     }
 
-    /// Waits for signals or FIFO input (up to `timeout`), plus touched files.
-    fn wait(&mut self, timeout: Duration) -> Vec<Command> {
-        let extra = self.fifo.as_ref().map(MasterFifo::fd);
-        let mut commands: Vec<Command> = self
+    /// Waits (up to `timeout`) for signals, FIFO input or stats clients. Returns the
+    /// commands (signals, FIFO, touched files) and the stats fds that are ready.
+    fn wait(&mut self, timeout: Duration) -> (Vec<Command>, Vec<RawFd>) {
+        let mut watch = self.stats.fds();
+        watch.extend(self.fifo.as_ref().map(MasterFifo::fd));
+        let woken = self.signals.wait_with(timeout, &watch);
+        let mut commands: Vec<Command> = woken
             .signals
-            .wait_with(timeout, extra)
             .into_iter()
             .filter_map(Command::from_signal)
             .collect();
@@ -154,7 +178,27 @@ impl Master {
             commands.extend(fifo.drain());
         }
         commands.extend(self.touch.check());
-        commands
+        (commands, woken.ready)
+    }
+
+    /// Answers stats and metrics clients whose sockets are `ready`.
+    fn answer_stats(&mut self, ready: &[RawFd]) {
+        // Moved out for the call, so the snapshot can borrow the rest of the master.
+        let mut stats = std::mem::take(&mut self.stats);
+        stats.serve(ready, || self.snapshot());
+        self.stats = stats;
+    }
+
+    /// The state of the master and its workers now.
+    fn snapshot(&self) -> Snapshot {
+        Snapshot::take(
+            &self.table,
+            &self.board,
+            &self.listeners,
+            self.queues.full_count,
+            self.config.threads,
+            self.started.elapsed().as_secs(),
+        )
     }
 
     fn handle(&mut self, command: Command) {
@@ -169,7 +213,7 @@ impl Master {
                     code: ExitCode::Clean,
                 };
             }
-            Command::Stats => stats::log_summary(&self.table, &self.board, self.started),
+            Command::Stats => stats::log_summary(&self.snapshot()),
             Command::Reload if running => self.reload(),
             Command::ReloadWorkers if running => {
                 tracing::info!("reloading all workers (new ones start before the old ones stop)");
@@ -231,6 +275,10 @@ impl Master {
             deadline: Instant::now() + self.config.reload_mercy,
             code,
         };
+        // The master's copies of the listening sockets close now; each worker drains what
+        // is queued and closes its own, so the sockets disappear as the last worker stops
+        // accepting, with (almost) nothing left in their queues to reset.
+        self.listeners.clear();
         self.table.signal_all(Signal::SIGTERM);
     }
 
@@ -239,11 +287,11 @@ impl Master {
             match self.table.exited(pid, death == Death::Exited(0)) {
                 Exited::Unknown => {}
                 Exited::Retired { id, cell } => {
-                    self.release(cell);
+                    self.release(id, cell);
                     tracing::info!("old worker {id} (pid {pid}) exited: {death}");
                 }
                 Exited::Current { id, cell, pause } => {
-                    self.release(cell);
+                    self.release(id, cell);
                     if let Phase::Stopping { .. } = self.phase {
                         tracing::info!("worker {id} (pid {pid}) exited: {death}");
                     } else if death == Death::Exited(ExitCode::AppLoadFailed.code()) {
@@ -262,14 +310,17 @@ impl Master {
         }
     }
 
-    fn release(&self, cell: Option<usize>) {
+    /// Frees the scoreboard cell of a gone process of slot `id`, keeping what it served.
+    fn release(&mut self, id: u32, cell: Option<usize>) {
         if let Some(c) = cell {
+            self.table.remember(id, snapshot::served_by(&self.board, c));
             self.board.cells()[c].release();
         }
     }
 
-    /// Harakiri, recycling, and the mercy period of retiring workers.
+    /// Harakiri, recycling, the mercy period of retiring workers; full listen queues.
     fn enforce_limits(&mut self) {
+        self.queues.sample(&self.listeners);
         if let Some(limit) = self.config.harakiri {
             harakiri::enforce(&mut self.table, &self.board, limit);
         }
@@ -363,7 +414,10 @@ impl Master {
     }
 
     fn cleanup(&self) {
-        listen::remove_socket_files(&self.listeners);
+        for path in &self.socket_files {
+            let _ = std::fs::remove_file(path);
+        }
+        self.stats.remove_socket_files();
         if let Some(pidfile) = &self.config.pidfile {
             let _ = std::fs::remove_file(pidfile);
         }

@@ -9,15 +9,21 @@ use crate::worker;
 pub fn spawn(master: &Master, id: u32, cell: usize) -> nix::Result<Pid> {
     let app = master.app;
     let ctx = worker::app_context(&master.config, id);
+    // Signals stay blocked across the fork: a signal reaching the child before it has its
+    // own handlers would otherwise run the master's handler there (writing to the
+    // master's pipe) and be lost. The child unblocks them once its handlers are in place.
+    let blocked = crate::signals::block(super::MASTER_SIGNALS);
     (app.pre_fork())();
     // SAFETY: the master is single-threaded (no runtime, no threads before fork), and the
     // app runtime's pre_fork hook has prepared the interpreter for it.
     match unsafe { fork() } {
         Ok(ForkResult::Parent { child }) => {
             (app.post_fork_parent())();
+            crate::signals::unblock(&blocked);
             Ok(child)
         }
         Ok(ForkResult::Child) => {
+            master.stats.close_in_child();
             (app.post_fork_child())(&ctx);
             let code = worker::run(worker::Setup {
                 id,
@@ -34,6 +40,7 @@ pub fn spawn(master: &Master, id: u32, cell: usize) -> nix::Result<Pid> {
         }
         Err(e) => {
             (app.post_fork_parent())();
+            crate::signals::unblock(&blocked);
             Err(e)
         }
     }

@@ -1,36 +1,69 @@
-//! A one-screen summary of the workers for the log (SIGUSR1, FIFO `s`).
+//! A one-screen summary of the workers for the log (SIGUSR1, FIFO `s`): a title line,
+//! a table with one row per worker, each under 80 columns.
 
-use std::time::Instant;
+use super::snapshot::Snapshot;
 
-use super::table::WorkerTable;
-use crate::scoreboard::{now_us, Scoreboard};
-
-/// Logs one line per worker and a total.
-pub fn log_summary(table: &WorkerTable, board: &Scoreboard, started: Instant) {
-    let mut total = 0;
-    tracing::info!(
-        "stats: master up {}s, {} worker slot(s), {} retiring",
-        started.elapsed().as_secs(),
-        table.slots().len(),
-        table.retiring().len()
-    );
-    for slot in table.slots() {
-        let cell = slot.cell.map(|c| &board.cells()[c]);
-        let requests = cell.map(|c| c.requests()).unwrap_or(0);
-        total += requests;
-        tracing::info!(
-            "stats: worker {} pid {} up {}s {} requests {} exceptions {} avg {}us tx {}B respawns {} harakiri {}",
-            slot.id,
-            slot.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
-            cell.map(|c| now_us().saturating_sub(c.spawned_at_us()) / 1_000_000).unwrap_or(0),
-            cell.map(|c| c.status().name()).unwrap_or("down"),
-            requests,
-            cell.map(|c| c.exceptions()).unwrap_or(0),
-            cell.map(|c| c.avg_rt_us()).unwrap_or(0),
-            cell.map(|c| c.tx()).unwrap_or(0),
-            slot.respawns,
-            slot.harakiri
-        );
+/// `1536` → `1.5K`, as uwsgitop shows sizes.
+fn human(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1}G", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1}M", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1}K", n as f64 / 1024.0),
+        n => n.to_string(),
     }
-    tracing::info!("stats: {total} requests served by the current workers");
+}
+
+/// The summary's lines (without the log prefix).
+pub fn lines(s: &Snapshot) -> Vec<String> {
+    let queue_max = s.sockets.iter().map(|k| k.max_queue).max().unwrap_or(0);
+    let mut out = vec![
+        format!(
+            "stats: up {}s, {} requests, {} worker(s), {} retiring, listen queue {}/{}",
+            s.uptime_s,
+            s.total_requests(),
+            s.workers.len(),
+            s.retiring,
+            s.listen_queue,
+            queue_max
+        ),
+        format!(
+            "stats: {:>4} {:>8} {:<9} {:>8} {:>5} {:>8} {:>7} {:>7} {:>4} {:>3}",
+            "WID", "PID", "STATUS", "REQ", "EXC", "AVG", "RSS", "TX", "RESP", "HK"
+        ),
+    ];
+    for w in &s.workers {
+        out.push(format!(
+            "stats: {:>4} {:>8} {:<9} {:>8} {:>5} {:>6.1}ms {:>7} {:>7} {:>4} {:>3}",
+            w.id,
+            w.pid,
+            w.status,
+            w.served.requests,
+            w.served.exceptions,
+            w.avg_rt_us as f64 / 1000.0,
+            human(w.rss),
+            human(w.served.tx),
+            w.spawns.saturating_sub(1),
+            w.harakiri
+        ));
+    }
+    out
+}
+
+/// Logs the summary.
+pub fn log_summary(s: &Snapshot) {
+    for line in lines(s) {
+        tracing::info!("{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_shown_as_uwsgitop_does() {
+        assert_eq!(human(512), "512");
+        assert_eq!(human(1536), "1.5K");
+        assert_eq!(human(3 << 20), "3.0M");
+    }
 }

@@ -26,6 +26,10 @@ pub struct Slot {
     pub respawns: u32,
     /// How many times harakiri killed this slot's worker.
     pub harakiri: u32,
+    /// How many processes were started in this slot (uWSGI's `respawn_count`).
+    pub spawns: u32,
+    /// What the slot's earlier processes did (the current one is in the scoreboard).
+    pub history: Served,
     /// Consecutive deaths right after start.
     pub quick_deaths: u32,
     /// Do not respawn before this (back-off).
@@ -34,6 +38,29 @@ pub struct Slot {
     pub stop_sent: bool,
     /// The master sent it SIGKILL.
     pub killed: bool,
+}
+
+/// Work done by a worker process, kept in its slot once the process is gone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Served {
+    /// Requests finished.
+    pub requests: u64,
+    /// Requests that ended in an app error.
+    pub exceptions: u64,
+    /// Response body bytes.
+    pub tx: u64,
+    /// Time spent in requests (µs).
+    pub running_time_us: u64,
+}
+
+impl Served {
+    /// Adds `other` to these counters.
+    pub fn add(&mut self, other: Served) {
+        self.requests += other.requests;
+        self.exceptions += other.exceptions;
+        self.tx += other.tx;
+        self.running_time_us += other.running_time_us;
+    }
 }
 
 /// A process on its way out: it keeps serving until its replacement accepts, then gets
@@ -82,6 +109,8 @@ fn new_slot(id: u32) -> Slot {
         spawned_at: Instant::now(),
         respawns: 0,
         harakiri: 0,
+        spawns: 0,
+        history: Served::default(),
         quick_deaths: 0,
         respawn_at: None,
         stop_sent: false,
@@ -172,6 +201,7 @@ impl WorkerTable {
         if let Some(s) = self.slot_mut(id) {
             s.pid = Some(pid);
             s.cell = cell;
+            s.spawns += 1;
             s.spawned_at = Instant::now();
             s.stop_sent = false;
             s.killed = false;
@@ -284,6 +314,13 @@ impl WorkerTable {
         }
     }
 
+    /// Keeps what a finished process of slot `id` served (the slot may be gone).
+    pub fn remember(&mut self, id: u32, served: Served) {
+        if let Some(s) = self.slot_mut(id) {
+            s.history.add(served);
+        }
+    }
+
     /// Slots with no process whose back-off has passed.
     pub fn due_for_spawn(&self) -> Vec<u32> {
         let now = Instant::now();
@@ -343,6 +380,34 @@ mod tests {
             };
             assert_eq!(pause, Duration::ZERO);
         }
+    }
+
+    #[test]
+    fn a_slot_counts_its_spawns_and_keeps_what_its_processes_served() {
+        let mut t = WorkerTable::new(1);
+        let one = Served {
+            requests: 3,
+            exceptions: 1,
+            tx: 30,
+            running_time_us: 300,
+        };
+        for pid in [5, 6] {
+            t.started(1, Pid::from_raw(pid), Some(0));
+            t.exited(Pid::from_raw(pid), true);
+            t.remember(1, one);
+        }
+        t.remember(9, one);
+        let slot = t.slot(1).unwrap();
+        assert_eq!(slot.spawns, 2);
+        assert_eq!(
+            slot.history,
+            Served {
+                requests: 6,
+                exceptions: 2,
+                tx: 60,
+                running_time_us: 600
+            }
+        );
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub struct Body<'a> {
     raw_pos: usize,
     done: bool,
     failed: bool,
+    /// The answer a failed read calls for when the app has not answered yet (400 for a
+    /// malformed chunked body, 413 over `--limit-post`); 0 when the client is not at fault.
+    refusal: u16,
     continue_pending: bool,
     version: Version,
     timeout: Duration,
@@ -74,6 +77,7 @@ impl<'a> Body<'a> {
             done: framing.kind == BodyKind::Empty
                 || (framing.kind == BodyKind::Length && framing.length == 0),
             failed: false,
+            refusal: 0,
             continue_pending: expect_continue && framing.kind != BodyKind::Empty,
             version,
             timeout,
@@ -89,6 +93,12 @@ impl<'a> Body<'a> {
             read: read_body,
             _marker: std::marker::PhantomData,
         }
+    }
+
+    /// The status to answer with when the app failed because the body was refused (a
+    /// malformed chunked body: 400; over `--limit-post`: 413), rather than the app's 500.
+    pub fn refusal(&self) -> Option<u16> {
+        (self.refusal != 0).then_some(self.refusal)
     }
 
     /// Bytes of the head buffer this body consumed.
@@ -128,6 +138,7 @@ impl<'a> Body<'a> {
         };
         self.total += n as u64;
         if self.limit > 0 && self.total > self.limit {
+            self.refusal = 413;
             return Err(self.fail("request body larger than --limit-post"));
         }
         Ok(n)
@@ -190,6 +201,10 @@ impl<'a> Body<'a> {
             );
             if out.error.status != 0 || !out.error.reason.is_empty() {
                 tracing::warn!("bad chunked body: {}", out.error.reason);
+                self.refusal = match out.error.status {
+                    400..=499 => out.error.status,
+                    _ => 400,
+                };
                 return Err(self.fail("malformed chunked request body"));
             }
             if from_head {
@@ -211,10 +226,12 @@ impl<'a> Body<'a> {
     }
 
     /// Reads and discards what the app left unread, so the next request starts at the
-    /// right byte. False when the connection must be closed instead (too much left, or
-    /// the body was broken).
+    /// right byte. False when the connection must be closed instead (too much left, the
+    /// body was broken, or the client still waits for a `100 Continue` that the app never
+    /// asked for: it may send the body or not, so no byte after the head can be trusted to
+    /// start the next request; and sending the 100 now would put it before the answer).
     pub fn drain(&mut self) -> bool {
-        if self.failed {
+        if self.failed || self.continue_pending {
             return false;
         }
         if self.kind == BodyKind::Length && self.remaining > DRAIN_LIMIT {

@@ -299,26 +299,33 @@ impl Conn {
         let mut keep = match (&result, reply.started()) {
             (Ok(()), true) => reply.finish(),
             (Ok(()), false) => {
+                let status = body.refusal().unwrap_or(500);
                 tracing::error!(
-                    "{} {}: the app returned without starting a response; answering 500",
+                    "{} {}: the app returned without starting a response; answering {status}",
                     String::from_utf8_lossy(method),
                     String::from_utf8_lossy(head.uri.get(head_bytes))
                 );
-                reply.fail(500, queued_from);
+                reply.fail(status, queued_from);
                 false
             }
             (Err(e), _) => {
                 if e.kind == ErrorKind::Panic {
                     tracing::error!("app plugin panicked: {}", e.message);
                 }
-                reply.fail(500, queued_from);
+                // A body the client got wrong (malformed chunked, over --limit-post) is
+                // the client's fault: 400/413, not the app's 500.
+                reply.fail(body.refusal().unwrap_or(500), queued_from);
                 false
             }
         };
         shared
             .cell
             .request_finished(reply.body_sent(), result.is_err(), shared.resting());
-        keep = keep && body.drain();
+        // Drain what the app left unread even when closing: closing a socket with unread
+        // input sends a reset, which can destroy the response before the client reads it
+        // (nginx reports "writev() failed (104)" and answers 502).
+        let drained = body.drain();
+        keep = keep && drained;
         let consumed = head.head_len as usize + body.used();
         let leftover = body.leftover().to_vec();
         drop(body);

@@ -1,5 +1,6 @@
 //! A worker: post-fork setup (signals, lazy app load), then the event loop.
 
+pub mod accept;
 pub mod blocking;
 pub mod body;
 pub mod conn;
@@ -78,6 +79,8 @@ pub fn run(setup: Setup<'_>) -> ExitCode {
             return ExitCode::Failure;
         }
     };
+    // The master blocked its signals around fork(); pending ones arrive here now.
+    signals::unblock(&signals::set_of(setup.master_signals));
     let config = setup.config;
     let ctx = app_context(config, setup.id);
     if config.lazy_apps {

@@ -30,9 +30,9 @@ impl ReadBuf {
         self.start == self.end
     }
 
-    /// Drops `n` bytes from the front.
+    /// Drops `n` bytes from the front (`usize::MAX`: everything).
     pub fn consume(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.end);
+        self.start = self.start.saturating_add(n).min(self.end);
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -92,6 +92,16 @@ mod tests {
         b.consume(2);
         assert_eq!(b.pending(), b"llo");
         b.consume(3);
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn consuming_everything_after_a_partial_consume_empties_the_buffer() {
+        let mut b = ReadBuf::new();
+        b.spare(64)[..6].copy_from_slice(b"abcdef");
+        b.filled(6);
+        b.consume(2);
+        b.consume(usize::MAX);
         assert!(b.is_empty());
     }
 

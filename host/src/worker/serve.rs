@@ -5,7 +5,6 @@
 //! comes back when it would block; events that arrive meanwhile are remembered.
 
 use std::io;
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +13,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use nix::sys::signal::Signal;
 use slab::Slab;
 
+use super::accept::Acceptor;
 use super::conn::{Conn, Verdict};
 use super::pool::{Job, Pool};
 use super::state::{Shared, WorkerState};
@@ -37,6 +37,9 @@ const SWEEP_EVERY: Duration = Duration::from_millis(250);
 /// connection at once races with a client that is sending on it, and loses its request.
 const STOP_GRACE: Duration = Duration::from_millis(1000);
 
+/// Connections accepted in one go (under the thunder lock, if any) before serving them.
+const ACCEPT_BATCH: usize = 64;
+
 /// A connection table entry.
 enum Entry {
     /// On the loop thread.
@@ -48,7 +51,10 @@ enum Entry {
 /// The loop's state.
 struct EventLoop<'a> {
     poll: Poll,
-    listeners: &'a [Listener],
+    acceptor: Acceptor<'a>,
+    /// Scratch space: listeners with connections waiting, connections just accepted.
+    ready_listeners: Vec<usize>,
+    accepted: Vec<(socket2::Socket, socket2::SockAddr)>,
     signal_token: usize,
     waker_token: usize,
     first_conn: usize,
@@ -67,10 +73,7 @@ pub fn run(
 ) -> io::Result<Ended> {
     let poll = Poll::new()?;
     let n = listeners.len();
-    for (i, l) in listeners.iter().enumerate() {
-        poll.registry()
-            .register(&mut SourceFd(&l.fd()), Token(i), Interest::READABLE)?;
-    }
+    let acceptor = Acceptor::new(listeners, poll.registry())?;
     poll.registry()
         .register(&mut SourceFd(&signals.fd()), Token(n), Interest::READABLE)?;
     let waker = Arc::new(Waker::new(poll.registry(), Token(n + 1))?);
@@ -84,7 +87,9 @@ pub fn run(
     let _ = nix::sys::signal::kill(nix::unistd::getppid(), Signal::SIGUSR2);
     let mut ev = EventLoop {
         poll,
-        listeners,
+        acceptor,
+        ready_listeners: Vec::with_capacity(n),
+        accepted: Vec::with_capacity(ACCEPT_BATCH),
         signal_token: n,
         waker_token: n + 1,
         first_conn: n + 2,
@@ -113,9 +118,14 @@ impl EventLoop<'_> {
             }
             for event in events.iter() {
                 let token = event.token().0;
-                if token < self.listeners.len() {
+                if self.acceptor.owns(event.token()) {
                     if self.listening {
-                        self.accept_all(token);
+                        let mut ready = std::mem::take(&mut self.ready_listeners);
+                        self.acceptor.ready(event.token(), &mut ready);
+                        for &index in &ready {
+                            self.accept_all(index);
+                        }
+                        self.ready_listeners = ready;
                     }
                 } else if token == self.signal_token {
                     for sig in signals.drain() {
@@ -138,10 +148,7 @@ impl EventLoop<'_> {
                 }
             }
             if self.state.stopping() && self.listening {
-                self.listening = false;
-                for l in self.listeners {
-                    let _ = self.poll.registry().deregister(&mut SourceFd(&l.fd()));
-                }
+                self.stop_listening();
             }
             if last_sweep.elapsed() >= SWEEP_EVERY {
                 last_sweep = Instant::now();
@@ -184,10 +191,6 @@ impl EventLoop<'_> {
                 Some(Entry::Away { pending: true })
             );
             if done.verdict == Verdict::Close {
-                let _ = self
-                    .poll
-                    .registry()
-                    .deregister(&mut SourceFd(&done.conn.fd()));
                 self.conns.try_remove(done.key);
                 continue;
             }
@@ -200,53 +203,85 @@ impl EventLoop<'_> {
         }
     }
 
+    /// Takes what is already queued on every listening socket, then closes this worker's
+    /// copy of it. When the last process closes a listening socket, the connections still
+    /// in its accept queue are reset; draining right before closing keeps that window tiny
+    /// (the master closes its copies when it starts a shutdown).
+    fn stop_listening(&mut self) {
+        self.listening = false;
+        self.acceptor.deregister(self.poll.registry());
+        for index in 0..self.acceptor.listener_count() {
+            self.accept_queued(index, 4096);
+        }
+        self.acceptor.close();
+    }
+
     fn accept_all(&mut self, index: usize) {
-        let listener = &self.listeners[index];
-        while !self.state.stopping() {
-            let (socket, peer) = match listener.socket.accept() {
-                Ok(pair) => pair,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e)
-                    if e.kind() == io::ErrorKind::Interrupted
-                        || e.kind() == io::ErrorKind::ConnectionAborted =>
-                {
-                    continue
-                }
-                Err(e) => {
-                    tracing::warn!("accept on {} failed: {e}", listener.describe());
-                    return;
-                }
-            };
-            if socket.set_nonblocking(true).is_err() {
-                continue;
+        if !self.state.stopping() {
+            self.accept_queued(index, usize::MAX);
+        }
+    }
+
+    /// Accepts until the queue is empty (or `max` connections were taken), a batch at a
+    /// time: the batch is taken (under the thunder lock, if any), then served.
+    fn accept_queued(&mut self, index: usize, max: usize) {
+        let mut left = max;
+        let mut batch = std::mem::take(&mut self.accepted);
+        while left > 0 {
+            let more = self
+                .acceptor
+                .accept_into(index, left.min(ACCEPT_BATCH), &mut batch);
+            left = left.saturating_sub(batch.len());
+            for (socket, peer) in batch.drain(..) {
+                self.serve_accepted(index, socket, peer);
             }
-            let (addr, port) = match peer.as_socket() {
-                Some(a) => {
-                    let _ = socket.set_tcp_nodelay(true);
-                    (a.ip().to_string(), a.port())
-                }
-                None => (String::new(), 0),
-            };
-            let entry = self.conns.vacant_entry();
-            let key = entry.key();
-            let fd = socket.as_raw_fd();
-            if let Err(e) = self.poll.registry().register(
-                &mut SourceFd(&fd),
-                Token(self.first_conn + key),
-                Interest::READABLE | Interest::WRITABLE,
-            ) {
-                tracing::warn!("cannot watch a new connection: {e}");
-                continue;
+            if !more {
+                break;
             }
-            entry.insert(Entry::Here(Conn::new(socket, index, addr, port)));
-            // Data may already be waiting: serve it now rather than on the next wake-up.
+        }
+        self.accepted = batch;
+    }
+
+    /// Serves a new connection on listener `index` now if its request is there, and
+    /// watches it.
+    fn serve_accepted(&mut self, index: usize, socket: socket2::Socket, peer: socket2::SockAddr) {
+        let (addr, port) = match peer.as_socket() {
+            Some(a) => {
+                let _ = socket.set_tcp_nodelay(true);
+                (a.ip().to_string(), a.port())
+            }
+            None => (String::new(), 0),
+        };
+        let mut conn = Conn::new(socket, index, addr, port);
+        // The request is usually already there: serve it before watching the socket.
+        // A connection that is done by then (the uwsgi protocol closes after each
+        // response) never touches epoll at all.
+        if self.pool.is_none() && conn.drive(&mut self.state) == Verdict::Close {
+            return;
+        }
+        let entry = self.conns.vacant_entry();
+        let key = entry.key();
+        let fd = conn.fd();
+        // Registering reports readiness that is already there, so bytes that arrived
+        // after the drive above are not missed.
+        if let Err(e) = self.poll.registry().register(
+            &mut SourceFd(&fd),
+            Token(self.first_conn + key),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            tracing::warn!("cannot watch a new connection: {e}");
+            return;
+        }
+        entry.insert(Entry::Here(conn));
+        if self.pool.is_some() {
             self.ready(key);
         }
     }
 
+    /// Drops a connection. Closing its fd (accepted close-on-exec, never duplicated) also
+    /// removes it from the epoll set, so no `epoll_ctl(DEL)` is needed.
     fn close(&mut self, key: usize) {
-        if let Some(Entry::Here(conn)) = self.conns.get(key) {
-            let _ = self.poll.registry().deregister(&mut SourceFd(&conn.fd()));
+        if let Some(Entry::Here(_)) = self.conns.get(key) {
             self.conns.remove(key);
         }
     }

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use pyo3::prelude::*;
+use pyo3::sync::MutexExt;
 use pyo3::types::PyString;
 use rsgi_plugin_api::{Header, NameStyle};
 
@@ -50,6 +51,13 @@ pub fn http_to_cgi(name: &[u8]) -> Option<Vec<u8>> {
     Some(key)
 }
 
+/// False for the `HTTP_*` names PEP 3333 does not allow: `HTTP_CONTENT_TYPE` and
+/// `HTTP_CONTENT_LENGTH`. nginx's uwsgi module sends them next to `CONTENT_TYPE` and
+/// `CONTENT_LENGTH` (which arrive as protocol variables and are the ones kept).
+pub fn cgi_header_kept(name: &[u8]) -> bool {
+    name != b"HTTP_CONTENT_TYPE" && name != b"HTTP_CONTENT_LENGTH"
+}
+
 /// Cached conversions, one map per [`NameStyle`]; `None` marks a dropped name.
 #[derive(Default)]
 pub struct NameCache {
@@ -76,7 +84,7 @@ impl NameCache {
         }
         let converted = match style {
             NameStyle::Http => http_to_cgi(raw).map(|name| make_key(py, &name)),
-            NameStyle::Cgi => Some(make_key(py, raw)),
+            NameStyle::Cgi => cgi_header_kept(raw).then(|| make_key(py, raw)),
         };
         let result = converted
             .as_ref()
@@ -107,13 +115,16 @@ static CACHE: Mutex<Option<NameCache>> = Mutex::new(None);
 ///
 /// The lock is taken once per call, not per header, and nothing done under it can run
 /// Python code (no GC-tracked allocation), so it is never held across a GIL release.
+/// A thread that has to wait for it waits detached from the interpreter: on a free-threaded
+/// Python nothing else serialises the request threads, and a thread blocked while attached
+/// would stall a stop-the-world pause (the garbage collector's) for everyone.
 pub fn keys<'py>(
     py: Python<'py>,
     style: NameStyle,
     headers: &[Header<'_>],
 ) -> Vec<Option<(Bound<'py, PyString>, &'static [u8])>> {
     let mut guard = CACHE
-        .lock()
+        .lock_py_attached(py)
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let cache = guard.get_or_insert_with(NameCache::default);
     headers
@@ -169,6 +180,22 @@ mod tests {
             let (key, sep) = cache.key(py, NameStyle::Cgi, b"HTTP_X_A").unwrap();
             assert_eq!(key.to_str().unwrap(), "HTTP_X_A");
             assert_eq!(sep, b", ");
+        });
+    }
+
+    #[test]
+    fn cgi_style_content_headers_are_dropped() {
+        python(|py| {
+            let mut cache = NameCache::default();
+            assert!(cache
+                .key(py, NameStyle::Cgi, b"HTTP_CONTENT_TYPE")
+                .is_none());
+            assert!(cache
+                .key(py, NameStyle::Cgi, b"HTTP_CONTENT_LENGTH")
+                .is_none());
+            assert!(cache
+                .key(py, NameStyle::Cgi, b"HTTP_CONTENT_ENCODING")
+                .is_some());
         });
     }
 

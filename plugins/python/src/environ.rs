@@ -13,11 +13,13 @@ use rsgi_plugin_api::{AppContext, Header, NameStyle, Request};
 use crate::cgi_name;
 use crate::file_wrapper::FileWrapper;
 use crate::latin1;
+use crate::mount::Split;
 use crate::path_info;
 
 /// Interned keys and cached values, made once per process.
 struct Keys {
     request_method: Py<PyString>,
+    script_name: Py<PyString>,
     path_info: Py<PyString>,
     query_string: Py<PyString>,
     content_length: Py<PyString>,
@@ -47,6 +49,7 @@ fn keys(py: Python<'_>) -> &Keys {
         let cached = |values: &[&'static str]| values.iter().map(|v| (*v, key(v))).collect();
         Keys {
             request_method: key("REQUEST_METHOD"),
+            script_name: key("SCRIPT_NAME"),
             path_info: key("PATH_INFO"),
             query_string: key("QUERY_STRING"),
             content_length: key("CONTENT_LENGTH"),
@@ -89,6 +92,9 @@ pub fn base(py: Python<'_>, ctx: &AppContext) -> PyResult<Py<PyDict>> {
     env.set_item(intern!(py, "wsgi.multithread"), ctx.threads > 1)?;
     env.set_item(intern!(py, "wsgi.multiprocess"), ctx.processes > 1)?;
     env.set_item(intern!(py, "wsgi.run_once"), false)?;
+    // `wsgi.input` returns b"" at the end of the body, chunked or not, so an app may read
+    // it to the end without CONTENT_LENGTH (werkzeug and Django look for this key).
+    env.set_item(intern!(py, "wsgi.input_terminated"), true)?;
     env.set_item(
         intern!(py, "wsgi.file_wrapper"),
         FileWrapper::type_object(py),
@@ -97,11 +103,13 @@ pub fn base(py: Python<'_>, ctx: &AppContext) -> PyResult<Py<PyDict>> {
 }
 
 /// The environ for `request`: a copy of `base`, the headers, the CGI variables derived from
-/// the request, then the protocol's own variables (`request.vars`) on top, and `input`.
+/// the request, then the protocol's own variables (`request.vars`) on top, the mount's
+/// `SCRIPT_NAME`/`PATH_INFO` split (if any), and `input`.
 pub fn build<'py>(
     py: Python<'py>,
     base: &Bound<'py, PyDict>,
     request: &Request<'_>,
+    split: Option<&Split<'_>>,
     input: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let k = keys(py);
@@ -162,6 +170,10 @@ pub fn build<'py>(
             env.set_item(key, latin1::to_str(py, var.value.as_slice()))?;
         }
     }
+    if let Some(split) = split {
+        set(&k.script_name, latin1::to_str(py, split.script_name))?;
+        set(&k.path_info, latin1::to_str(py, &split.path_info))?;
+    }
     set(
         &k.url_scheme,
         cached(py, &k.schemes, url_scheme(request).as_bytes()),
@@ -193,8 +205,11 @@ fn set_joined(
     env.set_item(key, latin1::to_str(py, value))
 }
 
-/// `wsgi.url_scheme`: what a front server said in `UWSGI_SCHEME` / `REQUEST_SCHEME` or
-/// `HTTPS`, else the scheme of the connection.
+/// `wsgi.url_scheme`: `UWSGI_SCHEME` if a front server set it; else `https` when `HTTPS`
+/// is on; else `REQUEST_SCHEME`; else the scheme of the connection. `HTTPS` wins over
+/// `REQUEST_SCHEME` because nginx's stock `uwsgi_params` always sends
+/// `REQUEST_SCHEME $scheme` (`http` when nginx itself sits behind a TLS terminator),
+/// while `uwsgi_param HTTPS on` is the operator saying the client used TLS (as uWSGI reads it).
 fn url_scheme<'a>(request: &Request<'a>) -> &'a str {
     let var = |name: &[u8]| -> Option<&'a [u8]> {
         let vars: &'a [Header<'a>] = request.vars.as_slice();
@@ -203,22 +218,23 @@ fn url_scheme<'a>(request: &Request<'a>) -> &'a str {
             .find(|v| v.name.as_slice() == name)
             .map(|v| v.value.as_slice())
     };
-    let scheme = var(b"UWSGI_SCHEME").or_else(|| var(b"REQUEST_SCHEME"));
-    match scheme {
-        Some(s) if s.eq_ignore_ascii_case(b"https") => return "https",
-        Some(s) if s.eq_ignore_ascii_case(b"http") => return "http",
-        _ => {}
+    let named = |s: Option<&[u8]>| match s {
+        Some(s) if s.eq_ignore_ascii_case(b"https") => Some("https"),
+        Some(s) if s.eq_ignore_ascii_case(b"http") => Some("http"),
+        _ => None,
+    };
+    if let Some(scheme) = named(var(b"UWSGI_SCHEME")) {
+        return scheme;
     }
-    match var(b"HTTPS") {
-        Some(v)
-            if [&b"on"[..], b"1", b"yes"]
-                .iter()
-                .any(|t| v.eq_ignore_ascii_case(t)) =>
-        {
-            "https"
-        }
-        _ => request.scheme.as_str(),
+    let https_on = var(b"HTTPS").is_some_and(|v| {
+        [&b"on"[..], b"1", b"yes"]
+            .iter()
+            .any(|t| v.eq_ignore_ascii_case(t))
+    });
+    if https_on {
+        return "https";
     }
+    named(var(b"REQUEST_SCHEME")).unwrap_or_else(|| request.scheme.as_str())
 }
 
 #[cfg(test)]
@@ -236,7 +252,7 @@ mod tests {
         };
         let base = base(py, &ctx).unwrap().into_bound(py);
         let input = py.None().into_bound(py);
-        spec.with_request(|request| build(py, &base, request, &input).unwrap())
+        spec.with_request(|request| build(py, &base, request, None, &input).unwrap())
     }
 
     fn get(env: &Bound<'_, PyDict>, key: &str) -> Option<String> {
@@ -379,6 +395,67 @@ mod tests {
         );
         assert_eq!(scheme(RequestSpec::get("/").var("HTTPS", "off")), "http");
         assert_eq!(scheme(RequestSpec::get("/").var("HTTPS", "1")), "https");
+        assert_eq!(
+            scheme(
+                RequestSpec::get("/")
+                    .var("REQUEST_SCHEME", "http")
+                    .var("HTTPS", "on")
+            ),
+            "https",
+            "an explicit HTTPS=on beats nginx's REQUEST_SCHEME $scheme"
+        );
+        assert_eq!(
+            scheme(
+                RequestSpec::get("/")
+                    .var("UWSGI_SCHEME", "http")
+                    .var("HTTPS", "on")
+            ),
+            "http"
+        );
+    }
+
+    #[test]
+    fn nginx_style_content_vars_win_over_their_http_copies() {
+        python(|py| {
+            let spec = RequestSpec::post("/", b"a=1")
+                .names(NameStyle::Cgi)
+                .header("HTTP_CONTENT_TYPE", "text/plain")
+                .header("HTTP_CONTENT_LENGTH", "3")
+                .var("CONTENT_TYPE", "application/x-www-form-urlencoded")
+                .var("CONTENT_LENGTH", "3");
+            let env = environ(py, &spec);
+            assert_eq!(
+                get(&env, "CONTENT_TYPE").unwrap(),
+                "application/x-www-form-urlencoded"
+            );
+            assert_eq!(get(&env, "CONTENT_LENGTH").unwrap(), "3");
+            assert!(!env.contains("HTTP_CONTENT_TYPE").unwrap());
+            assert!(!env.contains("HTTP_CONTENT_LENGTH").unwrap());
+        });
+    }
+
+    #[test]
+    fn a_mount_split_sets_script_name_and_path_info() {
+        python(|py| {
+            let ctx = AppContext {
+                processes: 1,
+                threads: 1,
+                lazy: false,
+                worker_id: 1,
+            };
+            let base = base(py, &ctx).unwrap().into_bound(py);
+            let input = py.None().into_bound(py);
+            let split = Split {
+                script_name: b"/api",
+                path_info: b"/caf\xe9".to_vec(),
+            };
+            let env = RequestSpec::get("/api/caf%E9?q=1")
+                .with_request(|r| build(py, &base, r, Some(&split), &input).unwrap());
+            assert_eq!(get(&env, "SCRIPT_NAME").unwrap(), "/api");
+            assert_eq!(get(&env, "PATH_INFO").unwrap(), "/caf\u{e9}");
+            assert_eq!(get(&env, "QUERY_STRING").unwrap(), "q=1");
+            assert_eq!(get(&env, "REQUEST_URI").unwrap(), "/api/caf%E9?q=1");
+        });
     }
 
     #[test]

@@ -28,6 +28,14 @@ use crate::thread_state;
 /// The interpreter this plugin was built against (`PYO3_PYTHON` at build time).
 pub const BUILD_EXECUTABLE: &str = env!("RSGI_PYTHON_EXECUTABLE");
 
+/// The Python this plugin was built for: `3.11`, `3.13`, `3.13t` (free-threaded).
+pub const BUILD_PYTHON: &str = env!("RSGI_PYTHON_BUILD");
+
+/// True when built for a free-threaded Python (`--disable-gil`, `Py_GIL_DISABLED`): no GIL
+/// serialises the app's request threads, so nothing in this plugin may rely on one for
+/// mutual exclusion.
+pub const FREE_THREADED: bool = matches!(env!("RSGI_PYTHON_FREE_THREADED").as_bytes(), b"1");
+
 static INITIALIZED: AtomicBool = AtomicBool::new(false);
 
 /// The GIL state taken in [`before_fork`], released after the fork on both sides.
@@ -59,7 +67,29 @@ pub fn initialize(settings: &Settings) -> Result<(), Error> {
         library.display(),
         executable.display()
     );
+    if FREE_THREADED {
+        match thread_state::attach(gil_enabled) {
+            Some(true) => tracing::warn!(
+                "free-threaded Python {BUILD_PYTHON}, but the GIL is enabled (PYTHON_GIL=1 or \
+                 -X gil=1?): request threads will not run Python in parallel"
+            ),
+            _ => tracing::info!(
+                "free-threaded Python {BUILD_PYTHON}: the GIL is disabled, request threads run \
+                 Python in parallel"
+            ),
+        }
+    }
     Ok(())
+}
+
+/// Whether the GIL is enabled right now (`sys._is_gil_enabled()`, Python 3.13+; `None` on
+/// older versions, which always have one). On a free-threaded build importing an extension
+/// module that does not declare free-threading support turns it back on.
+pub fn gil_enabled(py: Python<'_>) -> Option<bool> {
+    py.import(intern!(py, "sys"))
+        .and_then(|sys| sys.call_method0(intern!(py, "_is_gil_enabled")))
+        .and_then(|enabled| enabled.extract())
+        .ok()
 }
 
 /// `PyConfig.executable`: the virtualenv's `bin/python`, or the build-time interpreter.
@@ -272,6 +302,18 @@ mod tests {
             old.sa_sigaction
         };
         assert_eq!(handler, libc::SIG_DFL);
+    }
+
+    #[test]
+    fn the_gil_state_matches_the_build() {
+        let enabled = python(gil_enabled);
+        if FREE_THREADED {
+            assert_eq!(enabled, Some(false), "free-threaded build with the GIL on");
+            assert!(BUILD_PYTHON.ends_with('t'), "{BUILD_PYTHON}");
+        } else {
+            assert_ne!(enabled, Some(false));
+            assert!(!BUILD_PYTHON.ends_with('t'), "{BUILD_PYTHON}");
+        }
     }
 
     #[test]

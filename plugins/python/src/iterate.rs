@@ -26,7 +26,7 @@ pub fn send_response(
     start: &Bound<'_, StartResponse>,
     request: &RequestInfo<'_>,
 ) -> Result<(), RequestError> {
-    let sent = walk(py, result, start, request.is_head);
+    let sent = walk(py, result, start, request);
     let closed = close(py, result);
     match (sent, closed) {
         (Err(first), Err(RequestError::Raised(late))) => {
@@ -53,10 +53,11 @@ fn walk(
     py: Python<'_>,
     result: &Bound<'_, PyAny>,
     start: &Bound<'_, StartResponse>,
-    is_head: bool,
+    request: &RequestInfo<'_>,
 ) -> Result<(), RequestError> {
+    let is_head = request.is_head;
     if let Ok(wrapper) = result.cast_exact::<FileWrapper>() {
-        if send_file(py, wrapper, start)? {
+        if send_file(py, wrapper, start, request)? {
             return Ok(());
         }
     }
@@ -128,6 +129,7 @@ fn send_file(
     py: Python<'_>,
     wrapper: &Bound<'_, FileWrapper>,
     start: &Bound<'_, StartResponse>,
+    request: &RequestInfo<'_>,
 ) -> Result<bool, RequestError> {
     let filelike = wrapper.borrow().filelike.clone_ref(py).into_bound(py);
     let Some(fd) = file_descriptor(py, &filelike) else {
@@ -153,6 +155,10 @@ fn send_file(
         }
     }
     start.send_head()?;
+    tracing::debug!(
+        "{}: sendfile of {len} bytes from offset {offset} (wsgi.file_wrapper)",
+        request.label
+    );
     if len > 0 {
         start.sendfile(py, fd, offset, len)?;
     }

@@ -5,6 +5,7 @@
 //! ```text
 //! rsgi --plugin python,http --module app              # app:application, then app:app
 //! rsgi --plugin python,http --wsgi-file site.wsgi --pythonpath src --virtualenv .venv
+//! rsgi --plugin python,http --module site --mount /api=api.wsgi:app --manage-script-name
 //! ```
 //!
 //! This file only exports the root module and adapts its `extern "C"` entry points, each
@@ -12,7 +13,8 @@
 //!
 //! - [`interp`], [`libpython`], [`thread_state`]: starting Python in the master, the fork
 //!   protocol, one thread state per OS thread;
-//! - [`options`], [`loader`]: settings and finding the WSGI callable;
+//! - [`options`], [`loader`], [`mount`]: settings, finding the WSGI callables, and which
+//!   one serves a request (`--mount`, `--manage-script-name`);
 //! - [`serve`], [`environ`], [`cgi_name`], [`path_info`], [`latin1`]: one request in;
 //! - [`input`]: `wsgi.input`; [`start_response`], [`response_head`]: the head;
 //! - [`iterate`], [`file_wrapper`]: the body out, `close()` always;
@@ -37,6 +39,7 @@ pub mod iterate;
 pub mod latin1;
 pub mod libpython;
 pub mod loader;
+pub mod mount;
 pub mod options;
 pub mod path_info;
 pub mod response_head;
@@ -49,11 +52,12 @@ pub mod traceback;
 #[cfg(test)]
 mod testing;
 
-/// The plugin's root module: name `python`, kind app.
+/// The plugin's root module: kind app, name `python` (or the versioned name this build was
+/// given, like `python3.13t`: see `build.rs`).
 #[export_root_module]
 pub fn get_library() -> PluginModRef {
     PluginMod {
-        name: RStr::from_str("python"),
+        name: RStr::from_str(env!("RSGI_PYTHON_PLUGIN_NAME")),
         version: RStr::from_str(env!("CARGO_PKG_VERSION")),
         kind: PluginKind::App,
         options,

@@ -23,14 +23,51 @@ pub struct LoadedApp {
 
 /// Imports the module or runs the file named in `settings` and finds the callable in it.
 pub fn load(py: Python<'_>, settings: &Settings) -> Result<LoadedApp, Error> {
-    let source = settings.source.as_ref().ok_or_else(|| {
-        Error::AppLoad("no app given: pass --module MODULE[:CALLABLE] or --wsgi-file FILE".into())
-    })?;
+    let source = settings.source.as_ref().ok_or_else(nothing_to_load)?;
+    load_source(py, source, settings.callable.as_deref())
+}
+
+/// Every app of `settings` with the prefix it is mounted at: `--module`/`--wsgi-file` at
+/// `""`, then each `--mount` in the order given. Fails at the first app that does not load.
+pub fn load_all(py: Python<'_>, settings: &Settings) -> Result<Vec<(String, LoadedApp)>, Error> {
+    let mut apps = Vec::with_capacity(1 + settings.mounts.len());
+    if let Some(source) = &settings.source {
+        apps.push((
+            String::new(),
+            load_source(py, source, settings.callable.as_deref())?,
+        ));
+    }
+    for mount in &settings.mounts {
+        let callable = mount.callable.as_deref().or(settings.callable.as_deref());
+        apps.push((
+            mount.prefix.clone(),
+            load_source(py, &mount.source, callable)?,
+        ));
+    }
+    if apps.is_empty() {
+        return Err(nothing_to_load());
+    }
+    Ok(apps)
+}
+
+fn nothing_to_load() -> Error {
+    Error::AppLoad(
+        "no app given: pass --module MODULE[:CALLABLE], --wsgi-file FILE or --mount PREFIX=APP"
+            .into(),
+    )
+}
+
+/// Imports the module or runs the file `source` and finds `callable` (or a default) in it.
+pub fn load_source(
+    py: Python<'_>,
+    source: &AppSource,
+    callable: Option<&str>,
+) -> Result<LoadedApp, Error> {
     let (module, label) = match source {
         AppSource::Module(name) => (import(py, name)?, name.clone()),
         AppSource::File(path) => (run_file(py, path)?, path.display().to_string()),
     };
-    let (name, callable) = find_callable(&module, settings.callable.as_deref(), &label)?;
+    let (name, callable) = find_callable(&module, callable, &label)?;
     let file = module
         .getattr(intern!(py, "__file__"))
         .and_then(|f| f.extract::<String>())

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use abi_stable::std_types::{RStr, RVec};
-use rsgi_plugin_api::options::{find, find_all};
+use rsgi_plugin_api::options::{find, find_all, flag};
 use rsgi_plugin_api::{OptionKind, OptionSpec, OptionValue};
 
 use crate::error::Error;
@@ -56,6 +56,20 @@ pub fn specs() -> RVec<OptionSpec> {
             "run with the virtualenv at DIR (made from the same Python)",
             OptionKind::Value,
         ),
+        spec(
+            "mount",
+            "",
+            "PREFIX=APP",
+            "serve APP (MODULE[:CALLABLE] or a .py/.wsgi file) under PREFIX (repeatable)",
+            OptionKind::List,
+        ),
+        spec(
+            "manage-script-name",
+            "",
+            "",
+            "pick the app by the longest --mount prefix of the path; move it to SCRIPT_NAME",
+            OptionKind::Flag,
+        ),
     ])
 }
 
@@ -66,6 +80,17 @@ pub enum AppSource {
     Module(String),
     /// `--wsgi-file path/app.py`: a file executed as a module.
     File(PathBuf),
+}
+
+/// One `--mount PREFIX=APP`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountSpec {
+    /// The prefix without a trailing `/` (`/api`); `""` for the root.
+    pub prefix: String,
+    /// Where the app comes from.
+    pub source: AppSource,
+    /// The callable named after `:`, else `--callable` or the defaults.
+    pub callable: Option<String>,
 }
 
 /// The plugin's settings, validated from the options the user gave.
@@ -79,6 +104,10 @@ pub struct Settings {
     pub pythonpath: Vec<PathBuf>,
     /// The virtualenv to run with.
     pub virtualenv: Option<PathBuf>,
+    /// `--mount` apps, in the order given.
+    pub mounts: Vec<MountSpec>,
+    /// `--manage-script-name`: route by the path and split it into SCRIPT_NAME/PATH_INFO.
+    pub manage_script_name: bool,
 }
 
 impl Settings {
@@ -97,7 +126,7 @@ impl Settings {
                 ))
             }
             (Some(spec), None) => {
-                let (name, named) = split_module_spec(spec)?;
+                let (name, named) = split_module_spec("module", spec)?;
                 if named.is_some() {
                     callable = named;
                 }
@@ -117,27 +146,92 @@ impl Settings {
             Some(dir) => Some(PathBuf::from(dir)),
             None => None,
         };
+        let mut mounts: Vec<MountSpec> = Vec::new();
+        for spec in find_all(values, "mount") {
+            let mount = parse_mount(spec)?;
+            if mount.prefix.is_empty() && source.is_some() {
+                return Err(Error::Config(format!(
+                    "--mount '{spec}' mounts an app at the root, where --module or --wsgi-file already is"
+                )));
+            }
+            if mounts.iter().any(|m| m.prefix == mount.prefix) {
+                return Err(Error::Config(format!(
+                    "--mount '{spec}': another app is already mounted at '{}'",
+                    mount.prefix
+                )));
+            }
+            mounts.push(mount);
+        }
         Ok(Settings {
             source,
             callable,
             pythonpath,
             virtualenv,
+            mounts,
+            manage_script_name: flag(values, "manage-script-name"),
         })
     }
 }
 
+/// Parses `PREFIX=APP`: `/api=pkg.mod:app`, `/legacy=site.wsgi`, `/=app`.
+///
+/// The prefix must start with `/`; trailing slashes are dropped (`/` is the root, `""`).
+/// APP is a file when it ends in `.py` or `.wsgi` or contains a `/`, else a module.
+pub fn parse_mount(spec: &str) -> Result<MountSpec, Error> {
+    let bad = |why: &str| {
+        Error::Config(format!(
+            "--mount '{spec}': {why} (want PREFIX=APP, e.g. /api=pkg.wsgi:app)"
+        ))
+    };
+    let (prefix, app) = spec.split_once('=').ok_or_else(|| bad("no '='"))?;
+    let (prefix, app) = (prefix.trim(), app.trim());
+    if !prefix.starts_with('/') {
+        return Err(bad("the prefix must start with '/'"));
+    }
+    if app.is_empty() {
+        return Err(bad("no app after '='"));
+    }
+    let prefix = prefix.trim_end_matches('/').to_owned();
+    let is_file =
+        |path: &str| path.ends_with(".py") || path.ends_with(".wsgi") || path.contains('/');
+    let (source, callable) = match app.rsplit_once(':') {
+        Some((path, callable)) if is_file(path) && !callable.contains('/') => {
+            let callable = callable.trim();
+            if callable.is_empty() {
+                return Err(bad("no callable after ':'"));
+            }
+            (
+                AppSource::File(PathBuf::from(path)),
+                Some(callable.to_owned()),
+            )
+        }
+        _ if is_file(app) => (AppSource::File(PathBuf::from(app)), None),
+        _ => {
+            let (module, callable) = split_module_spec("mount", app)?;
+            (AppSource::Module(module), callable)
+        }
+    };
+    Ok(MountSpec {
+        prefix,
+        source,
+        callable,
+    })
+}
+
 /// Splits `pkg.mod:callable` into the module and the optional callable.
-fn split_module_spec(spec: &str) -> Result<(String, Option<String>), Error> {
+fn split_module_spec(option: &str, spec: &str) -> Result<(String, Option<String>), Error> {
     let (module, callable) = match spec.split_once(':') {
         Some((module, callable)) => (module.trim(), Some(callable.trim())),
         None => (spec, None),
     };
     if module.is_empty() {
-        return Err(Error::Config(format!("--module '{spec}' names no module")));
+        return Err(Error::Config(format!(
+            "--{option} '{spec}' names no module"
+        )));
     }
     if callable == Some("") {
         return Err(Error::Config(format!(
-            "--module '{spec}' names no callable after ':'"
+            "--{option} '{spec}' names no callable after ':'"
         )));
     }
     Ok((module.to_owned(), callable.map(str::to_owned)))
@@ -170,9 +264,62 @@ mod tests {
                 ("callable", ""),
                 ("pythonpath", "python-path"),
                 ("virtualenv", "home,venv"),
+                ("mount", ""),
+                ("manage-script-name", ""),
             ]
         );
         assert_eq!(specs[3].kind, OptionKind::List);
+        assert_eq!(specs[5].kind, OptionKind::List);
+        assert_eq!(specs[6].kind, OptionKind::Flag);
+    }
+
+    #[test]
+    fn mounts_parse_modules_files_and_normalise_the_prefix() {
+        let s = Settings::from_options(&[
+            opt(
+                "mount",
+                &["/api/=pkg.api:make", "/legacy=sites/old.wsgi", "/=root"],
+            ),
+            opt("manage-script-name", &["true"]),
+        ])
+        .unwrap();
+        assert!(s.manage_script_name);
+        assert_eq!(
+            s.mounts,
+            [
+                MountSpec {
+                    prefix: "/api".into(),
+                    source: AppSource::Module("pkg.api".into()),
+                    callable: Some("make".into()),
+                },
+                MountSpec {
+                    prefix: "/legacy".into(),
+                    source: AppSource::File("sites/old.wsgi".into()),
+                    callable: None,
+                },
+                MountSpec {
+                    prefix: "".into(),
+                    source: AppSource::Module("root".into()),
+                    callable: None,
+                },
+            ]
+        );
+        let file = parse_mount("/f=app.py:custom").unwrap();
+        assert_eq!(file.source, AppSource::File("app.py".into()));
+        assert_eq!(file.callable.as_deref(), Some("custom"));
+    }
+
+    #[test]
+    fn bad_or_clashing_mounts_are_config_errors() {
+        for spec in ["api=app", "/api", "/api=", "/api=app:"] {
+            let err = parse_mount(spec).unwrap_err();
+            assert!(matches!(err, Error::Config(_)), "{spec}: {err}");
+        }
+        let err = Settings::from_options(&[opt("mount", &["/a=x", "/a/=y"])]).unwrap_err();
+        assert!(err.to_string().contains("already mounted"), "{err}");
+        let err =
+            Settings::from_options(&[opt("module", &["app"]), opt("mount", &["/=x"])]).unwrap_err();
+        assert!(err.to_string().contains("root"), "{err}");
     }
 
     #[test]

@@ -12,12 +12,14 @@ use crate::environ;
 use crate::error::Error;
 use crate::interp;
 use crate::loader::{self, LoadedApp};
+use crate::mount::{Mounts, Route};
 use crate::options::Settings;
 use crate::serve;
 use crate::thread_state;
 
 static SETTINGS: OnceLock<Settings> = OnceLock::new();
-static APP: OnceLock<LoadedApp> = OnceLock::new();
+/// The loaded apps, by mount prefix (one at `""` without `--mount`).
+static APPS: OnceLock<Apps> = OnceLock::new();
 /// The latest context the host gave (`load_app` in the master, then `post_fork_child`).
 static CONTEXT: Mutex<Option<AppContext>> = Mutex::new(None);
 /// The environ part shared by every request of this process, made at its first request.
@@ -31,18 +33,50 @@ pub fn init(options: &[OptionValue]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Loads the app (once per process); returns its description for the startup log.
+/// Every app of this process and where it is mounted.
+struct Apps {
+    mounts: Mounts<LoadedApp>,
+    /// For the startup log.
+    description: String,
+}
+
+/// Loads the apps (once per process); returns their description for the startup log.
 pub fn load_app(ctx: &AppContext) -> Result<String, Error> {
     set_context(ctx);
-    if let Some(app) = APP.get() {
-        return Ok(app.description.clone());
+    if let Some(apps) = APPS.get() {
+        return Ok(apps.description.clone());
     }
     let settings = SETTINGS
         .get()
         .ok_or_else(|| Error::Init("load_app called before init".into()))?;
-    let loaded = thread_state::attach(|py| loader::load(py, settings))?;
-    let description = loaded.description.clone();
-    let _ = APP.set(loaded);
+    let loaded = thread_state::attach(|py| {
+        let loaded = loader::load_all(py, settings)?;
+        if interp::FREE_THREADED && interp::gil_enabled(py) == Some(true) {
+            tracing::warn!(
+                "loading the app enabled the GIL (it imported an extension module not marked \
+                 as free-threading safe): request threads will not run Python in parallel"
+            );
+        }
+        Ok::<_, Error>(loaded)
+    })?;
+    let mounted = !settings.mounts.is_empty();
+    let mounts = Mounts::new(loaded, settings.manage_script_name);
+    let description = mounts
+        .iter()
+        .map(|(prefix, app)| match mounted {
+            true => format!(
+                "{} at '{}'",
+                app.description,
+                String::from_utf8_lossy(prefix)
+            ),
+            false => app.description.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let _ = APPS.set(Apps {
+        mounts,
+        description: description.clone(),
+    });
     Ok(description)
 }
 
@@ -68,7 +102,11 @@ pub fn handle(
     body: &mut BodyReader<'_>,
     responder: &mut Responder<'_>,
 ) -> Result<(), Error> {
-    let app = APP.get().ok_or(Error::NoApp)?;
+    let apps = APPS.get().ok_or(Error::NoApp)?;
+    let (app, split) = match apps.mounts.route(request) {
+        Route::Serve { app, split } => (app, split),
+        Route::NotFound => return serve::not_found(request, responder),
+    };
     thread_state::attach(|py| {
         let base = BASE_ENVIRON
             .get_or_try_init(py, || environ::base(py, &context()))
@@ -78,6 +116,7 @@ pub fn handle(
             app.callable.bind(py),
             base.bind(py),
             request,
+            split.as_ref(),
             body,
             responder,
         )

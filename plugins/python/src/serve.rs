@@ -1,13 +1,15 @@
 //! Serving one request: environ → app → response, and the report when it fails.
 
+use abi_stable::std_types::RSlice;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use rsgi_plugin_api::{BodyReader, Request, Responder, SendError};
+use rsgi_plugin_api::{BodyReader, Header, Request, Responder, SendError};
 
 use crate::environ;
 use crate::error::{Error, RequestError};
 use crate::input::WsgiInput;
 use crate::iterate::{self, RequestInfo};
+use crate::mount::Split;
 use crate::start_response::StartResponse;
 use crate::traceback;
 
@@ -18,14 +20,11 @@ pub fn serve(
     app: &Bound<'_, PyAny>,
     base: &Bound<'_, PyDict>,
     request: &Request<'_>,
+    split: Option<&Split<'_>>,
     body: &mut BodyReader<'_>,
     responder: &mut Responder<'_>,
 ) -> Result<(), Error> {
-    let label = format!(
-        "{} {}",
-        String::from_utf8_lossy(request.method.as_slice()),
-        String::from_utf8_lossy(request.uri.as_slice())
-    );
+    let label = label(request);
     let outcome = (|| {
         let input = Bound::new(py, WsgiInput::new(body)).map_err(RequestError::Raised)?;
         let start = Bound::new(py, StartResponse::new(responder)).map_err(RequestError::Raised)?;
@@ -33,8 +32,8 @@ pub fn serve(
             input: &input,
             start: &start,
         };
-        let environ =
-            environ::build(py, base, request, input.as_any()).map_err(RequestError::Raised)?;
+        let environ = environ::build(py, base, request, split, input.as_any())
+            .map_err(RequestError::Raised)?;
         let result = app.call1((environ, &start)).map_err(RequestError::Raised)?;
         let info = RequestInfo {
             label: &label,
@@ -43,6 +42,37 @@ pub fn serve(
         iterate::send_response(py, &result, &start, &info)
     })();
     outcome.map_err(|err| report(py, &label, err))
+}
+
+/// Answers `404 Not Found` to a request no mounted app serves.
+pub fn not_found(request: &Request<'_>, responder: &mut Responder<'_>) -> Result<(), Error> {
+    let label = label(request);
+    tracing::info!("{label}: no app is mounted for this path: 404");
+    let body = b"Not Found\n";
+    let length = body.len().to_string();
+    let headers = [
+        Header {
+            name: RSlice::from_slice(b"Content-Type"),
+            value: RSlice::from_slice(b"text/plain"),
+        },
+        Header {
+            name: RSlice::from_slice(b"Content-Length"),
+            value: RSlice::from_slice(length.as_bytes()),
+        },
+    ];
+    responder
+        .start(404, "Not Found", &headers)
+        .and_then(|()| responder.write(body))
+        .map_err(|err| Error::Request(format!("{label}: {}", err.describe())))
+}
+
+/// `METHOD URI`, for log lines.
+fn label(request: &Request<'_>) -> String {
+    format!(
+        "{} {}",
+        String::from_utf8_lossy(request.method.as_slice()),
+        String::from_utf8_lossy(request.uri.as_slice())
+    )
 }
 
 /// Invalidates the request's Python objects when the request ends, however it ends, so an
@@ -100,6 +130,7 @@ mod tests {
                     &app,
                     &base,
                     request,
+                    None,
                     &mut body.reader(),
                     &mut fake.responder(),
                 )
@@ -195,6 +226,7 @@ mod tests {
                     &app,
                     &base,
                     r,
+                    None,
                     &mut body.reader(),
                     &mut fake.responder(),
                 )

@@ -169,7 +169,9 @@ fn plugin_serves_through_the_abi_imports_c_extensions_and_survives_fork() {
             "wsgi-file",
             "callable",
             "pythonpath",
-            "virtualenv"
+            "virtualenv",
+            "mount",
+            "manage-script-name"
         ]
     );
 

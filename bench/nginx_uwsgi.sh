@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# nginx -> rsgi (uwsgi protocol) next to nginx -> uWSGI (uwsgi protocol), in one run.
+#
+#   bench/nginx_uwsgi.sh                       # 1 worker each, 3 interleaved runs of 10 s
+#   WORKERS=2 RUNS=5 DURATION=20 bench/nginx_uwsgi.sh
+#
+# One nginx (one worker process) has two sites: one passes to `rsgi --socket`, the other
+# to `uwsgi --socket`; both backends serve bench/apps/hello.py with the same number of
+# worker processes and one thread each, without request logging. wrk keeps CONNECTIONS
+# connections alive to nginx; nginx opens one uwsgi connection per request to the backend
+# (the protocol has no keep-alive), for both alike. Runs are interleaved (rsgi run 1,
+# uWSGI run 1, rsgi run 2, ...) so a burst of noise from elsewhere hits both.
+#
+# With 2 CPUs or more and taskset installed, both backends share CPU 0 (only one is under
+# load at a time) and nginx and wrk share CPU 1.
+#
+# Needs: a release build (cargo build --release), nginx and wrk (scripts/setup.sh), and
+# uWSGI in build/bench-venv (python3 bench/run.py creates it on its first run).
+# Environment: WORKERS (1), RUNS (3), DURATION (10), WARMUP (2), CONNECTIONS (50),
+# RSGI (target/release/rsgi), NGINX (/usr/sbin/nginx).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WORKERS="${WORKERS:-1}"
+RUNS="${RUNS:-3}"
+DURATION="${DURATION:-10}"
+WARMUP="${WARMUP:-2}"
+CONNECTIONS="${CONNECTIONS:-50}"
+RSGI="${RSGI:-$ROOT/target/release/rsgi}"
+NGINX="${NGINX:-/usr/sbin/nginx}"
+UWSGI="$ROOT/build/bench-venv/bin/uwsgi"
+APPS="$ROOT/bench/apps"
+LOGS="$ROOT/build/bench-logs"
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+[ -x "$RSGI" ] || die "$RSGI is missing: cargo build --release"
+[ -x "$UWSGI" ] || die "$UWSGI is missing: python3 bench/run.py creates build/bench-venv"
+[ -x "$NGINX" ] || die "$NGINX is missing: scripts/setup.sh installs it"
+command -v wrk >/dev/null || die "wrk is missing: scripts/setup.sh installs it"
+
+BACKEND_CPU=() FRONT_CPU=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    BACKEND_CPU=(taskset -c 0) FRONT_CPU=(taskset -c 1)
+else
+    log "not pinning: needs taskset and at least 2 CPUs"
+fi
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/rsgi-bench-nginx.XXXXXX")"
+mkdir -p "$LOGS"
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill -INT "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+RSGI_PORT="$(free_port)" UWSGI_PORT="$(free_port)"
+FRONT_RSGI="$(free_port)" FRONT_UWSGI="$(free_port)"
+
+(cd "$APPS" && exec "${BACKEND_CPU[@]}" "$RSGI" --plugin python --socket "127.0.0.1:$RSGI_PORT" \
+    --module hello --processes "$WORKERS" --log-level warn) >"$LOGS/nginx-rsgi.log" 2>&1 &
+PIDS+=($!)
+# uWSGI 2.0 reloads on SIGTERM; cleanup() stops everything with SIGINT.
+"${BACKEND_CPU[@]}" "$UWSGI" --socket "127.0.0.1:$UWSGI_PORT" --wsgi-file "$APPS/hello.py" \
+    --processes "$WORKERS" --master --disable-logging >"$LOGS/nginx-uwsgi.log" 2>&1 &
+PIDS+=($!)
+
+cp /etc/nginx/uwsgi_params "$WORK/uwsgi_params"
+cat >"$WORK/nginx.conf" <<EOF
+master_process off;
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/client_body;
+    proxy_temp_path $WORK/proxy;
+    fastcgi_temp_path $WORK/fastcgi;
+    uwsgi_temp_path $WORK/uwsgi;
+    scgi_temp_path $WORK/scgi;
+    server {
+        listen 127.0.0.1:$FRONT_RSGI;
+        location / { include uwsgi_params; uwsgi_pass 127.0.0.1:$RSGI_PORT; }
+    }
+    server {
+        listen 127.0.0.1:$FRONT_UWSGI;
+        location / { include uwsgi_params; uwsgi_pass 127.0.0.1:$UWSGI_PORT; }
+    }
+}
+EOF
+"${FRONT_CPU[@]}" "$NGINX" -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/error.log" -g 'daemon off;' &
+PIDS+=($!)
+
+wait_ready() { # PORT NAME
+    local i
+    for i in $(seq 1 200); do
+        if [ "$(curl -s --max-time 2 "http://127.0.0.1:$1/" || true)" = "Hello, World!" ]; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    die "$2 behind nginx never answered 'Hello, World!' (logs: $LOGS/nginx-*.log, $WORK/error.log)"
+}
+wait_ready "$FRONT_RSGI" rsgi
+wait_ready "$FRONT_UWSGI" uWSGI
+
+# wrk PORT SECONDS -> "rps p99_ms errors"
+measure() {
+    local out rps p99 unit errors
+    out="$("${FRONT_CPU[@]}" wrk -t1 -c"$CONNECTIONS" -d"$2s" --latency "http://127.0.0.1:$1/")"
+    rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
+    read -r p99 unit < <(awk '$1 == "99%" {v = $2; u = v; sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u); print v, u}' <<<"$out")
+    case "$unit" in
+        us) p99="$(awk -v v="$p99" 'BEGIN {printf "%.3f", v / 1000}')" ;;
+        s) p99="$(awk -v v="$p99" 'BEGIN {printf "%.3f", v * 1000}')" ;;
+    esac
+    errors="$(awk '/Socket errors:/ {gsub(/[^0-9 ]/, " "); for (i = 1; i <= NF; i++) n += $i} /Non-2xx/ {n += $NF} END {print n + 0}' <<<"$out")"
+    echo "$rps $p99 $errors"
+}
+
+declare -A RPS P99 ERR
+LOAD="$(cut -d' ' -f1 /proc/loadavg)"
+log "$WORKERS worker(s) each, $RUNS runs, wrk -t1 -c$CONNECTIONS -d${DURATION}s (+${WARMUP}s warm-up), load $LOAD"
+for run in $(seq 1 "$RUNS"); do
+    for name in rsgi uwsgi; do
+        if [ "$name" = rsgi ]; then port="$FRONT_RSGI"; else port="$FRONT_UWSGI"; fi
+        [ "$WARMUP" = 0 ] || measure "$port" "$WARMUP" >/dev/null
+        read -r rps p99 errors < <(measure "$port" "$DURATION")
+        RPS[$name]+="$rps " P99[$name]+="$p99 " ERR[$name]=$(( ${ERR[$name]:-0} + errors ))
+        log "$name run $run: $rps rps, p99 $p99 ms, $errors errors"
+    done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+RSGI_MED="$(median <<<"${RPS[rsgi]}")"
+UWSGI_MED="$(median <<<"${RPS[uwsgi]}")"
+
+echo "nginx -> uwsgi protocol, hello world, $WORKERS worker process(es) x 1 thread per backend;"
+echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s, $RUNS interleaved runs; $(nproc) CPUs, load $LOAD at start; $("$NGINX" -v 2>&1 | sed 's/.*: //'), uWSGI $("$UWSGI" --version)"
+echo
+echo "| backend (behind nginx) | median rps | median p99 | runs (rps) | errors |"
+echo "|---|---:|---:|---|---:|"
+for name in rsgi uwsgi; do
+    label="rsgi --socket"; [ "$name" = uwsgi ] && label="uWSGI --socket"
+    printf '| %s | %.0f | %.2f ms | %s | %d |\n' "$label" "$(median <<<"${RPS[$name]}")" \
+        "$(median <<<"${P99[$name]}")" "$(tr ' ' '\n' | grep -v '^$' | xargs printf '%.0f / ' <<<"${RPS[$name]}" | sed 's| / $||')" "${ERR[$name]}"
+done
+echo
+awk -v a="$RSGI_MED" -v b="$UWSGI_MED" 'BEGIN {printf "rsgi / uWSGI: %.2fx (median rps)\n", a / b}'

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Build the python plugin once per interpreter, each under a name that carries the version,
+# and put them next to the rsgi binary so `--plugin python3.13` finds them.
+#
+#   scripts/build-python-plugins.sh                    # python3's version, 3.13, 3.13t (debug)
+#   scripts/build-python-plugins.sh --release 3.13t    # only 3.13t, next to target/release/rsgi
+#
+# For each TAG (`3.13`, or `3.13t` for the free-threaded build):
+#   - the interpreter: build/pythons/TAG/bin/pythonTAG when scripts/build-python.sh built
+#     it; else `python3` on PATH when that is Python TAG (with a shared libpython); else
+#     scripts/build-python.sh builds it from Debian's source package;
+#   - `cargo build -p rsgi-plugin-python` with PYO3_PYTHON=<that interpreter>,
+#     RSGI_PYTHON_PLUGIN_NAME=pythonTAG and a target directory of its own
+#     (build/plugin-TAG), so the builds neither share nor invalidate each other's pyo3;
+#   - the library is copied to <target>/<profile>/librsgi_pythonTAG.so, where <target> is
+#     $CARGO_TARGET_DIR or target/.
+# The plain `librsgi_python.so` (plugin name `python`) stays what `cargo build` makes,
+# linked against `python3` on PATH (or $PYO3_PYTHON).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHONS="${RSGI_PYTHONS_DIR:-$ROOT/build/pythons}"
+RSGI_TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+PROFILE=debug
+CARGO_PROFILE=()
+
+log() { printf 'build-python-plugins: %s\n' "$*" >&2; }
+die() { printf 'build-python-plugins: error: %s\n' "$*" >&2; exit 1; }
+
+# The version of `python3` on PATH, as a tag (`3.11`, or `3.13t` if free-threaded).
+path_python_tag() {
+    python3 -c 'import sys, sysconfig; print("%d.%d%s" % (sys.version_info[:2] + ("t" if sysconfig.get_config_var("Py_GIL_DISABLED") else "",)))' 2>/dev/null
+}
+
+TAGS=()
+for arg in "$@"; do
+    case "$arg" in
+        --release) PROFILE=release; CARGO_PROFILE=(--release) ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        [0-9]*.[0-9]*) TAGS+=("$arg") ;;
+        *) die "unknown argument '$arg' (want --release or versions like 3.13 3.13t)" ;;
+    esac
+done
+if [ "${#TAGS[@]}" -eq 0 ]; then
+    TAGS=(3.13 3.13t)
+    own="$(path_python_tag || true)"
+    if [ -n "$own" ] && [ "$own" != 3.13 ] && [ "$own" != 3.13t ]; then
+        TAGS=("$own" "${TAGS[@]}")
+    fi
+fi
+
+# The interpreter for TAG (built on demand); prints its path.
+interpreter_for() {
+    local tag="$1" exe="$PYTHONS/$1/bin/python$1"
+    if [ -x "$exe" ] && [ -f "$PYTHONS/$tag/.rsgi-build-stamp" ]; then
+        echo "$exe"
+        return 0
+    fi
+    if [ "$(path_python_tag || true)" = "$tag" ]; then
+        local own shared
+        own="$(python3 -c 'import sys; print(sys.executable)')"
+        shared="$("$own" -c 'import sysconfig; print(sysconfig.get_config_var("Py_ENABLE_SHARED") or 0)')"
+        if [ "$shared" = 1 ]; then
+            echo "$own"
+            return 0
+        fi
+        log "python3 on PATH ($own) is $tag but has no shared libpython; building one"
+    fi
+    local version="${tag%t}" flags=()
+    [ "$version" != "$tag" ] && flags=(--disable-gil)
+    "$ROOT/scripts/build-python.sh" "$version" "${flags[@]}" | tail -1
+}
+
+build_plugin() {
+    local tag="$1" exe="$2" target="$ROOT/build/plugin-$1" start
+    start=$(date +%s)
+    log "python$tag: cargo build -p rsgi-plugin-python ${CARGO_PROFILE[*]} (PYO3_PYTHON=$exe, target $target)"
+    (
+        cd "$ROOT"
+        PYO3_PYTHON="$exe" RSGI_PYTHON_PLUGIN_NAME="python$tag" CARGO_TARGET_DIR="$target" \
+            nice -n 10 cargo build -q -p rsgi-plugin-python --lib "${CARGO_PROFILE[@]}"
+    ) || die "the python$tag plugin did not build"
+    local built="$target/$PROFILE/librsgi_python.so" dest="$RSGI_TARGET/$PROFILE/librsgi_python$tag.so"
+    [ -f "$built" ] || die "cargo did not produce $built"
+    mkdir -p "$RSGI_TARGET/$PROFILE"
+    cp -f "$built" "$dest.tmp"
+    mv -f "$dest.tmp" "$dest"
+    log "python$tag: $dest ($(( $(date +%s) - start ))s)"
+}
+
+main() {
+    local tag exe
+    for tag in "${TAGS[@]}"; do
+        case "$tag" in
+            [0-9].[0-9]|[0-9].[0-9][0-9]|[0-9].[0-9]t|[0-9].[0-9][0-9]t) ;;
+            *) die "'$tag' is not a version tag like 3.13 or 3.13t" ;;
+        esac
+        exe="$(interpreter_for "$tag")" || die "no interpreter for $tag"
+        [ -x "$exe" ] || die "no interpreter for $tag (got '$exe')"
+        build_plugin "$tag" "$exe"
+    done
+    if [ -x "$RSGI_TARGET/$PROFILE/rsgi" ]; then
+        log "plugins next to $RSGI_TARGET/$PROFILE/rsgi:"
+        "$RSGI_TARGET/$PROFILE/rsgi" --list-plugins >&2 || true
+    else
+        log "note: $RSGI_TARGET/$PROFILE/rsgi is not built yet (cargo build ${CARGO_PROFILE[*]})"
+    fi
+}
+
+main

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# Build a CPython from Debian's own source package, for running rsgi's python plugin
+# against a Python other than the one on PATH.
+#
+#   scripts/build-python.sh 3.13                # -> build/pythons/3.13/bin/python3.13
+#   scripts/build-python.sh 3.13 --disable-gil   # -> build/pythons/3.13t/bin/python3.13t
+#
+# Prints the path of the built interpreter as its last line of output.
+#
+# Where the source comes from: `apt-get source --download-only python3.13` from Debian
+# trixie, through an apt configuration of its own (a sources list, lists and cache
+# directories under build/pythons/apt), so the machine's apt setup is neither read nor
+# changed. Only the upstream tarball in the source package (python3.13_*.orig.tar.xz) is
+# used; Debian's patches are not applied. The download is checked by apt against the
+# signed Release file (debian-archive-keyring).
+#
+# How it is built: ./configure --enable-shared (a libpython for the plugin to link),
+# with an rpath to its own lib directory so the interpreter finds its own libpython,
+# and --disable-gil for the free-threaded build; `make -j2`, `make install` into
+# build/pythons/<VERSION>[t]. A stamp file records what was built; a second run with the
+# same arguments does nothing but print the path. ssl, sqlite3, ctypes, decimal, bz2,
+# lzma, zlib and readline must import, or the build counts as failed.
+#
+# Build dependencies come from Debian (installed when missing; needs root or sudo).
+# Environment: RSGI_PYTHONS_DIR (default build/pythons), RSGI_PYTHON_SUITE (default trixie),
+# RSGI_DEBIAN_MIRROR (default http://deb.debian.org/debian), JOBS (default 2).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHONS="${RSGI_PYTHONS_DIR:-$ROOT/build/pythons}"
+SUITE="${RSGI_PYTHON_SUITE:-trixie}"
+MIRROR="${RSGI_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+JOBS="${JOBS:-2}"
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+
+# Debian packages the build needs: a toolchain and the headers of the stdlib's C modules.
+BUILD_DEPS=(build-essential pkg-config xz-utils libssl-dev libsqlite3-dev libffi-dev
+    zlib1g-dev libbz2-dev liblzma-dev libreadline-dev uuid-dev libncurses-dev)
+
+log() { printf 'build-python: %s\n' "$*" >&2; }
+die() { printf 'build-python: error: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+    echo "usage: $0 VERSION [--disable-gil]    (VERSION like 3.13)" >&2
+    exit 2
+}
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo -E "$@"
+    else
+        die "need root to run '$*' (not root and no sudo)"
+    fi
+}
+
+VERSION=""
+FREE_THREADED=0
+for arg in "$@"; do
+    case "$arg" in
+        --disable-gil) FREE_THREADED=1 ;;
+        -h|--help) usage ;;
+        [0-9]*.[0-9]*) [ -z "$VERSION" ] || usage; VERSION="$arg" ;;
+        *) usage ;;
+    esac
+done
+[ -n "$VERSION" ] || usage
+case "$VERSION" in
+    [0-9].[0-9]|[0-9].[0-9][0-9]) ;;
+    *) die "VERSION is major.minor, like 3.13 (got '$VERSION')" ;;
+esac
+if [ "$FREE_THREADED" -eq 1 ]; then
+    TAG="${VERSION}t"
+else
+    TAG="$VERSION"
+fi
+PREFIX="$PYTHONS/$TAG"
+EXE="$PREFIX/bin/python$TAG"
+STAMP="$PREFIX/.rsgi-build-stamp"
+SOURCE_PKG="python$VERSION"
+
+# --- the cache ---------------------------------------------------------------
+
+# What a finished build must match: the arguments and the tarball it came from.
+stamp_key() { echo "python=$TAG tarball=$1 configure=--enable-shared${2:+ $2}"; }
+
+if [ -f "$STAMP" ] && [ -x "$EXE" ]; then
+    log "$TAG already built ($(head -1 "$STAMP")); remove $PREFIX to rebuild"
+    echo "$EXE"
+    exit 0
+fi
+
+# --- build dependencies ------------------------------------------------------
+
+install_build_deps() {
+    local missing=()
+    for pkg in "${BUILD_DEPS[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
+            || missing+=("$pkg")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    log "installing Debian build dependencies: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq || die "apt-get update failed"
+    as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+        || die "could not install: ${missing[*]}"
+}
+
+# --- the source, through an apt configuration of our own ----------------------
+
+APT_DIR="$PYTHONS/apt"
+APT_OPTS=(
+    -o "Dir::Etc::SourceList=$APT_DIR/sources.list"
+    -o "Dir::Etc::SourceParts=/dev/null"
+    -o "Dir::State::Lists=$APT_DIR/lists"
+    -o "Dir::Cache=$APT_DIR/cache"
+    -o "Dir::Cache::pkgcache="
+    -o "Dir::Cache::srcpkgcache="
+    -o "APT::Sandbox::User=root"
+    -o "Debug::NoLocking=true"
+)
+
+# Downloads the source package into $APT_DIR/src (once); prints the orig tarball's path.
+download_source() {
+    mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial" "$APT_DIR/src"
+    [ -r "$KEYRING" ] || die "$KEYRING is missing (Debian package debian-archive-keyring)"
+    printf 'deb-src [signed-by=%s] %s %s main\n' "$KEYRING" "$MIRROR" "$SUITE" \
+        > "$APT_DIR/sources.list"
+    local tarball
+    tarball="$(find "$APT_DIR/src" -maxdepth 1 -name "${SOURCE_PKG}_*.orig.tar.xz" | sort -V | tail -1)"
+    if [ -n "$tarball" ]; then
+        log "using the downloaded $(basename "$tarball")"
+        echo "$tarball"
+        return 0
+    fi
+    log "apt-get update for deb-src $SUITE (own lists in $APT_DIR)"
+    apt-get "${APT_OPTS[@]}" update -qq >&2 \
+        || die "apt-get update of the $SUITE sources failed"
+    log "apt-get source --download-only $SOURCE_PKG ($SUITE)"
+    (cd "$APT_DIR/src" && apt-get "${APT_OPTS[@]}" source --download-only "$SOURCE_PKG" >&2) \
+        || die "apt-get source $SOURCE_PKG failed (does $SUITE have it?)"
+    tarball="$(find "$APT_DIR/src" -maxdepth 1 -name "${SOURCE_PKG}_*.orig.tar.xz" | sort -V | tail -1)"
+    [ -n "$tarball" ] || die "the $SOURCE_PKG source package has no ${SOURCE_PKG}_*.orig.tar.xz"
+    echo "$tarball"
+}
+
+# --- build ---------------------------------------------------------------------
+
+build() {
+    local tarball="$1" extra=""
+    [ "$FREE_THREADED" -eq 1 ] && extra="--disable-gil"
+    local work="$PYTHONS/src-$TAG"
+    rm -rf "$work" "$PREFIX"
+    mkdir -p "$work"
+    log "unpacking $(basename "$tarball")"
+    tar -xJf "$tarball" -C "$work" --strip-components=1
+    [ -x "$work/configure" ] || die "$tarball does not hold a CPython source tree"
+    cd "$work"
+    log "configure --prefix=$PREFIX --enable-shared $extra"
+    # shellcheck disable=SC2086  # $extra is empty or one flag
+    ./configure --prefix="$PREFIX" --enable-shared $extra \
+        LDFLAGS="-Wl,-rpath,$PREFIX/lib" > "$work/configure.log" 2>&1 \
+        || { tail -30 "$work/configure.log" >&2; die "configure failed (log: $work/configure.log)"; }
+    log "make -j$JOBS (log: $work/make.log)"
+    make -j"$JOBS" > "$work/make.log" 2>&1 \
+        || { tail -40 "$work/make.log" >&2; die "make failed (log: $work/make.log)"; }
+    log "make install"
+    make install > "$work/install.log" 2>&1 \
+        || { tail -30 "$work/install.log" >&2; die "make install failed (log: $work/install.log)"; }
+    cd "$ROOT"
+    [ -x "$EXE" ] || die "make install did not produce $EXE"
+    check "$EXE"
+    rm -rf "$work"
+    stamp_key "$(basename "$tarball")" "$extra" > "$STAMP"
+}
+
+# The stdlib modules rsgi's tests and typical apps need must import; the GIL state must be
+# what was asked for.
+check() {
+    local exe="$1" want_gil=1
+    [ "$FREE_THREADED" -eq 1 ] && want_gil=0
+    "$exe" - "$want_gil" <<'EOF' >&2 || die "$exe is incomplete (see above)"
+import sys, sysconfig
+import ssl, sqlite3, ctypes, decimal, bz2, lzma, zlib, readline, hashlib, uuid  # noqa: F401
+want_gil = sys.argv[1] == "1"
+disabled = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+if disabled == want_gil:
+    sys.exit("Py_GIL_DISABLED=%s, expected %s" % (disabled, not want_gil))
+print("build-python: ok: %s (%s), Py_GIL_DISABLED=%d, %s, sqlite %s"
+      % (sys.executable, sys.version.split()[0], disabled, ssl.OPENSSL_VERSION, sqlite3.sqlite_version))
+EOF
+}
+
+main() {
+    local start tarball
+    start=$(date +%s)
+    install_build_deps
+    tarball="$(download_source)"
+    log "building $TAG from $(basename "$tarball") into $PREFIX"
+    build "$tarball"
+    log "built $TAG in $(( $(date +%s) - start ))s"
+    echo "$EXE"
+}
+
+main

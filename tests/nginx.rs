@@ -1,0 +1,644 @@
+//! The uwsgi protocol behind a real nginx (`uwsgi_pass` over TCP and a Unix socket),
+//! bad uwsgi input sent to rsgi directly, Unix socket files, and graceful restarts of the
+//! instances behind one nginx upstream.
+
+#[path = "nginx_support.rs"]
+mod support;
+
+use std::collections::HashSet;
+use std::ffi::{CStr, CString};
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::net::UnixListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rsgi_e2e::{free_port, run_to_exit, Client, Response, Server};
+use support::{
+    assert_closed_without_answer, start_uwsgi, uwsgi_request, Nginx, Site, Target, TempDir,
+};
+
+const T: Duration = Duration::from_secs(20);
+
+/// rsgi on a TCP and a Unix uwsgi socket, and nginx with three sites in front of it:
+/// over TCP, over the Unix socket, and over TCP with `uwsgi_param HTTPS on`.
+struct Stack {
+    rsgi: Server,
+    nginx: Nginx,
+    _dir: TempDir,
+}
+
+impl Stack {
+    fn start(args: &[&str]) -> Stack {
+        let dir = TempDir::new("stack");
+        let tcp = format!("127.0.0.1:{}", free_port());
+        let unix = dir.path().join("rsgi.sock").display().to_string();
+        let rsgi = start_uwsgi(&[tcp.clone(), unix.clone()], args);
+        let nginx = Nginx::start(
+            dir.path(),
+            &[
+                Site::to(tcp.clone()),
+                Site::to(format!("unix:{unix}")),
+                Site::to(tcp).with("uwsgi_param HTTPS on;"),
+            ],
+        );
+        Stack {
+            rsgi,
+            nginx,
+            _dir: dir,
+        }
+    }
+
+    /// The plain sites: (name, address) over TCP and over the Unix socket.
+    fn sites(&self) -> [(&'static str, SocketAddr); 2] {
+        [("tcp", self.nginx.addrs[0]), ("unix", self.nginx.addrs[1])]
+    }
+
+    fn https_site(&self) -> SocketAddr {
+        self.nginx.addrs[2]
+    }
+
+    /// One request through nginx on a fresh connection; panics with both logs on I/O errors.
+    fn request(
+        &self,
+        addr: SocketAddr,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        Client::connect(addr)
+            .and_then(|mut c| c.request(method, path, headers, body))
+            .unwrap_or_else(|e| panic!("{method} {path} via {addr}: {e}\n{}", self.logs()))
+    }
+
+    fn get(&self, addr: SocketAddr, path: &str) -> Response {
+        self.request(addr, "GET", path, &[], b"")
+    }
+
+    fn logs(&self) -> String {
+        format!(
+            "rsgi log:\n{}\nnginx log:\n{}",
+            self.rsgi.log(),
+            self.nginx.error_log()
+        )
+    }
+}
+
+/// `"KEY": "value"` as the `/environ` route's JSON has it.
+fn json_pair(key: &str, value: &str) -> String {
+    format!(r#""{key}": "{value}""#)
+}
+
+/// Deterministic bytes of every value (xorshift), so a shifted or dropped byte shows.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+// --- through nginx -------------------------------------------------------------------
+
+#[test]
+fn get_through_nginx_reaches_the_app_over_tcp_and_a_unix_socket() {
+    let stack = Stack::start(&["--processes", "2"]);
+    for (name, addr) in stack.sites() {
+        let r = stack.get(addr, "/");
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (200, "Hello, World!"),
+            "via {name}"
+        );
+        let env = stack.get(addr, "/environ").text();
+        for expected in [
+            json_pair("REQUEST_METHOD", "GET"),
+            json_pair("PATH_INFO", "/environ"),
+            json_pair("SERVER_PROTOCOL", "HTTP/1.1"),
+            json_pair("REMOTE_ADDR", "127.0.0.1"),
+            json_pair("SERVER_PORT", &addr.port().to_string()),
+            json_pair("wsgi.url_scheme", "http"),
+        ] {
+            assert!(
+                env.contains(&expected),
+                "via {name}: {expected} missing in {env}"
+            );
+        }
+        assert!(env.contains(r#""HTTPS": null"#), "via {name}: {env}");
+    }
+}
+
+#[test]
+fn query_strings_pass_through_nginx_unchanged() {
+    let stack = Stack::start(&[]);
+    let long = format!("k={}", "v".repeat(4000));
+    let cases: [(String, &str); 6] = [
+        ("/environ?a=1&b=2".into(), "a=1&b=2"),
+        (
+            "/environ?q=caf%C3%A9&sp=a+b%20c".into(),
+            "q=caf%C3%A9&sp=a+b%20c",
+        ),
+        ("/environ?x=1?y=2/z".into(), "x=1?y=2/z"),
+        ("/environ?".into(), ""),
+        ("/environ".into(), ""),
+        (format!("/environ?{long}"), &long),
+    ];
+    for (name, addr) in stack.sites() {
+        for (uri, query) in &cases {
+            let r = stack.get(addr, uri);
+            assert_eq!(r.status, 200, "via {name} {uri}");
+            let env = r.text();
+            assert!(
+                env.contains(&json_pair("QUERY_STRING", query)),
+                "via {name} {uri}: {env}"
+            );
+            assert!(
+                env.contains(&json_pair("REQUEST_URI", uri)),
+                "via {name} {uri}: {env}"
+            );
+            assert!(
+                env.contains(&json_pair("PATH_INFO", "/environ")),
+                "via {name} {uri}: {env}"
+            );
+        }
+        // nginx decodes the path for PATH_INFO and keeps REQUEST_URI as sent.
+        let env = stack.get(addr, "/env%69ron?a=%2F").text();
+        assert!(
+            env.contains(&json_pair("PATH_INFO", "/environ")),
+            "via {name}: {env}"
+        );
+        assert!(
+            env.contains(&json_pair("REQUEST_URI", "/env%69ron?a=%2F")),
+            "via {name}: {env}"
+        );
+        assert!(
+            env.contains(&json_pair("QUERY_STRING", "a=%2F")),
+            "via {name}: {env}"
+        );
+    }
+}
+
+#[test]
+fn a_5_mb_post_through_nginx_is_echoed_back_intact() {
+    let stack = Stack::start(&[]);
+    let body = noise(5 * 1024 * 1024);
+    for (name, addr) in stack.sites() {
+        let r = stack.request(
+            addr,
+            "POST",
+            "/echo",
+            &[("Content-Type", "application/octet-stream")],
+            &body,
+        );
+        assert_eq!(r.status, 200, "via {name}");
+        assert_eq!(r.body.len(), body.len(), "via {name}");
+        assert!(r.body == body, "via {name}: the echoed body differs");
+    }
+}
+
+#[test]
+fn a_16_kb_cookie_passes_with_the_default_buffer_size() {
+    let stack = Stack::start(&[]);
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let value: String = noise(16 * 1024 - 8)
+        .iter()
+        .map(|b| alphabet[*b as usize % alphabet.len()] as char)
+        .collect();
+    let cookie = format!("session={value}");
+    assert_eq!(cookie.len(), 16 * 1024);
+    for (name, addr) in stack.sites() {
+        let r = stack.request(addr, "GET", "/var?HTTP_COOKIE", &[("Cookie", &cookie)], b"");
+        assert_eq!(r.status, 200, "via {name}: {}", stack.logs());
+        assert!(
+            r.text() == cookie,
+            "via {name}: the cookie came back as {} bytes",
+            r.body.len()
+        );
+    }
+}
+
+#[test]
+fn a_16_kb_cookie_over_a_4_kb_buffer_size_is_a_502_and_a_log_line_naming_the_option() {
+    let stack = Stack::start(&["--buffer-size", "4096"]);
+    let cookie = format!("session={}", "c".repeat(16 * 1024));
+    let (name, addr) = stack.sites()[0];
+    let r = stack.request(addr, "GET", "/var?HTTP_COOKIE", &[("Cookie", &cookie)], b"");
+    assert_eq!(r.status, 502, "via {name}");
+    stack
+        .rsgi
+        .wait_log("exceeds buffer-size 4096; raise the buffer-size option", T);
+    // The same worker goes on serving normal requests.
+    assert_eq!(stack.get(addr, "/").text(), "Hello, World!");
+}
+
+#[test]
+fn a_chunked_upload_is_dechunked_by_nginx_and_arrives_with_content_length() {
+    let stack = Stack::start(&[]);
+    let data = noise(300_000);
+    let sizes = [1usize, 10, 1000, 65_536, 3, 233_450];
+    assert_eq!(sizes.iter().sum::<usize>(), data.len());
+    let mut chunked = Vec::new();
+    let mut at = 0;
+    for size in sizes {
+        chunked.extend_from_slice(format!("{size:x}\r\n").as_bytes());
+        chunked.extend_from_slice(&data[at..at + size]);
+        chunked.extend_from_slice(b"\r\n");
+        at += size;
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    for (name, addr) in stack.sites() {
+        for path in ["/echo", "/length"] {
+            let mut c = Client::connect(addr).unwrap();
+            let head = format!(
+                "POST {path} HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\nContent-Type: application/octet-stream\r\n\r\n"
+            );
+            c.send_raw(head.as_bytes()).unwrap();
+            c.send_raw(&chunked).unwrap();
+            let r = c.read_response(false).unwrap();
+            assert_eq!(r.status, 200, "via {name} {path}: {}", stack.logs());
+            if path == "/echo" {
+                assert!(
+                    r.body == data,
+                    "via {name}: echoed {} bytes, not the {} sent",
+                    r.body.len(),
+                    data.len()
+                );
+            } else {
+                let expected = format!("{0} {0}", data.len());
+                assert_eq!(
+                    r.text(),
+                    expected,
+                    "via {name}: CONTENT_LENGTH and bytes read"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn https_param_from_nginx_makes_the_url_scheme_https() {
+    let stack = Stack::start(&[]);
+    let env = stack.get(stack.https_site(), "/environ").text();
+    assert!(env.contains(&json_pair("HTTPS", "on")), "{env}");
+    assert!(
+        env.contains(&json_pair("wsgi.url_scheme", "https")),
+        "{env}"
+    );
+    let plain = stack.get(stack.sites()[0].1, "/environ").text();
+    assert!(
+        plain.contains(&json_pair("wsgi.url_scheme", "http")),
+        "{plain}"
+    );
+}
+
+// --- bad input straight to rsgi's uwsgi socket ----------------------------------------
+
+/// rsgi with one worker, small limits, and a 1 s header timeout, on a TCP uwsgi socket.
+fn strict_rsgi() -> (Server, Target) {
+    let socket = format!("127.0.0.1:{}", free_port());
+    let args = [
+        "--processes",
+        "1",
+        "--buffer-size",
+        "2048",
+        "--max-vars",
+        "16",
+        "--http-header-timeout",
+        "1",
+    ];
+    (
+        start_uwsgi(std::slice::from_ref(&socket), &args),
+        Target::of(&socket),
+    )
+}
+
+fn worker_pid(target: &Target) -> String {
+    let r = uwsgi_request(target, "GET", "/pid", &[], b"").expect("GET /pid over uwsgi");
+    assert_eq!(r.status, 200);
+    r.text()
+}
+
+/// Sends `bytes` on a raw connection and checks the three promises: the connection is
+/// closed without an answer, the log names the problem, the same worker still serves.
+fn refused_with_a_log_line(bytes: &[u8], log_line: &str) {
+    let (server, target) = strict_rsgi();
+    let Target::Tcp(addr) = target else {
+        unreachable!()
+    };
+    let pid = worker_pid(&target);
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.write_all(bytes).unwrap();
+    assert_closed_without_answer(stream, log_line);
+    server.wait_log(log_line, T);
+    assert_eq!(
+        worker_pid(&target),
+        pid,
+        "the worker changed; log:\n{}",
+        server.log()
+    );
+    let r = uwsgi_request(&target, "GET", "/", &[], b"").unwrap();
+    assert_eq!((r.status, r.text().as_str()), (200, "Hello, World!"));
+}
+
+/// A uwsgi packet with `modifier1` around a raw vars block.
+fn packet(modifier1: u8, block: &[u8]) -> Vec<u8> {
+    let mut out = vec![modifier1];
+    out.extend_from_slice(&(block.len() as u16).to_le_bytes());
+    out.push(0);
+    out.extend_from_slice(block);
+    out
+}
+
+/// One var as the protocol encodes it, with the value length given separately.
+fn var_with_len(key: &[u8], value: &[u8], value_len: u16) -> Vec<u8> {
+    let mut out = (key.len() as u16).to_le_bytes().to_vec();
+    out.extend_from_slice(key);
+    out.extend_from_slice(&value_len.to_le_bytes());
+    out.extend_from_slice(value);
+    out
+}
+
+fn var(key: &str, value: &str) -> Vec<u8> {
+    var_with_len(key.as_bytes(), value.as_bytes(), value.len() as u16)
+}
+
+#[test]
+fn truncated_uwsgi_header_is_closed_after_the_header_timeout() {
+    // Two of the four header bytes, then nothing: the connection stays open on our side.
+    refused_with_a_log_line(
+        &[0, 0x20],
+        "closing a connection whose request head took over 1s",
+    );
+}
+
+#[test]
+fn uwsgi_var_length_past_the_packet_closes_the_connection() {
+    let mut block = var("REQUEST_METHOD", "GET");
+    block.extend(var_with_len(b"PATH_INFO", b"/x", 40_000));
+    refused_with_a_log_line(
+        &packet(0, &block),
+        "closing: uwsgi var length runs past the end of the packet",
+    );
+}
+
+#[test]
+fn uwsgi_zero_length_key_closes_the_connection() {
+    let mut block = var("REQUEST_METHOD", "GET");
+    block.extend(var_with_len(b"", b"value", 5));
+    refused_with_a_log_line(&packet(0, &block), "closing: uwsgi var with an empty key");
+}
+
+#[test]
+fn uwsgi_packet_with_more_vars_than_max_vars_closes_the_connection() {
+    let mut block = var("REQUEST_METHOD", "GET");
+    for i in 0..16 {
+        block.extend(var(&format!("HTTP_X_{i}"), "v"));
+    }
+    refused_with_a_log_line(
+        &packet(0, &block),
+        "closing: uwsgi packet has more vars than max-vars; raise the max-vars option",
+    );
+}
+
+#[test]
+fn uwsgi_packet_larger_than_buffer_size_is_logged_naming_the_option() {
+    let mut block = var("REQUEST_METHOD", "GET");
+    block.extend(var("HTTP_X_BIG", &"b".repeat(3000)));
+    let size = block.len();
+    refused_with_a_log_line(
+        &packet(0, &block),
+        &format!(
+            "uwsgi packet of {size} bytes exceeds buffer-size 2048; raise the buffer-size option"
+        ),
+    );
+}
+
+#[test]
+fn uwsgi_packet_with_an_unknown_modifier1_closes_the_connection() {
+    let mut block = var("REQUEST_METHOD", "GET");
+    block.extend(var("PATH_INFO", "/"));
+    refused_with_a_log_line(
+        &packet(7, &block),
+        "uwsgi packet with modifier1 7 but no plugin serves it",
+    );
+}
+
+// --- Unix socket files -----------------------------------------------------------------
+
+/// A user and group the socket can be given: nobody's when we are root (a real change of
+/// owner), our own otherwise (the only chown an ordinary user may do).
+fn socket_owner() -> (String, String, u32, u32) {
+    // SAFETY: libc user-database lookups; the returned records are copied out at once and
+    // the tests do no other lookups concurrently that would overwrite them before that.
+    unsafe {
+        let pw = if libc::geteuid() == 0 {
+            let name = CString::new("nobody").unwrap();
+            libc::getpwnam(name.as_ptr())
+        } else {
+            libc::getpwuid(libc::geteuid())
+        };
+        assert!(!pw.is_null(), "no passwd entry for the socket owner");
+        let user = CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned();
+        let (uid, gid) = ((*pw).pw_uid, (*pw).pw_gid);
+        let gr = libc::getgrgid(gid);
+        assert!(!gr.is_null(), "no group entry for gid {gid}");
+        let group = CStr::from_ptr((*gr).gr_name).to_string_lossy().into_owned();
+        (user, group, uid, gid)
+    }
+}
+
+#[test]
+fn chmod_and_chown_socket_set_the_unix_socket_mode_and_owner() {
+    let dir = TempDir::new("chmod");
+    let path = dir.path().join("app.sock");
+    let socket = path.display().to_string();
+    let (user, group, uid, gid) = socket_owner();
+    let owner = format!("{user}:{group}");
+    let _rsgi = start_uwsgi(
+        std::slice::from_ref(&socket),
+        &["--chmod-socket", "660", "--chown-socket", &owner],
+    );
+    let meta = std::fs::metadata(&path).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(
+        meta.mode() & 0o7777,
+        0o660,
+        "mode {:o}",
+        meta.mode() & 0o7777
+    );
+    assert_eq!((meta.uid(), meta.gid()), (uid, gid), "owner {owner}");
+    let r = uwsgi_request(&Target::of(&socket), "GET", "/", &[], b"").unwrap();
+    assert_eq!(r.text(), "Hello, World!");
+}
+
+#[test]
+fn chown_socket_naming_an_unknown_user_exits_2_and_leaves_no_socket_file() {
+    let dir = TempDir::new("chown-unknown");
+    let path = dir.path().join("app.sock");
+    let socket = path.display().to_string();
+    let args = [
+        "--plugin",
+        "python",
+        "--socket",
+        &socket,
+        "--module",
+        "app",
+        "--chown-socket",
+        "no-such-user-rsgi:root",
+    ];
+    let (code, out) = run_to_exit(&args, T);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("no user named 'no-such-user-rsgi'"), "{out}");
+    assert!(!path.exists(), "a socket file was left behind");
+}
+
+#[test]
+fn unix_socket_file_is_removed_on_sigterm_shutdown() {
+    let dir = TempDir::new("sigterm");
+    let path = dir.path().join("app.sock");
+    // One worker: it has answered, so its signal handling is set up before SIGTERM comes.
+    let mut rsgi = start_uwsgi(&[path.display().to_string()], &["--processes", "1"]);
+    assert!(path.exists());
+    rsgi.signal(libc::SIGTERM);
+    let status = rsgi.wait_exit(T);
+    assert_eq!(status.code(), Some(0), "{}", rsgi.log());
+    assert!(!path.exists(), "the socket file outlived the server");
+}
+
+#[test]
+fn a_stale_unix_socket_file_is_replaced_on_start() {
+    let dir = TempDir::new("stale");
+    let path = dir.path().join("app.sock");
+    // A socket file nobody listens on any more, as a killed server leaves it.
+    drop(UnixListener::bind(&path).unwrap());
+    assert!(std::fs::symlink_metadata(&path)
+        .unwrap()
+        .file_type()
+        .is_socket());
+    assert!(std::os::unix::net::UnixStream::connect(&path).is_err());
+    let _rsgi = start_uwsgi(&[path.display().to_string()], &[]);
+    let r = uwsgi_request(&Target::Unix(path), "GET", "/", &[], b"").unwrap();
+    assert_eq!((r.status, r.text().as_str()), (200, "Hello, World!"));
+}
+
+// --- graceful restarts behind one upstream --------------------------------------------
+
+/// What the client loop saw.
+#[derive(Default)]
+struct Tally {
+    ok: usize,
+    failures: Vec<String>,
+    pids: HashSet<String>,
+}
+
+/// GETs `/pid` through nginx on a keep-alive connection until `stop`, for at most 20 s;
+/// every non-200 and every I/O error is a failure (and a reconnect).
+fn client_loop(addr: SocketAddr, stop: Arc<AtomicBool>, tally: Arc<Mutex<Tally>>) {
+    let started = Instant::now();
+    let mut client: Option<Client> = None;
+    while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(20) {
+        let outcome = match client.as_mut() {
+            Some(c) => c.request("GET", "/pid", &[], b""),
+            None => Client::connect(addr)
+                .and_then(|c| client.insert(c).request("GET", "/pid", &[], b"")),
+        };
+        let mut t = tally.lock().unwrap();
+        match outcome {
+            Ok(r) if r.status == 200 => {
+                t.ok += 1;
+                t.pids.insert(r.text());
+            }
+            Ok(r) => t.failures.push(format!(
+                "status {} after {:?}: {}",
+                r.status,
+                started.elapsed(),
+                r.text()
+            )),
+            Err(e) => {
+                t.failures
+                    .push(format!("I/O error after {:?}: {e}", started.elapsed()));
+                client = None;
+            }
+        }
+        drop(t);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The worker pids an instance answers with (a few direct requests, so both workers
+/// are likely to show up).
+fn pids_of(target: &Target) -> HashSet<String> {
+    (0..8).map(|_| worker_pid(target)).collect()
+}
+
+#[test]
+fn graceful_restarts_behind_nginx_lose_no_request() {
+    let dir = TempDir::new("restart");
+    let sockets: Vec<String> = (0..2)
+        .map(|_| format!("127.0.0.1:{}", free_port()))
+        .collect();
+    let args = ["--processes", "2"];
+    let mut instances: Vec<Server> = sockets
+        .iter()
+        .map(|s| start_uwsgi(std::slice::from_ref(s), &args))
+        .collect();
+    let site = Site {
+        upstream: sockets
+            .iter()
+            .map(|s| format!("{s} max_fails=1 fail_timeout=1s"))
+            .collect(),
+        directives: "uwsgi_next_upstream error timeout; uwsgi_connect_timeout 2s;".into(),
+    };
+    let nginx = Nginx::start(dir.path(), &[site]);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    // Four clients at once, so requests are in flight and queued while an instance stops.
+    let traffic: Vec<_> = (0..4)
+        .map(|_| {
+            let (addr, stop, tally) = (nginx.addrs[0], stop.clone(), tally.clone());
+            std::thread::spawn(move || client_loop(addr, stop, tally))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    for (i, socket) in sockets.iter().enumerate() {
+        let old = &mut instances[i];
+        old.signal(libc::SIGTERM);
+        let status = old.wait_exit(T);
+        assert_eq!(status.code(), Some(0), "instance {i}: {}", old.log());
+        instances[i] = start_uwsgi(std::slice::from_ref(socket), &args);
+        // Back in nginx's rotation once the traffic reaches one of its new workers.
+        let fresh = pids_of(&Target::of(socket));
+        let deadline = Instant::now() + T;
+        while tally.lock().unwrap().pids.is_disjoint(&fresh) {
+            assert!(
+                Instant::now() < deadline,
+                "nginx never sent traffic to restarted instance {i}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    for client in traffic {
+        client.join().unwrap();
+    }
+
+    let t = tally.lock().unwrap();
+    assert!(
+        t.failures.is_empty(),
+        "{} of {} requests failed: {:#?}\nnginx log:\n{}",
+        t.failures.len(),
+        t.ok + t.failures.len(),
+        t.failures,
+        nginx.error_log()
+    );
+    assert!(t.ok >= 300, "only {} requests in the run", t.ok);
+}

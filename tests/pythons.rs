@@ -1,0 +1,404 @@
+//! The python plugin on each supported Python: 3.11 (`python3` on PATH), 3.13 and the
+//! free-threaded 3.13t (both built from Debian's source package by scripts/build-python.sh),
+//! each served through its own plugin `librsgi_python<TAG>.so`, which
+//! scripts/build-python-plugins.sh builds and puts next to the `rsgi` binary.
+//!
+//! Compiled only with the `pythons` feature (.ci/pythons.sh runs
+//! `cargo test -p rsgi-e2e --features pythons pythons::`), so the default test run does not
+//! need those interpreters. With the feature on, a missing plugin is a failure that says
+//! how to build it.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rsgi_e2e::{
+    free_port, get, repo_root, rsgi_command, target_dir, try_request, Client, LoadLoop, Server,
+};
+
+const T: Duration = Duration::from_secs(30);
+
+/// The plugin name for Python `tag` (`python3.13t`), after checking its file is there.
+fn plugin(tag: &str) -> String {
+    let name = format!("python{tag}");
+    let file = target_dir().join(format!("librsgi_{name}.so"));
+    assert!(
+        file.is_file(),
+        "{} is missing: run scripts/build-python-plugins.sh (it builds Python {tag} if needed, \
+         then the plugin for it)",
+        file.display()
+    );
+    name
+}
+
+/// Starts `rsgi --plugin python<TAG> --http 127.0.0.1:PORT <args>` and waits until it answers.
+fn start(tag: &str, args: &[&str]) -> Server {
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let mut cmd = rsgi_command();
+    cmd.args(["--plugin", &plugin(tag), "--http", &addr.to_string()])
+        .args(args);
+    let server = Server::spawn(&mut cmd, addr);
+    server.wait_ready();
+    server
+}
+
+/// What `tests/apps/cpu_app.py` says about the interpreter serving it.
+fn info(s: &Server) -> HashMap<String, String> {
+    let r = get(s.addr, "/info");
+    assert_eq!(r.status, 200, "{}", s.log());
+    r.text()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn is_free_threaded(tag: &str) -> bool {
+    tag.ends_with('t')
+}
+
+/// The right interpreter answers, the startup log names the versioned plugin and says
+/// whether the GIL is off; then GET, a 200 kB POST, a streamed body and 50 requests on one
+/// keep-alive connection.
+fn serves_get_post_and_keep_alive(tag: &str) {
+    let s = start(tag, &["--module", "cpu_app"]);
+    let info = info(&s);
+    let version = tag.trim_end_matches('t');
+    assert!(
+        info["version"].starts_with(&format!("{version}.")),
+        "{info:?}"
+    );
+    let free = is_free_threaded(tag);
+    assert_eq!(info["free_threaded_build"], free.to_string().to_title(), "{info:?}");
+    assert_eq!(info["gil"], (!free).to_string().to_title(), "{info:?}");
+    let log = s.log();
+    assert!(
+        log.contains(&format!("plugin python{tag} 0.1.0 (app) from")),
+        "{log}"
+    );
+    assert_eq!(
+        log.contains(&format!("free-threaded Python {tag}: the GIL is disabled")),
+        free,
+        "{log}"
+    );
+    drop(s);
+
+    let s = start(tag, &["--module", "app"]);
+    let r = get(s.addr, "/");
+    assert_eq!((r.status, r.text().as_str()), (200, "Hello, World!"));
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let r = try_request(s.addr, "POST", "/echo", &[], &body).unwrap();
+    assert_eq!(r.status, 200);
+    assert!(r.body == body, "the echoed body differs");
+    let r = get(s.addr, "/stream");
+    assert_eq!(r.text(), "chunk0\nchunk1\nchunk2\nchunk3\nchunk4\n");
+    let mut c = Client::connect(s.addr).unwrap();
+    for i in 0..50 {
+        let sent = format!("request {i}");
+        let r = c.request("POST", "/echo", &[], sent.as_bytes()).unwrap();
+        assert_eq!((r.status, r.text()), (200, sent));
+        assert_ne!(r.header("connection"), Some("close"));
+    }
+}
+
+/// `True`/`False` as Python prints them.
+trait TitleCase {
+    fn to_title(&self) -> String;
+}
+
+impl TitleCase for String {
+    fn to_title(&self) -> String {
+        let mut chars = self.chars();
+        chars
+            .next()
+            .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+            .unwrap_or_default()
+    }
+}
+
+fn check_cext(s: &Server) {
+    let r = get(s.addr, "/cext");
+    assert_eq!(r.status, 200, "{}", s.log());
+    let t = r.text();
+    assert!(
+        t.starts_with("ssl=OpenSSL sqlite=42 decimal=3.30 md5="),
+        "{t}"
+    );
+    assert!(t.ends_with("ctypes=4"), "{t}");
+}
+
+/// `_ssl`, `_sqlite3`, `_decimal`, `_ctypes` import inside the app (libpython promoted to
+/// the global scope), in the first worker and in one respawned after SIGKILL.
+fn c_extensions_import_and_a_killed_worker_is_respawned(tag: &str) {
+    let s = start(tag, &["--module", "app"]);
+    check_cext(&s);
+    let old: i32 = get(s.addr, "/pid").text().parse().unwrap();
+    // SAFETY: SIGKILL to a worker of our own test server.
+    unsafe { libc::kill(old, libc::SIGKILL) };
+    s.wait_log(&format!("(pid {old}) died: killed by signal 9"), T);
+    let deadline = Instant::now() + T;
+    loop {
+        if let Ok(r) = try_request(s.addr, "GET", "/pid", &[], b"") {
+            let new: i32 = r.text().parse().unwrap();
+            assert_ne!(new, old);
+            break;
+        }
+        assert!(Instant::now() < deadline, "no worker came back:\n{}", s.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    check_cext(&s);
+}
+
+/// `tests/apps/app.py` behind `wsgiref.validate.validator`: each request is checked against
+/// PEP 3333 (the environ, start_response, the iterable and its close()); a violation would
+/// be a 500 and an AssertionError or WSGIWarning in the log.
+fn passes_the_wsgi_validator(tag: &str) {
+    let s = start(tag, &["--module", "validated_app"]);
+    let mut c = Client::connect(s.addr).unwrap();
+    let checks: [(&str, &str, &[u8], Option<&str>); 6] = [
+        ("GET", "/", b"", Some("Hello, World!")),
+        ("GET", "/?a=1&b=%20", b"", Some("Hello, World!")),
+        ("POST", "/echo", b"posted bytes", Some("posted bytes")),
+        ("GET", "/stream", b"", Some("chunk0\nchunk1\nchunk2\nchunk3\nchunk4\n")),
+        ("HEAD", "/", b"", None),
+        ("GET", "/environ", b"", None),
+    ];
+    for (method, path, body, expected) in checks {
+        let r = c.request(method, path, &[("X-Test", "v")], body).unwrap();
+        assert_eq!(r.status, 200, "{method} {path}:\n{}", s.log());
+        if let Some(expected) = expected {
+            assert_eq!(r.text(), expected, "{method} {path}");
+        }
+    }
+    // Give a leaked, unclosed iterable's __del__ assertion a moment to reach the log.
+    std::thread::sleep(Duration::from_millis(200));
+    let log = s.log();
+    for bad in ["AssertionError", "WSGIWarning", "Traceback", "Exception ignored"] {
+        assert!(!log.contains(bad), "{bad} in the log:\n{log}");
+    }
+    // The validator is really in the way: a header with CR/LF breaks the spec.
+    let r = get(s.addr, "/badheader");
+    assert_eq!(r.status, 500);
+    s.wait_log("AssertionError", T);
+}
+
+/// A virtualenv made by this Python (without pip: the probe package is written straight
+/// into its site-packages) gives the app its packages and its `sys.prefix`.
+fn virtualenv_made_by_this_python(tag: &str) {
+    let s = start(tag, &["--module", "cpu_app"]);
+    let base = info(&s);
+    drop(s);
+    let venv = std::env::temp_dir().join(format!("rsgi-venv-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&venv);
+    let made = Command::new(&base["executable"])
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .status()
+        .expect("run python -m venv");
+    assert!(made.success(), "{} -m venv failed", base["executable"]);
+    let site = Command::new(venv.join("bin/python"))
+        .args(["-c", "import sysconfig; print(sysconfig.get_path('purelib'))"])
+        .output()
+        .unwrap();
+    let site = PathBuf::from(String::from_utf8(site.stdout).unwrap().trim());
+    let probe = site.join("rsgi_venv_probe");
+    std::fs::create_dir_all(&probe).unwrap();
+    std::fs::copy(
+        repo_root().join("tests/fixtures/venvpkg/rsgi_venv_probe/__init__.py"),
+        probe.join("__init__.py"),
+    )
+    .unwrap();
+    let venv_arg = venv.to_str().unwrap();
+
+    let s = start(tag, &["--module", "venvapp", "--virtualenv", venv_arg]);
+    let r = get(s.addr, "/");
+    assert_eq!((r.status, r.text().as_str()), (200, "from-venv"), "{}", s.log());
+    drop(s);
+    let s = start(tag, &["--module", "cpu_app", "--virtualenv", venv_arg]);
+    let inside = info(&s);
+    drop(s);
+    let canon = |p: &str| Path::new(p).canonicalize().unwrap();
+    assert_eq!(canon(&inside["prefix"]), canon(venv_arg), "{inside:?}");
+    assert_eq!(
+        canon(&inside["base_prefix"]),
+        canon(&base["base_prefix"]),
+        "{inside:?}"
+    );
+    let _ = std::fs::remove_dir_all(&venv);
+}
+
+/// Wall time of `count` `/cpu?n` requests, one after another on one connection.
+fn serial(addr: SocketAddr, n: u64, count: usize) -> Duration {
+    let path = format!("/cpu?{n}");
+    let mut c = Client::connect(addr).unwrap();
+    let started = Instant::now();
+    for _ in 0..count {
+        assert_eq!(c.request("GET", &path, &[], b"").unwrap().status, 200);
+    }
+    started.elapsed()
+}
+
+/// Wall time of `count` `/cpu?n` requests sent at once, each on its own connection.
+fn concurrent(addr: SocketAddr, n: u64, count: usize) -> Duration {
+    let clients: Vec<Client> = (0..count).map(|_| Client::connect(addr).unwrap()).collect();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(count + 1));
+    let threads: Vec<_> = clients
+        .into_iter()
+        .map(|mut c| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                c.request("GET", &format!("/cpu?{n}"), &[], b"").map(|r| r.status)
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    barrier.wait();
+    for t in threads {
+        assert_eq!(t.join().unwrap().unwrap(), 200);
+    }
+    started.elapsed()
+}
+
+/// Four CPU-bound requests on `--threads 4`, against the same four one after another (best
+/// of three rounds each). Free-threaded: they run in parallel, up to the number of CPUs.
+/// With a GIL: they take as long as serially, which also shows the measurement can tell.
+fn cpu_bound_requests_on_four_threads(tag: &str) {
+    let s = start(tag, &["--module", "cpu_app", "--threads", "4"]);
+    // About 0.25 s of pure Python per request on an idle CPU.
+    let probe = 200_000;
+    let took = serial(s.addr, probe, 1).max(Duration::from_millis(1));
+    let n = ((probe as f64) * 0.25 / took.as_secs_f64()).clamp(100_000.0, 20_000_000.0) as u64;
+    let mut best_serial = Duration::MAX;
+    let mut best_concurrent = Duration::MAX;
+    for _ in 0..3 {
+        best_serial = best_serial.min(serial(s.addr, n, 4));
+        best_concurrent = best_concurrent.min(concurrent(s.addr, n, 4));
+    }
+    let ratio = best_concurrent.as_secs_f64() / best_serial.as_secs_f64();
+    let cpus = std::thread::available_parallelism().map_or(1, |c| c.get());
+    eprintln!(
+        "python{tag}: 4 CPU-bound requests (n={n}): serial {best_serial:?}, on 4 threads \
+         {best_concurrent:?}: {ratio:.2}x serial ({cpus} CPUs)"
+    );
+    if is_free_threaded(tag) {
+        assert!(cpus >= 2, "needs 2 CPUs or more to show parallelism");
+        // Ideal: 1/min(4, CPUs) — 0.5 on two CPUs, 0.25 on four.
+        let bound = if cpus >= 4 { 0.6 } else { 0.75 };
+        assert!(
+            ratio < bound,
+            "not clearly parallel: {ratio:.2}x serial (bound {bound})\n{}",
+            s.log()
+        );
+    } else {
+        assert!(
+            ratio > 0.8,
+            "with a GIL the requests ran in parallel ({ratio:.2}x serial)? The measurement \
+             is not telling what it should"
+        );
+    }
+}
+
+/// The seed scenario: `--threads 4 --max-requests 10`, an app thread started at import
+/// (`tests/apps/threaded_app.py`), under load until 300 workers were recycled: every request
+/// answered, no hang (bounded wait), the app thread alive in every worker.
+fn three_hundred_recycles(tag: &str, lazy: bool) {
+    let mut args = vec![
+        "--module",
+        "threaded_app",
+        "--threads",
+        "4",
+        "--max-requests",
+        "10",
+        "--processes",
+        "2",
+    ];
+    if lazy {
+        args.push("--lazy-apps");
+    }
+    let s = start(tag, &args);
+    let started = Instant::now();
+    let load = LoadLoop::start(s.addr, "/", 4);
+    let deadline = started + Duration::from_secs(300);
+    while s.log().matches("old worker").count() < 300 {
+        if Instant::now() > deadline {
+            let _ = load.finish();
+            panic!(
+                "python{tag} lazy={lazy}: only {} recycles in 300 s; a hang?\n{}",
+                s.log().matches("old worker").count(),
+                s.log()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let report = load.finish();
+    let pids: HashSet<&str> = report
+        .bodies
+        .iter()
+        .filter_map(|b| b.split(' ').next())
+        .collect();
+    eprintln!(
+        "python{tag} lazy={lazy}: 300 recycles in {:?}: {} requests, {} failed, {} worker pids, \
+         longest {:?}",
+        started.elapsed(),
+        report.ok,
+        report.failed,
+        pids.len(),
+        report.max_latency
+    );
+    assert_eq!(report.failed, 0, "{:?}", report.errors);
+    assert!(
+        report.bodies.iter().all(|b| b.ends_with(" True 1")),
+        "the app thread must run in every worker: {:?}",
+        &report.bodies[..3.min(report.bodies.len())]
+    );
+    assert_eq!(get(s.addr, "/").status, 200);
+}
+
+/// The same tests for each Python, as `pythons::py3_13t::<test>`.
+macro_rules! python_tests {
+    ($module:ident, $tag:literal) => {
+        mod $module {
+            #[test]
+            fn serves_get_post_and_keep_alive() {
+                super::serves_get_post_and_keep_alive($tag);
+            }
+
+            #[test]
+            fn c_extensions_import_and_a_killed_worker_is_respawned() {
+                super::c_extensions_import_and_a_killed_worker_is_respawned($tag);
+            }
+
+            #[test]
+            fn passes_the_wsgi_validator() {
+                super::passes_the_wsgi_validator($tag);
+            }
+
+            #[test]
+            fn virtualenv_made_by_this_python() {
+                super::virtualenv_made_by_this_python($tag);
+            }
+
+            #[test]
+            fn cpu_bound_requests_on_four_threads() {
+                super::cpu_bound_requests_on_four_threads($tag);
+            }
+
+            #[test]
+            fn threads_and_max_requests_survive_300_recycles_preforking() {
+                super::three_hundred_recycles($tag, false);
+            }
+
+            #[test]
+            fn threads_and_max_requests_survive_300_recycles_lazy_apps() {
+                super::three_hundred_recycles($tag, true);
+            }
+        }
+    };
+}
+
+python_tests!(py3_11, "3.11");
+python_tests!(py3_13, "3.13");
+python_tests!(py3_13t, "3.13t");
