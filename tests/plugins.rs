@@ -185,3 +185,41 @@ fn two_protocol_plugins_serve_side_by_side() {
         assert!(t.contains(expected), "{expected} missing in {t}");
     }
 }
+
+#[test]
+fn a_third_party_app_plugin_serves_without_python() {
+    let port = free_port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let s = Server::spawn(
+        rsgi_command().args([
+            "--plugin",
+            "echo",
+            "--http",
+            &addr.to_string(),
+            "--echo-greeting",
+            "hi from Rust",
+        ]),
+        addr,
+    );
+    s.wait_ready();
+    let r = rsgi_e2e::try_request(
+        addr,
+        "POST",
+        "/path?q=1",
+        &[("X-Test", "yes")],
+        b"some body",
+    )
+    .unwrap();
+    assert_eq!(r.status, 200);
+    let text = r.text();
+    assert!(
+        text.starts_with("hi from Rust\nPOST /path HTTP/1.1\nquery: q=1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("header: X-Test: yes\n") && text.ends_with("body: 9 bytes\n"),
+        "{text}"
+    );
+    assert!(s.log().contains("plugin echo 0.1.0 (app)"), "{}", s.log());
+    assert!(!s.log().contains("Python"), "no interpreter is involved");
+}
