@@ -88,7 +88,12 @@ fn every_connection_answered_exactly_once(flag: Option<&str>) -> Server {
     s.wait_log("spawned worker 4", T);
     let before = wait_total(&stats, 1);
     let lost = burst(s.addr);
-    assert!(lost.is_empty(), "{} lost: {:?}", lost.len(), &lost[..lost.len().min(5)]);
+    assert!(
+        lost.is_empty(),
+        "{} lost: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
     let want = before + (CLIENTS * CONNECTIONS_EACH) as u64;
     assert_eq!(wait_total(&stats, want), want, "served exactly once each");
     let per_worker = served_per_worker(&stats);
@@ -122,7 +127,12 @@ fn reuse_port_answers_every_connection_exactly_once_across_all_workers() {
     s.wait_log("spawned worker 4", T);
     let before = wait_total(&stats, 1);
     let lost = burst(s.addr);
-    assert!(lost.is_empty(), "{} lost: {:?}", lost.len(), &lost[..lost.len().min(5)]);
+    assert!(
+        lost.is_empty(),
+        "{} lost: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
     let want = before + (CLIENTS * CONNECTIONS_EACH) as u64;
     assert_eq!(wait_total(&stats, want), want);
     let per_worker = served_per_worker(&stats);
@@ -154,5 +164,10 @@ fn thunder_lock_keeps_serving_when_workers_are_killed_while_accepting() {
     assert!(report.ok > 0, "{report:?}");
     // Whoever held the lock when killed, the workers left and the new ones all accept.
     let lost = burst(s.addr);
-    assert!(lost.is_empty(), "{} lost after the kills: {:?}", lost.len(), &lost[..lost.len().min(5)]);
+    assert!(
+        lost.is_empty(),
+        "{} lost after the kills: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
 }

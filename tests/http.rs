@@ -426,9 +426,9 @@ fn unread_expect_continue_body_is_never_parsed_as_a_request() {
     w.send(&bytes);
     let r = w.any_response(false).unwrap();
     assert_eq!((r.status, r.text().as_str()), (200, "noread"));
-    match w.response(false) {
-        Ok(r) => assert_eq!(r.text(), "GET /after-one-write 0"),
-        Err(_) => {} // closed instead of drained: fine
+    // Drained and answered, or closed (an error here): either is fine.
+    if let Ok(r) = w.response(false) {
+        assert_eq!(r.text(), "GET /after-one-write 0");
     }
     // 2. Head alone: the final answer comes without a 100 and without waiting for the
     // body; the client then sends the body anyway, with a real request behind it.

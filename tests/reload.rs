@@ -172,12 +172,20 @@ fn master_fifo_adds_and_removes_workers_and_logs_stats() {
         s.log()
             .lines()
             .filter_map(|l| l.split("stats: ").nth(1))
-            .filter(|row| row.split_whitespace().next().is_some_and(|id| id.parse::<u32>().is_ok()))
+            .filter(|row| {
+                row.split_whitespace()
+                    .next()
+                    .is_some_and(|id| id.parse::<u32>().is_ok())
+            })
             .count()
     };
     let deadline = Instant::now() + T;
     while worker_rows() < 2 {
-        assert!(Instant::now() < deadline, "no stats row per worker:\n{}", s.log());
+        assert!(
+            Instant::now() < deadline,
+            "no stats row per worker:\n{}",
+            s.log()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     fifo_write(&fifo, "-");

@@ -74,14 +74,15 @@ def _read_by(inp, mode):
 
 
 def _file(size):
-    """A file of `size` deterministic bytes (byte i is i % 251), made once."""
-    path = os.path.join(tempfile.gettempdir(), "rsgi-wsgi-file-%d-%d.bin" % (size, os.getpid()))
-    if not os.path.exists(path):
+    """A file of `size` deterministic bytes (byte i is i % 251), made once and reused."""
+    path = os.path.join(tempfile.gettempdir(), "rsgi-wsgi-file-%d.bin" % size)
+    if not os.path.exists(path) or os.path.getsize(path) != size:
         pattern = bytes(range(251))
-        with open(path + ".tmp", "wb") as f:
+        tmp = "%s.%d.tmp" % (path, os.getpid())
+        with open(tmp, "wb") as f:
             full, rest = divmod(size, len(pattern))
             f.write(pattern * full + pattern[:rest])
-        os.replace(path + ".tmp", path)
+        os.replace(tmp, path)
     return path
 
 

@@ -400,7 +400,9 @@ mod tests {
             AcceptStrategy::ReusePort
         );
         let err = c(&[("thunder-lock", "true"), ("reuse-port", "true")]).unwrap_err();
-        assert!(err.to_string().starts_with("--thunder-lock and --reuse-port exclude each other"));
+        assert!(err
+            .to_string()
+            .starts_with("--thunder-lock and --reuse-port exclude each other"));
     }
 
     #[test]

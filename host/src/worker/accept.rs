@@ -100,7 +100,11 @@ impl<'a> Acceptor<'a> {
             registry.register(&mut SourceFd(&fd), Token(i), Interest::READABLE)?;
         }
         if let Some((epoll, token)) = &acceptor.exclusive {
-            registry.register(&mut SourceFd(&epoll.as_raw_fd()), *token, Interest::READABLE)?;
+            registry.register(
+                &mut SourceFd(&epoll.as_raw_fd()),
+                *token,
+                Interest::READABLE,
+            )?;
         }
         Ok(acceptor)
     }
@@ -122,9 +126,7 @@ impl<'a> Acceptor<'a> {
             Some((epoll, t)) if *t == token => {
                 let mut events = [libc::epoll_event { events: 0, u64: 0 }; 8];
                 // SAFETY: `events` has room for 8 entries; a zero timeout never blocks.
-                let n = unsafe {
-                    libc::epoll_wait(epoll.as_raw_fd(), events.as_mut_ptr(), 8, 0)
-                };
+                let n = unsafe { libc::epoll_wait(epoll.as_raw_fd(), events.as_mut_ptr(), 8, 0) };
                 out.extend(events[..n.max(0) as usize].iter().map(|e| e.u64 as usize));
             }
             _ => out.push(token.0),
@@ -133,12 +135,7 @@ impl<'a> Acceptor<'a> {
 
     /// Accepts up to `max` connections queued on listener `index` into `out`; false once
     /// the queue is empty (or accepting failed).
-    pub fn accept_into(
-        &self,
-        index: usize,
-        max: usize,
-        out: &mut Vec<(Socket, SockAddr)>,
-    ) -> bool {
+    pub fn accept_into(&self, index: usize, max: usize, out: &mut Vec<(Socket, SockAddr)>) -> bool {
         let listener = &self.listeners[index];
         let _held = match &listener.sharing {
             Sharing::ThunderLock(lock) => match lock.lock() {

@@ -159,10 +159,10 @@ pub fn build<'py>(
             PyString::new(py, &request.remote_port.to_string()),
         )?;
     }
+    // The length the protocol framed the body with is authoritative: it also stands for
+    // repeated identical `Content-Length` headers, which joining would turn into "3, 3".
     if let Some(length) = request.content_length.into_option().filter(|&n| n > 0) {
-        if !env.contains(k.content_length.bind(py))? {
-            set(&k.content_length, PyString::new(py, &length.to_string()))?;
-        }
+        set(&k.content_length, PyString::new(py, &length.to_string()))?;
     }
     let vars = request.vars.as_slice();
     for (var, key) in vars.iter().zip(cgi_name::keys(py, NameStyle::Cgi, vars)) {
@@ -316,6 +316,17 @@ mod tests {
             assert_eq!(get(&env, "CONTENT_TYPE").unwrap(), "text/plain");
             assert_eq!(get(&env, "CONTENT_LENGTH").unwrap(), "3");
             assert!(!env.contains("HTTP_CONTENT_TYPE").unwrap());
+        });
+    }
+
+    #[test]
+    fn repeated_identical_content_length_headers_give_one_number() {
+        python(|py| {
+            let spec = RequestSpec::post("/", b"abc")
+                .header("Content-Length", "3")
+                .header("Content-Length", "3");
+            let env = environ(py, &spec);
+            assert_eq!(get(&env, "CONTENT_LENGTH").unwrap(), "3");
         });
     }
 

@@ -64,6 +64,7 @@ pub fn load_app(ctx: &AppContext) -> Result<String, Error> {
     let description = mounts
         .iter()
         .map(|(prefix, app)| match mounted {
+            true if prefix.is_empty() => format!("{} at the root", app.description),
             true => format!(
                 "{} at '{}'",
                 app.description,
