@@ -980,3 +980,24 @@ fn two_thousand_idle_keepalive_connections_do_not_delay_a_new_client() {
         );
     }
 }
+
+#[test]
+fn the_nth_request_on_a_connection_is_answered_with_close_under_max_requests_per_connection() {
+    let s = Server::start(&["--module", "app", "--http-max-requests-per-connection", "3"]);
+    let mut c = rsgi_e2e::Client::connect(s.addr).unwrap();
+    for i in 1..=3 {
+        let r = c.request("GET", "/", &[], b"").unwrap();
+        assert_eq!(r.status, 200);
+        let closes = r
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        assert_eq!(closes, i == 3, "request {i}");
+    }
+    let mut rest = Vec::new();
+    assert_eq!(
+        c.stream().read_to_end(&mut rest).unwrap(),
+        0,
+        "closed after the 3rd response"
+    );
+    assert_eq!(rsgi_e2e::get(s.addr, "/").status, 200);
+}

@@ -102,3 +102,22 @@ fn threads_and_max_requests_survive_300_recycles_preforking() {
 fn threads_and_max_requests_survive_300_recycles_lazy_apps() {
     three_hundred_recycles(true);
 }
+
+#[test]
+fn enable_threads_is_accepted_and_app_threads_run_without_it_too() {
+    // Threads the app starts at import tick in every worker, flag or no flag.
+    for args in [
+        &["--module", "threaded_app"][..],
+        &["--module", "threaded_app", "--enable-threads"][..],
+    ] {
+        let s = Server::start(args);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !get(s.addr, "/").text().ends_with(" 1") {
+            assert!(
+                Instant::now() < deadline,
+                "the app's own thread never ran ({args:?})"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}

@@ -133,6 +133,8 @@ pub struct Config {
     pub keepalive_timeout: Duration,
     /// A request head must arrive within this.
     pub header_timeout: Duration,
+    /// Requests per keep-alive connection before it is closed (0 = no limit).
+    pub max_requests_per_connection: u64,
     /// A blocked body read or response write gives up after this.
     pub socket_timeout: Duration,
     /// Mode of Unix sockets.
@@ -282,6 +284,7 @@ impl Config {
             limit_post: number(values, "limit-post", 0)?,
             keepalive_timeout: seconds(values, "http-keepalive-timeout", 5)?,
             header_timeout: seconds(values, "http-header-timeout", 10)?,
+            max_requests_per_connection: number(values, "http-max-requests-per-connection", 0)?,
             socket_timeout: seconds(values, "socket-timeout", 60)?,
             chmod_socket,
             chown_socket: last(values, "chown-socket").map(str::parse).transpose()?,

@@ -67,6 +67,7 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("metrics", &[], "ADDR", Value, "serve Prometheus metrics over HTTP on ADDR (host:port or /path.sock)"),
     opt("limit-post", &[], "BYTES", Value, "largest request body accepted; larger ones get 413 (default 0 = no limit)"),
     opt("http-keepalive-timeout", &[], "SECONDS", Value, "close keep-alive connections idle this long (default 5)"),
+    opt("http-max-requests-per-connection", &[], "N", Value, "answer the Nth request of a keep-alive connection with Connection: close (default 0 = no limit)"),
     opt("http-header-timeout", &[], "SECONDS", Value, "close a connection whose request head takes longer than this (default 10)"),
     opt("socket-timeout", &[], "SECONDS", Value, "give up a blocked body read or response write after this long (default 60)"),
     opt("chmod-socket", &[], "MODE", Value, "permissions of Unix sockets (octal, e.g. 660)"),

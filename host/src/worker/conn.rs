@@ -47,6 +47,8 @@ pub struct Conn {
     pub head_started: Option<Instant>,
     /// When the connection last finished a request or was accepted (keep-alive timeout).
     pub idle_since: Instant,
+    /// Requests served on this connection.
+    served: u64,
 }
 
 impl Conn {
@@ -63,6 +65,7 @@ impl Conn {
             peer_port,
             head_started: None,
             idle_since: Instant::now(),
+            served: 0,
         }
     }
 
@@ -219,7 +222,10 @@ impl Conn {
             );
             return;
         }
-        let keep_alive = head.keep_alive && !shared.stopping();
+        self.served += 1;
+        let per_conn = shared.limits.max_requests_per_connection;
+        let keep_alive =
+            head.keep_alive && !shared.stopping() && (per_conn == 0 || self.served < per_conn);
         let fd = self.fd();
         let pending = self.rbuf.pending();
         let (head_bytes, rest) = pending.split_at(head.head_len as usize);

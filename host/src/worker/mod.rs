@@ -116,6 +116,7 @@ pub fn run(setup: Setup<'_>) -> ExitCode {
         keepalive_timeout: config.keepalive_timeout,
         header_timeout: config.header_timeout,
         socket_timeout: config.socket_timeout,
+        max_requests_per_connection: config.max_requests_per_connection,
     };
     let max_requests = match config.max_requests {
         0 => 0,

@@ -39,6 +39,8 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Blocking body reads / response writes give up after this.
     pub socket_timeout: Duration,
+    /// Close a keep-alive connection after this many requests (0 = no limit).
+    pub max_requests_per_connection: u64,
 }
 
 /// What all threads of a worker share (the event loop and, with `--threads`, the app

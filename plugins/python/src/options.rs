@@ -70,6 +70,13 @@ pub fn specs() -> RVec<OptionSpec> {
             "pick the app by the longest --mount prefix of the path; move it to SCRIPT_NAME",
             OptionKind::Flag,
         ),
+        spec(
+            "enable-threads",
+            "",
+            "",
+            "accepted for uWSGI compatibility: threads the app starts always run (on by default, as in uWSGI >= 2.0.27)",
+            OptionKind::Flag,
+        ),
     ])
 }
 
@@ -266,6 +273,7 @@ mod tests {
                 ("virtualenv", "home,venv"),
                 ("mount", ""),
                 ("manage-script-name", ""),
+                ("enable-threads", ""),
             ]
         );
         assert_eq!(specs[3].kind, OptionKind::List);

@@ -171,7 +171,8 @@ fn plugin_serves_through_the_abi_imports_c_extensions_and_survives_fork() {
             "pythonpath",
             "virtualenv",
             "mount",
-            "manage-script-name"
+            "manage-script-name",
+            "enable-threads"
         ]
     );
 
