@@ -128,6 +128,9 @@ fn run() -> Result<ExitCode, HostError> {
     }
     let signals = SignalPipe::install(master::MASTER_SIGNALS)
         .map_err(|e| HostError::Runtime(format!("cannot install signal handlers: {e}")))?;
+    // A master re-executed by a graceful reload starts with these blocked (pending
+    // signals from its inherited workers are delivered now, to the handlers).
+    signals::unblock(&signals::set_of(master::MASTER_SIGNALS));
     let master = Master::new(
         config,
         plugins,

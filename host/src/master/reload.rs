@@ -59,11 +59,17 @@ pub fn reexec(listeners: &[Listener], workers: &[(Pid, u32)]) -> std::io::Error 
         fds.len(),
         olds.len()
     );
+    // The new image starts with default signal actions; a worker's SIGUSR2 ("I accept")
+    // or a SIGTTIN arriving before it has installed its handlers would kill or stop it.
+    // The signal mask survives exec: keep the master's signals blocked (pending, not
+    // lost) until the new master has its handlers (main unblocks them).
+    let blocked = crate::signals::block(super::MASTER_SIGNALS);
     let err = std::process::Command::new(&exe)
         .args(&args)
         .env(ENV_FDS, fds.join(","))
         .env(ENV_WORKERS, olds.join(","))
         .exec();
+    crate::signals::unblock(&blocked);
     for l in listeners {
         set_cloexec(l.fd(), true);
     }
