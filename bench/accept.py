@@ -168,7 +168,7 @@ def main() -> None:
               f"| {statistics.median(r['p99_ms'] for r in runs):.2f} ms "
               f"| {statistics.median(r['vol_per_req'] for r in runs):.2f} "
               f"| {statistics.median(r['invol_per_req'] for r in runs):.2f} "
-              f"| {', '.join(f'{r['rps']:.0f}' for r in runs)} "
+              f"| {', '.join('%.0f' % r['rps'] for r in runs)} "
               f"| {'; '.join(r['errors'] for r in runs if r['errors']) or 'none'} |")
 
 

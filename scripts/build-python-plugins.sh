@@ -2,8 +2,8 @@
 # Build the python plugin once per interpreter, each under a name that carries the version,
 # and put them next to the rsgi binary so `--plugin python3.13` finds them.
 #
-#   scripts/build-python-plugins.sh                    # python3's version, 3.13, 3.13t (debug)
-#   scripts/build-python-plugins.sh --release 3.13t    # only 3.13t, next to target/release/rsgi
+#   scripts/build-python-plugins.sh                    # python3's version and 3.13 (debug)
+#   scripts/build-python-plugins.sh --release 3.14t    # only 3.14t, next to target/release/rsgi
 #
 # For each TAG (`3.13`, or `3.13t` for the free-threaded build):
 #   - the interpreter: build/pythons/TAG/bin/pythonTAG when scripts/build-python.sh built
@@ -16,6 +16,10 @@
 #     $CARGO_TARGET_DIR or target/.
 # The plain `librsgi_python.so` (plugin name `python`) stays what `cargo build` makes,
 # linked against `python3` on PATH (or $PYO3_PYTHON).
+#
+# Free-threaded builds need Python 3.14t or later: the workspace's pyo3 (0.30) dropped
+# 3.13t (pyo3 0.29: "CPython declared free-threading supported starting with 3.14"), and
+# its build script refuses it. A 3.13t tag is refused here with that reason.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,15 +40,15 @@ TAGS=()
 for arg in "$@"; do
     case "$arg" in
         --release) PROFILE=release; CARGO_PROFILE=(--release) ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         [0-9]*.[0-9]*) TAGS+=("$arg") ;;
         *) die "unknown argument '$arg' (want --release or versions like 3.13 3.13t)" ;;
     esac
 done
 if [ "${#TAGS[@]}" -eq 0 ]; then
-    TAGS=(3.13 3.13t)
+    TAGS=(3.13)
     own="$(path_python_tag || true)"
-    if [ -n "$own" ] && [ "$own" != 3.13 ] && [ "$own" != 3.13t ]; then
+    if [ -n "$own" ] && [ "$own" != 3.13 ]; then
         TAGS=("$own" "${TAGS[@]}")
     fi
 fi
@@ -93,7 +97,10 @@ main() {
     for tag in "${TAGS[@]}"; do
         case "$tag" in
             [0-9].[0-9]|[0-9].[0-9][0-9]|[0-9].[0-9]t|[0-9].[0-9][0-9]t) ;;
-            *) die "'$tag' is not a version tag like 3.13 or 3.13t" ;;
+            *) die "'$tag' is not a version tag like 3.13 or 3.14t" ;;
+        esac
+        case "$tag" in
+            3.[0-9]t|3.1[0-3]t) die "python$tag: pyo3 0.30 supports free-threaded CPython from 3.14 only (3.14t); it refuses $tag" ;;
         esac
         exe="$(interpreter_for "$tag")" || die "no interpreter for $tag"
         [ -x "$exe" ] || die "no interpreter for $tag (got '$exe')"

@@ -4,12 +4,13 @@
 #
 #   scripts/build-python.sh 3.13                # -> build/pythons/3.13/bin/python3.13
 #   scripts/build-python.sh 3.13 --disable-gil   # -> build/pythons/3.13t/bin/python3.13t
+#   RSGI_PYTHON_SUITE=forky scripts/build-python.sh 3.14 --disable-gil  # where the mirror has it
 #
 # Prints the path of the built interpreter as its last line of output.
 #
 # Where the source comes from: `apt-get source --download-only python3.13` from Debian
-# trixie, through an apt configuration of its own (a sources list, lists and cache
-# directories under build/pythons/apt), so the machine's apt setup is neither read nor
+# trixie (or RSGI_PYTHON_SUITE), through an apt configuration of its own (a sources list,
+# lists and cache directories under build/pythons/apt-<suite>), so the machine's apt setup is neither read nor
 # changed. Only the upstream tarball in the source package (python3.13_*.orig.tar.xz) is
 # used; Debian's patches are not applied. The download is checked by apt against the
 # signed Release file (debian-archive-keyring).
@@ -28,7 +29,6 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHONS="${RSGI_PYTHONS_DIR:-$ROOT/build/pythons}"
-SUITE="${RSGI_PYTHON_SUITE:-trixie}"
 MIRROR="${RSGI_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 JOBS="${JOBS:-2}"
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
@@ -75,6 +75,9 @@ if [ "$FREE_THREADED" -eq 1 ]; then
 else
     TAG="$VERSION"
 fi
+# The Debian suite whose source package is used: trixie (Debian 13) has python3.13
+# 3.13.5; forky (testing) has 3.13.15, and python3.14.
+SUITE="${RSGI_PYTHON_SUITE:-trixie}"
 PREFIX="$PYTHONS/$TAG"
 EXE="$PREFIX/bin/python$TAG"
 STAMP="$PREFIX/.rsgi-build-stamp"
@@ -109,7 +112,7 @@ install_build_deps() {
 
 # --- the source, through an apt configuration of our own ----------------------
 
-APT_DIR="$PYTHONS/apt"
+APT_DIR="$PYTHONS/apt-$SUITE"
 APT_OPTS=(
     -o "Dir::Etc::SourceList=$APT_DIR/sources.list"
     -o "Dir::Etc::SourceParts=/dev/null"
@@ -139,7 +142,7 @@ download_source() {
         || die "apt-get update of the $SUITE sources failed"
     log "apt-get source --download-only $SOURCE_PKG ($SUITE)"
     (cd "$APT_DIR/src" && apt-get "${APT_OPTS[@]}" source --download-only "$SOURCE_PKG" >&2) \
-        || die "apt-get source $SOURCE_PKG failed (does $SUITE have it?)"
+        || die "apt-get source $SOURCE_PKG failed (does $SUITE have it? RSGI_PYTHON_SUITE picks another suite)"
     tarball="$(find "$APT_DIR/src" -maxdepth 1 -name "${SOURCE_PKG}_*.orig.tar.xz" | sort -V | tail -1)"
     [ -n "$tarball" ] || die "the $SOURCE_PKG source package has no ${SOURCE_PKG}_*.orig.tar.xz"
     echo "$tarball"

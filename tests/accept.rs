@@ -149,7 +149,7 @@ fn thunder_lock_keeps_serving_when_workers_are_killed_while_accepting() {
     s.wait_log("spawned worker 4", T);
     // Many short connections keep the lock busy while workers are killed.
     let load = LoadLoop::start(s.addr, "/pid", 8);
-    for round in 0..6 {
+    for _ in 0..6 {
         let victim: i32 = loop {
             if let Ok(r) = try_request(s.addr, "GET", "/pid", &[("Connection", "close")], b"") {
                 break r.text().parse().unwrap();
@@ -158,7 +158,6 @@ fn thunder_lock_keeps_serving_when_workers_are_killed_while_accepting() {
         // SAFETY: SIGKILL to a worker of our own test server.
         unsafe { libc::kill(victim, libc::SIGKILL) };
         s.wait_log(&format!("(pid {victim}) died"), T);
-        assert!(round < 6);
     }
     let report = load.finish();
     assert!(report.ok > 0, "{report:?}");

@@ -52,8 +52,7 @@ enum Entry {
 struct EventLoop<'a> {
     poll: Poll,
     acceptor: Acceptor<'a>,
-    /// Scratch space: listeners with connections waiting, connections just accepted.
-    ready_listeners: Vec<usize>,
+    /// Scratch space for connections just accepted.
     accepted: Vec<(socket2::Socket, socket2::SockAddr)>,
     signal_token: usize,
     waker_token: usize,
@@ -88,7 +87,6 @@ pub fn run(
     let mut ev = EventLoop {
         poll,
         acceptor,
-        ready_listeners: Vec::with_capacity(n),
         accepted: Vec::with_capacity(ACCEPT_BATCH),
         signal_token: n,
         waker_token: n + 1,
@@ -120,12 +118,7 @@ impl EventLoop<'_> {
                 let token = event.token().0;
                 if self.acceptor.owns(event.token()) {
                     if self.listening {
-                        let mut ready = std::mem::take(&mut self.ready_listeners);
-                        self.acceptor.ready(event.token(), &mut ready);
-                        for &index in &ready {
-                            self.accept_all(index);
-                        }
-                        self.ready_listeners = ready;
+                        self.accept_all(token);
                     }
                 } else if token == self.signal_token {
                     for sig in signals.drain() {
