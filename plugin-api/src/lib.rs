@@ -94,6 +94,7 @@ pub mod options;
 pub mod protocol;
 pub mod request;
 pub mod response;
+pub mod status;
 
 pub use app::{AppContext, AppMod, AppModRef};
 pub use error::{ErrorKind, PluginError};

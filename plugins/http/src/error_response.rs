@@ -2,7 +2,6 @@
 
 use rsgi_plugin_api::protocol::Version;
 
-use crate::reason;
 use crate::response::status_digits;
 use crate::sink::Sink;
 
@@ -17,7 +16,7 @@ pub fn encode_error(_version: Version, status: u16, out: &mut impl Sink) -> bool
         return false;
     }
     let digits = status_digits(status);
-    let phrase = reason::phrase(status);
+    let phrase = rsgi_plugin_api::status::reason_phrase(status);
     // Body: "431 Request Header Fields Too Large\n" (or just "599\n").
     let body_len =
         3 + if phrase.is_empty() {

@@ -40,7 +40,6 @@ pub mod error_response;
 pub mod field;
 pub mod framing;
 pub mod parse;
-pub mod reason;
 pub mod response;
 pub mod sink;
 

@@ -24,7 +24,6 @@ use rsgi_plugin_api::Header;
 
 use crate::error::HttpError;
 use crate::field;
-use crate::reason;
 use crate::sink::Sink;
 
 /// What the app's headers say, gathered before anything is written.
@@ -60,7 +59,7 @@ pub fn encode_head(
     out.put(b" ");
     out.put(
         if reason.is_empty() {
-            reason::phrase(status)
+            rsgi_plugin_api::status::reason_phrase(status)
         } else {
             reason
         }

@@ -54,7 +54,6 @@ pub mod error;
 pub mod header;
 pub mod request;
 pub mod response;
-pub mod status;
 pub mod vars;
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use rsgi_plugin_api::{
 };
 
 use crate::error::UwsgiError;
-use crate::status::reason_phrase;
+use rsgi_plugin_api::status::reason_phrase;
 
 /// Writes `HTTP/1.1 <status> <reason>\r\n`, the headers and the blank line into `out`.
 ///

@@ -1,10 +1,13 @@
-//! Standard reason phrases, for responses whose app gave none.
+//! Standard reason phrases (the IANA HTTP status code registry), for protocol plugins
+//! that write HTTP status lines (`plugins/http`, `plugins/uwsgi-proto`). A plain Rust
+//! helper compiled into each plugin: not part of the ABI.
 
 /// The standard reason phrase for `status`, or `""` for a code without one.
 pub fn reason_phrase(status: u16) -> &'static str {
     match status {
         100 => "Continue",
         101 => "Switching Protocols",
+        102 => "Processing",
         103 => "Early Hints",
         200 => "OK",
         201 => "Created",
@@ -14,11 +17,14 @@ pub fn reason_phrase(status: u16) -> &'static str {
         205 => "Reset Content",
         206 => "Partial Content",
         207 => "Multi-Status",
+        208 => "Already Reported",
+        226 => "IM Used",
         300 => "Multiple Choices",
         301 => "Moved Permanently",
         302 => "Found",
         303 => "See Other",
         304 => "Not Modified",
+        305 => "Use Proxy",
         307 => "Temporary Redirect",
         308 => "Permanent Redirect",
         400 => "Bad Request",
@@ -42,6 +48,8 @@ pub fn reason_phrase(status: u16) -> &'static str {
         418 => "I'm a teapot",
         421 => "Misdirected Request",
         422 => "Unprocessable Content",
+        423 => "Locked",
+        424 => "Failed Dependency",
         425 => "Too Early",
         426 => "Upgrade Required",
         428 => "Precondition Required",
@@ -54,7 +62,10 @@ pub fn reason_phrase(status: u16) -> &'static str {
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
         505 => "HTTP Version Not Supported",
+        506 => "Variant Also Negotiates",
         507 => "Insufficient Storage",
+        508 => "Loop Detected",
+        510 => "Not Extended",
         511 => "Network Authentication Required",
         _ => "",
     }
@@ -62,18 +73,19 @@ pub fn reason_phrase(status: u16) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::reason_phrase as phrase;
 
     #[test]
-    fn knows_common_codes() {
-        assert_eq!(reason_phrase(200), "OK");
-        assert_eq!(reason_phrase(404), "Not Found");
-        assert_eq!(reason_phrase(500), "Internal Server Error");
+    fn knows_the_common_phrases() {
+        assert_eq!(phrase(200), "OK");
+        assert_eq!(phrase(404), "Not Found");
+        assert_eq!(phrase(431), "Request Header Fields Too Large");
+        assert_eq!(phrase(501), "Not Implemented");
     }
 
     #[test]
     fn unknown_codes_have_no_phrase() {
-        assert_eq!(reason_phrase(299), "");
-        assert_eq!(reason_phrase(999), "");
+        assert_eq!(phrase(299), "");
+        assert_eq!(phrase(999), "");
     }
 }
