@@ -13,6 +13,15 @@ pub enum Owner {
     Plugin(String),
 }
 
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Owner::Host => f.write_str("the host"),
+            Owner::Plugin(name) => write!(f, "plugin {name}"),
+        }
+    }
+}
+
 /// One known option.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -67,12 +76,8 @@ impl Catalog {
             .find_map(|n| self.lookup(n).map(|e| (n.clone(), e.owner.clone())));
         if let Some((name, owner)) = taken {
             return Err(format!(
-                "option --{name} of plugin {:?} clashes with an option of {}",
-                entry.owner,
-                match owner {
-                    Owner::Host => "the host".to_string(),
-                    Owner::Plugin(p) => format!("plugin {p}"),
-                }
+                "option --{name} of {} clashes with an option of {}",
+                entry.owner, owner
             ));
         }
         self.entries.push(entry);
@@ -89,5 +94,37 @@ impl Catalog {
     /// All entries, host first, then plugins in load order.
     pub fn entries(&self) -> &[Entry] {
         &self.entries
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plugin_option(plugin: &str, name: &str) -> Entry {
+        Entry {
+            name: name.into(),
+            aliases: vec![],
+            value_name: String::new(),
+            help: String::new(),
+            kind: OptionKind::Value,
+            owner: Owner::Plugin(plugin.into()),
+        }
+    }
+
+    #[test]
+    fn a_clash_names_both_owners_plainly() {
+        let mut c = Catalog::host();
+        c.add(plugin_option("python3.11", "module")).unwrap();
+        let err = c.add(plugin_option("python3.13", "module")).unwrap_err();
+        assert_eq!(
+            err,
+            "option --module of plugin python3.13 clashes with an option of plugin python3.11"
+        );
+        let err = c.add(plugin_option("x", "processes")).unwrap_err();
+        assert_eq!(
+            err,
+            "option --processes of plugin x clashes with an option of the host"
+        );
     }
 }

@@ -156,7 +156,8 @@ fn plugin_serves_through_the_abi_imports_c_extensions_and_survives_fork() {
     let module = lib_header_from_path(&plugin_path())
         .and_then(|header| header.init_root_module::<PluginModRef>())
         .unwrap_or_else(|e| panic!("loading {}: {e}", plugin_path().display()));
-    assert_eq!(module.name().as_str(), "python");
+    // `python`, or the versioned name of a build per interpreter (`python3.13`, see build.rs).
+    assert_eq!(module.name().as_str(), env!("RSGI_PYTHON_PLUGIN_NAME"));
     assert_eq!(module.kind(), PluginKind::App);
     let names: Vec<String> = (module.options())()
         .iter()
