@@ -1,0 +1,461 @@
+//! The HTTP/1.1 plugin end to end, part two: bad input (each answer and the worker still
+//! serving afterwards), slow and idle clients. Helpers are in the parent module.
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------
+// Bad input
+
+/// Sends `bytes` on a fresh connection and expects one `status`, then a closed connection.
+fn expect_refusal(addr: SocketAddr, what: &str, bytes: &[u8], status: u16) -> Option<String> {
+    let mut w = Wire::connect(addr);
+    if let Err(e) = w.try_send(bytes) {
+        return Some(format!("{what}: send failed: {e}"));
+    }
+    let r = match w.response(false) {
+        Ok(r) => r,
+        Err(e) => return Some(format!("{what}: expected {status}, got {e}")),
+    };
+    if r.status != status {
+        return Some(format!("{what}: expected {status}, got {}", r.status));
+    }
+    if !w.closed_within(Duration::from_secs(3)) {
+        return Some(format!("{what}: {status} but the connection stayed open"));
+    }
+    None
+}
+
+fn check_refusals(s: &Server, cases: &[(&str, Vec<u8>, u16)]) {
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(what, bytes, status)| expect_refusal(s.addr, what, bytes, *status))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{}\nlog:\n{}",
+        failures.join("\n"),
+        s.log()
+    );
+}
+
+fn req(text: &str) -> Vec<u8> {
+    text.as_bytes().to_vec()
+}
+
+#[test]
+fn malformed_request_lines_and_fields_get_400_and_close() {
+    let s = start(&[]);
+    check_refusals(
+        &s,
+        &[
+            ("no version", req("GET /\r\n\r\n"), 400),
+            ("two spaces", req("GET  / HTTP/1.1\r\nHost: t\r\n\r\n"), 400),
+            (
+                "garbage after version",
+                req("GET / HTTP/1.1 x\r\nHost: t\r\n\r\n"),
+                400,
+            ),
+            (
+                "method with a slash",
+                req("GE/T / HTTP/1.1\r\nHost: t\r\n\r\n"),
+                400,
+            ),
+            (
+                "not HTTP at all",
+                vec![0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0, 0, 0xa1],
+                400,
+            ),
+            (
+                "obs-fold",
+                req("GET / HTTP/1.1\r\nHost: t\r\nX-A: one\r\n two\r\n\r\n"),
+                400,
+            ),
+            (
+                "space before colon",
+                req("GET / HTTP/1.1\r\nHost: t\r\nX-A : v\r\n\r\n"),
+                400,
+            ),
+            (
+                "tab before colon",
+                req("GET / HTTP/1.1\r\nHost: t\r\nX-A\t: v\r\n\r\n"),
+                400,
+            ),
+            (
+                "NUL in a value",
+                req("GET / HTTP/1.1\r\nHost: t\r\nX-A: a\0b\r\n\r\n"),
+                400,
+            ),
+            (
+                "bare CR in a value",
+                req("GET / HTTP/1.1\r\nHost: t\r\nX-A: a\rb\r\n\r\n"),
+                400,
+            ),
+            (
+                "LF splitting a value",
+                req("GET / HTTP/1.1\r\nHost: t\r\nX-A: a\nb c\r\n\r\n"),
+                400,
+            ),
+            (
+                "header without colon",
+                req("GET / HTTP/1.1\r\nHost: t\r\nnocolon\r\n\r\n"),
+                400,
+            ),
+            (
+                "second Host",
+                req("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+                400,
+            ),
+            (
+                "version HTTP/2.0",
+                req("GET / HTTP/2.0\r\nHost: t\r\n\r\n"),
+                505,
+            ),
+        ],
+    );
+    assert_still_serves(s.addr);
+}
+
+/// Defaults of the plugin: `http-max-line-size` 8 KiB (one header line),
+/// `http-max-header-size` 32 KiB (request line + headers), `http-max-headers` 100,
+/// `http-max-uri-size` 8 KiB (the request target).
+#[test]
+fn oversized_heads_get_431_and_long_uris_414_at_the_default_limits() {
+    let s = start(&[]);
+    let long_line = format!(
+        "GET / HTTP/1.1\r\nHost: t\r\nX-Long: {}\r\n\r\n",
+        "a".repeat(9 * 1024)
+    );
+    let many_lines: String = (0..40)
+        .map(|i| format!("X-H{i}: {}\r\n", "b".repeat(1000)))
+        .collect();
+    let big_head = format!("GET / HTTP/1.1\r\nHost: t\r\n{many_lines}\r\n");
+    let count: String = (0..101).map(|i| format!("X-N{i}: v\r\n")).collect();
+    let too_many = format!("GET / HTTP/1.1\r\nHost: t\r\n{count}\r\n");
+    let long_uri = format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "u".repeat(9 * 1024));
+    check_refusals(
+        &s,
+        &[
+            ("a 9 KiB header line", req(&long_line), 431),
+            ("a 40 KB head", req(&big_head), 431),
+            ("101 header lines", req(&too_many), 431),
+            ("a 9 KiB URI", req(&long_uri), 414),
+        ],
+    );
+    // Just under every limit (a 7 KiB URI, a 7 KiB line, about 30 KiB in all): served.
+    let lines: String = (0..16)
+        .map(|i| format!("X-H{i}: {}\r\n", "c".repeat(1000)))
+        .collect();
+    let mut w = Wire::connect(s.addr);
+    w.send(
+        format!(
+            "GET /{} HTTP/1.1\r\nHost: t\r\nX-Long: {}\r\n{lines}\r\n",
+            "u".repeat(7 * 1024),
+            "a".repeat(7 * 1024)
+        )
+        .as_bytes(),
+    );
+    assert_eq!(w.response(false).unwrap().status, 200);
+    assert_still_serves(s.addr);
+}
+
+#[test]
+fn head_over_a_configured_max_header_size_gets_431() {
+    let s = start(&["--http-max-header-size", "4k"]);
+    let head = |n: usize| {
+        format!(
+            "GET / HTTP/1.1\r\nHost: t\r\nX-Fill: {}\r\n\r\n",
+            "f".repeat(n)
+        )
+    };
+    check_refusals(
+        &s,
+        &[("a 5 KB head with a 4k limit", req(&head(5000)), 431)],
+    );
+    let mut w = Wire::connect(s.addr);
+    w.send(head(3000).as_bytes());
+    assert_eq!(w.response(false).unwrap().status, 200);
+    assert_still_serves(s.addr);
+}
+
+#[test]
+fn body_over_limit_post_gets_413() {
+    let s = start(&["--limit-post", "1000"]);
+    let mut chunked = req("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for _ in 0..3 {
+        chunked.extend_from_slice(b"190\r\n");
+        chunked.extend_from_slice(&[b'z'; 0x190]);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let mut declared = req("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n");
+    declared.extend_from_slice(&[b'y'; 1001]);
+    check_refusals(
+        &s,
+        &[
+            ("Content-Length 1001 over 1000", declared, 413),
+            ("1200 chunked bytes over 1000", chunked, 413),
+        ],
+    );
+    // At the limit: served.
+    let mut w = Wire::connect(s.addr);
+    let mut ok = req("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n");
+    ok.extend_from_slice(&[b'y'; 1000]);
+    w.send(&ok);
+    assert_eq!(w.response(false).unwrap().body.len(), 1000);
+    assert_still_serves(s.addr);
+}
+
+/// Framing conflicts close the connection, and what follows them in the same write (a
+/// request, if a front end and this server disagreed) is never run.
+#[test]
+fn conflicting_framing_gets_400_or_501_and_nothing_behind_it_runs() {
+    let s = start(&[]);
+    let smuggled = "GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n";
+    check_refusals(
+        &s,
+        &[
+            (
+                "Content-Length with Transfer-Encoding",
+                req(&format!("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n{smuggled}")),
+                400,
+            ),
+            (
+                "Transfer-Encoding with Content-Length",
+                req(&format!("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 40\r\n\r\n0\r\n\r\n{smuggled}")),
+                400,
+            ),
+            (
+                "two different Content-Lengths",
+                req(&format!("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nContent-Length: 35\r\n\r\n{smuggled}")),
+                400,
+            ),
+            (
+                "Content-Length list",
+                req(&format!("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 0, 35\r\n\r\n{smuggled}")),
+                400,
+            ),
+            (
+                "Transfer-Encoding: gzip",
+                req(&format!("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n{smuggled}")),
+                501,
+            ),
+            (
+                "Transfer-Encoding: chunked, gzip",
+                req(&format!("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n{smuggled}")),
+                400,
+            ),
+            (
+                "Transfer-Encoding in HTTP/1.0",
+                req(&format!("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n{smuggled}")),
+                400,
+            ),
+        ],
+    );
+    let seen = seen(s.addr);
+    assert!(!seen.iter().any(|p| p == "/smuggled"), "{seen:?}");
+    assert_still_serves(s.addr);
+}
+
+/// A malformed chunked body is found while the app reads it: the app has not answered
+/// yet, so the answer is 400 (not the app's failure, 500), and the connection closes.
+/// An app that answered without reading has its 200 sent, then the connection closes.
+#[test]
+fn malformed_chunked_body_gets_400_and_close() {
+    let s = start(&[]);
+    let post = |path: &str, body: &str| {
+        req(&format!(
+            "POST {path} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{body}"
+        ))
+    };
+    let next = "GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n";
+    check_refusals(
+        &s,
+        &[
+            (
+                "chunk size zz",
+                post("/", &format!("zz\r\nhello\r\n0\r\n\r\n{next}")),
+                400,
+            ),
+            ("chunk size -5", post("/", "-5\r\nhello\r\n0\r\n\r\n"), 400),
+            (
+                "chunk size overflow",
+                post("/", "fffffffffffffffff1\r\nhello\r\n0\r\n\r\n"),
+                400,
+            ),
+            (
+                "no CRLF after data",
+                post("/", &format!("5\r\nhelloXX0\r\n\r\n{next}")),
+                400,
+            ),
+            (
+                "bare LF after size",
+                post("/", "5\nhello\r\n0\r\n\r\n"),
+                400,
+            ),
+        ],
+    );
+    // The app that does not read answers first; the bad body then closes the connection.
+    let mut w = Wire::connect(s.addr);
+    w.send(&post("/noread", &format!("zz\r\nhello\r\n0\r\n\r\n{next}")));
+    assert_eq!(w.response(false).unwrap().text(), "noread");
+    assert!(w.closed_within(Duration::from_secs(3)));
+    let seen = seen(s.addr);
+    assert!(!seen.iter().any(|p| p == "/smuggled"), "{seen:?}");
+    assert_still_serves(s.addr);
+}
+
+// ---------------------------------------------------------------------------------------
+// Slow and idle clients
+
+/// A client that sends its head one byte every 200 ms is closed once
+/// `--http-header-timeout` (2 s) has passed since its first byte, while a normal client is
+/// served promptly the whole time.
+#[test]
+fn slowloris_head_is_closed_after_the_header_timeout_while_others_are_served() {
+    let s = start(&[
+        "--http-header-timeout",
+        "2",
+        "--http-keepalive-timeout",
+        "30",
+    ]);
+    let addr = s.addr;
+    let slow = TcpStream::connect(addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut writer = slow.try_clone().unwrap();
+    let started = Instant::now();
+    let trickle = std::thread::spawn(move || {
+        let head = b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ";
+        let bytes = head.iter().copied().chain(std::iter::repeat(b'a'));
+        for b in bytes.take(100) {
+            if writer.write_all(&[b]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    // Meanwhile: a normal client, every 100 ms, each answered within a second.
+    let normal = std::thread::spawn(move || {
+        let mut worst = Duration::ZERO;
+        let mut w = Wire::connect(addr);
+        for i in 0..25 {
+            let t = Instant::now();
+            w.send(format!("GET /n{i} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
+            assert_eq!(w.response(false).unwrap().text(), format!("GET /n{i} 0"));
+            worst = worst.max(t.elapsed());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        worst
+    });
+    let mut buf = [0u8; 64];
+    let mut reader = &slow;
+    let outcome = reader.read(&mut buf);
+    let after = started.elapsed();
+    let _ = slow.shutdown(Shutdown::Both);
+    trickle.join().unwrap();
+    let worst = normal.join().unwrap();
+    match outcome {
+        Ok(0) => {}
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+        other => panic!("slow client: expected a close, got {other:?}"),
+    }
+    eprintln!("slowloris closed after {after:?}; normal client's slowest answer {worst:?}");
+    assert!(
+        after >= Duration::from_millis(1900) && after < Duration::from_millis(3500),
+        "closed after {after:?} with --http-header-timeout 2"
+    );
+    assert!(
+        worst < Duration::from_secs(1),
+        "a normal request took {worst:?}"
+    );
+    assert_still_serves(addr);
+}
+
+/// Raises this process's open-file soft limit to the hard limit (the server inherits it).
+fn raise_nofile_limit(need: u64) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid struct.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
+        if lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+    assert!(
+        lim.rlim_cur >= need,
+        "RLIMIT_NOFILE is {} (hard {}); this test needs {need}",
+        lim.rlim_cur,
+        lim.rlim_max
+    );
+}
+
+/// Opens `n` keep-alive connections that each completed one request, then measures a new
+/// client's request on a fresh connection.
+fn idle_connections_then_new_client(extra: &[&str], n: usize) -> Duration {
+    let mut args = vec!["--http-keepalive-timeout", "60"];
+    args.extend_from_slice(extra);
+    let s = start(&args);
+    let mut idle = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut w = Wire::connect(s.addr);
+        w.send(b"GET /idle HTTP/1.1\r\nHost: t\r\n\r\n");
+        let r = w
+            .response(false)
+            .unwrap_or_else(|e| panic!("idle connection {i}: {e}\nlog:\n{}", s.log()));
+        assert_eq!(r.status, 200);
+        idle.push(w);
+    }
+    let mut worst = Duration::ZERO;
+    for i in 0..5 {
+        let t = Instant::now();
+        let mut w = Wire::connect(s.addr);
+        w.send(format!("GET /new{i} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
+        assert_eq!(w.response(false).unwrap().text(), format!("GET /new{i} 0"));
+        worst = worst.max(t.elapsed());
+    }
+    // The idle ones are still open and still answer.
+    let first = &mut idle[0];
+    first.send(b"GET /again HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(first.response(false).unwrap().text(), "GET /again 0");
+    assert_still_serves(s.addr);
+    worst
+}
+
+#[test]
+fn two_thousand_idle_keepalive_connections_do_not_delay_a_new_client() {
+    const IDLE: usize = 2000;
+    raise_nofile_limit(2 * IDLE as u64 + 200);
+    for extra in [&[][..], &["--threads", "1"][..], &["--threads", "4"][..]] {
+        let worst = idle_connections_then_new_client(extra, IDLE);
+        eprintln!("{IDLE} idle connections, 1 worker {extra:?}: new client answered in {worst:?} (slowest of 5)");
+        assert!(
+            worst < Duration::from_secs(2),
+            "{extra:?}: a new client waited {worst:?} behind {IDLE} idle connections"
+        );
+    }
+}
+
+#[test]
+fn the_nth_request_on_a_connection_is_answered_with_close_under_max_requests_per_connection() {
+    let s = Server::start(&["--module", "app", "--http-max-requests-per-connection", "3"]);
+    let mut c = rsgi_e2e::Client::connect(s.addr).unwrap();
+    for i in 1..=3 {
+        let r = c.request("GET", "/", &[], b"").unwrap();
+        assert_eq!(r.status, 200);
+        let closes = r
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        assert_eq!(closes, i == 3, "request {i}");
+    }
+    let mut rest = Vec::new();
+    assert_eq!(
+        c.stream().read_to_end(&mut rest).unwrap(),
+        0,
+        "closed after the 3rd response"
+    );
+    assert_eq!(rsgi_e2e::get(s.addr, "/").status, 200);
+}
