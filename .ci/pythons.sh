@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
-# CI step: the python plugin on Python 3.13 beside the default python3 (3.11). Meant to run
-# after scripts/test.sh (which installs the Debian packages and builds the workspace).
-#   1. scripts/build-python.sh 3.13: CPython from Debian's source package, into
-#      build/pythons/ (cached: a second run reuses it);
+# CI step: the python plugin on Python 3.13 and free-threaded 3.13t beside the default
+# python3 (3.11). Meant to run after scripts/test.sh (which installs the Debian packages and
+# builds the workspace).
+#   1. scripts/build-python.sh 3.13 and 3.13 --disable-gil: CPython from Debian's source
+#      package, into build/pythons/ (cached: a second run reuses them);
 #   2. cargo build --workspace: the rsgi binary and the http plugin the tests use;
-#   3. scripts/build-python-plugins.sh: librsgi_python3.11.so and librsgi_python3.13.so
-#      next to target/debug/rsgi;
-#   4. the python plugin's own unit tests against 3.13;
+#   3. scripts/build-python-plugins.sh: librsgi_python3.11.so, librsgi_python3.13.so and
+#      librsgi_python3.13t.so (pyo3 0.28 build, plugins/python-pyo3-0.28) next to
+#      target/debug/rsgi;
+#   4. the python plugin's own unit tests against 3.13 and 3.13t;
 #   5. cargo test -p rsgi-e2e --features pythons pythons:: (tests/pythons.rs).
 # Prints how long each part took.
-#
-# No free-threaded build: pyo3 0.30 refuses 3.13t (free-threading from 3.14t only), and no
-# Python 3.14 source can be downloaded here; docs/python-versions.md says more.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$(pwd)"
@@ -31,16 +30,19 @@ step() {
 export PYO3_PYTHON="${PYO3_PYTHON:-$(command -v python3)}"
 
 step "build CPython 3.13" nice -n 10 scripts/build-python.sh 3.13
+step "build CPython 3.13t" nice -n 10 scripts/build-python.sh 3.13 --disable-gil
 step "cargo build --workspace" nice -n 10 cargo build --workspace -q
 step "build the python plugin per interpreter" scripts/build-python-plugins.sh
 
 unit_tests() {
-    local tag="$1"
+    local tag="$1" crate=(-p rsgi-plugin-python)
+    [ "$tag" = 3.13t ] && crate=(--manifest-path plugins/python-pyo3-0.28/Cargo.toml --locked)
     PYO3_PYTHON="$ROOT/build/pythons/$tag/bin/python$tag" RSGI_PYTHON_PLUGIN_NAME="python$tag" \
         CARGO_TARGET_DIR="$ROOT/build/plugin-$tag" \
-        nice -n 10 cargo test -q -p rsgi-plugin-python
+        nice -n 10 cargo test -q "${crate[@]}"
 }
 step "plugin unit tests on 3.13" unit_tests 3.13
+step "plugin unit tests on 3.13t" unit_tests 3.13t
 step "e2e tests/pythons.rs" nice -n 10 cargo test -p rsgi-e2e --features pythons pythons:: \
     -- --test-threads 2
 

@@ -2,24 +2,25 @@
 # Build the python plugin once per interpreter, each under a name that carries the version,
 # and put them next to the rsgi binary so `--plugin python3.13` finds them.
 #
-#   scripts/build-python-plugins.sh                    # python3's version and 3.13 (debug)
+#   scripts/build-python-plugins.sh                    # python3's version, 3.13, 3.13t (debug)
 #   scripts/build-python-plugins.sh --release 3.14t    # only 3.14t, next to target/release/rsgi
 #
 # For each TAG (`3.13`, or `3.13t` for the free-threaded build):
 #   - the interpreter: build/pythons/TAG/bin/pythonTAG when scripts/build-python.sh built
 #     it; else `python3` on PATH when that is Python TAG (with a shared libpython); else
 #     scripts/build-python.sh builds it from Debian's source package;
-#   - `cargo build -p rsgi-plugin-python` with PYO3_PYTHON=<that interpreter>,
-#     RSGI_PYTHON_PLUGIN_NAME=pythonTAG and a target directory of its own
+#   - `cargo build -p rsgi-plugin-python` (for 3.13t: plugins/python-pyo3-0.28) with
+#     PYO3_PYTHON=<that interpreter>, RSGI_PYTHON_PLUGIN_NAME=pythonTAG and a target directory of its own
 #     (build/plugin-TAG), so the builds neither share nor invalidate each other's pyo3;
 #   - the library is copied to <target>/<profile>/librsgi_pythonTAG.so, where <target> is
 #     $CARGO_TARGET_DIR or target/.
 # The plain `librsgi_python.so` (plugin name `python`) stays what `cargo build` makes,
 # linked against `python3` on PATH (or $PYO3_PYTHON).
 #
-# Free-threaded builds need Python 3.14t or later: the workspace's pyo3 (0.30) dropped
-# 3.13t (pyo3 0.29: "CPython declared free-threading supported starting with 3.14"), and
-# its build script refuses it. A 3.13t tag is refused here with that reason.
+# Free-threaded 3.13t: the workspace's pyo3 (0.30) dropped 3.13t (pyo3 0.29: "CPython
+# declared free-threading supported starting with 3.14") and its build script refuses it.
+# For 3.13t the same plugin source is built by plugins/python-pyo3-0.28 instead, a
+# standalone crate pinned to pyo3 0.28.3, the last release that supports 3.13t.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,9 +47,9 @@ for arg in "$@"; do
     esac
 done
 if [ "${#TAGS[@]}" -eq 0 ]; then
-    TAGS=(3.13)
+    TAGS=(3.13 3.13t)
     own="$(path_python_tag || true)"
-    if [ -n "$own" ] && [ "$own" != 3.13 ]; then
+    if [ -n "$own" ] && [ "$own" != 3.13 ] && [ "$own" != 3.13t ]; then
         TAGS=("$own" "${TAGS[@]}")
     fi
 fi
@@ -75,14 +76,24 @@ interpreter_for() {
     "$ROOT/scripts/build-python.sh" "$version" "${flags[@]}" | tail -1
 }
 
+# The cargo arguments that build the plugin for TAG: the workspace's crate, or for a
+# free-threaded Python before 3.14 the pyo3 0.28 build of the same source.
+crate_for() {
+    case "$1" in
+        3.[0-9]t|3.1[0-3]t) echo "--manifest-path $ROOT/plugins/python-pyo3-0.28/Cargo.toml --locked" ;;
+        *) echo "-p rsgi-plugin-python" ;;
+    esac
+}
+
 build_plugin() {
-    local tag="$1" exe="$2" target="$ROOT/build/plugin-$1" start
+    local tag="$1" exe="$2" target="$ROOT/build/plugin-$1" start crate
     start=$(date +%s)
-    log "python$tag: cargo build -p rsgi-plugin-python ${CARGO_PROFILE[*]} (PYO3_PYTHON=$exe, target $target)"
+    read -r -a crate <<<"$(crate_for "$tag")"
+    log "python$tag: cargo build ${crate[*]} ${CARGO_PROFILE[*]} (PYO3_PYTHON=$exe, target $target)"
     (
         cd "$ROOT"
         PYO3_PYTHON="$exe" RSGI_PYTHON_PLUGIN_NAME="python$tag" CARGO_TARGET_DIR="$target" \
-            nice -n 10 cargo build -q -p rsgi-plugin-python --lib "${CARGO_PROFILE[@]}"
+            nice -n 10 cargo build -q "${crate[@]}" --lib "${CARGO_PROFILE[@]}"
     ) || die "the python$tag plugin did not build"
     local built="$target/$PROFILE/librsgi_python.so" dest="$RSGI_TARGET/$PROFILE/librsgi_python$tag.so"
     [ -f "$built" ] || die "cargo did not produce $built"
@@ -98,9 +109,6 @@ main() {
         case "$tag" in
             [0-9].[0-9]|[0-9].[0-9][0-9]|[0-9].[0-9]t|[0-9].[0-9][0-9]t) ;;
             *) die "'$tag' is not a version tag like 3.13 or 3.14t" ;;
-        esac
-        case "$tag" in
-            3.[0-9]t|3.1[0-3]t) die "python$tag: pyo3 0.30 supports free-threaded CPython from 3.14 only (3.14t); it refuses $tag" ;;
         esac
         exe="$(interpreter_for "$tag")" || die "no interpreter for $tag"
         [ -x "$exe" ] || die "no interpreter for $tag (got '$exe')"

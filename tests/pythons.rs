@@ -1,8 +1,7 @@
-//! The python plugin on each supported Python: 3.11 (`python3` on PATH) and 3.13 (built
-//! from Debian's source package by scripts/build-python.sh), each served through its own
-//! plugin `librsgi_python<TAG>.so`, which scripts/build-python-plugins.sh builds and puts
-//! next to the `rsgi` binary. The tests also cover a free-threaded Python (tag `3.14t`):
-//! see the end of the file for why none runs yet.
+//! The python plugin on each supported Python: 3.11 (`python3` on PATH), 3.13 and the
+//! free-threaded 3.13t (both built from Debian's source package by scripts/build-python.sh),
+//! each served through its own plugin `librsgi_python<TAG>.so`, which
+//! scripts/build-python-plugins.sh builds and puts next to the `rsgi` binary.
 //!
 //! Compiled only with the `pythons` feature (.ci/pythons.sh runs
 //! `cargo test -p rsgi-e2e --features pythons pythons::`), so the default test run does not
@@ -20,6 +19,16 @@ use rsgi_e2e::{
 };
 
 const T: Duration = Duration::from_secs(30);
+
+/// Held by the tests that keep the CPUs busy (the parallelism measurement and the recycling
+/// loads), so that one never measures while another one loads the machine.
+static CPU_HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn cpu_heavy() -> std::sync::MutexGuard<'static, ()> {
+    CPU_HEAVY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// The plugin name for Python `tag` (`python3.13`), after checking its file is there.
 fn plugin(tag: &str) -> String {
@@ -312,6 +321,7 @@ fn cpu_seconds(pid: &str) -> f64 {
 /// latter, which other load on the machine can only lower: free-threaded, more than 1.3
 /// CPUs were busy at once (impossible with a GIL); with a GIL, at most about one.
 fn cpu_bound_requests_on_four_threads(tag: &str) {
+    let _cpus = cpu_heavy();
     let s = start(tag, &["--module", "cpu_app", "--threads", "4"]);
     let pid = info(&s)["pid"].clone();
     // About 0.4 s of pure Python per request on an idle CPU.
@@ -355,6 +365,7 @@ fn cpu_bound_requests_on_four_threads(tag: &str) {
 /// (`tests/apps/threaded_app.py`), under load until 300 workers were recycled: every request
 /// answered, no hang (bounded wait), the app thread alive in every worker.
 fn three_hundred_recycles(tag: &str, lazy: bool) {
+    let _cpus = cpu_heavy();
     let mut args = vec![
         "--module",
         "threaded_app",
@@ -451,6 +462,6 @@ macro_rules! python_tests {
 
 python_tests!(py3_11, "3.11");
 python_tests!(py3_13, "3.13");
-// A free-threaded Python joins as `python_tests!(py3_14t, "3.14t")`. Not 3.13t: the
-// workspace's pyo3 (0.30) refuses free-threaded CPython before 3.14 at build time, and no
-// 3.14 source package can be downloaded here (docs/python-versions.md).
+// Free-threaded 3.13t: its plugin is the same source built against pyo3 0.28
+// (plugins/python-pyo3-0.28); the workspace's pyo3 0.30 refuses 3.13t.
+python_tests!(py3_13t, "3.13t");

@@ -17,8 +17,13 @@
 fn main() {
     pyo3_build_config::add_libpython_rpath_link_args();
     let config = pyo3_build_config::get();
-    let executable = config.executable().unwrap_or("python3");
-    let version = config.version();
+    // The fields rather than the getters pyo3-build-config 0.29 added: this script also
+    // builds plugins/python-pyo3-0.28 (the free-threaded 3.13t plugin).
+    #[allow(deprecated)]
+    let (executable, version) = (
+        config.executable.as_deref().unwrap_or("python3"),
+        config.version,
+    );
     let free_threaded = config.is_free_threaded();
     let build = format!(
         "{}.{}{}",
@@ -41,6 +46,12 @@ fn main() {
         u8::from(free_threaded)
     );
     println!("cargo:rustc-env=RSGI_PYTHON_PLUGIN_NAME={name}");
+    // `cfg(pyo3_028)`: this source is being built by plugins/python-pyo3-0.28, whose few
+    // API differences from the workspace's pyo3 are kept behind it.
+    println!("cargo::rustc-check-cfg=cfg(pyo3_028)");
+    if std::env::var("CARGO_PKG_NAME").as_deref() == Ok("rsgi-plugin-python-pyo3-028") {
+        println!("cargo:rustc-cfg=pyo3_028");
+    }
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
     println!("cargo:rerun-if-env-changed=RSGI_PYTHON_PLUGIN_NAME");
     println!("cargo:rerun-if-changed=build.rs");

@@ -2,8 +2,11 @@
 
 use pyo3::ffi;
 use pyo3::prelude::*;
+#[cfg(not(pyo3_028))]
 use pyo3::types::string::PyStringData;
 use pyo3::types::PyString;
+#[cfg(pyo3_028)]
+use pyo3::types::PyStringData;
 
 /// Decodes `bytes` as latin-1 into a new `str` (every byte maps to one code point).
 pub fn to_str<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
