@@ -316,10 +316,12 @@ fn cpu_seconds(pid: &str) -> f64 {
 }
 
 /// Four CPU-bound requests on `--threads 4` (one worker), against the same four one after
-/// another, three rounds. Reported: the wall-time ratio (best concurrent / best serial) and
-/// the worker's CPU seconds per wall second while the four ran at once. Asserted on the
-/// latter, which other load on the machine can only lower: free-threaded, more than 1.3
-/// CPUs were busy at once (impossible with a GIL); with a GIL, at most about one.
+/// another. Reported: the wall-time ratio (best concurrent / best serial) and the worker's
+/// CPU seconds per wall second while the four ran at once, the best of the rounds. Asserted
+/// on the latter, which other load on the machine can only lower: free-threaded, more than
+/// 1.2 CPUs were busy at once (with a GIL it never passed 1.01); with a GIL, at most about
+/// one. A busy shared machine lowers a single round, so a free-threaded build gets up to ten
+/// rounds, stopping once one shows 1.5 CPUs or more; a GIL build three.
 fn cpu_bound_requests_on_four_threads(tag: &str) {
     let _cpus = cpu_heavy();
     let s = start(tag, &["--module", "cpu_app", "--threads", "4"]);
@@ -331,7 +333,11 @@ fn cpu_bound_requests_on_four_threads(tag: &str) {
     let mut best_serial = Duration::MAX;
     let mut best_concurrent = Duration::MAX;
     let mut parallelism: f64 = 0.0;
-    for _ in 0..3 {
+    let rounds = if is_free_threaded(tag) { 10 } else { 3 };
+    for _ in 0..rounds {
+        if parallelism >= 1.5 {
+            break;
+        }
         best_serial = best_serial.min(serial(s.addr, n, 4));
         let cpu_before = cpu_seconds(&pid);
         let wall = concurrent(s.addr, n, 4);
@@ -349,7 +355,7 @@ fn cpu_bound_requests_on_four_threads(tag: &str) {
     if is_free_threaded(tag) {
         assert!(cpus >= 2, "needs 2 CPUs or more to show parallelism");
         assert!(
-            parallelism > 1.3,
+            parallelism > 1.2,
             "not clearly parallel: {parallelism:.2} CPUs busy at once ({ratio:.2}x serial)\n{}",
             s.log()
         );
