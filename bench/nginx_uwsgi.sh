@@ -14,10 +14,17 @@
 # With 2 CPUs or more and taskset installed, both backends share CPU 0 (only one is under
 # load at a time) and nginx and wrk share CPU 1.
 #
+# Each backend runs in a cgroup of its own (cgroup v1 cpu,cpuacct or v2, when writable), so
+# the table also gives the backend's CPU time per request, master and workers together.
+# With BACKEND_CPU_QUOTA=0.25 that cgroup may use a quarter of a CPU: the backend, not
+# nginx, is then the bottleneck (as when one nginx fronts many backend workers), and the
+# rps ratio measures the backends rather than nginx.
+#
 # Needs: a release build (cargo build --release), nginx and wrk (scripts/setup.sh), and
 # uWSGI in build/bench-venv (python3 bench/run.py creates it on its first run).
 # Environment: WORKERS (1), RUNS (3), DURATION (10), WARMUP (2), CONNECTIONS (50),
-# RSGI (target/release/rsgi), NGINX (/usr/sbin/nginx).
+# BACKEND_CPU_QUOTA (none; CPUs, like 0.25), RSGI (target/release/rsgi),
+# NGINX (/usr/sbin/nginx).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +33,7 @@ RUNS="${RUNS:-3}"
 DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-2}"
 CONNECTIONS="${CONNECTIONS:-50}"
+QUOTA="${BACKEND_CPU_QUOTA:-}"
 RSGI="${RSGI:-$ROOT/target/release/rsgi}"
 NGINX="${NGINX:-/usr/sbin/nginx}"
 UWSGI="$ROOT/build/bench-venv/bin/uwsgi"
@@ -47,6 +55,43 @@ else
     log "not pinning: needs taskset and at least 2 CPUs"
 fi
 
+# cgroups: one per backend, for its CPU time (and quota). Prints nothing when unavailable.
+CGROUPS=()
+cgroup_make() { # NAME -> the cgroup directories, space-separated
+    local name="rsgi-bench-$1-$$" dirs=() d
+    if [ -d /sys/fs/cgroup/cpuacct ] && [ -d /sys/fs/cgroup/cpu ] && [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then
+        for d in /sys/fs/cgroup/cpu/$name /sys/fs/cgroup/cpuacct/$name; do
+            mkdir "$d" 2>/dev/null || return 0
+            dirs+=("$d")
+        done
+        if [ -n "$QUOTA" ]; then
+            echo 100000 >"${dirs[0]}/cpu.cfs_period_us"
+            awk -v q="$QUOTA" 'BEGIN {printf "%d\n", q * 100000}' >"${dirs[0]}/cpu.cfs_quota_us"
+        fi
+    elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+        d=/sys/fs/cgroup/$name
+        mkdir "$d" 2>/dev/null || return 0
+        dirs+=("$d")
+        [ -z "$QUOTA" ] || awk -v q="$QUOTA" 'BEGIN {printf "%d 100000\n", q * 100000}' >"$d/cpu.max"
+    fi
+    CGROUPS+=("${dirs[@]}")
+    echo "${dirs[*]}"
+}
+cgroup_enter() { # DIRS...: moves this shell into them (the backend exec'd next inherits them)
+    local d
+    for d in "$@"; do echo "$BASHPID" >"$d/cgroup.procs"; done
+}
+cgroup_cpu_us() { # DIRS... -> CPU microseconds used so far
+    local d
+    for d in "$@"; do
+        if [ -f "$d/cpuacct.usage" ]; then echo $(( $(cat "$d/cpuacct.usage") / 1000 )); return; fi
+        if [ -f "$d/cpu.stat" ] && grep -q '^usage_usec' "$d/cpu.stat"; then
+            awk '$1 == "usage_usec" {print $2}' "$d/cpu.stat"; return
+        fi
+    done
+    echo 0
+}
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -63,19 +108,32 @@ cleanup() {
         wait "$pid" 2>/dev/null || true
     done
     rm -rf "$WORK"
+    local d
+    for d in "${CGROUPS[@]}"; do rmdir "$d" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 
 RSGI_PORT="$(free_port)" UWSGI_PORT="$(free_port)"
 FRONT_RSGI="$(free_port)" FRONT_UWSGI="$(free_port)"
 
-(cd "$APPS" && exec "${BACKEND_CPU[@]}" "$RSGI" --plugin python --socket "127.0.0.1:$RSGI_PORT" \
-    --module hello --processes "$WORKERS" --log-level warn) >"$LOGS/nginx-rsgi.log" 2>&1 &
+declare -A CG
+read -r -a cg <<<"$(cgroup_make rsgi)"
+CG[rsgi]="${cg[*]}"
+(cd "$APPS" && cgroup_enter "${cg[@]}" && exec "${BACKEND_CPU[@]}" "$RSGI" --plugin python \
+    --socket "127.0.0.1:$RSGI_PORT" --module hello --processes "$WORKERS" --log-level warn) \
+    >"$LOGS/nginx-rsgi.log" 2>&1 &
 PIDS+=($!)
 # uWSGI 2.0 reloads on SIGTERM; cleanup() stops everything with SIGINT.
-"${BACKEND_CPU[@]}" "$UWSGI" --socket "127.0.0.1:$UWSGI_PORT" --wsgi-file "$APPS/hello.py" \
-    --processes "$WORKERS" --master --disable-logging >"$LOGS/nginx-uwsgi.log" 2>&1 &
+read -r -a cg <<<"$(cgroup_make uwsgi)"
+CG[uwsgi]="${cg[*]}"
+(cgroup_enter "${cg[@]}" && exec "${BACKEND_CPU[@]}" "$UWSGI" --socket "127.0.0.1:$UWSGI_PORT" \
+    --wsgi-file "$APPS/hello.py" --processes "$WORKERS" --master --disable-logging) \
+    >"$LOGS/nginx-uwsgi.log" 2>&1 &
 PIDS+=($!)
+if [ -z "${CG[rsgi]}" ] || [ -z "${CG[uwsgi]}" ]; then
+    [ -z "$QUOTA" ] || die "BACKEND_CPU_QUOTA needs writable cgroups"
+    log "no writable cgroups: the backend CPU time per request is not measured"
+fi
 
 cp /etc/nginx/uwsgi_params "$WORK/uwsgi_params"
 cat >"$WORK/nginx.conf" <<EOF
@@ -117,10 +175,15 @@ wait_ready() { # PORT NAME
 wait_ready "$FRONT_RSGI" rsgi
 wait_ready "$FRONT_UWSGI" uWSGI
 
-# wrk PORT SECONDS -> "rps p99_ms errors"
+# wrk PORT SECONDS NAME -> "rps p99_ms errors backend_cpu_us_per_request"
 measure() {
-    local out rps p99 unit errors
+    local out rps p99 unit errors cpu0 cpu1 requests per_request=0 cg
+    read -r -a cg <<<"${CG[$3]}"
+    cpu0="$(cgroup_cpu_us "${cg[@]}")"
     out="$("${FRONT_CPU[@]}" wrk -t1 -c"$CONNECTIONS" -d"$2s" --latency "http://127.0.0.1:$1/")"
+    cpu1="$(cgroup_cpu_us "${cg[@]}")"
+    requests="$(awk '/requests in/ {print $1}' <<<"$out")"
+    [ "${requests:-0}" -gt 0 ] && per_request="$(awk -v c=$(( cpu1 - cpu0 )) -v n="$requests" 'BEGIN {printf "%.1f", c / n}')"
     rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
     read -r p99 unit < <(awk '$1 == "99%" {v = $2; u = v; sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u); print v, u}' <<<"$out")
     case "$unit" in
@@ -128,19 +191,19 @@ measure() {
         s) p99="$(awk -v v="$p99" 'BEGIN {printf "%.3f", v * 1000}')" ;;
     esac
     errors="$(awk '/Socket errors:/ {gsub(/[^0-9 ]/, " "); for (i = 1; i <= NF; i++) n += $i} /Non-2xx/ {n += $NF} END {print n + 0}' <<<"$out")"
-    echo "$rps $p99 $errors"
+    echo "$rps $p99 $errors $per_request"
 }
 
-declare -A RPS P99 ERR
+declare -A RPS P99 ERR CPU
 LOAD="$(cut -d' ' -f1 /proc/loadavg)"
 log "$WORKERS worker(s) each, $RUNS runs, wrk -t1 -c$CONNECTIONS -d${DURATION}s (+${WARMUP}s warm-up), load $LOAD"
 for run in $(seq 1 "$RUNS"); do
     for name in rsgi uwsgi; do
         if [ "$name" = rsgi ]; then port="$FRONT_RSGI"; else port="$FRONT_UWSGI"; fi
-        [ "$WARMUP" = 0 ] || measure "$port" "$WARMUP" >/dev/null
-        read -r rps p99 errors < <(measure "$port" "$DURATION")
-        RPS[$name]+="$rps " P99[$name]+="$p99 " ERR[$name]=$(( ${ERR[$name]:-0} + errors ))
-        log "$name run $run: $rps rps, p99 $p99 ms, $errors errors"
+        [ "$WARMUP" = 0 ] || measure "$port" "$WARMUP" "$name" >/dev/null
+        read -r rps p99 errors cpu < <(measure "$port" "$DURATION" "$name")
+        RPS[$name]+="$rps " P99[$name]+="$p99 " CPU[$name]+="$cpu " ERR[$name]=$(( ${ERR[$name]:-0} + errors ))
+        log "$name run $run: $rps rps, p99 $p99 ms, $errors errors, backend $cpu us CPU/request"
     done
 done
 
@@ -148,15 +211,19 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print (
 RSGI_MED="$(median <<<"${RPS[rsgi]}")"
 UWSGI_MED="$(median <<<"${RPS[uwsgi]}")"
 
-echo "nginx -> uwsgi protocol, hello world, $WORKERS worker process(es) x 1 thread per backend;"
+quota="no CPU quota on the backends"
+[ -z "$QUOTA" ] || quota="each backend limited to $QUOTA CPU (cgroup quota)"
+echo "nginx -> uwsgi protocol, hello world, $WORKERS worker process(es) x 1 thread per backend, $quota;"
 echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s, $RUNS interleaved runs; $(nproc) CPUs, load $LOAD at start; $("$NGINX" -v 2>&1 | sed 's/.*: //'), uWSGI $("$UWSGI" --version)"
 echo
-echo "| backend (behind nginx) | median rps | median p99 | runs (rps) | errors |"
-echo "|---|---:|---:|---|---:|"
+echo "| backend (behind nginx) | median rps | median p99 | backend CPU per request | runs (rps) | errors |"
+echo "|---|---:|---:|---:|---|---:|"
 for name in rsgi uwsgi; do
     label="rsgi --socket"; [ "$name" = uwsgi ] && label="uWSGI --socket"
-    printf '| %s | %.0f | %.2f ms | %s | %d |\n' "$label" "$(median <<<"${RPS[$name]}")" \
-        "$(median <<<"${P99[$name]}")" "$(tr ' ' '\n' | grep -v '^$' | xargs printf '%.0f / ' <<<"${RPS[$name]}" | sed 's| / $||')" "${ERR[$name]}"
+    printf '| %s | %.0f | %.2f ms | %.1f µs | %s | %d |\n' "$label" "$(median <<<"${RPS[$name]}")" \
+        "$(median <<<"${P99[$name]}")" "$(median <<<"${CPU[$name]}")" "$(tr ' ' '\n' | grep -v '^$' | xargs printf '%.0f / ' <<<"${RPS[$name]}" | sed 's| / $||')" "${ERR[$name]}"
 done
 echo
 awk -v a="$RSGI_MED" -v b="$UWSGI_MED" 'BEGIN {printf "rsgi / uWSGI: %.2fx (median rps)\n", a / b}'
+awk -v a="$(median <<<"${CPU[rsgi]}")" -v b="$(median <<<"${CPU[uwsgi]}")" \
+    'BEGIN {if (a > 0) printf "uWSGI / rsgi backend CPU per request: %.2fx\n", b / a}'

@@ -222,3 +222,104 @@ fn preforking_shares_what_the_app_opened_at_import_lazy_apps_do_not() {
         }
     }
 }
+
+/// True while process `pid` exists (and is not a zombie of ours).
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !matches!(
+            stat.rsplit_once(')')
+                .map(|(_, r)| r.trim_start().as_bytes()[0]),
+            Some(b'Z')
+        ),
+        Err(_) => false,
+    }
+}
+
+/// The pids of the workers the log says were spawned.
+fn spawned_pids(log: &str) -> Vec<i32> {
+    log.lines()
+        .filter_map(|l| {
+            l.split_once("spawned worker ")?
+                .1
+                .split_once("(pid ")?
+                .1
+                .split_once(')')
+        })
+        .map(|(pid, _)| pid.parse().unwrap())
+        .collect()
+}
+
+fn wait_all_gone(pids: &[i32], log: impl Fn() -> String) {
+    let deadline = Instant::now() + T;
+    while pids.iter().any(|&p| alive(p)) {
+        assert!(
+            Instant::now() < deadline,
+            "workers {:?} outlived their master; log:\n{}",
+            pids.iter().filter(|&&p| alive(p)).collect::<Vec<_>>(),
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Input: SIGKILL to the master while a request is in flight. Answer: the in-flight request
+/// still completes, each worker logs that the master is gone, stops gracefully and exits;
+/// no orphan keeps the port.
+#[test]
+fn workers_stop_when_the_master_is_killed() {
+    let mut s = Server::start(&["--module", "app", "--processes", "2"]);
+    s.wait_log("spawned worker 2", T);
+    let pids = spawned_pids(&s.log());
+    assert_eq!(pids.len(), 2, "{}", s.log());
+    let addr = s.addr;
+    let slow = std::thread::spawn(move || {
+        try_request(addr, "GET", "/slow", &[], b"").map(|r| (r.status, r.text()))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    s.signal(libc::SIGKILL);
+    let (status, text) = slow
+        .join()
+        .unwrap()
+        .expect("the in-flight request was cut off");
+    assert_eq!((status, text.as_str()), (200, "slept 1.0"));
+    wait_all_gone(&pids, || s.log());
+    s.wait_log("the master (pid", T);
+    assert_eq!(
+        s.log().matches("is gone; stopping gracefully").count(),
+        2,
+        "{}",
+        s.log()
+    );
+    assert!(
+        try_request(addr, "GET", "/", &[], b"").is_err(),
+        "something still answers on {addr}"
+    );
+    let _ = s.wait_exit(T);
+}
+
+/// Input: a graceful reload (SIGHUP) after the TOML config was broken, so the re-executed
+/// master refuses to start (exit 2, with the parse error in the log). Answer: the old
+/// workers, whose master is gone, stop gracefully instead of serving on as orphans.
+#[test]
+fn workers_stop_when_the_reexecuted_master_fails_to_start() {
+    let dir = std::env::temp_dir().join(format!("rsgi-orphans-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("rsgi.toml");
+    std::fs::write(&config, "processes = 2\n").unwrap();
+    let mut s = Server::start(&["--module", "app", "--config", config.to_str().unwrap()]);
+    s.wait_log("spawned worker 2", T);
+    let pids = spawned_pids(&s.log());
+    assert_eq!(pids.len(), 2, "{}", s.log());
+    std::fs::write(&config, "processes = [not toml\n").unwrap();
+    s.signal(libc::SIGHUP);
+    let exit = s.wait_exit(T);
+    assert_eq!(exit.code(), Some(2), "{}", s.log());
+    wait_all_gone(&pids, || s.log());
+    assert_eq!(
+        s.log().matches("is gone; stopping gracefully").count(),
+        2,
+        "{}",
+        s.log()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

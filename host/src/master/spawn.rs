@@ -12,6 +12,7 @@ pub fn spawn(master: &Master, id: u32, cell: usize) -> nix::Result<Pid> {
     // Signals stay blocked across the fork: a signal reaching the child before it has its
     // own handlers would otherwise run the master's handler there (writing to the
     // master's pipe) and be lost. The child unblocks them once its handlers are in place.
+    let master_pid = std::process::id();
     let blocked = crate::signals::block(super::MASTER_SIGNALS);
     (app.pre_fork())();
     // SAFETY: the master is single-threaded (no runtime, no threads before fork), and the
@@ -33,6 +34,7 @@ pub fn spawn(master: &Master, id: u32, cell: usize) -> nix::Result<Pid> {
                 cell: &master.board.cells()[cell],
                 listeners: &master.listeners,
                 master_signals: super::MASTER_SIGNALS,
+                master_pid,
             });
             // SAFETY: _exit skips the master's atexit handlers and destructors, which
             // belong to the master, not to this worker.

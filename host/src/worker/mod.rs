@@ -4,6 +4,7 @@ pub mod accept;
 pub mod blocking;
 pub mod body;
 pub mod conn;
+pub mod orphan;
 pub mod pool;
 pub mod readbuf;
 pub mod reply;
@@ -47,6 +48,8 @@ pub struct Setup<'a> {
     pub listeners: &'a [Listener],
     /// Signals the master handles (reset to defaults here).
     pub master_signals: &'a [Signal],
+    /// The master's pid: the worker stops when its parent is no longer this process.
+    pub master_pid: u32,
 }
 
 /// The app context for worker `id`.
@@ -81,6 +84,14 @@ pub fn run(setup: Setup<'_>) -> ExitCode {
     };
     // The master blocked its signals around fork(); pending ones arrive here now.
     signals::unblock(&signals::set_of(setup.master_signals));
+    if !orphan::follow_master(setup.master_pid) {
+        tracing::warn!(
+            "worker {}: the master (pid {}) died before this worker started; exiting",
+            setup.id,
+            setup.master_pid
+        );
+        return ExitCode::Failure;
+    }
     let config = setup.config;
     let ctx = app_context(config, setup.id);
     if config.lazy_apps {

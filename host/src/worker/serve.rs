@@ -123,6 +123,14 @@ impl EventLoop<'_> {
                 } else if token == self.signal_token {
                     for sig in signals.drain() {
                         match sig {
+                            Signal::SIGTERM if super::orphan::master_gone() => {
+                                tracing::warn!(
+                                    "worker {}: the master (pid {}) is gone; stopping gracefully",
+                                    self.state.id,
+                                    super::orphan::master_pid()
+                                );
+                                self.state.begin_stop();
+                            }
                             Signal::SIGTERM | Signal::SIGHUP => {
                                 tracing::info!(
                                     "worker {} stopping gracefully (signal {sig})",
