@@ -170,3 +170,44 @@ fn thunder_lock_keeps_serving_when_workers_are_killed_while_accepting() {
         &lost[..lost.len().min(5)]
     );
 }
+
+/// The server-side TCP state of the connection from local port `client_port` to `port`,
+/// from /proc/net/tcp (`01` established, `03` SYN-RECV), if the kernel lists one.
+fn server_side_state(port: u16, client_port: u16) -> Option<String> {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let local_port = u16::from_str_radix(f[1].rsplit(':').next()?, 16).ok()?;
+        let remote_port = u16::from_str_radix(f[2].rsplit(':').next()?, 16).ok()?;
+        (local_port == port && remote_port == client_port).then(|| f[3].to_string())
+    })
+}
+
+/// Input: a client that connects and sends nothing (for 300 ms), then a request. Answer:
+/// by default (TCP_DEFER_ACCEPT, as uWSGI) the kernel keeps the silent connection out of the
+/// accept queue (server side still SYN-RECV), so no worker wakes for it; once the request
+/// arrives it is accepted and answered. With --no-defer-accept it is accepted at once
+/// (server side ESTABLISHED) and answered all the same.
+#[test]
+fn tcp_connections_are_accepted_once_their_first_bytes_arrive() {
+    use std::io::{BufReader, Write};
+    for (args, want_state) in [(&[][..], "03"), (&["--no-defer-accept"][..], "01")] {
+        let mut all = vec!["--module", "app"];
+        all.extend_from_slice(args);
+        let s = Server::start(&all);
+        let mut c = std::net::TcpStream::connect(s.addr).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let client_port = c.local_addr().unwrap().port();
+        let state = server_side_state(s.addr.port(), client_port);
+        assert_eq!(state.as_deref(), Some(want_state), "{args:?}");
+        c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        c.set_read_timeout(Some(T)).unwrap();
+        let r = rsgi_e2e::read_response(&mut BufReader::new(&mut c), false).unwrap();
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (200, "Hello, World!"),
+            "{args:?}"
+        );
+    }
+}

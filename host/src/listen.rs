@@ -49,6 +49,8 @@ pub struct Listener {
     pub backlog: i32,
     /// How workers accept from it.
     pub sharing: Sharing,
+    /// TCP_DEFER_ACCEPT seconds (0: off; always 0 for Unix sockets).
+    pub defer_accept: u32,
 }
 
 impl Listener {
@@ -95,6 +97,8 @@ impl Listener {
             socket.set_only_v6(true)?;
         }
         socket.bind(&addr.into())?;
+        set_defer_accept(&socket, self.defer_accept)?;
+        socket.set_tcp_nodelay(true)?;
         socket.listen(self.backlog)?;
         socket.set_nonblocking(true)?;
         Ok(socket)
@@ -316,6 +320,15 @@ fn adopt(spec: &SocketSpec, fd: RawFd, config: &Config) -> Result<Listener, Host
             0,
         ),
     };
+    // The new configuration decides, whatever the previous master set.
+    let defer_accept = match bound {
+        Bound::Tcp(_) => defer_accept_seconds(config),
+        Bound::Unix(_) => 0,
+    };
+    if let Bound::Tcp(_) = bound {
+        set_defer_accept(&socket, defer_accept).map_err(fail)?;
+        socket.set_tcp_nodelay(true).map_err(fail)?;
+    }
     Ok(Listener {
         spec: spec.clone(),
         sharing: sharing(config, &bound).map_err(fail)?,
@@ -324,6 +337,7 @@ fn adopt(spec: &SocketSpec, fd: RawFd, config: &Config) -> Result<Listener, Host
         server_name,
         server_port,
         backlog: config.listen,
+        defer_accept,
     })
 }
 
@@ -358,12 +372,18 @@ fn bind(spec: &SocketSpec, config: &Config) -> Result<Listener, HostError> {
             server_name: "localhost".to_string(),
             server_port: 0,
             backlog: config.listen,
+            defer_accept: 0,
         });
     }
     let addr = parse_tcp(&spec.addr)
         .map_err(|e| fail(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
     let reuse_port = config.accept == AcceptStrategy::ReusePort;
     let socket = tcp_socket(addr, reuse_port).map_err(fail)?;
+    let defer_accept = defer_accept_seconds(config);
+    set_defer_accept(&socket, defer_accept).map_err(fail)?;
+    // Accepted sockets inherit TCP_NODELAY from the listening one (Linux): one setsockopt
+    // here rather than one per connection.
+    socket.set_tcp_nodelay(true).map_err(fail)?;
     // With --reuse-port the master only holds the address: a listening socket nobody
     // accepts from would get its share of the connections and never answer them.
     if !reuse_port {
@@ -384,7 +404,42 @@ fn bind(spec: &SocketSpec, config: &Config) -> Result<Listener, HostError> {
         server_name: local.ip().to_string(),
         server_port: local.port(),
         backlog: config.listen,
+        defer_accept,
     })
+}
+
+/// TCP_DEFER_ACCEPT for the app's TCP sockets: on unless `--no-defer-accept`, as in uWSGI.
+/// The kernel then hands a connection to `accept()` only once its first bytes arrived, so
+/// a worker never wakes for a connection it cannot serve yet (nginx connects, then sends
+/// the request a moment later) nor has to watch it in epoll. A connection that stays
+/// silent is accepted after `--http-header-timeout` anyway (and then closed after another
+/// one). Control sockets (stats, metrics) never defer: their clients wait to be spoken to.
+fn defer_accept_seconds(config: &Config) -> u32 {
+    if config.defer_accept {
+        config.header_timeout.as_secs().clamp(1, i32::MAX as u64) as u32
+    } else {
+        0
+    }
+}
+
+/// Sets TCP_DEFER_ACCEPT on a TCP socket (`seconds` 0 turns it off).
+fn set_defer_accept(socket: &Socket, seconds: u32) -> std::io::Result<()> {
+    let value = seconds as libc::c_int;
+    // SAFETY: a valid socket fd and a c_int option value of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// A Unix stream socket bound at `path` (a stale socket file there is replaced).
@@ -466,6 +521,67 @@ pub fn socket_files(listeners: &[Listener]) -> Vec<PathBuf> {
 mod tests {
     use super::*;
 
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let values = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), vec![v.to_string()]))
+            .collect();
+        Config::from_values(&values, &crate::config::catalog::Catalog::host()).unwrap()
+    }
+
+    fn int_option(fd: RawFd, level: libc::c_int, name: libc::c_int) -> libc::c_int {
+        let mut value: libc::c_int = -1;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: a valid fd and an int-sized out value.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                level,
+                name,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+        value
+    }
+
+    /// Defer-accept on the listener (header timeout, 10 s by default, or off), and
+    /// TCP_NODELAY on every accepted socket without a setsockopt per connection.
+    #[test]
+    fn tcp_listeners_defer_accept_and_hand_nodelay_to_accepted_sockets() {
+        for (pairs, defer) in [
+            (&[("http", "127.0.0.1:0")][..], 10),
+            (
+                &[("http", "127.0.0.1:0"), ("no-defer-accept", "true")][..],
+                0,
+            ),
+        ] {
+            let c = config(pairs);
+            let listeners = bind_all(&c, None).unwrap();
+            let l = &listeners[0];
+            assert_eq!(l.defer_accept, defer);
+            let set = int_option(l.fd(), libc::IPPROTO_TCP, libc::TCP_DEFER_ACCEPT);
+            // The kernel reports the period rounded to its SYN-ACK retransmission steps.
+            assert_eq!(set > 0, defer > 0, "TCP_DEFER_ACCEPT {set}");
+            let Bound::Tcp(addr) = l.bound else { panic!() };
+            let mut client = std::net::TcpStream::connect(addr).unwrap();
+            std::io::Write::write_all(&mut client, b"x").unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            let (accepted, _) = loop {
+                match l.accept() {
+                    Ok(a) => break a,
+                    Err(_) if std::time::Instant::now() < deadline => {
+                        std::thread::sleep(std::time::Duration::from_millis(5))
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            };
+            let nodelay = int_option(accepted.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY);
+            assert_eq!(nodelay, 1);
+        }
+    }
+
     #[test]
     fn colon_port_means_all_interfaces() {
         assert_eq!(parse_tcp(":8000").unwrap(), "0.0.0.0:8000".parse().unwrap());
@@ -531,6 +647,7 @@ mod tests {
             server_port: addr.port(),
             backlog: 7,
             sharing: Sharing::Exclusive,
+            defer_accept: 0,
         };
         assert_eq!(listener.queue(), Some((0, 7)));
         let _clients: Vec<_> = (0..3)

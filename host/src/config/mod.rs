@@ -121,6 +121,8 @@ pub struct Config {
     pub listen: i32,
     /// How workers share the listening sockets.
     pub accept: AcceptStrategy,
+    /// TCP_DEFER_ACCEPT on the app's TCP sockets (off with `--no-defer-accept`).
+    pub defer_accept: bool,
     /// Where the stats server listens (`--stats`).
     pub stats: Option<String>,
     /// Stats answered as HTTP (`--stats-http`).
@@ -278,6 +280,7 @@ impl Config {
                 n => n,
             },
             accept,
+            defer_accept: !flag(values, "no-defer-accept"),
             stats,
             stats_http,
             metrics: last(values, "metrics").map(str::to_string),

@@ -61,6 +61,7 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("reload-mercy", &[], "SECONDS", Value, "how long SIGTERM waits for workers to finish in-flight requests (default 60)"),
     opt("listen", &[], "N", Value, "listen queue (backlog) of each socket (default 1024; the kernel caps it at net.core.somaxconn)"),
     opt("thunder-lock", &[], "", Flag, "serialise accept() across workers with a process-shared lock (default: the kernel wakes one idle worker per connection, EPOLLEXCLUSIVE)"),
+    opt("no-defer-accept", &[], "", Flag, "accept TCP connections as soon as they are established, not once their first bytes arrived (TCP_DEFER_ACCEPT is on by default, as in uWSGI)"),
     opt("reuse-port", &[], "", Flag, "give each worker its own SO_REUSEPORT socket on each TCP address; the kernel spreads connections across them"),
     opt("stats", &["stats-server"], "ADDR", Value, "serve a JSON snapshot of the master and workers on ADDR (host:port or /path.sock), as uWSGI's stats server does (uwsgitop reads it)"),
     opt("stats-http", &[], "", Flag, "answer --stats connections as HTTP (GET) instead of writing the JSON at once"),

@@ -51,10 +51,20 @@ pub fn read_some(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// One non-blocking `send(2)` (no SIGPIPE).
-pub fn write_some(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+///
+/// `last`: these are the connection's last bytes and a `close()` follows at once. They are
+/// sent with MSG_MORE, which holds them for that close, so the kernel sends data and FIN
+/// in one segment instead of two (behind nginx, one TCP connection per request, that is
+/// one loopback packet fewer to send, receive and acknowledge per request).
+pub fn write_some(fd: RawFd, buf: &[u8], last: bool) -> io::Result<usize> {
+    let flags = if last {
+        libc::MSG_NOSIGNAL | libc::MSG_MORE
+    } else {
+        libc::MSG_NOSIGNAL
+    };
     loop {
         // SAFETY: buf is valid for buf.len() bytes.
-        let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+        let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), flags) };
         if n >= 0 {
             return Ok(n as usize);
         }
@@ -91,7 +101,7 @@ pub fn read_blocking(fd: RawFd, buf: &mut [u8], timeout: Duration) -> io::Result
 pub fn write_all_blocking(fd: RawFd, mut buf: &[u8], timeout: Duration) -> io::Result<()> {
     let deadline = Instant::now() + timeout;
     while !buf.is_empty() {
-        match write_some(fd, buf) {
+        match write_some(fd, buf, false) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => buf = &buf[n..],
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => wait(fd, libc::POLLOUT, deadline)?,

@@ -52,13 +52,19 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Wraps an accepted socket.
-    pub fn new(socket: Socket, listener: usize, peer_addr: String, peer_port: u16) -> Self {
+    /// Wraps an accepted socket, with (empty) buffers from [`super::buffers::Buffers`].
+    pub fn new(
+        socket: Socket,
+        listener: usize,
+        peer_addr: String,
+        peer_port: u16,
+        (rbuf, wbuf): (ReadBuf, RVec<u8>),
+    ) -> Self {
         Conn {
             socket,
             listener,
-            rbuf: ReadBuf::new(),
-            wbuf: RVec::new(),
+            rbuf,
+            wbuf,
             wpos: 0,
             close_after_write: false,
             peer_addr,
@@ -67,6 +73,11 @@ impl Conn {
             idle_since: Instant::now(),
             served: 0,
         }
+    }
+
+    /// Closes the socket and hands back the buffers, for the next connection.
+    pub fn into_buffers(self) -> (ReadBuf, RVec<u8>) {
+        (self.rbuf, self.wbuf)
     }
 
     /// The socket's fd.
@@ -134,7 +145,7 @@ impl Conn {
     /// Writes queued bytes; Ok(true) when all went out.
     fn write_pending(&mut self) -> std::io::Result<bool> {
         while self.wpos < self.wbuf.len() {
-            match blocking::write_some(self.fd(), &self.wbuf[self.wpos..]) {
+            match blocking::write_some(self.fd(), &self.wbuf[self.wpos..], self.close_after_write) {
                 Ok(n) => self.wpos += n,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) => return Err(e),

@@ -3,6 +3,7 @@
 pub mod accept;
 pub mod blocking;
 pub mod body;
+pub mod buffers;
 pub mod conn;
 pub mod orphan;
 pub mod pool;

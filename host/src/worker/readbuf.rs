@@ -62,6 +62,17 @@ impl ReadBuf {
         self.end += n;
     }
 
+    /// Bytes allocated (initialized: a reused buffer is not zeroed again).
+    pub fn capacity(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Forgets the contents, keeping the memory.
+    pub fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+
     /// Appends bytes (the start of a next request read by a body decoder).
     pub fn push(&mut self, bytes: &[u8]) {
         if bytes.is_empty() {

@@ -14,6 +14,7 @@ use nix::sys::signal::Signal;
 use slab::Slab;
 
 use super::accept::Acceptor;
+use super::buffers::Buffers;
 use super::conn::{Conn, Verdict};
 use super::pool::{Job, Pool};
 use super::state::{Shared, WorkerState};
@@ -58,6 +59,8 @@ struct EventLoop<'a> {
     waker_token: usize,
     first_conn: usize,
     conns: Slab<Entry>,
+    /// Buffers of closed connections, for new ones.
+    buffers: Buffers,
     listening: bool,
     pool: Option<Pool>,
     state: WorkerState,
@@ -92,6 +95,7 @@ pub fn run(
         waker_token: n + 1,
         first_conn: n + 2,
         conns: Slab::with_capacity(1024),
+        buffers: Buffers::default(),
         listening: true,
         pool,
         state: WorkerState::new(shared),
@@ -193,6 +197,7 @@ impl EventLoop<'_> {
             );
             if done.verdict == Verdict::Close {
                 self.conns.try_remove(done.key);
+                self.buffers.give(done.conn.into_buffers());
                 continue;
             }
             if let Some(entry) = self.conns.get_mut(done.key) {
@@ -246,18 +251,17 @@ impl EventLoop<'_> {
     /// Serves a new connection on listener `index` now if its request is there, and
     /// watches it.
     fn serve_accepted(&mut self, index: usize, socket: socket2::Socket, peer: socket2::SockAddr) {
+        // TCP_NODELAY came with the socket: accepted sockets inherit it from the listener.
         let (addr, port) = match peer.as_socket() {
-            Some(a) => {
-                let _ = socket.set_tcp_nodelay(true);
-                (a.ip().to_string(), a.port())
-            }
+            Some(a) => (a.ip().to_string(), a.port()),
             None => (String::new(), 0),
         };
-        let mut conn = Conn::new(socket, index, addr, port);
+        let mut conn = Conn::new(socket, index, addr, port, self.buffers.take());
         // The request is usually already there: serve it before watching the socket.
         // A connection that is done by then (the uwsgi protocol closes after each
         // response) never touches epoll at all.
         if self.pool.is_none() && conn.drive(&mut self.state) == Verdict::Close {
+            self.buffers.give(conn.into_buffers());
             return;
         }
         let entry = self.conns.vacant_entry();
@@ -283,7 +287,9 @@ impl EventLoop<'_> {
     /// removes it from the epoll set, so no `epoll_ctl(DEL)` is needed.
     fn close(&mut self, key: usize) {
         if let Some(Entry::Here(_)) = self.conns.get(key) {
-            self.conns.remove(key);
+            if let Entry::Here(conn) = self.conns.remove(key) {
+                self.buffers.give(conn.into_buffers());
+            }
         }
     }
 
