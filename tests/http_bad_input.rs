@@ -459,3 +459,57 @@ fn the_nth_request_on_a_connection_is_answered_with_close_under_max_requests_per
     );
     assert_eq!(rsgi_e2e::get(s.addr, "/").status, 200);
 }
+
+/// A client that sends its head and 10 of its 1,000 body bytes, then stalls: the one-thread
+/// worker reads small bodies in its event loop before calling the app, so a normal client
+/// is answered promptly meanwhile (before, the app's blocking read held the worker for up
+/// to --socket-timeout); when the rest arrives the request is answered in full.
+#[test]
+fn a_stalled_small_body_does_not_hold_the_worker() {
+    let s = start(&[]);
+    let addr = s.addr;
+    let mut slow = Wire::connect(addr);
+    slow.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n0123456789");
+    std::thread::sleep(Duration::from_millis(200));
+    let mut worst = Duration::ZERO;
+    let mut w = Wire::connect(addr);
+    for i in 0..10 {
+        let t = Instant::now();
+        w.send(format!("GET /n{i} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
+        assert_eq!(w.response(false).unwrap().text(), format!("GET /n{i} 0"));
+        worst = worst.max(t.elapsed());
+    }
+    assert!(
+        worst < Duration::from_secs(2),
+        "a normal request waited {worst:?}"
+    );
+    slow.send(&vec![b'x'; 990]);
+    let r = slow.response(false).unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), 1000);
+    assert!(r.body.starts_with(b"0123456789xxx"));
+}
+
+/// Input: a body that stops arriving (head and 10 of 1,000 bytes, then nothing). Answer: the
+/// connection is closed once --socket-timeout (1 s) has passed, with a log line, and the
+/// worker serves on.
+#[test]
+fn a_small_body_that_never_arrives_is_closed_after_the_socket_timeout() {
+    let s = start(&["--socket-timeout", "1"]);
+    let mut slow = Wire::connect(s.addr);
+    slow.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n0123456789");
+    let started = Instant::now();
+    assert!(slow.response(false).is_err(), "a response to half a body");
+    let after = started.elapsed();
+    assert!(
+        after >= Duration::from_millis(900) && after < Duration::from_secs(10),
+        "closed after {after:?}"
+    );
+    s.wait_log(
+        "request body did not arrive within 1s (--socket-timeout)",
+        Duration::from_secs(10),
+    );
+    let mut w = Wire::connect(s.addr);
+    w.send(b"GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(w.response(false).unwrap().text(), "GET /after 0");
+}

@@ -15,6 +15,12 @@ use super::readbuf::ReadBuf;
 use super::reply::Reply;
 use super::state::{recycle, restore, WorkerState, HEAD_CEILING};
 
+/// Request bodies up to this size (with a Content-Length) are read by the event loop
+/// before the app is called: a client that sends its body slowly then holds no app thread
+/// (with one thread, not the whole worker), and the app reads from memory. Larger and
+/// chunked bodies stream to the app as they arrive.
+pub const BUFFER_BODY_UP_TO: u64 = 64 * 1024;
+
 /// What the event loop should do with the connection after driving it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -45,6 +51,8 @@ pub struct Conn {
     peer_port: u16,
     /// When the current request head started arriving (header timeout).
     pub head_started: Option<Instant>,
+    /// Since when a complete head waits for the rest of its small body (socket timeout).
+    pub body_wait_since: Option<Instant>,
     /// When the connection last finished a request or was accepted (keep-alive timeout).
     pub idle_since: Instant,
     /// Requests served on this connection.
@@ -70,6 +78,7 @@ impl Conn {
             peer_addr,
             peer_port,
             head_started: None,
+            body_wait_since: None,
             idle_since: Instant::now(),
             served: 0,
         }
@@ -195,12 +204,30 @@ impl Conn {
                 Step::Served
             }
             ParseStatus::Complete => {
+                if self.awaits_small_body(w.limits.limit_post, &outcome.head) {
+                    self.body_wait_since.get_or_insert_with(Instant::now);
+                    return Step::NeedMore;
+                }
                 self.head_started = None;
+                self.body_wait_since = None;
                 self.serve(w, outcome.head);
                 self.idle_since = Instant::now();
                 Step::Served
             }
         }
+    }
+
+    /// True while the body of the request `head` is small enough to be read before the app
+    /// is called ([`BUFFER_BODY_UP_TO`]) and has not fully arrived. Not for a client that
+    /// waits for `100 Continue` (the app's first read sends it), nor for a body that
+    /// `--limit-post` refuses anyway.
+    fn awaits_small_body(&self, limit_post: u64, head: &RequestHead) -> bool {
+        let body = head.body;
+        body.kind == BodyKind::Length
+            && body.length <= BUFFER_BODY_UP_TO
+            && !head.expect_continue
+            && (limit_post == 0 || body.length <= limit_post)
+            && (self.rbuf.pending().len() as u64) < head.head_len as u64 + body.length
     }
 
     /// Serves one parsed request: builds the view, calls the app, finishes the response.

@@ -311,6 +311,17 @@ impl EventLoop<'_> {
                 Entry::Away { .. } => None,
             })
             .filter(|(_, c)| {
+                if let Some(since) = c.body_wait_since {
+                    let slow_body = now.duration_since(since) > limits.socket_timeout;
+                    if slow_body {
+                        tracing::info!(
+                            "closing a connection whose request body did not arrive within \
+                             {:?} (--socket-timeout)",
+                            limits.socket_timeout
+                        );
+                    }
+                    return slow_body;
+                }
                 let slow_head = c
                     .head_started
                     .is_some_and(|t| now.duration_since(t) > limits.header_timeout);
