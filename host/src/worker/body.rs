@@ -237,6 +237,10 @@ impl<'a> Body<'a> {
         if self.kind == BodyKind::Length && self.remaining > DRAIN_LIMIT {
             return false;
         }
+        if self.done {
+            // The usual case (no body, or the app read it all): no scratch to zero.
+            return true;
+        }
         let mut scratch = [0u8; 8192];
         let mut drained = 0u64;
         while !self.done {
