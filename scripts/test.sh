@@ -4,6 +4,9 @@
 #   2. cargo build --workspace  — the rsgi binary and every plugin, against python3 on PATH
 #   3. cargo test --workspace   — unit tests of every crate and the end-to-end tests
 #      (tests/: the real binary with the real plugins over real sockets)
+#   4. scripts/test-pythons.sh  — the python plugin on Python 3.13 and free-threaded 3.13t
+#      (built from Debian's source packages the first time, about 15 minutes on 2 cores;
+#      cached in build/pythons afterwards). RSGI_TEST_PYTHONS=0 skips this step.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -15,3 +18,9 @@ echo "test: building the workspace (PYO3_PYTHON=$PYO3_PYTHON)"
 cargo build --workspace --all-targets
 echo "test: running the tests"
 cargo test --workspace
+if [ "${RSGI_TEST_PYTHONS:-1}" != 0 ]; then
+    echo "test: the python plugin on Python 3.13 and 3.13t"
+    bash scripts/test-pythons.sh
+else
+    echo "test: RSGI_TEST_PYTHONS=0: skipping the other Pythons (scripts/test-pythons.sh)"
+fi

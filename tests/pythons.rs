@@ -3,7 +3,7 @@
 //! each served through its own plugin `librsgi_python<TAG>.so`, which
 //! scripts/build-python-plugins.sh builds and puts next to the `rsgi` binary.
 //!
-//! Compiled only with the `pythons` feature (.ci/pythons.sh runs
+//! Compiled only with the `pythons` feature (scripts/test-pythons.sh runs
 //! `cargo test -p rsgi-e2e --features pythons pythons::`), so the default test run does not
 //! need those interpreters. With the feature on, a missing plugin is a failure that says
 //! how to build it.

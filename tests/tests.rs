@@ -27,7 +27,7 @@ mod wsgi;
 mod stats;
 // Flask and Django examples through a real HTTP client: pages, JSON, CSRF forms, uploads, streaming, files.
 mod frameworks;
-// Python 3.11 and 3.13, one plugin each (feature `pythons`, needs .ci/pythons.sh's builds).
+// Python 3.11 and 3.13, one plugin each (feature `pythons`, needs scripts/test-pythons.sh's builds).
 #[cfg(feature = "pythons")]
 mod pythons;
 // Accept strategies: EPOLLEXCLUSIVE wake-ups, --thunder-lock, --reuse-port; every connection answered once.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# CI step: the python plugin on Python 3.13 and free-threaded 3.13t beside the default
-# python3 (3.11). Meant to run after scripts/test.sh (which installs the Debian packages and
-# builds the workspace).
+# The python plugin on Python 3.13 and free-threaded 3.13t beside the default python3
+# (3.11): the last step of scripts/test.sh, which installed the Debian packages and built
+# the workspace before it.
 #   1. scripts/build-python.sh 3.13 and 3.13 --disable-gil: CPython from Debian's source
 #      package, into build/pythons/ (cached: a second run reuses them);
 #   2. cargo build --workspace: the rsgi binary and the http plugin the tests use;
