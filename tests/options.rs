@@ -43,22 +43,19 @@ fn a_missing_value_is_one_line_naming_the_option() {
 
 #[test]
 fn a_bad_value_names_the_option() {
-    let (code, out) = run_to_exit(
-        &[
-            "--plugin",
-            "python",
-            "--module",
-            "app",
-            "--processes",
-            "lots",
-        ],
-        T,
+    refused_at_start(
+        &["--processes", "lots"],
+        "invalid value 'lots' for --processes",
     );
+}
+
+/// `rsgi --plugin python --module app <extra>` exits 2 at start, saying `message`.
+fn refused_at_start(extra: &[&str], message: &str) {
+    let mut args = vec!["--plugin", "python", "--module", "app"];
+    args.extend_from_slice(extra);
+    let (code, out) = run_to_exit(&args, T);
     assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains("invalid value 'lots' for --processes"),
-        "{out}"
-    );
+    assert!(out.contains(message), "{out}");
 }
 
 fn write_config(text: &str) -> std::path::PathBuf {
@@ -99,4 +96,91 @@ fn command_line_beats_environment_beats_config_file() {
     assert_eq!(get(addr, "/").text(), "callable app");
     let log = s.log();
     assert!(log.contains("1 worker process(es)"), "{log}");
+}
+
+/// The uid and gid of process `pid`, from /proc (real ids).
+fn ids_of(pid: &str) -> (u32, u32) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| -> u32 {
+        let line = status.lines().find(|l| l.starts_with(name)).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    (field("Uid:"), field("Gid:"))
+}
+
+/// Runs `rsgi --plugin echo --http 127.0.0.1:0 --uid root` as uid/gid 65534 (with
+/// setpriv when the tests run as root) and returns its exit code and output.
+fn start_as_nobody_asking_for_root() -> (i32, String) {
+    let rsgi = rsgi_e2e::target_dir().join("rsgi");
+    let args = ["--plugin", "echo", "--http", "127.0.0.1:0", "--uid", "root"];
+    // SAFETY: geteuid only reads.
+    let out = if unsafe { libc::geteuid() } == 0 {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&rsgi)
+            .args(args)
+            .output()
+    } else {
+        std::process::Command::new(&rsgi).args(args).output()
+    }
+    .expect("run rsgi");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Input: `--uid root` from a process that is not root. Answer: refused at once, before
+/// anything is bound or loaded (exit 2, one line saying why).
+#[test]
+fn uid_is_refused_when_not_root() {
+    let (code, log) = start_as_nobody_asking_for_root();
+    assert_eq!(code, 2, "{log}");
+    assert!(
+        log.contains("--uid/--gid: cannot switch to uid 0 (root), gid 0: rsgi runs as uid"),
+        "{log}"
+    );
+}
+
+/// As root (how the tests and CI run): `--uid nobody --gid nogroup` — the master binds its
+/// socket as root, then it and every worker run as nobody/nogroup with no other
+/// supplementary group, and the log says so.
+#[test]
+fn uid_and_gid_drop_root_once_the_sockets_are_bound() {
+    // SAFETY: geteuid only reads.
+    if unsafe { libc::geteuid() } != 0 {
+        // Covered by uid_is_refused_when_not_root: only root can switch.
+        return;
+    }
+    let s = Server::start(&[
+        "--module",
+        "whoami",
+        "--uid",
+        "nobody",
+        "--gid",
+        "nogroup",
+        "--processes",
+        "2",
+    ]);
+    let log = s.log();
+    assert!(
+        log.contains("running as uid 65534 (nobody), gid 65534"),
+        "{log}"
+    );
+    for _ in 0..6 {
+        let text = get(s.addr, "/").text();
+        let f: Vec<&str> = text.split(' ').collect();
+        assert_eq!(&f[1..], &["65534", "65534", "65534"], "{text}");
+        assert_eq!(ids_of(f[0]), (65534, 65534));
+    }
+    assert_eq!(ids_of(&s.pid().to_string()), (65534, 65534));
+}
+
+/// `--uid` naming no user is a usage error naming the option (exit 2).
+#[test]
+fn an_unknown_uid_is_a_usage_error() {
+    refused_at_start(
+        &["--uid", "no-such-user-rsgi"],
+        "invalid value for --uid: no user named 'no-such-user-rsgi'",
+    );
 }

@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use nix::unistd::{Gid, Group, Uid, User};
+use nix::unistd::{Gid, Uid};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::config::{AcceptStrategy, Config, SocketOwner, SocketProtocol, SocketSpec};
@@ -212,41 +212,12 @@ fn is_unix(addr: &str) -> bool {
 /// `--chown-socket USER[:GROUP]` → ids: a number is taken as an id, anything else is
 /// looked up by name. No group means the group is left as it is.
 fn resolve_owner(owner: &SocketOwner) -> Result<(Uid, Option<Gid>), HostError> {
-    let unknown = |what: &str, name: &str| {
-        HostError::Usage(format!(
-            "invalid value for --chown-socket: no {what} named '{name}'"
-        ))
-    };
-    let uid = match owner.user.parse::<u32>() {
-        Ok(id) => Uid::from_raw(id),
-        Err(_) => {
-            User::from_name(&owner.user)
-                .map_err(|e| {
-                    HostError::Runtime(format!(
-                        "cannot look up user '{}' for --chown-socket: {e}",
-                        owner.user
-                    ))
-                })?
-                .ok_or_else(|| unknown("user", &owner.user))?
-                .uid
-        }
-    };
-    let gid = match owner.group.as_deref() {
-        None => None,
-        Some(group) => Some(match group.parse::<u32>() {
-            Ok(id) => Gid::from_raw(id),
-            Err(_) => {
-                Group::from_name(group)
-                    .map_err(|e| {
-                        HostError::Runtime(format!(
-                            "cannot look up group '{group}' for --chown-socket: {e}"
-                        ))
-                    })?
-                    .ok_or_else(|| unknown("group", group))?
-                    .gid
-            }
-        }),
-    };
+    let uid = crate::identity::user(&owner.user, "chown-socket")?.uid;
+    let gid = owner
+        .group
+        .as_deref()
+        .map(|g| crate::identity::group(g, "chown-socket"))
+        .transpose()?;
     Ok((uid, gid))
 }
 

@@ -5,6 +5,7 @@ mod config;
 mod date;
 mod error;
 mod exit;
+mod identity;
 mod listen;
 mod logging;
 mod master;
@@ -68,6 +69,9 @@ fn run() -> Result<ExitCode, HostError> {
     };
     let values = config::merge(cli_values, sources::read_env(&catalog, &env), file_values);
     let config = Config::from_values(&values, &catalog)?;
+    if let Some(identity) = &config.identity {
+        identity.check()?;
+    }
     let (app_name, app) = plugins.app().ok_or_else(|| {
         HostError::Usage("no app plugin loaded: add one, e.g. --plugin python".into())
     })?;
@@ -84,6 +88,14 @@ fn run() -> Result<ExitCode, HostError> {
         std::fs::write(pidfile, format!("{}\n", std::process::id())).map_err(|e| {
             HostError::Runtime(format!("cannot write pidfile {}: {e}", pidfile.display()))
         })?;
+    }
+    // Sockets are bound (privileged ports, root-owned directories): root is no longer
+    // needed, and no app code has run yet.
+    if let Some(identity) = &config.identity {
+        identity.assume().inspect_err(|_| {
+            listen::remove_socket_files(&listeners);
+        })?;
+        tracing::info!("running as {}", identity.describe());
     }
     tracing::info!(
         "rsgi {} master pid {}",

@@ -145,6 +145,8 @@ pub struct Config {
     pub chown_socket: Option<SocketOwner>,
     /// Where to write the master's pid.
     pub pidfile: Option<PathBuf>,
+    /// Who the master becomes once its sockets are bound (`--uid`, `--gid`).
+    pub identity: Option<crate::identity::Identity>,
     /// Each plugin's own option values, by plugin name.
     pub plugin_options: BTreeMap<String, RVec<OptionValue>>,
 }
@@ -292,6 +294,7 @@ impl Config {
             chmod_socket,
             chown_socket: last(values, "chown-socket").map(str::parse).transpose()?,
             pidfile: last(values, "pidfile").map(PathBuf::from),
+            identity: crate::identity::Identity::resolve(last(values, "uid"), last(values, "gid"))?,
             plugin_options,
         })
     }

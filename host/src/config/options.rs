@@ -72,6 +72,8 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("http-header-timeout", &[], "SECONDS", Value, "close a connection whose request head takes longer than this (default 10)"),
     opt("socket-timeout", &[], "SECONDS", Value, "give up a blocked body read or response write after this long (default 60)"),
     opt("chmod-socket", &[], "MODE", Value, "permissions of Unix sockets (octal, e.g. 660)"),
+    opt("uid", &[], "USER", Value, "after binding the sockets, the master (and its workers) run as USER (name or id); needs root"),
+    opt("gid", &[], "GROUP", Value, "after binding the sockets, run with GROUP (name or id; default: the --uid user's primary group)"),
     opt("chown-socket", &[], "USER[:GROUP]", Value, "owner (and group) of Unix sockets, names or numeric ids, e.g. www-data:www-data"),
     opt("pidfile", &[], "FILE", Value, "write the master's pid to FILE"),
     opt("log-level", &[], "LEVEL", Value, "error, warn, info (default), debug or trace"),
