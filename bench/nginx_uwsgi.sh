@@ -23,8 +23,8 @@
 # Needs: a release build (cargo build --release), nginx and wrk (scripts/setup.sh), and
 # uWSGI in build/bench-venv (python3 bench/run.py creates it on its first run).
 # Environment: WORKERS (1), RUNS (3), DURATION (10), WARMUP (2), CONNECTIONS (50),
-# BACKEND_CPU_QUOTA (none; CPUs, like 0.25), RSGI (target/release/rsgi),
-# NGINX (/usr/sbin/nginx).
+# BACKEND_CPU_QUOTA (none; CPUs, like 0.25), BACKEND_SOCKET (tcp, or unix),
+# RSGI (target/release/rsgi), NGINX (/usr/sbin/nginx).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -113,20 +113,27 @@ cleanup() {
 }
 trap cleanup EXIT
 
-RSGI_PORT="$(free_port)" UWSGI_PORT="$(free_port)"
+# Backend addresses: TCP on loopback, or Unix sockets with BACKEND_SOCKET=unix.
+if [ "${BACKEND_SOCKET:-tcp}" = unix ]; then
+    RSGI_ADDR="$WORK/rsgi.sock" UWSGI_ADDR="$WORK/uwsgi.sock"
+    RSGI_PASS="unix:$RSGI_ADDR" UWSGI_PASS="unix:$UWSGI_ADDR"
+else
+    RSGI_ADDR="127.0.0.1:$(free_port)" UWSGI_ADDR="127.0.0.1:$(free_port)"
+    RSGI_PASS="$RSGI_ADDR" UWSGI_PASS="$UWSGI_ADDR"
+fi
 FRONT_RSGI="$(free_port)" FRONT_UWSGI="$(free_port)"
 
 declare -A CG
 read -r -a cg <<<"$(cgroup_make rsgi)"
 CG[rsgi]="${cg[*]}"
 (cd "$APPS" && cgroup_enter "${cg[@]}" && exec "${BACKEND_CPU[@]}" "$RSGI" --plugin python \
-    --socket "127.0.0.1:$RSGI_PORT" --module hello --processes "$WORKERS" --log-level warn) \
+    --socket "$RSGI_ADDR" --module hello --processes "$WORKERS" --log-level warn) \
     >"$LOGS/nginx-rsgi.log" 2>&1 &
 PIDS+=($!)
 # uWSGI 2.0 reloads on SIGTERM; cleanup() stops everything with SIGINT.
 read -r -a cg <<<"$(cgroup_make uwsgi)"
 CG[uwsgi]="${cg[*]}"
-(cgroup_enter "${cg[@]}" && exec "${BACKEND_CPU[@]}" "$UWSGI" --socket "127.0.0.1:$UWSGI_PORT" \
+(cgroup_enter "${cg[@]}" && exec "${BACKEND_CPU[@]}" "$UWSGI" --socket "$UWSGI_ADDR" \
     --wsgi-file "$APPS/hello.py" --processes "$WORKERS" --master --disable-logging) \
     >"$LOGS/nginx-uwsgi.log" 2>&1 &
 PIDS+=($!)
@@ -151,11 +158,11 @@ http {
     scgi_temp_path $WORK/scgi;
     server {
         listen 127.0.0.1:$FRONT_RSGI;
-        location / { include uwsgi_params; uwsgi_pass 127.0.0.1:$RSGI_PORT; }
+        location / { include uwsgi_params; uwsgi_pass $RSGI_PASS; }
     }
     server {
         listen 127.0.0.1:$FRONT_UWSGI;
-        location / { include uwsgi_params; uwsgi_pass 127.0.0.1:$UWSGI_PORT; }
+        location / { include uwsgi_params; uwsgi_pass $UWSGI_PASS; }
     }
 }
 EOF
@@ -211,8 +218,8 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print (
 RSGI_MED="$(median <<<"${RPS[rsgi]}")"
 UWSGI_MED="$(median <<<"${RPS[uwsgi]}")"
 
-quota="no CPU quota on the backends"
-[ -z "$QUOTA" ] || quota="each backend limited to $QUOTA CPU (cgroup quota)"
+quota="${BACKEND_SOCKET:-tcp} sockets to the backends, no CPU quota on them"
+[ -z "$QUOTA" ] || quota="${BACKEND_SOCKET:-tcp} sockets to the backends, each limited to $QUOTA CPU (cgroup quota)"
 echo "nginx -> uwsgi protocol, hello world, $WORKERS worker process(es) x 1 thread per backend, $quota;"
 echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s, $RUNS interleaved runs; $(nproc) CPUs, load $LOAD at start; $("$NGINX" -v 2>&1 | sed 's/.*: //'), uWSGI $("$UWSGI" --version)"
 echo
