@@ -25,6 +25,51 @@ pub struct CgiKey {
     pub key: Py<PyString>,
     /// `"; "` for cookies, `", "` for every other header (RFC 9110 list syntax).
     pub separator: &'static [u8],
+    /// Its bit in [`derived`] if it is a variable the plugin derives from the request.
+    pub derived: u16,
+}
+
+/// The CGI variables the plugin derives from the request itself, one bit each. A protocol
+/// that sends its own (nginx's `uwsgi_params` sends all of these) makes deriving them
+/// wasted work: [`keys`] reports which ones a request's variables hold.
+pub mod derived {
+    /// `REQUEST_METHOD`.
+    pub const REQUEST_METHOD: u16 = 1;
+    /// `PATH_INFO`.
+    pub const PATH_INFO: u16 = 1 << 1;
+    /// `QUERY_STRING`.
+    pub const QUERY_STRING: u16 = 1 << 2;
+    /// `REQUEST_URI`.
+    pub const REQUEST_URI: u16 = 1 << 3;
+    /// `SERVER_PROTOCOL`.
+    pub const SERVER_PROTOCOL: u16 = 1 << 4;
+    /// `SERVER_NAME`.
+    pub const SERVER_NAME: u16 = 1 << 5;
+    /// `SERVER_PORT`.
+    pub const SERVER_PORT: u16 = 1 << 6;
+    /// `REMOTE_ADDR`.
+    pub const REMOTE_ADDR: u16 = 1 << 7;
+    /// `REMOTE_PORT`.
+    pub const REMOTE_PORT: u16 = 1 << 8;
+    /// `CONTENT_LENGTH`.
+    pub const CONTENT_LENGTH: u16 = 1 << 9;
+
+    /// The bit of the variable `name` (0 for any other name).
+    pub fn bit(name: &[u8]) -> u16 {
+        match name {
+            b"REQUEST_METHOD" => REQUEST_METHOD,
+            b"PATH_INFO" => PATH_INFO,
+            b"QUERY_STRING" => QUERY_STRING,
+            b"REQUEST_URI" => REQUEST_URI,
+            b"SERVER_PROTOCOL" => SERVER_PROTOCOL,
+            b"SERVER_NAME" => SERVER_NAME,
+            b"SERVER_PORT" => SERVER_PORT,
+            b"REMOTE_ADDR" => REMOTE_ADDR,
+            b"REMOTE_PORT" => REMOTE_PORT,
+            b"CONTENT_LENGTH" => CONTENT_LENGTH,
+            _ => 0,
+        }
+    }
 }
 
 /// The CGI name for an HTTP header name, or `None` for a name that contains `_`.
@@ -67,28 +112,30 @@ pub struct NameCache {
 
 impl NameCache {
     /// The environ key for a header named `raw` in `style` (`None`: drop the header).
-    pub fn key<'py>(
+    pub fn key<'py>(&mut self, py: Python<'py>, style: NameStyle, raw: &[u8]) -> EnvironKey<'py> {
+        self.lookup(py, style, raw).map(|(key, sep, _)| (key, sep))
+    }
+
+    /// [`NameCache::key`], with the key's [`derived`] bit.
+    fn lookup<'py>(
         &mut self,
         py: Python<'py>,
         style: NameStyle,
         raw: &[u8],
-    ) -> Option<(Bound<'py, PyString>, &'static [u8])> {
+    ) -> Option<(Bound<'py, PyString>, &'static [u8], u16)> {
         let map = match style {
             NameStyle::Http => &mut self.http,
             NameStyle::Cgi => &mut self.cgi,
         };
+        let bound = |k: &CgiKey| (k.key.bind(py).clone(), k.separator, k.derived);
         if let Some(entry) = map.get(raw) {
-            return entry
-                .as_ref()
-                .map(|k| (k.key.bind(py).clone(), k.separator));
+            return entry.as_ref().map(bound);
         }
         let converted = match style {
             NameStyle::Http => http_to_cgi(raw).map(|name| make_key(py, &name)),
             NameStyle::Cgi => cgi_header_kept(raw).then(|| make_key(py, raw)),
         };
-        let result = converted
-            .as_ref()
-            .map(|k| (k.key.bind(py).clone(), k.separator));
+        let result = converted.as_ref().map(bound);
         if map.len() < MAX_ENTRIES {
             map.insert(raw.into(), converted);
         }
@@ -106,12 +153,17 @@ fn make_key(py: Python<'_>, name: &[u8]) -> CgiKey {
     CgiKey {
         key: key.unbind(),
         separator,
+        derived: derived::bit(name),
     }
 }
 
 static CACHE: Mutex<Option<NameCache>> = Mutex::new(None);
 
-/// The environ key of each of `headers` (`None`: drop it), from the process-wide cache.
+/// An environ key and the separator that joins repeated values (`None`: drop the name).
+pub type EnvironKey<'py> = Option<(Bound<'py, PyString>, &'static [u8])>;
+
+/// The environ key of each of `headers` (`None`: drop it), from the process-wide cache,
+/// and the [`derived`] bits of the keys among them.
 ///
 /// The lock is taken once per call, not per header, and nothing done under it can run
 /// Python code (no GC-tracked allocation), so it is never held across a GIL release.
@@ -122,21 +174,53 @@ pub fn keys<'py>(
     py: Python<'py>,
     style: NameStyle,
     headers: &[Header<'_>],
-) -> Vec<Option<(Bound<'py, PyString>, &'static [u8])>> {
+) -> (Vec<EnvironKey<'py>>, u16) {
     let mut guard = CACHE
         .lock_py_attached(py)
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let cache = guard.get_or_insert_with(NameCache::default);
-    headers
+    let mut bits = 0;
+    let keys = headers
         .iter()
-        .map(|h| cache.key(py, style, h.name.as_slice()))
-        .collect()
+        .map(|h| {
+            cache
+                .lookup(py, style, h.name.as_slice())
+                .map(|(key, sep, derived)| {
+                    bits |= derived;
+                    (key, sep)
+                })
+        })
+        .collect();
+    (keys, bits)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::python;
+
+    #[test]
+    fn keys_report_which_derived_variables_a_protocol_sent() {
+        python(|py| {
+            let var = |name: &'static [u8], value: &'static [u8]| Header {
+                name: abi_stable::std_types::RSlice::from_slice(name),
+                value: abi_stable::std_types::RSlice::from_slice(value),
+            };
+            let vars = [
+                var(b"REQUEST_METHOD", b"GET"),
+                var(b"HTTP_HOST", b"h"),
+                var(b"CONTENT_LENGTH", b"3"),
+                var(b"DOCUMENT_ROOT", b"/srv"),
+            ];
+            let (found, bits) = keys(py, NameStyle::Cgi, &vars);
+            assert_eq!(found.len(), 4);
+            assert_eq!(bits, derived::REQUEST_METHOD | derived::CONTENT_LENGTH);
+            // Cached the second time, same answer.
+            assert_eq!(keys(py, NameStyle::Cgi, &vars).1, bits);
+            assert_eq!(derived::bit(b"PATH_INFO"), derived::PATH_INFO);
+            assert_eq!(derived::bit(b"HTTP_PATH_INFO"), 0);
+        });
+    }
 
     #[test]
     fn http_names_become_upper_case_with_underscores() {

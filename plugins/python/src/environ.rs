@@ -10,7 +10,7 @@ use pyo3::types::{PyDict, PyString};
 use pyo3::{intern, PyTypeInfo};
 use rsgi_plugin_api::{AppContext, Header, NameStyle, Request};
 
-use crate::cgi_name;
+use crate::cgi_name::{self, derived};
 use crate::file_wrapper::FileWrapper;
 use crate::latin1;
 use crate::mount::Split;
@@ -115,45 +115,64 @@ pub fn build<'py>(
     let k = keys(py);
     let env = base.copy()?;
     let headers = request.headers.as_slice();
-    for (header, key) in headers
-        .iter()
-        .zip(cgi_name::keys(py, request.names, headers))
-    {
+    let (header_keys, _) = cgi_name::keys(py, request.names, headers);
+    for (header, key) in headers.iter().zip(header_keys) {
         if let Some((key, separator)) = key {
             set_joined(py, &env, &key, header.value.as_slice(), separator)?;
         }
     }
+    // The protocol's own variables go on top of what is derived here; those it sends
+    // anyway (nginx sends them all) are not derived first.
+    let vars = request.vars.as_slice();
+    let (var_keys, sent) = cgi_name::keys(py, NameStyle::Cgi, vars);
+    let derive = |bit: u16| sent & bit == 0;
     let set = |key: &Py<PyString>, value: Bound<'py, PyString>| env.set_item(key.bind(py), value);
-    set(
-        &k.request_method,
-        cached(py, &k.methods, request.method.as_slice()),
-    )?;
-    set(
-        &k.path_info,
-        latin1::to_str(py, &path_info::decode(request.path.as_slice())),
-    )?;
-    set(
-        &k.query_string,
-        latin1::to_str(py, request.query.as_slice()),
-    )?;
-    set(&k.request_uri, latin1::to_str(py, request.uri.as_slice()))?;
-    set(
-        &k.server_protocol,
-        cached(py, &k.protocols, request.protocol.as_str().as_bytes()),
-    )?;
-    set(
-        &k.server_name,
-        PyString::new(py, request.server_name.as_str()),
-    )?;
-    set(
-        &k.server_port,
-        PyString::new(py, &request.server_port.to_string()),
-    )?;
-    set(
-        &k.remote_addr,
-        PyString::new(py, request.remote_addr.as_str()),
-    )?;
-    if request.remote_port != 0 {
+    if derive(derived::REQUEST_METHOD) {
+        set(
+            &k.request_method,
+            cached(py, &k.methods, request.method.as_slice()),
+        )?;
+    }
+    if derive(derived::PATH_INFO) {
+        set(
+            &k.path_info,
+            latin1::to_str(py, &path_info::decode(request.path.as_slice())),
+        )?;
+    }
+    if derive(derived::QUERY_STRING) {
+        set(
+            &k.query_string,
+            latin1::to_str(py, request.query.as_slice()),
+        )?;
+    }
+    if derive(derived::REQUEST_URI) {
+        set(&k.request_uri, latin1::to_str(py, request.uri.as_slice()))?;
+    }
+    if derive(derived::SERVER_PROTOCOL) {
+        set(
+            &k.server_protocol,
+            cached(py, &k.protocols, request.protocol.as_str().as_bytes()),
+        )?;
+    }
+    if derive(derived::SERVER_NAME) {
+        set(
+            &k.server_name,
+            PyString::new(py, request.server_name.as_str()),
+        )?;
+    }
+    if derive(derived::SERVER_PORT) {
+        set(
+            &k.server_port,
+            PyString::new(py, &request.server_port.to_string()),
+        )?;
+    }
+    if derive(derived::REMOTE_ADDR) {
+        set(
+            &k.remote_addr,
+            PyString::new(py, request.remote_addr.as_str()),
+        )?;
+    }
+    if request.remote_port != 0 && derive(derived::REMOTE_PORT) {
         set(
             &k.remote_port,
             PyString::new(py, &request.remote_port.to_string()),
@@ -162,10 +181,11 @@ pub fn build<'py>(
     // The length the protocol framed the body with is authoritative: it also stands for
     // repeated identical `Content-Length` headers, which joining would turn into "3, 3".
     if let Some(length) = request.content_length.into_option().filter(|&n| n > 0) {
-        set(&k.content_length, PyString::new(py, &length.to_string()))?;
+        if derive(derived::CONTENT_LENGTH) {
+            set(&k.content_length, PyString::new(py, &length.to_string()))?;
+        }
     }
-    let vars = request.vars.as_slice();
-    for (var, key) in vars.iter().zip(cgi_name::keys(py, NameStyle::Cgi, vars)) {
+    for (var, key) in vars.iter().zip(var_keys) {
         if let Some((key, _)) = key {
             env.set_item(key, latin1::to_str(py, var.value.as_slice()))?;
         }
