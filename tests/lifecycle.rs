@@ -191,19 +191,22 @@ fn preforking_shares_what_the_app_opened_at_import_lazy_apps_do_not() {
             args.push("--lazy-apps");
         }
         let s = Server::start(&args);
-        s.wait_log("spawned worker 2", T);
+        s.wait_log(
+            if lazy {
+                "worker 2 loaded the app"
+            } else {
+                "spawned worker 2"
+            },
+            T,
+        );
         let mut seen = std::collections::HashMap::new();
-        for _ in 0..200 {
-            let text = get(s.addr, "/").text();
+        for text in rsgi_e2e::distinct_bodies(s.addr, "/", 4, 100, 2) {
             // "connection opened by pid A, served by pid B"
             let nums: Vec<i32> = text
                 .split(|c: char| !c.is_ascii_digit())
                 .filter_map(|t| t.parse().ok())
                 .collect();
             seen.insert(nums[1], nums[0]);
-            if seen.len() == 2 {
-                break;
-            }
         }
         assert_eq!(seen.len(), 2, "both workers should answer: {seen:?}");
         for (worker, opener) in &seen {

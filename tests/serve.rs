@@ -1,4 +1,3 @@
-use std::collections::HashSet;
 use std::io::Read;
 
 use rsgi_e2e::{get, try_request, Client, Server};
@@ -118,13 +117,7 @@ fn header_with_crlf_from_the_app_is_a_500_not_a_split_response() {
 fn two_workers_both_serve() {
     let s = Server::start(&["--module", "app", "--processes", "2"]);
     s.wait_log("spawned worker 2", std::time::Duration::from_secs(10));
-    let mut pids = HashSet::new();
-    for _ in 0..200 {
-        pids.insert(get(s.addr, "/pid").text());
-        if pids.len() == 2 {
-            break;
-        }
-    }
+    let pids = rsgi_e2e::distinct_bodies(s.addr, "/pid", 4, 100, 2);
     assert_eq!(pids.len(), 2, "only saw {pids:?}");
 }
 

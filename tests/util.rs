@@ -413,6 +413,40 @@ pub fn get(addr: SocketAddr, path: &str) -> Response {
     try_request(addr, "GET", path, &[], b"").unwrap_or_else(|e| panic!("GET {path}: {e}"))
 }
 
+/// The distinct bodies of `GET path` sent by `clients` clients at once, each on a fresh
+/// connection per request, up to `each` requests per client or until `distinct` different
+/// bodies were seen. Concurrent on purpose: one request after another, the worker first in
+/// the kernel's queue may take every one (it is idle again before each next connection), so
+/// "every worker answers" needs requests that overlap.
+pub fn distinct_bodies(
+    addr: SocketAddr,
+    path: &'static str,
+    clients: usize,
+    each: usize,
+    distinct: usize,
+) -> std::collections::HashSet<String> {
+    let seen = Arc::new(Mutex::new(std::collections::HashSet::new()));
+    let threads: Vec<_> = (0..clients)
+        .map(|_| {
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                for _ in 0..each {
+                    if seen.lock().unwrap().len() >= distinct {
+                        return;
+                    }
+                    let text = get(addr, path).text();
+                    seen.lock().unwrap().insert(text);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let seen = seen.lock().unwrap().clone();
+    seen
+}
+
 /// Builds a uwsgi packet (modifier1 0) from vars.
 pub fn uwsgi_packet(vars: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     let mut data = Vec::new();
