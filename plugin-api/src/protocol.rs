@@ -287,6 +287,10 @@ pub struct ProtocolMod {
 
     /// Writes the response head for `status` and `headers` into `out` and chooses the body
     /// framing. Refuses (with an error) header names or values it cannot encode safely.
+    ///
+    /// Every function that writes into an `out: &mut RVec<u8>` appends to it. Append with
+    /// `RVec::extend_from_copy_slice` (one copy), not `extend_from_slice`, which pushes one
+    /// byte at a time.
     pub encode_head: extern "C" fn(
         ctx: &ResponseContext<'_>,
         status: u16,

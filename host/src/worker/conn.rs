@@ -11,6 +11,7 @@ use socket2::Socket;
 
 use super::blocking;
 use super::body::Body;
+use super::peer::Peer;
 use super::readbuf::ReadBuf;
 use super::reply::Reply;
 use super::state::{recycle, restore, WorkerState, HEAD_CEILING};
@@ -47,8 +48,7 @@ pub struct Conn {
     wbuf: RVec<u8>,
     wpos: usize,
     close_after_write: bool,
-    peer_addr: String,
-    peer_port: u16,
+    peer: Peer,
     /// When the current request head started arriving (header timeout).
     pub head_started: Option<Instant>,
     /// Since when a complete head waits for the rest of its small body (socket timeout).
@@ -64,8 +64,7 @@ impl Conn {
     pub fn new(
         socket: Socket,
         listener: usize,
-        peer_addr: String,
-        peer_port: u16,
+        peer: Peer,
         (rbuf, wbuf): (ReadBuf, RVec<u8>),
     ) -> Self {
         Conn {
@@ -75,8 +74,7 @@ impl Conn {
             wbuf,
             wpos: 0,
             close_after_write: false,
-            peer_addr,
-            peer_port,
+            peer,
             head_started: None,
             body_wait_since: None,
             idle_since: Instant::now(),
@@ -169,8 +167,8 @@ impl Conn {
     fn answer_error(&mut self, w: &WorkerState, version: Version, status: u16, why: &str) {
         tracing::warn!(
             "{}:{} bad request ({status}): {why}",
-            self.peer_addr,
-            self.peer_port
+            self.peer.addr(),
+            self.peer.port
         );
         let proto = w.listeners[self.listener].proto;
         (proto.encode_error())(version, status, &mut self.wbuf);
@@ -192,8 +190,8 @@ impl Conn {
                 if e.status == 0 {
                     tracing::warn!(
                         "{}:{} closing: {}",
-                        self.peer_addr,
-                        self.peer_port,
+                        self.peer.addr(),
+                        self.peer.port,
                         e.reason
                     );
                     self.close_after_write = true;
@@ -239,8 +237,8 @@ impl Conn {
         if info.routes_modifier1 && head.modifier1 != 0 {
             tracing::warn!(
                 "{}:{} uwsgi packet with modifier1 {} but no plugin serves it (only 0, WSGI); closing",
-                self.peer_addr,
-                self.peer_port,
+                self.peer.addr(),
+                self.peer.port,
                 head.modifier1
             );
             self.close_after_write = true;
@@ -301,8 +299,8 @@ impl Conn {
                 NameStyle::Http
             },
             vars: RSlice::from_slice(&vars),
-            remote_addr: RStr::from_str(&self.peer_addr),
-            remote_port: self.peer_port,
+            remote_addr: RStr::from_str(self.peer.addr()),
+            remote_port: self.peer.port,
             server_name: RStr::from_str(&info.server_name),
             server_port: info.server_port,
             content_length: match head.body.kind {

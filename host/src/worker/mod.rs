@@ -6,6 +6,7 @@ pub mod body;
 pub mod buffers;
 pub mod conn;
 pub mod orphan;
+pub mod peer;
 pub mod pool;
 pub mod readbuf;
 pub mod reply;

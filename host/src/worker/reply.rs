@@ -149,7 +149,7 @@ impl<'a> Reply<'a> {
             self.send_queued()?;
             self.send(data)?;
         } else {
-            self.out.extend_from_slice(data);
+            self.out.extend_from_copy_slice(data);
         }
         (self.proto.body_suffix())(&framing, self.out);
         if self.out.len() >= FLUSH_AT {

@@ -16,6 +16,7 @@ use slab::Slab;
 use super::accept::Acceptor;
 use super::buffers::Buffers;
 use super::conn::{Conn, Verdict};
+use super::peer::Peer;
 use super::pool::{Job, Pool};
 use super::state::{Shared, WorkerState};
 use crate::listen::Listener;
@@ -252,11 +253,8 @@ impl EventLoop<'_> {
     /// watches it.
     fn serve_accepted(&mut self, index: usize, socket: socket2::Socket, peer: socket2::SockAddr) {
         // TCP_NODELAY came with the socket: accepted sockets inherit it from the listener.
-        let (addr, port) = match peer.as_socket() {
-            Some(a) => (a.ip().to_string(), a.port()),
-            None => (String::new(), 0),
-        };
-        let mut conn = Conn::new(socket, index, addr, port, self.buffers.take());
+        let peer = Peer::new(peer.as_socket());
+        let mut conn = Conn::new(socket, index, peer, self.buffers.take());
         // The request is usually already there: serve it before watching the socket.
         // A connection that is done by then (the uwsgi protocol closes after each
         // response) never touches epoll at all.

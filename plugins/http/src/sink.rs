@@ -21,7 +21,8 @@ impl Sink for Vec<u8> {
 
 impl Sink for RVec<u8> {
     fn put(&mut self, bytes: &[u8]) {
-        self.extend_from_slice(bytes);
+        // One copy: `RVec::extend_from_slice` pushes element by element.
+        self.extend_from_copy_slice(bytes);
     }
     fn written(&self) -> usize {
         self.len()

@@ -103,43 +103,93 @@ pub fn cgi_header_kept(name: &[u8]) -> bool {
     name != b"HTTP_CONTENT_TYPE" && name != b"HTTP_CONTENT_LENGTH"
 }
 
-/// Cached conversions, one map per [`NameStyle`]; `None` marks a dropped name.
+/// Which list of a request a name comes from: the positions of each are remembered
+/// apart (see [`NameCache`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum List {
+    /// `Request::headers`.
+    Headers,
+    /// `Request::vars`.
+    Vars,
+}
+
+/// How many positions of each list are remembered.
+const POSITIONS: usize = 128;
+
+/// Cached conversions, one [`StyleCache`] per [`NameStyle`].
 #[derive(Default)]
 pub struct NameCache {
-    http: HashMap<Box<[u8]>, Option<CgiKey>>,
-    cgi: HashMap<Box<[u8]>, Option<CgiKey>>,
+    http: StyleCache,
+    cgi: StyleCache,
+}
+
+/// The conversions of one [`NameStyle`].
+///
+/// A client (or nginx, with its fixed `uwsgi_params`) sends the same names in the same
+/// order on every request, so the entry found at each position of a list last time is
+/// tried first: a byte comparison instead of hashing the name. The hash map (SipHash,
+/// randomly keyed, so chosen names cannot make it slow) is the fallback.
+#[derive(Default)]
+struct StyleCache {
+    /// Index into `entries` by name.
+    index: HashMap<Box<[u8]>, usize>,
+    /// The names and their keys (`None` marks a dropped name); at most [`MAX_ENTRIES`].
+    entries: Vec<(Box<[u8]>, Option<CgiKey>)>,
+    /// Per [`List`]: the entry seen at each position (up to [`POSITIONS`]) last time.
+    recent: [Vec<usize>; 2],
 }
 
 impl NameCache {
     /// The environ key for a header named `raw` in `style` (`None`: drop the header).
     pub fn key<'py>(&mut self, py: Python<'py>, style: NameStyle, raw: &[u8]) -> EnvironKey<'py> {
-        self.lookup(py, style, raw).map(|(key, sep, _)| (key, sep))
+        self.lookup(py, style, raw, List::Headers, POSITIONS)
+            .map(|(key, sep, _)| (key, sep))
     }
 
-    /// [`NameCache::key`], with the key's [`derived`] bit.
+    /// [`NameCache::key`] for the name at `position` of `list`, with the key's [`derived`]
+    /// bit.
     fn lookup<'py>(
         &mut self,
         py: Python<'py>,
         style: NameStyle,
         raw: &[u8],
+        list: List,
+        position: usize,
     ) -> Option<(Bound<'py, PyString>, &'static [u8], u16)> {
-        let map = match style {
+        let cache = match style {
             NameStyle::Http => &mut self.http,
             NameStyle::Cgi => &mut self.cgi,
         };
         let bound = |k: &CgiKey| (k.key.bind(py).clone(), k.separator, k.derived);
-        if let Some(entry) = map.get(raw) {
-            return entry.as_ref().map(bound);
+        let recent = &mut cache.recent[list as usize];
+        if let Some((name, key)) = recent.get(position).and_then(|&i| cache.entries.get(i)) {
+            if **name == *raw {
+                return key.as_ref().map(bound);
+            }
         }
-        let converted = match style {
-            NameStyle::Http => http_to_cgi(raw).map(|name| make_key(py, &name)),
-            NameStyle::Cgi => cgi_header_kept(raw).then(|| make_key(py, raw)),
+        let index = match cache.index.get(raw) {
+            Some(&i) => i,
+            None => {
+                let converted = match style {
+                    NameStyle::Http => http_to_cgi(raw).map(|name| make_key(py, &name)),
+                    NameStyle::Cgi => cgi_header_kept(raw).then(|| make_key(py, raw)),
+                };
+                if cache.entries.len() >= MAX_ENTRIES {
+                    return converted.as_ref().map(bound);
+                }
+                let i = cache.entries.len();
+                cache.entries.push((raw.into(), converted));
+                cache.index.insert(raw.into(), i);
+                i
+            }
         };
-        let result = converted.as_ref().map(bound);
-        if map.len() < MAX_ENTRIES {
-            map.insert(raw.into(), converted);
+        if position < POSITIONS {
+            if recent.len() <= position {
+                recent.resize(position + 1, usize::MAX);
+            }
+            recent[position] = index;
         }
-        result
+        cache.entries[index].1.as_ref().map(bound)
     }
 }
 
@@ -173,6 +223,7 @@ pub type EnvironKey<'py> = Option<(Bound<'py, PyString>, &'static [u8])>;
 pub fn keys<'py>(
     py: Python<'py>,
     style: NameStyle,
+    list: List,
     headers: &[Header<'_>],
 ) -> (Vec<EnvironKey<'py>>, u16) {
     let mut guard = CACHE
@@ -182,9 +233,10 @@ pub fn keys<'py>(
     let mut bits = 0;
     let keys = headers
         .iter()
-        .map(|h| {
+        .enumerate()
+        .map(|(position, h)| {
             cache
-                .lookup(py, style, h.name.as_slice())
+                .lookup(py, style, h.name.as_slice(), list, position)
                 .map(|(key, sep, derived)| {
                     bits |= derived;
                     (key, sep)
@@ -212,13 +264,54 @@ mod tests {
                 var(b"CONTENT_LENGTH", b"3"),
                 var(b"DOCUMENT_ROOT", b"/srv"),
             ];
-            let (found, bits) = keys(py, NameStyle::Cgi, &vars);
+            let (found, bits) = keys(py, NameStyle::Cgi, List::Vars, &vars);
             assert_eq!(found.len(), 4);
             assert_eq!(bits, derived::REQUEST_METHOD | derived::CONTENT_LENGTH);
             // Cached the second time, same answer.
-            assert_eq!(keys(py, NameStyle::Cgi, &vars).1, bits);
+            assert_eq!(keys(py, NameStyle::Cgi, List::Vars, &vars).1, bits);
             assert_eq!(derived::bit(b"PATH_INFO"), derived::PATH_INFO);
             assert_eq!(derived::bit(b"HTTP_PATH_INFO"), 0);
+        });
+    }
+
+    #[test]
+    fn names_in_another_order_still_get_their_own_keys() {
+        python(|py| {
+            let mut cache = NameCache::default();
+            let mut at = |name: &[u8], list, position| {
+                let (key, _, _) = cache
+                    .lookup(py, NameStyle::Http, name, list, position)
+                    .unwrap();
+                key.to_str().unwrap().to_owned()
+            };
+            // The first request remembers Host at 0 and Accept at 1 ...
+            assert_eq!(at(b"Host", List::Headers, 0), "HTTP_HOST");
+            assert_eq!(at(b"Accept", List::Headers, 1), "HTTP_ACCEPT");
+            // ... the next sends them the other way round, and a new name.
+            assert_eq!(at(b"Accept", List::Headers, 0), "HTTP_ACCEPT");
+            assert_eq!(at(b"Host", List::Headers, 1), "HTTP_HOST");
+            assert_eq!(at(b"Cookie", List::Headers, 0), "HTTP_COOKIE");
+            // Positions of the other list and past POSITIONS are not confused with them.
+            assert_eq!(at(b"Host", List::Vars, 0), "HTTP_HOST");
+            assert_eq!(at(b"Host", List::Headers, POSITIONS + 5), "HTTP_HOST");
+            assert_eq!(at(b"X-A", List::Headers, POSITIONS + 5), "HTTP_X_A");
+            // The same order again: served from the positions, same answers.
+            assert_eq!(at(b"Cookie", List::Headers, 0), "HTTP_COOKIE");
+            assert_eq!(at(b"Host", List::Headers, 1), "HTTP_HOST");
+        });
+        python(|py| {
+            let mut cache = NameCache::default();
+            // A dropped name remembered at a position stays dropped there.
+            assert!(cache
+                .lookup(py, NameStyle::Http, b"X_Y", List::Headers, 0)
+                .is_none());
+            assert!(cache
+                .lookup(py, NameStyle::Http, b"X_Y", List::Headers, 0)
+                .is_none());
+            assert!(cache
+                .lookup(py, NameStyle::Http, b"X-Y", List::Headers, 0)
+                .is_some());
+            assert_eq!(cache.http.recent[List::Headers as usize], [1]);
         });
     }
 
@@ -292,7 +385,8 @@ mod tests {
                 let (key, _) = cache.key(py, NameStyle::Http, name.as_bytes()).unwrap();
                 assert_eq!(key.to_str().unwrap(), format!("HTTP_X_{i}"));
             }
-            assert_eq!(cache.http.len(), MAX_ENTRIES);
+            assert_eq!(cache.http.entries.len(), MAX_ENTRIES);
+            assert_eq!(cache.http.index.len(), MAX_ENTRIES);
         });
     }
 }

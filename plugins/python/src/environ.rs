@@ -10,7 +10,7 @@ use pyo3::types::{PyDict, PyString};
 use pyo3::{intern, PyTypeInfo};
 use rsgi_plugin_api::{AppContext, Header, NameStyle, Request};
 
-use crate::cgi_name::{self, derived};
+use crate::cgi_name::{self, derived, List};
 use crate::file_wrapper::FileWrapper;
 use crate::latin1;
 use crate::mount::Split;
@@ -115,7 +115,7 @@ pub fn build<'py>(
     let k = keys(py);
     let env = base.copy()?;
     let headers = request.headers.as_slice();
-    let (header_keys, _) = cgi_name::keys(py, request.names, headers);
+    let (header_keys, _) = cgi_name::keys(py, request.names, List::Headers, headers);
     for (header, key) in headers.iter().zip(header_keys) {
         if let Some((key, separator)) = key {
             set_joined(py, &env, &key, header.value.as_slice(), separator)?;
@@ -124,7 +124,7 @@ pub fn build<'py>(
     // The protocol's own variables go on top of what is derived here; those it sends
     // anyway (nginx sends them all) are not derived first.
     let vars = request.vars.as_slice();
-    let (var_keys, sent) = cgi_name::keys(py, NameStyle::Cgi, vars);
+    let (var_keys, sent) = cgi_name::keys(py, NameStyle::Cgi, List::Vars, vars);
     let derive = |bit: u16| sent & bit == 0;
     let set = |key: &Py<PyString>, value: Bound<'py, PyString>| env.set_item(key.bind(py), value);
     if derive(derived::REQUEST_METHOD) {

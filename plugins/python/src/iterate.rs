@@ -43,8 +43,8 @@ pub fn send_response(
 
 /// What the walker needs to know about the request.
 pub struct RequestInfo<'a> {
-    /// `METHOD URI`, for log lines.
-    pub label: &'a str,
+    /// `METHOD URI`, for log lines (formatted only when one is written).
+    pub label: &'a dyn std::fmt::Display,
     /// A HEAD request: an empty body says nothing about the length, so none is added.
     pub is_head: bool,
 }
@@ -233,7 +233,7 @@ mod tests {
                 .map_err(RequestError::Raised)
                 .and_then(|r| {
                     let info = RequestInfo {
-                        label: "GET /",
+                        label: &"GET /",
                         is_head: false,
                     };
                     send_response(py, &r, &start, &info)

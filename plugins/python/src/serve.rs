@@ -24,7 +24,7 @@ pub fn serve(
     body: &mut BodyReader<'_>,
     responder: &mut Responder<'_>,
 ) -> Result<(), Error> {
-    let label = label(request);
+    let label = Label(request);
     let outcome = (|| {
         let input = Bound::new(py, WsgiInput::new(body)).map_err(RequestError::Raised)?;
         let start = Bound::new(py, StartResponse::new(responder)).map_err(RequestError::Raised)?;
@@ -46,7 +46,7 @@ pub fn serve(
 
 /// Answers `404 Not Found` to a request no mounted app serves.
 pub fn not_found(request: &Request<'_>, responder: &mut Responder<'_>) -> Result<(), Error> {
-    let label = label(request);
+    let label = Label(request);
     tracing::info!("{label}: no app is mounted for this path: 404");
     let body = b"Not Found\n";
     let length = body.len().to_string();
@@ -66,13 +66,18 @@ pub fn not_found(request: &Request<'_>, responder: &mut Responder<'_>) -> Result
         .map_err(|err| Error::Request(format!("{label}: {}", err.describe())))
 }
 
-/// `METHOD URI`, for log lines.
-fn label(request: &Request<'_>) -> String {
-    format!(
-        "{} {}",
-        String::from_utf8_lossy(request.method.as_slice()),
-        String::from_utf8_lossy(request.uri.as_slice())
-    )
+/// `METHOD URI`, for log lines; formatted only when a line is written.
+struct Label<'a>(&'a Request<'a>);
+
+impl std::fmt::Display for Label<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}",
+            String::from_utf8_lossy(self.0.method.as_slice()),
+            String::from_utf8_lossy(self.0.uri.as_slice())
+        )
+    }
 }
 
 /// Invalidates the request's Python objects when the request ends, however it ends, so an
@@ -94,7 +99,7 @@ impl Drop for RequestScope<'_, '_> {
 }
 
 /// Logs `err` for `label` and turns it into the error returned to the host.
-fn report(py: Python<'_>, label: &str, err: RequestError) -> Error {
+fn report(py: Python<'_>, label: &Label<'_>, err: RequestError) -> Error {
     match &err {
         RequestError::Raised(exc) => {
             traceback::log(py, exc, &format!("{label}: the app raised an exception"));

@@ -47,13 +47,15 @@ pub fn encode_head(
         reason
     };
     write_status_line(status, reason, out);
+    // `extend_from_copy_slice`: one copy each (`RVec::extend_from_slice` pushes element by
+    // element).
     for header in headers {
-        out.extend_from_slice(&header.name);
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(&header.value);
-        out.extend_from_slice(b"\r\n");
+        out.extend_from_copy_slice(&header.name);
+        out.extend_from_copy_slice(b": ");
+        out.extend_from_copy_slice(&header.value);
+        out.extend_from_copy_slice(b"\r\n");
     }
-    out.extend_from_slice(b"\r\n");
+    out.extend_from_copy_slice(b"\r\n");
     Ok(framing(ctx, status))
 }
 
@@ -71,13 +73,13 @@ pub fn encode_error(status: u16, out: &mut RVec<u8>) {
     };
     let body_len = 3 + 1 + reason.len() + 1;
     write_status_line(status, reason, out);
-    out.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: ");
-    out.extend_from_slice(body_len.to_string().as_bytes());
-    out.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
-    out.extend_from_slice(&status_digits(status));
-    out.extend_from_slice(b" ");
-    out.extend_from_slice(reason.as_bytes());
-    out.extend_from_slice(b"\n");
+    out.extend_from_copy_slice(b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: ");
+    out.extend_from_copy_slice(body_len.to_string().as_bytes());
+    out.extend_from_copy_slice(b"\r\nConnection: close\r\n\r\n");
+    out.extend_from_copy_slice(&status_digits(status));
+    out.extend_from_copy_slice(b" ");
+    out.extend_from_copy_slice(reason.as_bytes());
+    out.extend_from_copy_slice(b"\n");
 }
 
 /// No body for HEAD requests and for 1xx, 204 and 304; otherwise the body runs until the
@@ -97,11 +99,11 @@ fn framing(ctx: &ResponseContext<'_>, status: u16) -> ResponseFraming {
 }
 
 fn write_status_line(status: u16, reason: &str, out: &mut RVec<u8>) {
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(&status_digits(status));
-    out.extend_from_slice(b" ");
-    out.extend_from_slice(reason.as_bytes());
-    out.extend_from_slice(b"\r\n");
+    out.extend_from_copy_slice(b"HTTP/1.1 ");
+    out.extend_from_copy_slice(&status_digits(status));
+    out.extend_from_copy_slice(b" ");
+    out.extend_from_copy_slice(reason.as_bytes());
+    out.extend_from_copy_slice(b"\r\n");
 }
 
 /// The three digits of a status in 100..=999.
