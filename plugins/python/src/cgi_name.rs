@@ -29,9 +29,11 @@ pub struct CgiKey {
     pub derived: u16,
 }
 
-/// The CGI variables the plugin derives from the request itself, one bit each. A protocol
-/// that sends its own (nginx's `uwsgi_params` sends all of these) makes deriving them
-/// wasted work: [`keys`] reports which ones a request's variables hold.
+/// The CGI variables the plugin derives from the request itself, and those it reads to
+/// derive `wsgi.url_scheme`, one bit each. A protocol that sends its own (nginx's
+/// `uwsgi_params` sends most of these) makes deriving them wasted work, and looking for
+/// variables that were not sent is wasted too: [`keys`] reports which ones a request's
+/// variables hold.
 pub mod derived {
     /// `REQUEST_METHOD`.
     pub const REQUEST_METHOD: u16 = 1;
@@ -53,6 +55,12 @@ pub mod derived {
     pub const REMOTE_PORT: u16 = 1 << 8;
     /// `CONTENT_LENGTH`.
     pub const CONTENT_LENGTH: u16 = 1 << 9;
+    /// `UWSGI_SCHEME` (read for `wsgi.url_scheme`).
+    pub const UWSGI_SCHEME: u16 = 1 << 10;
+    /// `HTTPS` (read for `wsgi.url_scheme`).
+    pub const HTTPS: u16 = 1 << 11;
+    /// `REQUEST_SCHEME` (read for `wsgi.url_scheme`).
+    pub const REQUEST_SCHEME: u16 = 1 << 12;
 
     /// The bit of the variable `name` (0 for any other name).
     pub fn bit(name: &[u8]) -> u16 {
@@ -67,6 +75,9 @@ pub mod derived {
             b"REMOTE_ADDR" => REMOTE_ADDR,
             b"REMOTE_PORT" => REMOTE_PORT,
             b"CONTENT_LENGTH" => CONTENT_LENGTH,
+            b"UWSGI_SCHEME" => UWSGI_SCHEME,
+            b"HTTPS" => HTTPS,
+            b"REQUEST_SCHEME" => REQUEST_SCHEME,
             _ => 0,
         }
     }

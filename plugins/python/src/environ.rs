@@ -196,7 +196,7 @@ pub fn build<'py>(
     }
     set(
         &k.url_scheme,
-        cached(py, &k.schemes, url_scheme(request).as_bytes()),
+        cached(py, &k.schemes, url_scheme(request, sent).as_bytes()),
     )?;
     env.set_item(k.input.bind(py), input)?;
     Ok(env)
@@ -230,8 +230,14 @@ fn set_joined(
 /// `REQUEST_SCHEME` because nginx's stock `uwsgi_params` always sends
 /// `REQUEST_SCHEME $scheme` (`http` when nginx itself sits behind a TLS terminator),
 /// while `uwsgi_param HTTPS on` is the operator saying the client used TLS (as uWSGI reads it).
-fn url_scheme<'a>(request: &Request<'a>) -> &'a str {
-    let var = |name: &[u8]| -> Option<&'a [u8]> {
+///
+/// `sent` holds the [`derived`] bits of the variables the request has: those not sent are
+/// not looked for.
+fn url_scheme<'a>(request: &Request<'a>, sent: u16) -> &'a str {
+    let var = |bit: u16, name: &[u8]| -> Option<&'a [u8]> {
+        if sent & bit == 0 {
+            return None;
+        }
         let vars: &'a [Header<'a>] = request.vars.as_slice();
         vars.iter()
             .rev()
@@ -243,10 +249,10 @@ fn url_scheme<'a>(request: &Request<'a>) -> &'a str {
         Some(s) if s.eq_ignore_ascii_case(b"http") => Some("http"),
         _ => None,
     };
-    if let Some(scheme) = named(var(b"UWSGI_SCHEME")) {
+    if let Some(scheme) = named(var(derived::UWSGI_SCHEME, b"UWSGI_SCHEME")) {
         return scheme;
     }
-    let https_on = var(b"HTTPS").is_some_and(|v| {
+    let https_on = var(derived::HTTPS, b"HTTPS").is_some_and(|v| {
         [&b"on"[..], b"1", b"yes"]
             .iter()
             .any(|t| v.eq_ignore_ascii_case(t))
@@ -254,7 +260,8 @@ fn url_scheme<'a>(request: &Request<'a>) -> &'a str {
     if https_on {
         return "https";
     }
-    named(var(b"REQUEST_SCHEME")).unwrap_or_else(|| request.scheme.as_str())
+    named(var(derived::REQUEST_SCHEME, b"REQUEST_SCHEME"))
+        .unwrap_or_else(|| request.scheme.as_str())
 }
 
 #[cfg(test)]
@@ -413,7 +420,13 @@ mod tests {
 
     #[test]
     fn url_scheme_comes_from_scheme_vars_then_https_then_connection() {
-        let scheme = |spec: RequestSpec| spec.with_request(|r| url_scheme(r).to_owned());
+        // The bits `cgi_name::keys` reports for the request's variables.
+        let sent = |r: &Request<'_>| {
+            r.vars
+                .iter()
+                .fold(0, |bits, v| bits | derived::bit(v.name.as_slice()))
+        };
+        let scheme = |spec: RequestSpec| spec.with_request(|r| url_scheme(r, sent(r)).to_owned());
         assert_eq!(scheme(RequestSpec::get("/")), "http");
         assert_eq!(scheme(RequestSpec::get("/").scheme("https")), "https");
         assert_eq!(

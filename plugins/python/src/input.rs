@@ -15,12 +15,14 @@
 //! through a dangling pointer. It may only be used on the thread serving the request.
 
 use std::ptr::NonNull;
-use std::thread::{self, ThreadId};
+use std::thread::ThreadId;
 
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 use rsgi_plugin_api::BodyReader;
+
+use crate::thread_state;
 
 /// Bytes asked of the host at least per read (fewer arrive when fewer are there).
 const MIN_READ: usize = 8 * 1024;
@@ -62,7 +64,7 @@ impl WsgiInput {
     pub fn new(reader: &mut BodyReader<'_>) -> WsgiInput {
         WsgiInput {
             reader: Some(ReaderPtr(NonNull::from(reader).cast())),
-            owner: thread::current().id(),
+            owner: thread_state::current_id(),
             buf: Vec::new(),
             pos: 0,
             eof: false,
@@ -86,7 +88,7 @@ impl WsgiInput {
         let reader = self
             .reader
             .ok_or_else(|| PyValueError::new_err("wsgi.input used after its request finished"))?;
-        if self.owner != thread::current().id() {
+        if self.owner != thread_state::current_id() {
             return Err(PyRuntimeError::new_err(
                 "wsgi.input used from another thread",
             ));

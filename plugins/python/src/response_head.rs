@@ -41,32 +41,36 @@ impl ResponseHead {
             spans: Vec::new(),
             has_content_length: false,
         };
-        let items = headers
-            .cast::<pyo3::types::PyList>()
-            .map(|l| l.iter().collect::<Vec<_>>())
-            .or_else(|_| headers.cast::<PyTuple>().map(|t| t.iter().collect()))
-            .map_err(|_| {
-                format!(
-                    "response headers must be a list, not {}",
-                    type_name(headers)
-                )
-            })?;
-        for item in &items {
-            let pair = item
-                .cast::<PyTuple>()
-                .ok()
-                .filter(|t| t.len() == 2)
-                .ok_or_else(|| {
-                    format!(
-                        "each response header must be a (name, value) tuple, not {}",
-                        short_repr(item)
-                    )
-                })?;
-            let name = pair.get_item(0).map_err(|e| e.to_string())?;
-            let value = pair.get_item(1).map_err(|e| e.to_string())?;
-            head.push_checked(&name, &value)?;
+        let not_a_list = || {
+            format!(
+                "response headers must be a list, not {}",
+                type_name(headers)
+            )
+        };
+        if let Ok(list) = headers.cast::<pyo3::types::PyList>() {
+            list.iter().try_for_each(|item| head.push_item(&item))?;
+        } else {
+            let tuple = headers.cast::<PyTuple>().map_err(|_| not_a_list())?;
+            tuple.iter().try_for_each(|item| head.push_item(&item))?;
         }
         Ok(head)
+    }
+
+    /// Checks and appends one `(name, value)` item of the app's header list.
+    fn push_item(&mut self, item: &Bound<'_, PyAny>) -> Result<(), String> {
+        let pair = item
+            .cast::<PyTuple>()
+            .ok()
+            .filter(|t| t.len() == 2)
+            .ok_or_else(|| {
+                format!(
+                    "each response header must be a (name, value) tuple, not {}",
+                    short_repr(item)
+                )
+            })?;
+        let name = pair.get_item(0).map_err(|e| e.to_string())?;
+        let value = pair.get_item(1).map_err(|e| e.to_string())?;
+        self.push_checked(&name, &value)
     }
 
     fn push_checked(

@@ -7,7 +7,7 @@
 //! thread serving the request.
 
 use std::ptr::NonNull;
-use std::thread::{self, ThreadId};
+use std::thread::ThreadId;
 
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::intern;
@@ -17,6 +17,7 @@ use rsgi_plugin_api::{Responder, SendError};
 
 use crate::error::RequestError;
 use crate::response_head::ResponseHead;
+use crate::thread_state;
 
 /// Writes at least this large release the GIL: the host may flush them to the socket.
 const DETACH_WRITE: usize = 64 * 1024;
@@ -111,7 +112,7 @@ impl StartResponse {
     pub fn new(responder: &mut Responder<'_>) -> StartResponse {
         StartResponse {
             responder: Some(ResponderPtr(NonNull::from(responder).cast())),
-            owner: thread::current().id(),
+            owner: thread_state::current_id(),
             head: None,
             head_sent: false,
             failed: None,
@@ -138,7 +139,7 @@ impl StartResponse {
     }
 
     fn check_thread(&self) -> PyResult<()> {
-        if self.owner == thread::current().id() {
+        if self.owner == thread_state::current_id() {
             Ok(())
         } else {
             Err(PyRuntimeError::new_err(
@@ -153,7 +154,7 @@ impl StartResponse {
             return Err(RequestError::Send(err));
         }
         self.responder
-            .filter(|_| self.owner == thread::current().id())
+            .filter(|_| self.owner == thread_state::current_id())
             .ok_or_else(|| {
                 RequestError::Invalid("the response was used after its request finished".into())
             })

@@ -6,11 +6,19 @@
 //! (`PyEval_SaveThread`), so the state stays registered and later attaches just take the GIL.
 
 use std::cell::Cell;
+use std::thread::{self, ThreadId};
 
 use pyo3::{ffi, Python};
 
 thread_local! {
     static KEPT: Cell<bool> = const { Cell::new(false) };
+    static ID: ThreadId = thread::current().id();
+}
+
+/// The current thread's id: a thread-local read (`thread::current()` clones a handle, an
+/// atomic increment and decrement, and requests check it several times).
+pub fn current_id() -> ThreadId {
+    ID.with(|id| *id)
 }
 
 /// Records that the current thread already owns a thread state it keeps (the thread that
