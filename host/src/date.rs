@@ -1,6 +1,6 @@
 //! The `Date` header value, formatted at most once a second.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A cached IMF-fixdate string (`Sun, 06 Nov 1994 08:49:37 GMT`).
 pub struct DateCache {
@@ -15,31 +15,43 @@ impl DateCache {
             second: 0,
             text: String::new(),
         };
-        cache.refresh();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
+        cache.at(now);
         cache
     }
 
-    /// The current date string, reformatted when the second changed.
-    pub fn now(&mut self) -> &str {
-        self.refresh();
-        &self.text
-    }
-
-    fn refresh(&mut self) {
-        let now = SystemTime::now();
-        let second = now
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+    /// The date string for `unix_us` (microseconds since the Unix epoch, a clock reading
+    /// the caller has anyway), reformatted when the second changed.
+    pub fn at(&mut self, unix_us: u64) -> &str {
+        let second = unix_us / 1_000_000;
         if second != self.second || self.text.is_empty() {
             self.second = second;
-            self.text = httpdate::fmt_http_date(now);
+            self.text = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(second));
         }
+        &self.text
     }
 }
 
 impl Default for DateCache {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_the_given_second_and_keeps_it_within_that_second() {
+        let mut cache = DateCache::new();
+        // 1994-11-06 08:49:37 UTC, RFC 9110's example.
+        let t = 784_111_777_000_000;
+        assert_eq!(cache.at(t), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(cache.at(t + 999_999), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(cache.at(t + 1_000_000), "Sun, 06 Nov 1994 08:49:38 GMT");
     }
 }

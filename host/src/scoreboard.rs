@@ -161,8 +161,9 @@ impl Cell {
         self.status.store(status as u8, Relaxed);
     }
 
-    /// Marks the start of a request and remembers `method uri` (worker, hot path).
-    pub fn request_started(&self, method: &[u8], uri: &[u8]) {
+    /// Marks the start of a request and remembers `method uri` (worker, hot path). Returns
+    /// the start time (µs since the epoch), for other uses of the clock at that moment.
+    pub fn request_started(&self, method: &[u8], uri: &[u8]) -> u64 {
         // SAFETY: only this worker writes `current`; readers tolerate torn text.
         let buf = unsafe { &mut *self.current.get() };
         let m = method.len().min(CURRENT_LEN);
@@ -176,9 +177,11 @@ impl Cell {
             len += u;
         }
         self.current_len.store(len as u16, Relaxed);
-        self.request_start_us.store(now_us(), Relaxed);
+        let now = now_us();
+        self.request_start_us.store(now, Relaxed);
         self.my_core().in_request.store(1, Relaxed);
         self.status.store(Status::Busy as u8, Relaxed);
+        now
     }
 
     /// The core of the calling thread: each thread of the worker that serves a request

@@ -49,7 +49,7 @@ pub struct Conn {
     wpos: usize,
     close_after_write: bool,
     peer: Peer,
-    /// When the current request head started arriving (header timeout).
+    /// Since when the current request head has been arriving in pieces (header timeout).
     pub head_started: Option<Instant>,
     /// Since when a complete head waits for the rest of its small body (socket timeout).
     pub body_wait_since: Option<Instant>,
@@ -60,12 +60,15 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Wraps an accepted socket, with (empty) buffers from [`super::buffers::Buffers`].
+    /// Wraps a socket accepted at `accepted` (a recent clock reading: it only stands until
+    /// the connection is served or watched), with (empty) buffers from
+    /// [`super::buffers::Buffers`].
     pub fn new(
         socket: Socket,
         listener: usize,
         peer: Peer,
         (rbuf, wbuf): (ReadBuf, RVec<u8>),
+        accepted: Instant,
     ) -> Self {
         Conn {
             socket,
@@ -77,7 +80,7 @@ impl Conn {
             peer,
             head_started: None,
             body_wait_since: None,
-            idle_since: Instant::now(),
+            idle_since: accepted,
             served: 0,
         }
     }
@@ -139,9 +142,6 @@ impl Conn {
                 Ok(n) => {
                     drained = n < room;
                     self.rbuf.filled(n);
-                    if self.head_started.is_none() {
-                        self.head_started = Some(Instant::now());
-                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Verdict::Open,
                 Err(_) => return Verdict::Close,
@@ -184,7 +184,12 @@ impl Conn {
             RSliceMut::from(&mut w.var_spans[..]),
         );
         match outcome.status {
-            ParseStatus::Partial => Step::NeedMore,
+            ParseStatus::Partial => {
+                // The header timeout runs from the first bytes of a head that did not
+                // arrive whole (a head that did costs no clock reading).
+                self.head_started.get_or_insert_with(Instant::now);
+                Step::NeedMore
+            }
             ParseStatus::Invalid => {
                 let e = outcome.error;
                 if e.status == 0 {
@@ -209,7 +214,9 @@ impl Conn {
                 self.head_started = None;
                 self.body_wait_since = None;
                 self.serve(w, outcome.head);
-                self.idle_since = Instant::now();
+                if !self.close_after_write {
+                    self.idle_since = Instant::now();
+                }
                 Step::Served
             }
         }
@@ -319,6 +326,9 @@ impl Conn {
             limits.socket_timeout,
             limits.limit_post,
         );
+        let started_us = shared
+            .cell
+            .request_started(method, head.uri.get(head_bytes));
         let queued_from = self.wbuf.len();
         let mut reply = Reply::new(
             fd,
@@ -327,12 +337,9 @@ impl Conn {
             head.version,
             keep_alive,
             method == b"HEAD",
-            w.date.now(),
+            w.date.at(started_us),
             limits.socket_timeout,
         );
-        shared
-            .cell
-            .request_started(method, head.uri.get(head_bytes));
         let result = {
             let mut reader = body.reader();
             let mut responder = reply.responder();

@@ -63,6 +63,8 @@ struct EventLoop<'a> {
     /// Buffers of closed connections, for new ones.
     buffers: Buffers,
     listening: bool,
+    /// When the loop last woke up.
+    woke: Instant,
     pool: Option<Pool>,
     state: WorkerState,
 }
@@ -98,6 +100,7 @@ pub fn run(
         conns: Slab::with_capacity(1024),
         buffers: Buffers::default(),
         listening: true,
+        woke: Instant::now(),
         pool,
         state: WorkerState::new(shared),
     };
@@ -119,6 +122,8 @@ impl EventLoop<'_> {
                 }
                 return Err(e);
             }
+            // One clock reading per wake-up, for the sweep and for connections accepted now.
+            self.woke = Instant::now();
             for event in events.iter() {
                 let token = event.token().0;
                 if self.acceptor.owns(event.token()) {
@@ -156,8 +161,8 @@ impl EventLoop<'_> {
             if self.state.stopping() && self.listening {
                 self.stop_listening();
             }
-            if last_sweep.elapsed() >= SWEEP_EVERY {
-                last_sweep = Instant::now();
+            if self.woke.duration_since(last_sweep) >= SWEEP_EVERY {
+                last_sweep = self.woke;
                 self.sweep();
             }
             if self.state.stopping() && self.conns.is_empty() {
@@ -254,7 +259,7 @@ impl EventLoop<'_> {
     fn serve_accepted(&mut self, index: usize, socket: socket2::Socket, peer: socket2::SockAddr) {
         // TCP_NODELAY came with the socket: accepted sockets inherit it from the listener.
         let peer = Peer::new(peer.as_socket());
-        let mut conn = Conn::new(socket, index, peer, self.buffers.take());
+        let mut conn = Conn::new(socket, index, peer, self.buffers.take(), self.woke);
         // The request is usually already there: serve it before watching the socket.
         // A connection that is done by then (the uwsgi protocol closes after each
         // response) never touches epoll at all.
@@ -274,6 +279,10 @@ impl EventLoop<'_> {
         ) {
             tracing::warn!("cannot watch a new connection: {e}");
             return;
+        }
+        if conn.is_idle() {
+            // Watched without a request in progress: the keep-alive timeout runs from now.
+            conn.idle_since = Instant::now();
         }
         entry.insert(Entry::Here(conn));
         if self.pool.is_some() {
