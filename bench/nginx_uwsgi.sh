@@ -3,6 +3,7 @@
 #
 #   bench/nginx_uwsgi.sh                       # 1 worker each, 3 interleaved runs of 10 s
 #   WORKERS=2 RUNS=5 DURATION=20 bench/nginx_uwsgi.sh
+#   BACKEND_SOCKET=unix bench/nginx_uwsgi.sh   # Unix sockets between nginx and the backends
 #
 # One nginx (one worker process) has two sites: one passes to `rsgi --socket`, the other
 # to `uwsgi --socket`; both backends serve bench/apps/hello.py with the same number of
@@ -15,15 +16,20 @@
 # load at a time) and nginx and wrk share CPU 1.
 #
 # Each backend runs in a cgroup of its own (cgroup v1 cpu,cpuacct or v2, when writable), so
-# the table also gives the backend's CPU time per request, master and workers together.
-# With BACKEND_CPU_QUOTA=0.25 that cgroup may use a quarter of a CPU: the backend, not
-# nginx, is then the bottleneck (as when one nginx fronts many backend workers), and the
-# rps ratio measures the backends rather than nginx.
+# the tables also give the backend's CPU time per request, master and workers together.
+# Two setups are measured, a table each:
+# - backend-bound: each backend's cgroup may use BACKEND_CPU_QUOTA of a CPU (0.25), so the
+#   backend, not nginx, limits throughput (as when one nginx fronts many backend workers),
+#   and the rps ratio compares the backends;
+# - nginx-bound: no quota; on a small machine nginx and wrk then limit throughput, and the
+#   rps ratio says little about the backends (their CPU per request still does).
+# BACKEND_CPU_QUOTA=none measures only the second, BACKEND_CPU_QUOTA=0.5 changes the quota.
+# Without writable cgroups only the nginx-bound setup runs, without CPU figures.
 #
 # Needs: a release build (cargo build --release), nginx and wrk (scripts/setup.sh), and
 # uWSGI in build/bench-venv (python3 bench/run.py creates it on its first run).
 # Environment: WORKERS (1), RUNS (3), DURATION (10), WARMUP (2), CONNECTIONS (50),
-# BACKEND_CPU_QUOTA (none; CPUs, like 0.25), BACKEND_SOCKET (tcp, or unix),
+# BACKEND_CPU_QUOTA (0.25; CPUs, or none), BACKEND_SOCKET (tcp, or unix),
 # RSGI (target/release/rsgi), NGINX (/usr/sbin/nginx).
 set -euo pipefail
 
@@ -33,7 +39,7 @@ RUNS="${RUNS:-3}"
 DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-2}"
 CONNECTIONS="${CONNECTIONS:-50}"
-QUOTA="${BACKEND_CPU_QUOTA:-}"
+QUOTA="${BACKEND_CPU_QUOTA:-0.25}"
 RSGI="${RSGI:-$ROOT/target/release/rsgi}"
 NGINX="${NGINX:-/usr/sbin/nginx}"
 UWSGI="$ROOT/build/bench-venv/bin/uwsgi"
@@ -64,18 +70,25 @@ cgroup_make() { # NAME -> the cgroup directories, space-separated
             mkdir "$d" 2>/dev/null || return 0
             dirs+=("$d")
         done
-        if [ -n "$QUOTA" ]; then
-            echo 100000 >"${dirs[0]}/cpu.cfs_period_us"
-            awk -v q="$QUOTA" 'BEGIN {printf "%d\n", q * 100000}' >"${dirs[0]}/cpu.cfs_quota_us"
-        fi
     elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then
         d=/sys/fs/cgroup/$name
         mkdir "$d" 2>/dev/null || return 0
         dirs+=("$d")
-        [ -z "$QUOTA" ] || awk -v q="$QUOTA" 'BEGIN {printf "%d 100000\n", q * 100000}' >"$d/cpu.max"
     fi
     CGROUPS+=("${dirs[@]}")
     echo "${dirs[*]}"
+}
+cgroup_quota() { # QUOTA DIRS...: caps the cgroup at QUOTA CPUs (none: no cap)
+    local quota="$1" d
+    shift
+    for d in "$@"; do
+        if [ -f "$d/cpu.cfs_quota_us" ]; then
+            echo 100000 >"$d/cpu.cfs_period_us"
+            if [ "$quota" = none ]; then echo -1; else awk -v q="$quota" 'BEGIN {printf "%d\n", q * 100000}'; fi >"$d/cpu.cfs_quota_us"
+        elif [ -f "$d/cpu.max" ]; then
+            if [ "$quota" = none ]; then echo "max 100000"; else awk -v q="$quota" 'BEGIN {printf "%d 100000\n", q * 100000}'; fi >"$d/cpu.max"
+        fi
+    done
 }
 cgroup_enter() { # DIRS...: moves this shell into them (the backend exec'd next inherits them)
     local d
@@ -137,9 +150,11 @@ CG[uwsgi]="${cg[*]}"
     --wsgi-file "$APPS/hello.py" --processes "$WORKERS" --master --disable-logging) \
     >"$LOGS/nginx-uwsgi.log" 2>&1 &
 PIDS+=($!)
+SETUPS=("$QUOTA")
+[ "$QUOTA" = none ] || SETUPS+=(none)
 if [ -z "${CG[rsgi]}" ] || [ -z "${CG[uwsgi]}" ]; then
-    [ -z "$QUOTA" ] || die "BACKEND_CPU_QUOTA needs writable cgroups"
-    log "no writable cgroups: the backend CPU time per request is not measured"
+    log "no writable cgroups: only the nginx-bound setup, without backend CPU per request"
+    SETUPS=(none)
 fi
 
 cp /etc/nginx/uwsgi_params "$WORK/uwsgi_params"
@@ -203,34 +218,47 @@ measure() {
 
 declare -A RPS P99 ERR CPU
 LOAD="$(cut -d' ' -f1 /proc/loadavg)"
-log "$WORKERS worker(s) each, $RUNS runs, wrk -t1 -c$CONNECTIONS -d${DURATION}s (+${WARMUP}s warm-up), load $LOAD"
-for run in $(seq 1 "$RUNS"); do
+log "$WORKERS worker(s) each, $RUNS runs per setup, wrk -t1 -c$CONNECTIONS -d${DURATION}s (+${WARMUP}s warm-up), load $LOAD"
+for setup in "${SETUPS[@]}"; do
     for name in rsgi uwsgi; do
-        if [ "$name" = rsgi ]; then port="$FRONT_RSGI"; else port="$FRONT_UWSGI"; fi
-        [ "$WARMUP" = 0 ] || measure "$port" "$WARMUP" "$name" >/dev/null
-        read -r rps p99 errors cpu < <(measure "$port" "$DURATION" "$name")
-        RPS[$name]+="$rps " P99[$name]+="$p99 " CPU[$name]+="$cpu " ERR[$name]=$(( ${ERR[$name]:-0} + errors ))
-        log "$name run $run: $rps rps, p99 $p99 ms, $errors errors, backend $cpu us CPU/request"
+        read -r -a cg <<<"${CG[$name]}"
+        [ "${#cg[@]}" -eq 0 ] || cgroup_quota "$setup" "${cg[@]}"
+    done
+    for run in $(seq 1 "$RUNS"); do
+        for name in rsgi uwsgi; do
+            if [ "$name" = rsgi ]; then port="$FRONT_RSGI"; else port="$FRONT_UWSGI"; fi
+            [ "$WARMUP" = 0 ] || measure "$port" "$WARMUP" "$name" >/dev/null
+            read -r rps p99 errors cpu < <(measure "$port" "$DURATION" "$name")
+            key="$setup/$name"
+            RPS[$key]+="$rps " P99[$key]+="$p99 " CPU[$key]+="$cpu " ERR[$key]=$(( ${ERR[$key]:-0} + errors ))
+            log "quota $setup, $name run $run: $rps rps, p99 $p99 ms, $errors errors, backend $cpu us CPU/request"
+        done
     done
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-RSGI_MED="$(median <<<"${RPS[rsgi]}")"
-UWSGI_MED="$(median <<<"${RPS[uwsgi]}")"
 
-quota="${BACKEND_SOCKET:-tcp} sockets to the backends, no CPU quota on them"
-[ -z "$QUOTA" ] || quota="${BACKEND_SOCKET:-tcp} sockets to the backends, each limited to $QUOTA CPU (cgroup quota)"
-echo "nginx -> uwsgi protocol, hello world, $WORKERS worker process(es) x 1 thread per backend, $quota;"
-echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s, $RUNS interleaved runs; $(nproc) CPUs, load $LOAD at start; $("$NGINX" -v 2>&1 | sed 's/.*: //'), uWSGI $("$UWSGI" --version)"
-echo
-echo "| backend (behind nginx) | median rps | median p99 | backend CPU per request | runs (rps) | errors |"
-echo "|---|---:|---:|---:|---|---:|"
-for name in rsgi uwsgi; do
-    label="rsgi --socket"; [ "$name" = uwsgi ] && label="uWSGI --socket"
-    printf '| %s | %.0f | %.2f ms | %.1f µs | %s | %d |\n' "$label" "$(median <<<"${RPS[$name]}")" \
-        "$(median <<<"${P99[$name]}")" "$(median <<<"${CPU[$name]}")" "$(tr ' ' '\n' | grep -v '^$' | xargs printf '%.0f / ' <<<"${RPS[$name]}" | sed 's| / $||')" "${ERR[$name]}"
+echo "nginx -> uwsgi protocol, hello world, $WORKERS worker process(es) x 1 thread per backend, ${BACKEND_SOCKET:-tcp} sockets to the backends;"
+echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s, $RUNS interleaved runs per setup; $(nproc) CPUs, load $LOAD at start; $("$NGINX" -v 2>&1 | sed 's/.*: //'), uWSGI $("$UWSGI" --version)"
+for setup in "${SETUPS[@]}"; do
+    echo
+    if [ "$setup" = none ]; then
+        echo "Nginx-bound: no CPU quota on the backends (nginx and wrk share one CPU and limit throughput)"
+    else
+        echo "Backend-bound: each backend limited to $setup CPU (cgroup quota)"
+    fi
+    echo
+    echo "| backend (behind nginx) | median rps | median p99 | backend CPU per request | runs (rps) | errors |"
+    echo "|---|---:|---:|---:|---|---:|"
+    for name in rsgi uwsgi; do
+        key="$setup/$name"
+        label="rsgi --socket"; [ "$name" = uwsgi ] && label="uWSGI --socket"
+        printf '| %s | %.0f | %.2f ms | %.1f µs | %s | %d |\n' "$label" "$(median <<<"${RPS[$key]}")" \
+            "$(median <<<"${P99[$key]}")" "$(median <<<"${CPU[$key]}")" "$(tr ' ' '\n' | grep -v '^$' | xargs printf '%.0f / ' <<<"${RPS[$key]}" | sed 's| / $||')" "${ERR[$key]}"
+    done
+    echo
+    awk -v a="$(median <<<"${RPS[$setup/rsgi]}")" -v b="$(median <<<"${RPS[$setup/uwsgi]}")" \
+        'BEGIN {printf "rsgi / uWSGI: %.2fx (median rps)\n", a / b}'
+    awk -v a="$(median <<<"${CPU[$setup/rsgi]}")" -v b="$(median <<<"${CPU[$setup/uwsgi]}")" \
+        'BEGIN {if (a > 0) printf "uWSGI / rsgi backend CPU per request: %.2fx\n", b / a}'
 done
-echo
-awk -v a="$RSGI_MED" -v b="$UWSGI_MED" 'BEGIN {printf "rsgi / uWSGI: %.2fx (median rps)\n", a / b}'
-awk -v a="$(median <<<"${CPU[rsgi]}")" -v b="$(median <<<"${CPU[uwsgi]}")" \
-    'BEGIN {if (a > 0) printf "uWSGI / rsgi backend CPU per request: %.2fx\n", b / a}'
