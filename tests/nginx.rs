@@ -107,6 +107,55 @@ fn noise(len: usize) -> Vec<u8> {
 
 // --- through nginx -------------------------------------------------------------------
 
+/// `--socket [::1]:PORT` and `--socket :PORT` (all interfaces) next to an IPv6
+/// `--http-socket`: nginx passes to the IPv6 uwsgi socket, a uwsgi client reaches the
+/// all-interfaces one over 127.0.0.1, and an HTTP client over IPv6 sees its own address
+/// and port as REMOTE_ADDR / REMOTE_PORT (`::1`, formatted by the worker).
+#[test]
+fn ipv6_and_all_interfaces_addresses_serve_both_protocols() {
+    let dir = TempDir::new("ipv6");
+    let v6 = format!("[::1]:{}", free_port());
+    let any_port = free_port();
+    let http: SocketAddr = format!("[::1]:{}", free_port()).parse().unwrap();
+    let rsgi = start_uwsgi(
+        &[v6.clone(), format!(":{any_port}")],
+        &["--http-socket", &http.to_string()],
+    );
+    let nginx = Nginx::start(dir.path(), &[Site::to(v6)]);
+    let logs = || format!("rsgi:\n{}\nnginx:\n{}", rsgi.log(), nginx.error_log());
+
+    let via_nginx = Client::connect(nginx.addrs[0])
+        .and_then(|mut c| c.request("GET", "/environ", &[], b""))
+        .unwrap_or_else(|e| panic!("via nginx: {e}\n{}", logs()));
+    assert_eq!(via_nginx.status, 200, "{}", logs());
+    // nginx's own variable: the client of nginx, not nginx's IPv6 connection to rsgi.
+    let text = via_nginx.text();
+    assert!(
+        text.contains(&json_pair("REMOTE_ADDR", "127.0.0.1")),
+        "{text}"
+    );
+
+    let any: SocketAddr = format!("127.0.0.1:{any_port}").parse().unwrap();
+    let r = uwsgi_request(&Target::Tcp(any), "GET", "/", &[], b"").unwrap();
+    assert_eq!((r.status, r.text().as_str()), (200, "Hello, World!"));
+
+    let mut stream = TcpStream::connect_timeout(&http, T).unwrap();
+    let local_port = stream.local_addr().unwrap().port();
+    stream.set_read_timeout(Some(T)).unwrap();
+    stream
+        .write_all(b"GET /environ HTTP/1.1\r\nHost: v6\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    for expected in [
+        json_pair("REMOTE_ADDR", "::1"),
+        json_pair("REMOTE_PORT", &local_port.to_string()),
+    ] {
+        assert!(answer.contains(&expected), "{expected} missing in {answer}");
+    }
+}
+
 #[test]
 fn get_through_nginx_reaches_the_app_over_tcp_and_a_unix_socket() {
     let stack = Stack::start(&["--processes", "2"]);

@@ -31,7 +31,7 @@ def application(environ, start_response):
     if path == "/environ":
         keys = ["REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "SERVER_PROTOCOL", "REMOTE_ADDR",
                 "SERVER_NAME", "SERVER_PORT", "HTTP_X_TEST", "CONTENT_TYPE", "CONTENT_LENGTH",
-                "REQUEST_URI", "SCRIPT_NAME", "HTTPS"]
+                "REQUEST_URI", "SCRIPT_NAME", "HTTPS", "REMOTE_PORT"]
         out = {k: environ.get(k) for k in keys}
         out["wsgi.url_scheme"] = environ["wsgi.url_scheme"]
         out["wsgi.multiprocess"] = environ["wsgi.multiprocess"]
