@@ -6,16 +6,22 @@ import threading
 import time
 
 TICKS = [0]
+_TICKED = threading.Event()
 
 
 def _background():
     while True:
         sum(range(2000))  # hold the GIL for a moment, again and again
         TICKS[0] += 1
+        _TICKED.set()
         time.sleep(0.001)
 
 
 threading.Thread(target=_background, daemon=True, name="app-background").start()
+# The import returns once the thread has run: when preforking, a worker forked from a master
+# whose thread had not been scheduled yet would otherwise report TICKS 0 (it inherits the
+# counter, not the thread), which the recycle tests would read as a thread that never ran.
+_TICKED.wait(10)
 
 
 def application(environ, start_response):
