@@ -1,6 +1,6 @@
 //! The `Date` header value, formatted at most once a second.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 /// A cached IMF-fixdate string (`Sun, 06 Nov 1994 08:49:37 GMT`).
 pub struct DateCache {
@@ -15,11 +15,7 @@ impl DateCache {
             second: 0,
             text: String::new(),
         };
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_micros() as u64)
-            .unwrap_or(0);
-        cache.at(now);
+        cache.at(crate::scoreboard::now_us());
         cache
     }
 

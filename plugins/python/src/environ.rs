@@ -234,8 +234,8 @@ fn set_joined(
 /// `sent` holds the [`derived`] bits of the variables the request has: those not sent are
 /// not looked for.
 fn url_scheme<'a>(request: &Request<'a>, sent: u16) -> &'a str {
-    let var = |bit: u16, name: &[u8]| -> Option<&'a [u8]> {
-        if sent & bit == 0 {
+    let var = |name: &[u8]| -> Option<&'a [u8]> {
+        if sent & derived::bit(name) == 0 {
             return None;
         }
         let vars: &'a [Header<'a>] = request.vars.as_slice();
@@ -249,10 +249,10 @@ fn url_scheme<'a>(request: &Request<'a>, sent: u16) -> &'a str {
         Some(s) if s.eq_ignore_ascii_case(b"http") => Some("http"),
         _ => None,
     };
-    if let Some(scheme) = named(var(derived::UWSGI_SCHEME, b"UWSGI_SCHEME")) {
+    if let Some(scheme) = named(var(b"UWSGI_SCHEME")) {
         return scheme;
     }
-    let https_on = var(derived::HTTPS, b"HTTPS").is_some_and(|v| {
+    let https_on = var(b"HTTPS").is_some_and(|v| {
         [&b"on"[..], b"1", b"yes"]
             .iter()
             .any(|t| v.eq_ignore_ascii_case(t))
@@ -260,8 +260,7 @@ fn url_scheme<'a>(request: &Request<'a>, sent: u16) -> &'a str {
     if https_on {
         return "https";
     }
-    named(var(derived::REQUEST_SCHEME, b"REQUEST_SCHEME"))
-        .unwrap_or_else(|| request.scheme.as_str())
+    named(var(b"REQUEST_SCHEME")).unwrap_or_else(|| request.scheme.as_str())
 }
 
 #[cfg(test)]
