@@ -37,6 +37,10 @@ pub fn parse_request(
     headers: &mut [HeaderSpan],
     limits: &Limits,
 ) -> Result<Parsed, HttpError> {
+    if buf.len() > PARSE_EVERY_CALL_UP_TO && !holds_empty_line(buf) {
+        check_partial(buf, limits)?;
+        return Ok(Parsed::Partial);
+    }
     let cap = limits
         .max_headers
         .min(headers.len())
@@ -53,6 +57,25 @@ pub fn parse_request(
             complete(buf, head_len, &req, headers, limits).map(Parsed::Complete)
         }
     }
+}
+
+/// A partial head up to this size goes through httparse on every call, so a bad header
+/// line is answered as soon as it arrives. A longer one goes through it only once it holds
+/// an empty line (its possible end): the host calls again with the whole buffer for every
+/// read, and a head trickled in a byte at a time was parsed from the start once per byte.
+/// Measured on a 28.8 KB head sent one byte per TCP segment: the worker's CPU time went
+/// from 0.80 s to 0.53 s, most of what is left being the kernel's work for 28,800 reads.
+/// Looking for the empty line is a `memchr` over the buffer.
+pub const PARSE_EVERY_CALL_UP_TO: usize = 4096;
+
+/// True when `buf` holds an empty line (LF LF or LF CR LF): a request head can only be
+/// complete once one has arrived. (Empty lines before the request line, which httparse
+/// skips, count too: they only cost a parse.)
+fn holds_empty_line(buf: &[u8]) -> bool {
+    memchr::memchr_iter(b'\n', buf).any(|i| {
+        let next = &buf[i + 1..];
+        next.first() == Some(&b'\n') || next.starts_with(b"\r\n")
+    })
 }
 
 /// Checks a complete head against the limits and the framing rules, and fills the spans.

@@ -567,3 +567,69 @@ fn accepts_header_lines_exactly_at_the_line_limit() {
         );
     }
 }
+
+/// A head over [`PARSE_EVERY_CALL_UP_TO`] with `lines` header lines of `pad` bytes each,
+/// ended by `end` (CRLF CRLF or LF LF).
+fn long_head(lines: usize, pad: usize, end: &[u8]) -> Vec<u8> {
+    let mut input = b"GET /long HTTP/1.1\r\nHost: a\r\n".to_vec();
+    for i in 0..lines {
+        input.extend_from_slice(format!("X-Pad-{i}: ").as_bytes());
+        input.extend_from_slice(&vec![b'p'; pad]);
+        input.extend_from_slice(b"\r\n");
+    }
+    input.truncate(input.len() - 2);
+    input.extend_from_slice(end);
+    assert!(input.len() > PARSE_EVERY_CALL_UP_TO);
+    input
+}
+
+#[test]
+fn a_long_head_trickled_a_byte_at_a_time_completes_exactly_at_its_end() {
+    // `head` feeds every prefix: partial until the last byte, then the same head as whole.
+    let h = head(&long_head(60, 150, b"\r\n\r\n"));
+    assert_eq!(h.header_count, 61);
+    let h = head(&long_head(60, 150, b"\n\n"));
+    assert_eq!(h.header_count, 61);
+    // Body bytes after the empty line do not hide it.
+    let mut with_body = long_head(60, 150, b"\r\n\r\n");
+    let head_len = with_body.len();
+    with_body.extend_from_slice(b"body bytes");
+    assert!(
+        matches!(parse_with(&with_body, &Limits::DEFAULT), Ok(Parsed::Complete(h)) if h.head_len as usize == head_len)
+    );
+}
+
+#[test]
+fn a_bad_line_in_a_long_head_is_answered_once_the_head_ends() {
+    // Input: a header name with a space, then 5 KB more of head. Answer: 400
+    // (BadHeaderName); at once while the head is under 4 KB, and once its empty line
+    // arrives beyond that (a long partial head is not parsed again for every read).
+    let mut input = b"GET / HTTP/1.1\r\nBad Name: x\r\n".to_vec();
+    assert_eq!(
+        parse_with(&input, &Limits::DEFAULT),
+        Err(HttpError::BadHeaderName)
+    );
+    while input.len() <= PARSE_EVERY_CALL_UP_TO {
+        input.extend_from_slice(b"X-Pad: 0123456789012345678901234567890123456789\r\n");
+    }
+    assert_eq!(parse_with(&input, &Limits::DEFAULT), Ok(Parsed::Partial));
+    input.extend_from_slice(b"\r\n");
+    assert_eq!(
+        parse_with(&input, &Limits::DEFAULT),
+        Err(HttpError::BadHeaderName)
+    );
+}
+
+#[test]
+fn limits_still_apply_to_a_long_head_without_its_end() {
+    // Input: 40 KB of header lines and no empty line. Answer: 431 (HeadTooLarge) once the
+    // buffer passes the 32 KB limit, without waiting for an end that never comes.
+    let mut input = b"GET / HTTP/1.1\r\n".to_vec();
+    while input.len() <= Limits::DEFAULT.max_head {
+        input.extend_from_slice(b"X-Pad: 0123456789012345678901234567890123456789\r\n");
+    }
+    assert_eq!(
+        parse_with(&input, &Limits::DEFAULT),
+        Err(HttpError::HeadTooLarge)
+    );
+}
