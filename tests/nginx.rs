@@ -347,6 +347,41 @@ fn https_param_from_nginx_makes_the_url_scheme_https() {
     );
 }
 
+/// A location written for uWSGI, mounting the app under `/app` with
+/// `uwsgi_param SCRIPT_NAME /app; uwsgi_modifier1 30;`: the app sees the prefix as
+/// SCRIPT_NAME and the rest of the path as PATH_INFO (modifier1 30 is served as WSGI).
+#[test]
+fn uwsgi_modifier1_30_from_nginx_moves_the_script_name_out_of_path_info() {
+    let dir = TempDir::new("modifier30");
+    let tcp = format!("127.0.0.1:{}", free_port());
+    let rsgi = start_uwsgi(std::slice::from_ref(&tcp), &[]);
+    let nginx = Nginx::start(
+        dir.path(),
+        &[Site::to(tcp).with("uwsgi_param SCRIPT_NAME /app; uwsgi_modifier1 30;")],
+    );
+    let logs = || {
+        format!(
+            "rsgi log:\n{}\nnginx log:\n{}",
+            rsgi.log(),
+            nginx.error_log()
+        )
+    };
+    let response = Client::connect(nginx.addrs[0])
+        .and_then(|mut c| c.request("GET", "/app/environ?q=1", &[], b""))
+        .unwrap_or_else(|e| panic!("GET /app/environ: {e}\n{}", logs()));
+    assert_eq!(response.status, 200, "{}", logs());
+    let env = response.text();
+    for (key, value) in [
+        ("SCRIPT_NAME", "/app"),
+        ("PATH_INFO", "/environ"),
+        ("REQUEST_URI", "/app/environ?q=1"),
+        ("QUERY_STRING", "q=1"),
+    ] {
+        assert!(env.contains(&json_pair(key, value)), "{key}: {env}");
+    }
+    assert!(!rsgi.log().contains("modifier1"), "{}", logs());
+}
+
 // --- bad input straight to rsgi's uwsgi socket ----------------------------------------
 
 /// rsgi with one worker, small limits, and a 1 s header timeout, on a TCP uwsgi socket.

@@ -15,7 +15,8 @@
 //! connection.
 //!
 //! * [`header`] decodes the 4-byte header, [`vars`] iterates over the vars,
-//!   [`request`] maps them to a [`RequestHead`](rsgi_plugin_api::protocol::RequestHead).
+//!   [`request`] maps them to a [`RequestHead`](rsgi_plugin_api::protocol::RequestHead);
+//!   [`manage_path_info`] serves uWSGI's legacy modifier1 30.
 //! * [`response`] writes the response head (and error responses).
 //! * [`encode`] builds packets (tests, proxying).
 //! * [`config`] holds the `buffer-size` and `max-vars` options; [`error`] the error enum.
@@ -52,6 +53,7 @@ pub mod config;
 pub mod encode;
 pub mod error;
 pub mod header;
+pub mod manage_path_info;
 pub mod request;
 pub mod response;
 pub mod vars;

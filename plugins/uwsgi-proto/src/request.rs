@@ -9,6 +9,8 @@
 //! * Every other var, the ones above included, → the `vars` array: the app runtime lets
 //!   them override what it derives, so the app sees exactly what the front end sent
 //!   (`SERVER_PROTOCOL = HTTP/2.0`, `HTTPS = on`, `SCRIPT_NAME`...).
+//! * modifier1 30 (uWSGI's "manage PATH_INFO") is reported as 0, with the `PATH_INFO`
+//!   vars shortened by the `SCRIPT_NAME` prefix ([`manage_path_info`]).
 //!
 //! Nothing is copied: every span points into the buffer the host passed in.
 
@@ -20,6 +22,7 @@ use rsgi_plugin_api::{
 use crate::config::Config;
 use crate::error::UwsgiError;
 use crate::header::{PacketHeader, HEADER_LEN};
+use crate::manage_path_info;
 use crate::vars::Vars;
 
 /// Parses the request packet at the start of `buf`.
@@ -68,6 +71,13 @@ pub fn parse(
         }
     }
 
+    // modifier1 30 is a WSGI request whose PATH_INFO loses the SCRIPT_NAME prefix.
+    let modifier1 = if header.modifier1 == manage_path_info::MODIFIER1 {
+        manage_path_info::strip_script_name(buf, &mut vars[..var_count]);
+        0
+    } else {
+        header.modifier1
+    };
     let method = known
         .method
         .filter(|m| !m.is_empty())
@@ -105,7 +115,7 @@ pub fn parse(
         body,
         keep_alive: false,
         expect_continue: false,
-        modifier1: header.modifier1,
+        modifier1,
         modifier2: header.modifier2,
     }))
 }
@@ -438,9 +448,39 @@ mod tests {
 
     #[test]
     fn modifiers_come_from_the_header() {
-        let bytes = encode_packet(30, 7, [("REQUEST_METHOD", "GET")]).unwrap();
+        let bytes = encode_packet(5, 7, [("REQUEST_METHOD", "GET")]).unwrap();
         let head = parse_in_every_split(&bytes).head;
-        assert_eq!((head.modifier1, head.modifier2), (30, 7));
+        assert_eq!((head.modifier1, head.modifier2), (5, 7));
+    }
+
+    #[test]
+    fn modifier1_30_is_wsgi_with_path_info_below_script_name() {
+        let mut vars = NGINX_GET.to_vec();
+        vars[4] = ("REQUEST_URI", "/app/x?a=1&b=%20");
+        vars[5] = ("PATH_INFO", "/app/x");
+        vars.push(("SCRIPT_NAME", "/app"));
+        let bytes = encode_packet(30, 0, vars.iter().copied()).unwrap();
+        let parsed = parse_in_every_split(&bytes);
+        assert_eq!((parsed.head.modifier1, parsed.head.modifier2), (0, 0));
+        let value = |name: &str| {
+            let v = parsed
+                .vars
+                .iter()
+                .rev()
+                .find(|v| field(&parsed.buf, v.name) == name.as_bytes());
+            field(&parsed.buf, v.unwrap().value).to_vec()
+        };
+        assert_eq!(value("PATH_INFO"), b"/x");
+        assert_eq!(value("SCRIPT_NAME"), b"/app");
+        // The request's own path is untouched.
+        assert_eq!(field(&parsed.buf, parsed.head.path), b"/app/x");
+        // Without modifier1 30 PATH_INFO stays whole.
+        let plain = parse_in_every_split(&encode_packet(0, 0, vars.iter().copied()).unwrap());
+        let path_info = plain
+            .vars
+            .iter()
+            .find(|v| field(&plain.buf, v.name) == b"PATH_INFO");
+        assert_eq!(field(&plain.buf, path_info.unwrap().value), b"/app/x");
     }
 
     #[test]
