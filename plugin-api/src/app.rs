@@ -32,7 +32,8 @@ pub struct AppContext {
     pub worker_id: u32,
 }
 
-/// The entry points of an app plugin. Append-only after `last_prefix_field`.
+/// The entry points of an app plugin. Frozen within an ABI series (see the crate docs,
+/// "Compatibility"): a new entry point starts a new series.
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = AppModRef)))]

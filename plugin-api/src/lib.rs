@@ -20,6 +20,22 @@
 //! * Keep process-wide setup out of `init` when it must not survive `fork()`; use the fork
 //!   hooks of [`app::AppMod`].
 //!
+//! ## Compatibility
+//!
+//! The ABI comes in series: `0.N` while the version is below 1.0 (0.1.0, 0.1.1, ... are
+//! series `0.1`), then one per major version. A host loads every plugin built against any
+//! release of its own series, older or newer than the host, and refuses a plugin of another
+//! series with one line naming the file and both versions (then: rebuild the plugin).
+//!
+//! For that, nothing a host and a plugin exchange changes within a series: no field, entry
+//! point, variant or parameter is added, removed or retyped. (abi_stable would let an older
+//! host load a plugin with fields appended to a prefix module, but it refuses the other way
+//! round, a newer host with an older plugin: "too many fields".) A change starts a new
+//! series: bump this crate's version (which is its own, not the rsgi release's) to the next
+//! minor. `tests/abi_frozen.rs` holds the promise: it compares every type reachable from
+//! [`PluginModRef`] with the series' frozen description in `abi/<series>.txt`, and fails
+//! on any difference that abi_stable would check.
+//!
 //! ## A complete protocol plugin
 //!
 //! This plugin answers every request with nothing: it only shows the shape. See

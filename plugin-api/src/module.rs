@@ -39,8 +39,8 @@ impl PluginKind {
 ///
 /// The host loads it with `lib_header_from_path` + `init_root_module`, which checks that the
 /// plugin was built against a compatible `rsgi-plugin-api` (same major version; for 0.x the
-/// same minor) and that the layouts match. Fields are only ever appended after
-/// `last_prefix_field`.
+/// same minor) and that the layouts match. Its layout, like every type here, is frozen
+/// within an ABI series (see the crate docs, "Compatibility").
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = PluginModRef)))]

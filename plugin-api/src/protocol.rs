@@ -264,7 +264,8 @@ pub struct ResponseFraming {
     pub keep_alive: bool,
 }
 
-/// The entry points of a protocol plugin. Append-only after `last_prefix_field`.
+/// The entry points of a protocol plugin. Frozen within an ABI series (see the crate docs,
+/// "Compatibility"): a new entry point starts a new series.
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = ProtocolModRef)))]
