@@ -352,6 +352,38 @@ fn content_length_body_is_streamed_to_the_app_in_pieces() {
     assert_still_serves(s.addr);
 }
 
+/// A 20 KB head, then a small body in 50 pieces: the worker waits for the body without
+/// parsing the head again for every piece, and answers once the last byte is in; a request
+/// pipelined right behind the body, in the same write as its last piece, is answered next.
+#[test]
+fn a_small_body_in_many_pieces_after_a_big_head_is_answered_once_it_is_in() {
+    let s = start(&[]);
+    let body: Vec<u8> = (0..2_500u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut head = format!(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for i in 0..80 {
+        head.push_str(&format!("X-Pad-{i}: {}\r\n", "p".repeat(240)));
+    }
+    head.push_str("\r\n");
+    let mut w = Wire::connect(s.addr);
+    w.send(head.as_bytes());
+    let (most, last) = body.split_at(body.len() - 50);
+    for piece in most.chunks(50) {
+        w.send(piece);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let mut tail = last.to_vec();
+    tail.extend_from_slice(b"GET /after-body HTTP/1.1\r\nHost: t\r\n\r\n");
+    w.send(&tail);
+    let r = w.response(false).unwrap();
+    assert_eq!(r.status, 200);
+    assert!(r.body == body, "echoed body differs");
+    assert_eq!(w.response(false).unwrap().text(), "GET /after-body 0");
+    assert_still_serves(s.addr);
+}
+
 #[test]
 fn chunked_body_is_decoded_and_streamed_to_the_app() {
     let s = start(&[]);

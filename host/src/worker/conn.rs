@@ -53,6 +53,11 @@ pub struct Conn {
     pub head_started: Option<Instant>,
     /// Since when a complete head waits for the rest of its small body (socket timeout).
     pub body_wait_since: Option<Instant>,
+    /// While a complete head waits for the rest of its small body: the buffered length at
+    /// which head and body are in (0 otherwise). The head is not parsed again before: a
+    /// body sent a byte at a time would otherwise have the whole head (up to the protocol's
+    /// limit, 32 KB for HTTP) parsed once per read.
+    body_complete_at: usize,
     /// When the connection last finished a request or was accepted (keep-alive timeout).
     pub idle_since: Instant,
     /// Requests served on this connection.
@@ -80,6 +85,7 @@ impl Conn {
             peer,
             head_started: None,
             body_wait_since: None,
+            body_complete_at: 0,
             idle_since: accepted,
             served: 0,
         }
@@ -177,6 +183,10 @@ impl Conn {
     }
 
     fn serve_buffered(&mut self, w: &mut WorkerState) -> Step {
+        if self.rbuf.pending().len() < self.body_complete_at {
+            return Step::NeedMore;
+        }
+        self.body_complete_at = 0;
         let proto = w.listeners[self.listener].proto;
         let outcome = (proto.parse())(
             RSlice::from_slice(self.rbuf.pending()),
@@ -209,6 +219,9 @@ impl Conn {
             ParseStatus::Complete => {
                 if self.awaits_small_body(w.limits.limit_post, &outcome.head) {
                     self.body_wait_since.get_or_insert_with(Instant::now);
+                    // At most BUFFER_BODY_UP_TO past the head: fits a usize.
+                    let body = outcome.head.body.length as usize;
+                    self.body_complete_at = outcome.head.head_len as usize + body;
                     return Step::NeedMore;
                 }
                 self.head_started = None;
