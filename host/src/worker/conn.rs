@@ -42,8 +42,8 @@ enum Step {
 /// A client connection.
 pub struct Conn {
     socket: Socket,
-    /// Index of the listener it came from.
-    listener: usize,
+    /// Index of the listener it came from (u32 keeps the connection table's entries small).
+    listener: u32,
     rbuf: ReadBuf,
     wbuf: RVec<u8>,
     wpos: usize,
@@ -57,7 +57,7 @@ pub struct Conn {
     /// which head and body are in (0 otherwise). The head is not parsed again before: a
     /// body sent a byte at a time would otherwise have the whole head (up to the protocol's
     /// limit, 32 KB for HTTP) parsed once per read.
-    body_complete_at: usize,
+    body_complete_at: u32,
     /// When the connection last finished a request or was accepted (keep-alive timeout).
     pub idle_since: Instant,
     /// Requests served on this connection.
@@ -77,7 +77,8 @@ impl Conn {
     ) -> Self {
         Conn {
             socket,
-            listener,
+            // Listeners are counted in ones and tens.
+            listener: listener as u32,
             rbuf,
             wbuf,
             wpos: 0,
@@ -176,18 +177,18 @@ impl Conn {
             self.peer.addr(),
             self.peer.port
         );
-        let proto = w.listeners[self.listener].proto;
+        let proto = w.listeners[self.listener as usize].proto;
         (proto.encode_error())(version, status, &mut self.wbuf);
         self.close_after_write = true;
         self.rbuf.consume(usize::MAX);
     }
 
     fn serve_buffered(&mut self, w: &mut WorkerState) -> Step {
-        if self.rbuf.pending().len() < self.body_complete_at {
+        if self.rbuf.pending().len() < self.body_complete_at as usize {
             return Step::NeedMore;
         }
         self.body_complete_at = 0;
-        let proto = w.listeners[self.listener].proto;
+        let proto = w.listeners[self.listener as usize].proto;
         let outcome = (proto.parse())(
             RSlice::from_slice(self.rbuf.pending()),
             RSliceMut::from(&mut w.header_spans[..]),
@@ -219,9 +220,9 @@ impl Conn {
             ParseStatus::Complete => {
                 if self.awaits_small_body(w.limits.limit_post, &outcome.head) {
                     self.body_wait_since.get_or_insert_with(Instant::now);
-                    // At most BUFFER_BODY_UP_TO past the head: fits a usize.
-                    let body = outcome.head.body.length as usize;
-                    self.body_complete_at = outcome.head.head_len as usize + body;
+                    // At most BUFFER_BODY_UP_TO past a head below HEAD_CEILING: fits a u32.
+                    let body = outcome.head.body.length as u32;
+                    self.body_complete_at = outcome.head.head_len + body;
                     return Step::NeedMore;
                 }
                 self.head_started = None;
@@ -252,7 +253,7 @@ impl Conn {
     fn serve(&mut self, w: &mut WorkerState, head: RequestHead) {
         let shared = &*w.shared;
         shared.count_request();
-        let info = &shared.listeners[self.listener];
+        let info = &shared.listeners[self.listener as usize];
         let proto = info.proto;
         if info.routes_modifier1 && head.modifier1 != 0 {
             tracing::warn!(
