@@ -349,12 +349,14 @@ fn https_param_from_nginx_makes_the_url_scheme_https() {
 
 /// A location written for uWSGI, mounting the app under `/app` with
 /// `uwsgi_param SCRIPT_NAME /app; uwsgi_modifier1 30;`: the app sees the prefix as
-/// SCRIPT_NAME and the rest of the path as PATH_INFO (modifier1 30 is served as WSGI).
+/// SCRIPT_NAME and the rest of the path as PATH_INFO (modifier1 30 is served as WSGI),
+/// also for a packet without PATH_INFO.
 #[test]
 fn uwsgi_modifier1_30_from_nginx_moves_the_script_name_out_of_path_info() {
     let dir = TempDir::new("modifier30");
     let tcp = format!("127.0.0.1:{}", free_port());
     let rsgi = start_uwsgi(std::slice::from_ref(&tcp), &[]);
+    let tcp_addr: SocketAddr = tcp.parse().unwrap();
     let nginx = Nginx::start(
         dir.path(),
         &[Site::to(tcp).with("uwsgi_param SCRIPT_NAME /app; uwsgi_modifier1 30;")],
@@ -380,6 +382,23 @@ fn uwsgi_modifier1_30_from_nginx_moves_the_script_name_out_of_path_info() {
         assert!(env.contains(&json_pair(key, value)), "{key}: {env}");
     }
     assert!(!rsgi.log().contains("modifier1"), "{}", logs());
+    // Straight to rsgi, a modifier1 30 packet without PATH_INFO: the path is cut instead
+    // (the app derives PATH_INFO from it).
+    let mut block = Vec::new();
+    for (key, value) in [
+        ("REQUEST_METHOD", "GET"),
+        ("REQUEST_URI", "/app/environ"),
+        ("SCRIPT_NAME", "/app"),
+    ] {
+        block.extend_from_slice(&var(key, value));
+    }
+    let mut stream = TcpStream::connect(tcp_addr).unwrap();
+    stream.write_all(&packet(30, &block)).unwrap();
+    let response = rsgi_e2e::read_response(&mut std::io::BufReader::new(stream), false)
+        .unwrap_or_else(|e| panic!("raw modifier1 30 packet: {e}\n{}", logs()));
+    let env = response.text();
+    assert!(env.contains(&json_pair("PATH_INFO", "/environ")), "{env}");
+    assert!(env.contains(&json_pair("SCRIPT_NAME", "/app")), "{env}");
 }
 
 // --- bad input straight to rsgi's uwsgi socket ----------------------------------------

@@ -20,30 +20,37 @@ use rsgi_plugin_api::protocol::HeaderSpan;
 pub const MODIFIER1: u8 = 30;
 
 /// Shortens every `PATH_INFO` value among `vars` (spans into `buf`) that starts with the
-/// last `SCRIPT_NAME` value (without a trailing `/`) at a segment boundary.
-pub fn strip_script_name(buf: &[u8], vars: &mut [HeaderSpan]) {
-    let Some(script) = vars
+/// last `SCRIPT_NAME` value (without a trailing `/`) at a segment boundary. Returns that
+/// `SCRIPT_NAME` (`None`: none, or empty), for a request without `PATH_INFO`, whose path
+/// the app runtime derives it from: see [`below`].
+pub fn strip_script_name<'a>(buf: &'a [u8], vars: &mut [HeaderSpan]) -> Option<&'a [u8]> {
+    let script = vars
         .iter()
         .rev()
         .find(|v| v.name.get(buf) == b"SCRIPT_NAME")
-        .map(|v| v.value.get(buf))
-    else {
-        return;
-    };
+        .map(|v| v.value.get(buf))?;
     let script = script.strip_suffix(b"/").unwrap_or(script);
     if script.is_empty() {
-        return;
+        return None;
     }
-    let cut = script.len() as u32;
     for var in vars.iter_mut() {
         if var.name.get(buf) != b"PATH_INFO" {
             continue;
         }
-        let path = var.value.get(buf);
-        if path.starts_with(script) && matches!(path.get(script.len()), None | Some(b'/')) {
-            var.value.start += cut;
-            var.value.len -= cut;
-        }
+        let cut = below(var.value.get(buf), script).len();
+        let dropped = var.value.len - cut as u32;
+        var.value.start += dropped;
+        var.value.len -= dropped;
+    }
+    Some(script)
+}
+
+/// `path` without the `script` prefix when it is one at a segment boundary (`/app` from
+/// `/app` and `/app/x`, not from `/apple`); `path` itself otherwise.
+pub fn below<'a>(path: &'a [u8], script: &[u8]) -> &'a [u8] {
+    match path.strip_prefix(script) {
+        Some(rest) if rest.is_empty() || rest[0] == b'/' => rest,
+        _ => path,
     }
 }
 
@@ -100,6 +107,14 @@ mod tests {
         assert_eq!(at("", "/app/x"), "/app/x");
         assert_eq!(at("/", "/app/x"), "/app/x");
         assert_eq!(path_info_after(&[("PATH_INFO", "/app/x")]), "/app/x");
+    }
+
+    #[test]
+    fn below_cuts_whole_segments_only() {
+        assert_eq!(below(b"/app/x", b"/app"), b"/x");
+        assert_eq!(below(b"/app", b"/app"), b"");
+        assert_eq!(below(b"/apple", b"/app"), b"/apple");
+        assert_eq!(below(b"/x", b"/app"), b"/x");
     }
 
     #[test]

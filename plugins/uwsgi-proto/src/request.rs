@@ -10,7 +10,8 @@
 //!   them override what it derives, so the app sees exactly what the front end sent
 //!   (`SERVER_PROTOCOL = HTTP/2.0`, `HTTPS = on`, `SCRIPT_NAME`...).
 //! * modifier1 30 (uWSGI's "manage PATH_INFO") is reported as 0, with the `PATH_INFO`
-//!   vars shortened by the `SCRIPT_NAME` prefix ([`manage_path_info`]).
+//!   vars shortened by the `SCRIPT_NAME` prefix, or, without `PATH_INFO`, the path
+//!   ([`manage_path_info`]).
 //!
 //! Nothing is copied: every span points into the buffer the host passed in.
 
@@ -72,18 +73,17 @@ pub fn parse(
     }
 
     // modifier1 30 is a WSGI request whose PATH_INFO loses the SCRIPT_NAME prefix.
-    let modifier1 = if header.modifier1 == manage_path_info::MODIFIER1 {
-        manage_path_info::strip_script_name(buf, &mut vars[..var_count]);
-        0
-    } else {
-        header.modifier1
+    let manage_path_info = header.modifier1 == manage_path_info::MODIFIER1;
+    let script_name = match manage_path_info {
+        true => manage_path_info::strip_script_name(buf, &mut vars[..var_count]),
+        false => None,
     };
     let method = known
         .method
         .filter(|m| !m.is_empty())
         .ok_or(UwsgiError::MissingMethod)?;
     let body = body_framing(known.content_length)?;
-    let (uri, path, uri_query) = match known.request_uri {
+    let (uri, mut path, uri_query) = match known.request_uri {
         Some(uri) => {
             let (path, query) = split_target(uri);
             (uri, path, query)
@@ -93,6 +93,10 @@ pub fn parse(
             (path, path, None)
         }
     };
+    // Without a PATH_INFO var the app runtime derives it from the path: cut that instead.
+    if let (Some(script), None) = (script_name, known.path_info) {
+        path = manage_path_info::below(path, script);
+    }
     let query = known.query_string.or(uri_query).unwrap_or_default();
     let span = |part: &[u8]| {
         if part.is_empty() {
@@ -115,7 +119,11 @@ pub fn parse(
         body,
         keep_alive: false,
         expect_continue: false,
-        modifier1,
+        modifier1: if manage_path_info {
+            0
+        } else {
+            header.modifier1
+        },
         modifier2: header.modifier2,
     }))
 }
@@ -481,6 +489,15 @@ mod tests {
             .iter()
             .find(|v| field(&plain.buf, v.name) == b"PATH_INFO");
         assert_eq!(field(&plain.buf, path_info.unwrap().value), b"/app/x");
+        // Without PATH_INFO, the path (which the app runtime derives it from) is cut.
+        let no_path_info: Vec<_> = vars
+            .iter()
+            .filter(|(k, _)| *k != "PATH_INFO")
+            .copied()
+            .collect();
+        let parsed = parse_in_every_split(&encode_packet(30, 0, no_path_info).unwrap());
+        assert_eq!(field(&parsed.buf, parsed.head.path), b"/x");
+        assert_eq!(field(&parsed.buf, parsed.head.uri), b"/app/x?a=1&b=%20");
     }
 
     #[test]
