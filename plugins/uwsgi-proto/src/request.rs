@@ -73,11 +73,10 @@ pub fn parse(
     }
 
     // modifier1 30 is a WSGI request whose PATH_INFO loses the SCRIPT_NAME prefix.
-    let manage_path_info = header.modifier1 == manage_path_info::MODIFIER1;
-    let script_name = match manage_path_info {
-        true => manage_path_info::strip_script_name(buf, &mut vars[..var_count]),
-        false => None,
-    };
+    let manages_path_info = header.modifier1 == manage_path_info::MODIFIER1;
+    let script_name = manages_path_info
+        .then(|| manage_path_info::strip_script_name(buf, &mut vars[..var_count]))
+        .flatten();
     let method = known
         .method
         .filter(|m| !m.is_empty())
@@ -119,7 +118,7 @@ pub fn parse(
         body,
         keep_alive: false,
         expect_continue: false,
-        modifier1: if manage_path_info {
+        modifier1: if manages_path_info {
             0
         } else {
             header.modifier1
