@@ -12,6 +12,12 @@
 # (the protocol has no keep-alive), for both alike. Runs are interleaved (rsgi run 1,
 # uWSGI run 1, rsgi run 2, ...) so a burst of noise from elsewhere hits both.
 #
+# A third backend, the floor (bench/uwsgi_floor.rs, compiled here with rustc -O), answers
+# the same request without Python or an event loop: accept, read the packet, write a fixed
+# response, close. Its CPU time per request is the kernel's share that any backend pays
+# for one connection per request on this machine; the tables compare it with what a
+# backend would need to reach 1.5x uWSGI. FLOOR=0 leaves it out.
+#
 # With 2 CPUs or more and taskset installed, both backends share CPU 0 (only one is under
 # load at a time) and nginx and wrk share CPU 1.
 #
@@ -43,6 +49,7 @@ QUOTA="${BACKEND_CPU_QUOTA:-0.25}"
 RSGI="${RSGI:-$ROOT/target/release/rsgi}"
 NGINX="${NGINX:-/usr/sbin/nginx}"
 UWSGI="$ROOT/build/bench-venv/bin/uwsgi"
+FLOOR_BIN="$ROOT/build/uwsgi-floor"
 APPS="$ROOT/bench/apps"
 LOGS="$ROOT/build/bench-logs"
 
@@ -53,6 +60,11 @@ die() { log "$*"; exit 1; }
 [ -x "$UWSGI" ] || die "$UWSGI is missing: python3 bench/run.py creates build/bench-venv"
 [ -x "$NGINX" ] || die "$NGINX is missing: scripts/setup.sh installs it"
 command -v wrk >/dev/null || die "wrk is missing: scripts/setup.sh installs it"
+BACKENDS=(rsgi uwsgi)
+if [ "${FLOOR:-1}" != 0 ]; then
+    rustc -O --edition 2021 -o "$FLOOR_BIN" "$ROOT/bench/uwsgi_floor.rs" || die "rustc could not build bench/uwsgi_floor.rs"
+    BACKENDS+=(floor)
+fi
 
 BACKEND_CPU=() FRONT_CPU=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
@@ -128,13 +140,14 @@ trap cleanup EXIT
 
 # Backend addresses: TCP on loopback, or Unix sockets with BACKEND_SOCKET=unix.
 if [ "${BACKEND_SOCKET:-tcp}" = unix ]; then
-    RSGI_ADDR="$WORK/rsgi.sock" UWSGI_ADDR="$WORK/uwsgi.sock"
-    RSGI_PASS="unix:$RSGI_ADDR" UWSGI_PASS="unix:$UWSGI_ADDR"
+    RSGI_ADDR="$WORK/rsgi.sock" UWSGI_ADDR="$WORK/uwsgi.sock" FLOOR_ADDR="$WORK/floor.sock"
+    RSGI_PASS="unix:$RSGI_ADDR" UWSGI_PASS="unix:$UWSGI_ADDR" FLOOR_PASS="unix:$FLOOR_ADDR"
 else
-    RSGI_ADDR="127.0.0.1:$(free_port)" UWSGI_ADDR="127.0.0.1:$(free_port)"
-    RSGI_PASS="$RSGI_ADDR" UWSGI_PASS="$UWSGI_ADDR"
+    RSGI_ADDR="127.0.0.1:$(free_port)" UWSGI_ADDR="127.0.0.1:$(free_port)" FLOOR_ADDR="127.0.0.1:$(free_port)"
+    RSGI_PASS="$RSGI_ADDR" UWSGI_PASS="$UWSGI_ADDR" FLOOR_PASS="$FLOOR_ADDR"
 fi
-FRONT_RSGI="$(free_port)" FRONT_UWSGI="$(free_port)"
+declare -A FRONT
+FRONT[rsgi]="$(free_port)" FRONT[uwsgi]="$(free_port)" FRONT[floor]="$(free_port)"
 
 declare -A CG
 read -r -a cg <<<"$(cgroup_make rsgi)"
@@ -150,9 +163,16 @@ CG[uwsgi]="${cg[*]}"
     --wsgi-file "$APPS/hello.py" --processes "$WORKERS" --master --disable-logging) \
     >"$LOGS/nginx-uwsgi.log" 2>&1 &
 PIDS+=($!)
+if [ "${FLOOR:-1}" != 0 ]; then
+    read -r -a cg <<<"$(cgroup_make floor)"
+    CG[floor]="${cg[*]}"
+    (cgroup_enter "${cg[@]}" && exec "${BACKEND_CPU[@]}" "$FLOOR_BIN" "$FLOOR_ADDR") \
+        >"$LOGS/nginx-floor.log" 2>&1 &
+    PIDS+=($!)
+fi
 SETUPS=("$QUOTA")
 [ "$QUOTA" = none ] || SETUPS+=(none)
-if [ -z "${CG[rsgi]}" ] || [ -z "${CG[uwsgi]}" ]; then
+if [ -z "${CG[rsgi]}" ] || [ -z "${CG[uwsgi]}" ] || [ -z "${CG[floor]-x}" ]; then
     log "no writable cgroups: only the nginx-bound setup, without backend CPU per request"
     SETUPS=(none)
 fi
@@ -172,12 +192,16 @@ http {
     uwsgi_temp_path $WORK/uwsgi;
     scgi_temp_path $WORK/scgi;
     server {
-        listen 127.0.0.1:$FRONT_RSGI;
+        listen 127.0.0.1:${FRONT[rsgi]};
         location / { include uwsgi_params; uwsgi_pass $RSGI_PASS; }
     }
     server {
-        listen 127.0.0.1:$FRONT_UWSGI;
+        listen 127.0.0.1:${FRONT[uwsgi]};
         location / { include uwsgi_params; uwsgi_pass $UWSGI_PASS; }
+    }
+    server {
+        listen 127.0.0.1:${FRONT[floor]};
+        location / { include uwsgi_params; uwsgi_pass $FLOOR_PASS; }
     }
 }
 EOF
@@ -194,8 +218,7 @@ wait_ready() { # PORT NAME
     done
     die "$2 behind nginx never answered 'Hello, World!' (logs: $LOGS/nginx-*.log, $WORK/error.log)"
 }
-wait_ready "$FRONT_RSGI" rsgi
-wait_ready "$FRONT_UWSGI" uWSGI
+for name in "${BACKENDS[@]}"; do wait_ready "${FRONT[$name]}" "$name"; done
 
 # wrk PORT SECONDS NAME -> "rps p99_ms errors backend_cpu_us_per_request"
 measure() {
@@ -220,13 +243,13 @@ declare -A RPS P99 ERR CPU
 LOAD="$(cut -d' ' -f1 /proc/loadavg)"
 log "$WORKERS worker(s) each, $RUNS runs per setup, wrk -t1 -c$CONNECTIONS -d${DURATION}s (+${WARMUP}s warm-up), load $LOAD"
 for setup in "${SETUPS[@]}"; do
-    for name in rsgi uwsgi; do
+    for name in "${BACKENDS[@]}"; do
         read -r -a cg <<<"${CG[$name]}"
         [ "${#cg[@]}" -eq 0 ] || cgroup_quota "$setup" "${cg[@]}"
     done
     for run in $(seq 1 "$RUNS"); do
-        for name in rsgi uwsgi; do
-            if [ "$name" = rsgi ]; then port="$FRONT_RSGI"; else port="$FRONT_UWSGI"; fi
+        for name in "${BACKENDS[@]}"; do
+            port="${FRONT[$name]}"
             [ "$WARMUP" = 0 ] || measure "$port" "$WARMUP" "$name" >/dev/null
             read -r rps p99 errors cpu < <(measure "$port" "$DURATION" "$name")
             key="$setup/$name"
@@ -250,9 +273,13 @@ for setup in "${SETUPS[@]}"; do
     echo
     echo "| backend (behind nginx) | median rps | median p99 | backend CPU per request | runs (rps) | errors |"
     echo "|---|---:|---:|---:|---|---:|"
-    for name in rsgi uwsgi; do
+    for name in "${BACKENDS[@]}"; do
         key="$setup/$name"
-        label="rsgi --socket"; [ "$name" = uwsgi ] && label="uWSGI --socket"
+        case "$name" in
+            rsgi) label="rsgi --socket" ;;
+            uwsgi) label="uWSGI --socket" ;;
+            floor) label="floor: no Python, accept/read/write/close" ;;
+        esac
         printf '| %s | %.0f | %.2f ms | %.1f µs | %s | %d |\n' "$label" "$(median <<<"${RPS[$key]}")" \
             "$(median <<<"${P99[$key]}")" "$(median <<<"${CPU[$key]}")" "$(tr ' ' '\n' | grep -v '^$' | xargs printf '%.0f / ' <<<"${RPS[$key]}" | sed 's| / $||')" "${ERR[$key]}"
     done
@@ -261,4 +288,10 @@ for setup in "${SETUPS[@]}"; do
         'BEGIN {printf "rsgi / uWSGI: %.2fx (median rps)\n", a / b}'
     awk -v a="$(median <<<"${CPU[$setup/rsgi]}")" -v b="$(median <<<"${CPU[$setup/uwsgi]}")" \
         'BEGIN {if (a > 0) printf "uWSGI / rsgi backend CPU per request: %.2fx\n", b / a}'
+    if [ "${FLOOR:-1}" != 0 ]; then
+        awk -v a="$(median <<<"${RPS[$setup/floor]}")" -v b="$(median <<<"${RPS[$setup/uwsgi]}")" \
+            'BEGIN {printf "floor / uWSGI: %.2fx (median rps: the most any backend could reach here)\n", a / b}'
+        awk -v f="$(median <<<"${CPU[$setup/floor]}")" -v r="$(median <<<"${CPU[$setup/rsgi]}")" \
+            -v u="$(median <<<"${CPU[$setup/uwsgi]}")" 'BEGIN {if (f > 0) printf "1.5x uWSGI needs <= %.1f µs per request; the floor takes %.1f µs of it, leaving %.1f µs for server and app (rsgi uses %.1f µs above the floor, uWSGI %.1f µs)\n", u / 1.5, f, u / 1.5 - f, r - f, u - f}'
+    fi
 done
