@@ -75,7 +75,9 @@ fi
 
 # cgroups: one per backend, for its CPU time (and quota). Prints nothing when unavailable.
 CGROUPS=()
-cgroup_make() { # NAME -> the cgroup directories, space-separated
+declare -A CG
+cgroup_make() { # NAME: makes the backend's cgroup, sets CG[NAME] to its directories (or "")
+    CG[$1]=""
     local name="rsgi-bench-$1-$$" dirs=() d
     if [ -d /sys/fs/cgroup/cpuacct ] && [ -d /sys/fs/cgroup/cpu ] && [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then
         for d in /sys/fs/cgroup/cpu/$name /sys/fs/cgroup/cpuacct/$name; do
@@ -88,7 +90,7 @@ cgroup_make() { # NAME -> the cgroup directories, space-separated
         dirs+=("$d")
     fi
     CGROUPS+=("${dirs[@]}")
-    echo "${dirs[*]}"
+    CG[$1]="${dirs[*]}"
 }
 cgroup_quota() { # QUOTA DIRS...: caps the cgroup at QUOTA CPUs (none: no cap)
     local quota="$1" d
@@ -124,17 +126,27 @@ free_port() {
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/rsgi-bench-nginx.XXXXXX")"
 mkdir -p "$LOGS"
 PIDS=()
+FLOOR_PID=
 cleanup() {
     local pid
     for pid in "${PIDS[@]}"; do
         kill -INT "$pid" 2>/dev/null || true
     done
+    # The floor has no signal handlers, and a background job of a script ignores SIGINT.
+    [ -z "$FLOOR_PID" ] || kill -TERM "$FLOOR_PID" 2>/dev/null || true
     for pid in "${PIDS[@]}"; do
         wait "$pid" 2>/dev/null || true
     done
     rm -rf "$WORK"
-    local d
-    for d in "${CGROUPS[@]}"; do rmdir "$d" 2>/dev/null || true; done
+    # A backend's workers may outlive its main process by a moment; a cgroup with a
+    # process left in it cannot be removed yet.
+    local d i
+    for d in "${CGROUPS[@]}"; do
+        for i in $(seq 1 50); do
+            rmdir "$d" 2>/dev/null && break
+            sleep 0.1
+        done
+    done
 }
 trap cleanup EXIT
 
@@ -149,25 +161,25 @@ fi
 declare -A FRONT
 FRONT[rsgi]="$(free_port)" FRONT[uwsgi]="$(free_port)" FRONT[floor]="$(free_port)"
 
-declare -A CG
-read -r -a cg <<<"$(cgroup_make rsgi)"
-CG[rsgi]="${cg[*]}"
+cgroup_make rsgi
+read -r -a cg <<<"${CG[rsgi]}"
 (cd "$APPS" && cgroup_enter "${cg[@]}" && exec "${BACKEND_CPU[@]}" "$RSGI" --plugin python \
     --socket "$RSGI_ADDR" --module hello --processes "$WORKERS" --log-level warn) \
     >"$LOGS/nginx-rsgi.log" 2>&1 &
 PIDS+=($!)
 # uWSGI 2.0 reloads on SIGTERM; cleanup() stops everything with SIGINT.
-read -r -a cg <<<"$(cgroup_make uwsgi)"
-CG[uwsgi]="${cg[*]}"
+cgroup_make uwsgi
+read -r -a cg <<<"${CG[uwsgi]}"
 (cgroup_enter "${cg[@]}" && exec "${BACKEND_CPU[@]}" "$UWSGI" --socket "$UWSGI_ADDR" \
     --wsgi-file "$APPS/hello.py" --processes "$WORKERS" --master --disable-logging) \
     >"$LOGS/nginx-uwsgi.log" 2>&1 &
 PIDS+=($!)
 if [ "${FLOOR:-1}" != 0 ]; then
-    read -r -a cg <<<"$(cgroup_make floor)"
-    CG[floor]="${cg[*]}"
+    cgroup_make floor
+    read -r -a cg <<<"${CG[floor]}"
     (cgroup_enter "${cg[@]}" && exec "${BACKEND_CPU[@]}" "$FLOOR_BIN" "$FLOOR_ADDR") \
         >"$LOGS/nginx-floor.log" 2>&1 &
+    FLOOR_PID=$!
     PIDS+=($!)
 fi
 SETUPS=("$QUOTA")
