@@ -59,8 +59,12 @@ pub const MASTER_SIGNALS: &[Signal] = &[
 enum Phase {
     /// Keeping `processes` workers alive.
     Running,
-    /// Waiting for workers to finish, then exiting with `code`.
-    Stopping { deadline: Instant, code: ExitCode },
+    /// Waiting for workers to finish, then exiting with `code`; the ones left at
+    /// `kill_at` are SIGKILLed (`None`: they have been already).
+    Stopping {
+        kill_at: Option<Instant>,
+        code: ExitCode,
+    },
 }
 
 /// The master process.
@@ -209,7 +213,7 @@ impl Master {
                 tracing::info!("immediate shutdown");
                 self.table.signal_all(Signal::SIGKILL);
                 self.phase = Phase::Stopping {
-                    deadline: Instant::now(),
+                    kill_at: None,
                     code: ExitCode::Clean,
                 };
             }
@@ -272,7 +276,7 @@ impl Master {
             self.config.reload_mercy
         );
         self.phase = Phase::Stopping {
-            deadline: Instant::now() + self.config.reload_mercy,
+            kill_at: Some(Instant::now() + self.config.reload_mercy),
             code,
         };
         // The master's copies of the listening sockets close now; each worker drains what
@@ -384,10 +388,13 @@ impl Master {
                     }
                 }
             }
-            Phase::Stopping { deadline, .. } => {
-                if Instant::now() >= deadline && !self.table.is_empty() {
+            Phase::Stopping {
+                ref mut kill_at, ..
+            } => {
+                if kill_at.is_some_and(|at| Instant::now() >= at) && !self.table.is_empty() {
                     tracing::warn!("workers still running after the mercy period: SIGKILL");
                     self.table.signal_all(Signal::SIGKILL);
+                    *kill_at = None;
                 }
             }
         }
