@@ -184,3 +184,91 @@ fn an_unknown_uid_is_a_usage_error() {
         "invalid value for --uid: no user named 'no-such-user-rsgi'",
     );
 }
+
+/// An app that answers with its working directory and two environment variables.
+const WHERE_APP: &str = r#"
+import os
+
+def application(environ, start_response):
+    body = "\n".join([os.getcwd(), os.environ.get("GREETING", "-"), os.environ.get("DATABASE_URL", "-")]).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+"#;
+
+/// Input: a uWSGI-style setup brought over as is: `--chdir` to the app's directory
+/// (given relative), `--env` twice (one value holding `=`, `?` and `,`), a relative
+/// `--config` and `--pidfile`, and uWSGI's `vacuum`, `die-on-term` and `disable-logging`
+/// in the config file. Answer: the app runs in that directory and sees the variables; the
+/// pidfile lands there; a graceful reload (SIGHUP: re-exec) finds the relative config
+/// again (its `processes = 2` holds after it) and the app still answers the same; SIGTERM
+/// exits 0 and removes the pidfile.
+#[test]
+fn chdir_env_and_uwsgi_no_op_options_hold_across_a_reload() {
+    let start =
+        std::env::temp_dir().join(format!("rsgi-chdir-{}-{}", std::process::id(), free_port()));
+    let app_dir = start.join("app");
+    std::fs::create_dir_all(&app_dir).unwrap();
+    std::fs::write(app_dir.join("where_app.py"), WHERE_APP).unwrap();
+    std::fs::write(
+        start.join("rsgi.toml"),
+        "processes = 2\nvacuum = true\ndie-on-term = true\ndisable-logging = true\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut s = Server::spawn(
+        rsgi_command().current_dir(&start).args([
+            "--plugin",
+            "python",
+            "--http",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+            "rsgi.toml",
+            "--chdir",
+            "app",
+            "--module",
+            "where_app",
+            "--env",
+            "GREETING=hello",
+            "--env",
+            "DATABASE_URL=postgres://db/app?sslmode=require,x",
+            "--pidfile",
+            "rsgi.pid",
+        ]),
+        addr,
+    );
+    s.wait_ready();
+    let app_dir = app_dir.canonicalize().unwrap();
+    let expected = format!(
+        "{}\nhello\npostgres://db/app?sslmode=require,x",
+        app_dir.display()
+    );
+    assert_eq!(get(addr, "/").text(), expected);
+    assert!(app_dir.join("rsgi.pid").exists(), "{}", s.log());
+
+    s.signal(libc::SIGHUP);
+    s.wait_log("old worker 2", T);
+    s.wait_log("old worker 1", T);
+    for _ in 0..4 {
+        assert_eq!(get(addr, "/").text(), expected);
+    }
+    let log = s.log();
+    assert_eq!(log.matches("2 worker process(es)").count(), 2, "{log}");
+
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit(T).success(), "{}", s.log());
+    assert!(!app_dir.join("rsgi.pid").exists(), "{}", s.log());
+    let _ = std::fs::remove_dir_all(&start);
+}
+
+#[test]
+fn a_missing_chdir_or_a_malformed_env_is_one_line_and_exit_2() {
+    refused_at_start(
+        &["--chdir", "/nonexistent/rsgi-dir"],
+        "cannot change to --chdir /nonexistent/rsgi-dir: No such file or directory",
+    );
+    refused_at_start(
+        &["--env", "JUST_A_NAME"],
+        "invalid value 'JUST_A_NAME' for --env: expected KEY=VALUE",
+    );
+}

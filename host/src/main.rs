@@ -10,6 +10,7 @@ mod listen;
 mod logging;
 mod master;
 mod plugin;
+mod process_env;
 mod scoreboard;
 mod signals;
 mod thunder_lock;
@@ -38,6 +39,7 @@ fn main() {
 }
 
 fn run() -> Result<ExitCode, HostError> {
+    process_env::remember_start_dir();
     let args: Vec<String> = std::env::args().collect();
     let env = |key: &str| std::env::var(key).ok();
     let level_name = sources::scan_args(&args[1..], &["log-level"])
@@ -69,6 +71,7 @@ fn run() -> Result<ExitCode, HostError> {
     };
     let values = config::merge(cli_values, sources::read_env(&catalog, &env), file_values);
     let config = Config::from_values(&values, &catalog)?;
+    process_env::apply(&config)?;
     if let Some(identity) = &config.identity {
         identity.check()?;
     }

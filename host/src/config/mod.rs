@@ -145,6 +145,10 @@ pub struct Config {
     pub chown_socket: Option<SocketOwner>,
     /// Where to write the master's pid.
     pub pidfile: Option<PathBuf>,
+    /// The directory to work in (`--chdir`).
+    pub chdir: Option<PathBuf>,
+    /// Environment variables to set for the app (`--env KEY=VALUE`), in order.
+    pub env: Vec<(String, String)>,
     /// Who the master becomes once its sockets are bound (`--uid`, `--gid`).
     pub identity: Option<crate::identity::Identity>,
     /// Each plugin's own option values, by plugin name.
@@ -185,6 +189,24 @@ fn paths(values: &Values, name: &str) -> Vec<PathBuf> {
         .flatten()
         .map(PathBuf::from)
         .collect()
+}
+
+/// `--env` entries as (key, value); a key must be non-empty, without `=` or NUL.
+fn env_vars(values: &Values) -> Result<Vec<(String, String)>, HostError> {
+    let mut out = Vec::new();
+    for entry in values.get("env").into_iter().flatten() {
+        match entry.split_once('=') {
+            Some((key, value)) if !key.is_empty() && !entry.contains('\0') => {
+                out.push((key.to_string(), value.to_string()))
+            }
+            _ => {
+                return Err(HostError::Usage(format!(
+                    "invalid value '{entry}' for --env: expected KEY=VALUE"
+                )))
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn flag(values: &Values, name: &str) -> bool {
@@ -294,6 +316,8 @@ impl Config {
             chmod_socket,
             chown_socket: last(values, "chown-socket").map(str::parse).transpose()?,
             pidfile: last(values, "pidfile").map(PathBuf::from),
+            chdir: last(values, "chdir").map(PathBuf::from),
+            env: env_vars(values)?,
             identity: crate::identity::Identity::resolve(last(values, "uid"), last(values, "gid"))?,
             plugin_options,
         })
@@ -412,6 +436,32 @@ mod tests {
         assert!(err
             .to_string()
             .starts_with("--thunder-lock and --reuse-port exclude each other"));
+    }
+
+    #[test]
+    fn env_entries_split_at_the_first_equals_sign_and_need_a_key() {
+        let c = |pairs: &[(&str, &str)]| Config::from_values(&values(pairs), &Catalog::host());
+        let config = c(&[
+            ("env", "A=1"),
+            ("env", "URL=postgres://h/db?x=y"),
+            ("env", "EMPTY="),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.env,
+            vec![
+                ("A".to_string(), "1".to_string()),
+                ("URL".to_string(), "postgres://h/db?x=y".to_string()),
+                ("EMPTY".to_string(), String::new()),
+            ]
+        );
+        for bad in ["NOVALUE", "=value", "A=\0"] {
+            let err = c(&[("env", bad)]).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("invalid value '{bad}' for --env: expected KEY=VALUE")
+            );
+        }
     }
 
     #[test]

@@ -76,5 +76,10 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("gid", &[], "GROUP", Value, "after binding the sockets, run with GROUP (name or id; default: the --uid user's primary group)"),
     opt("chown-socket", &[], "USER[:GROUP]", Value, "owner (and group) of Unix sockets, names or numeric ids, e.g. www-data:www-data"),
     opt("pidfile", &[], "FILE", Value, "write the master's pid to FILE"),
+    opt("chdir", &[], "DIR", Value, "change to DIR before binding sockets and loading the app: later relative paths start there (--plugin and --config paths do not)"),
+    opt("env", &[], "KEY=VALUE", List, "set an environment variable for the app (repeatable; in RSGI_ENV, commas separate entries)"),
+    opt("vacuum", &[], "", Flag, "accepted for uWSGI compatibility: rsgi always removes its Unix sockets and pidfile on exit"),
+    opt("die-on-term", &[], "", Flag, "accepted for uWSGI compatibility: SIGTERM always shuts down gracefully (SIGHUP reloads)"),
+    opt("disable-logging", &[], "", Flag, "accepted for uWSGI compatibility: rsgi writes no per-request log (nginx's access log has them)"),
     opt("log-level", &[], "LEVEL", Value, "error, warn, info (default), debug or trace"),
 ];

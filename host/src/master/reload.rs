@@ -64,11 +64,19 @@ pub fn reexec(listeners: &[Listener], workers: &[(Pid, u32)]) -> std::io::Error 
     // The signal mask survives exec: keep the master's signals blocked (pending, not
     // lost) until the new master has its handlers (main unblocks them).
     let blocked = crate::signals::block(super::MASTER_SIGNALS);
+    // Relative paths in the arguments are relative to where rsgi started, not to --chdir.
+    let here = std::env::current_dir().ok();
+    if let Some(start) = crate::process_env::start_dir() {
+        let _ = std::env::set_current_dir(start);
+    }
     let err = std::process::Command::new(&exe)
         .args(&args)
         .env(ENV_FDS, fds.join(","))
         .env(ENV_WORKERS, olds.join(","))
         .exec();
+    if let Some(here) = here {
+        let _ = std::env::set_current_dir(here);
+    }
     crate::signals::unblock(&blocked);
     for l in listeners {
         set_cloexec(l.fd(), true);
