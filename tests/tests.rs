@@ -30,5 +30,7 @@ mod frameworks;
 // Python 3.11 and 3.13, one plugin each (feature `pythons`, needs scripts/test-pythons.sh's builds).
 #[cfg(feature = "pythons")]
 mod pythons;
+// --log-requests: a line per request over HTTP and the uwsgi protocol.
+mod request_log;
 // Accept strategies: EPOLLEXCLUSIVE wake-ups, --thunder-lock, --reuse-port; every connection answered once.
 mod accept;

@@ -145,6 +145,8 @@ pub struct Config {
     pub chown_socket: Option<SocketOwner>,
     /// Where to write the master's pid.
     pub pidfile: Option<PathBuf>,
+    /// One log line per request (`--log-requests`).
+    pub log_requests: bool,
     /// The directory to work in (`--chdir`).
     pub chdir: Option<PathBuf>,
     /// Environment variables to set for the app (`--env KEY=VALUE`), in order.
@@ -316,6 +318,7 @@ impl Config {
             chmod_socket,
             chown_socket: last(values, "chown-socket").map(str::parse).transpose()?,
             pidfile: last(values, "pidfile").map(PathBuf::from),
+            log_requests: flag(values, "log-requests"),
             chdir: last(values, "chdir").map(PathBuf::from),
             env: env_vars(values)?,
             identity: crate::identity::Identity::resolve(last(values, "uid"), last(values, "gid"))?,

@@ -80,6 +80,7 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("env", &[], "KEY=VALUE", List, "set an environment variable for the app (repeatable; in RSGI_ENV, commas separate entries)"),
     opt("vacuum", &[], "", Flag, "accepted for uWSGI compatibility: rsgi always removes its Unix sockets and pidfile on exit"),
     opt("die-on-term", &[], "", Flag, "accepted for uWSGI compatibility: SIGTERM always shuts down gracefully (SIGHUP reloads)"),
-    opt("disable-logging", &[], "", Flag, "accepted for uWSGI compatibility: rsgi writes no per-request log (nginx's access log has them)"),
+    opt("disable-logging", &[], "", Flag, "accepted for uWSGI compatibility: requests are logged only with --log-requests"),
     opt("log-level", &[], "LEVEL", Value, "error, warn, info (default), debug or trace"),
+    opt("log-requests", &[], "", Flag, "log a line per request: client, request line, status, body bytes, duration, worker (off by default; shown at any --log-level)"),
 ];

@@ -9,6 +9,7 @@ use rsgi_plugin_api::protocol::{BodyKind, ParseStatus, RequestHead, Version};
 use rsgi_plugin_api::{ErrorKind, Header, NameStyle, Request};
 use socket2::Socket;
 
+use super::access_log;
 use super::blocking;
 use super::body::Body;
 use super::peer::Peer;
@@ -384,6 +385,20 @@ impl Conn {
         shared
             .cell
             .request_finished(reply.body_sent(), result.is_err(), shared.resting());
+        if shared.log_requests {
+            access_log::Entry {
+                peer: self.peer.addr(),
+                vars: &vars,
+                method,
+                uri: head.uri.get(head_bytes),
+                protocol: head.version.as_str(),
+                status: reply.status(),
+                bytes: reply.body_sent(),
+                micros: crate::scoreboard::now_us().saturating_sub(started_us),
+                worker: shared.id,
+            }
+            .log();
+        }
         // Drain what the app left unread even when closing: closing a socket with unread
         // input sends a reset, which can destroy the response before the client reads it
         // (nginx reports "writev() failed (104)" and answers 502).

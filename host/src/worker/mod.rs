@@ -1,6 +1,7 @@
 //! A worker: post-fork setup (signals, lazy app load), then the event loop.
 
 pub mod accept;
+pub mod access_log;
 pub mod blocking;
 pub mod body;
 pub mod buffers;
@@ -142,6 +143,7 @@ pub fn run(setup: Setup<'_>) -> ExitCode {
         limits,
         max_requests,
         setup.cell,
+        config.log_requests,
     ));
     match serve::run(setup.listeners, &signals, shared, config.threads) {
         Ok(serve::Ended::Graceful) => {

@@ -83,6 +83,11 @@ impl<'a> Reply<'a> {
         self.body_sent
     }
 
+    /// The status sent or queued (0 before the head).
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
     /// True once the head was accepted.
     pub fn started(&self) -> bool {
         self.framing.is_some()

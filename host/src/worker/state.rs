@@ -58,6 +58,8 @@ pub struct Shared {
     pub cell: &'static Cell,
     /// Recycle after this many requests (0 = never).
     pub max_requests: u64,
+    /// One log line per request (`--log-requests`).
+    pub log_requests: bool,
     requests: AtomicU64,
     stopping: AtomicBool,
     resting: AtomicU8,
@@ -72,6 +74,7 @@ impl Shared {
         limits: Limits,
         max_requests: u64,
         cell: &'static Cell,
+        log_requests: bool,
     ) -> Self {
         Shared {
             id,
@@ -80,6 +83,7 @@ impl Shared {
             limits,
             cell,
             max_requests,
+            log_requests,
             requests: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
             resting: AtomicU8::new(Status::Idle as u8),

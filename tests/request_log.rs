@@ -1,0 +1,102 @@
+//! `--log-requests`: one line per request, over HTTP and the uwsgi protocol.
+
+use std::io::{BufReader, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use rsgi_e2e::{free_port, get, read_response, uwsgi_packet, Client, Server};
+
+const T: Duration = Duration::from_secs(20);
+
+/// The log's lines that contain `needle`.
+fn lines_with(log: &str, needle: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains(needle))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Input: `--log-requests --log-level warn`; a GET with a query (3-byte answer), a request the app raises
+/// on, and a POST of 12 bytes.
+/// Answer: one line per request after its response, with the client, the request line,
+/// the status (500 for the raise), the body bytes, a duration in ms and the worker; the
+/// request lines pass at level warn, where the start-up lines do not.
+#[test]
+fn each_http_request_gets_one_line_with_status_bytes_and_duration() {
+    let s = Server::start(&["--module", "app", "--log-requests", "--log-level", "warn"]);
+    assert_eq!(get(s.addr, "/var?REQUEST_METHOD").status, 200);
+    assert_eq!(get(s.addr, "/raise").status, 500);
+    let mut post = Client::connect(s.addr).unwrap();
+    let r = post.request("POST", "/echo", &[], b"twelve bytes").unwrap();
+    assert_eq!((r.status, r.text().as_str()), (200, "twelve bytes"));
+
+    s.wait_log("\"POST /echo HTTP/1.1\" 200 12 ", T);
+    let log = s.log();
+    let get_line = lines_with(&log, "\"GET /var?REQUEST_METHOD HTTP/1.1\"");
+    assert_eq!(get_line.len(), 1, "{log}");
+    assert!(
+        get_line[0].contains(" INFO 127.0.0.1 \"GET /var?REQUEST_METHOD HTTP/1.1\" 200 3 "),
+        "{log}"
+    );
+    assert!(get_line[0].ends_with(" ms worker 1"), "{log}");
+    let ms = get_line[0].rsplit(' ').nth(3).unwrap();
+    assert!(
+        ms.parse::<f64>().is_ok(),
+        "duration {ms:?} in {}",
+        get_line[0]
+    );
+    let raised = lines_with(&log, "\"GET /raise HTTP/1.1\"");
+    assert_eq!(raised.len(), 1, "{log}");
+    assert!(raised[0].contains("\"GET /raise HTTP/1.1\" 500 "), "{log}");
+    assert!(
+        !log.contains("app loaded"),
+        "info lines other than requests: {log}"
+    );
+}
+
+/// Input: the same server without `--log-requests`. Answer: no request lines.
+#[test]
+fn without_the_option_requests_are_not_logged() {
+    let s = Server::start(&["--module", "app"]);
+    assert_eq!(get(s.addr, "/").status, 200);
+    // A line the master writes after the request was served: anything logged for the
+    // request is in by then.
+    s.signal(libc::SIGTERM);
+    s.wait_log("master exiting with status 0", T);
+    assert!(!s.log().contains("\"GET / HTTP/1.1\""), "{}", s.log());
+}
+
+/// Input: a uwsgi packet from a client on 127.0.0.1 whose `REMOTE_ADDR` var says
+/// 10.9.8.7 (as nginx passes the real client) and whose `REQUEST_URI` holds a quote and a
+/// newline (the protocol carries any bytes), with a 3-byte body the app echoes.
+/// Answer: one line naming 10.9.8.7, not the socket peer, with the quote and the newline
+/// escaped (a request cannot forge a log line), status 200 and 3 body bytes.
+#[test]
+fn behind_nginx_the_line_names_remote_addr_and_escapes_the_uri() {
+    let socket = format!("127.0.0.1:{}", free_port());
+    let s = Server::start(&["--module", "app", "--socket", &socket, "--log-requests"]);
+    let mut stream = TcpStream::connect(&socket).unwrap();
+    stream.set_read_timeout(Some(T)).unwrap();
+    let uri = "/echo?q=\"x\"\nINFO forged";
+    let packet = uwsgi_packet(
+        &[
+            ("REQUEST_METHOD", "POST"),
+            ("REQUEST_URI", uri),
+            ("PATH_INFO", "/echo"),
+            ("QUERY_STRING", "q=\"x\"\nINFO forged"),
+            ("SERVER_PROTOCOL", "HTTP/1.1"),
+            ("SERVER_NAME", "localhost"),
+            ("SERVER_PORT", "80"),
+            ("REMOTE_ADDR", "10.9.8.7"),
+            ("CONTENT_LENGTH", "3"),
+        ],
+        b"abc",
+    );
+    stream.write_all(&packet).unwrap();
+    let r = read_response(&mut BufReader::new(stream), false).unwrap();
+    assert_eq!((r.status, r.text().as_str()), (200, "abc"));
+    let expected = r#" INFO 10.9.8.7 "POST /echo?q=\"x\"\nINFO forged HTTP/1.1" 200 3 "#;
+    s.wait_log(expected, T);
+    let log = s.log();
+    assert!(!log.lines().any(|l| l.starts_with("INFO forged")), "{log}");
+}
