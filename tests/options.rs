@@ -272,3 +272,113 @@ fn a_missing_chdir_or_a_malformed_env_is_one_line_and_exit_2() {
         "invalid value 'JUST_A_NAME' for --env: expected KEY=VALUE",
     );
 }
+
+/// Input: a uWSGI ini file as a Debian + nginx setup has it (`plugins = python3`, `%d`
+/// and `%n` placeholders, `chdir`, `module`, `master`, `socket` with `chmod-socket`,
+/// repeated `env`, `vacuum`, `die-on-term`, `harakiri`, `max-requests`, `buffer-size`,
+/// `enable-threads`, comments), given as `rsgi --ini FILE` and nothing else.
+/// Answer: rsgi serves it as is: the app runs in the file's directory with the variables,
+/// over HTTP and over the uwsgi socket named after the file, whose mode is 660.
+#[test]
+fn a_uwsgi_ini_file_runs_as_it_is() {
+    use std::io::{BufReader, Write};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("rsgi-ini-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("where_app.py"), WHERE_APP).unwrap();
+    let port = free_port();
+    let ini = dir.join("site.ini");
+    std::fs::write(
+        &ini,
+        format!(
+            "[uwsgi]\n\
+             # the app\n\
+             plugins = python3\n\
+             chdir = %d\n\
+             module = where_app:application\n\
+             enable-threads = true\n\
+             master = true\n\
+             processes = 2\n\
+             ; behind nginx, and HTTP for the health check\n\
+             socket = %d%n.sock\n\
+             chmod-socket = 660\n\
+             http-socket = 127.0.0.1:{port}\n\
+             vacuum = true\n\
+             die-on-term = true\n\
+             harakiri = 30\n\
+             max-requests = 5000\n\
+             buffer-size = 32768\n\
+             env = GREETING=hello\n\
+             env = DATABASE_URL=postgres://db/%n\n"
+        ),
+    )
+    .unwrap();
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut s = Server::spawn(rsgi_command().args(["--ini", ini.to_str().unwrap()]), addr);
+    s.wait_ready();
+    let expected = format!("{}\nhello\npostgres://db/site", dir.display());
+    assert_eq!(get(addr, "/").text(), expected, "{}", s.log());
+
+    let sock = dir.join("site.sock");
+    let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o660, "{}", s.log());
+    let mut stream = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    stream.set_read_timeout(Some(T)).unwrap();
+    let packet = rsgi_e2e::uwsgi_packet(
+        &[
+            ("REQUEST_METHOD", "GET"),
+            ("REQUEST_URI", "/"),
+            ("PATH_INFO", "/"),
+            ("QUERY_STRING", ""),
+            ("SERVER_PROTOCOL", "HTTP/1.1"),
+            ("SERVER_NAME", "localhost"),
+            ("SERVER_PORT", "80"),
+            ("REMOTE_ADDR", "127.0.0.1"),
+        ],
+        b"",
+    );
+    stream.write_all(&packet).unwrap();
+    let r = rsgi_e2e::read_response(&mut BufReader::new(stream), false).unwrap();
+    assert_eq!((r.status, r.text()), (200, expected));
+
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit(T).success(), "{}", s.log());
+    assert!(!sock.exists(), "{}", s.log());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Input: ini files with an option rsgi does not have, with a placeholder it does not
+/// know, and without a `[uwsgi]` section. Answer: exit 2 and one line naming the file and
+/// the option, placeholder (with its line) or section.
+#[test]
+fn an_ini_file_rsgi_cannot_honour_is_refused_naming_what() {
+    let dir = std::env::temp_dir().join(format!(
+        "rsgi-ini-bad-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (text, message) in [
+        (
+            "[uwsgi]\nmodule = app\nsingle-interpreter = true\n",
+            "unknown option 'single-interpreter'",
+        ),
+        (
+            "[uwsgi]\nmodule = app\nprocesses = %k\n",
+            "line 3: unsupported placeholder %k",
+        ),
+        ("[app]\nmodule = app\n", "no [uwsgi] section"),
+    ] {
+        let ini = dir.join("bad.ini");
+        std::fs::write(&ini, text).unwrap();
+        let (code, out) = run_to_exit(&["--plugin", "python", "--ini", ini.to_str().unwrap()], T);
+        assert_eq!(code, 2, "{text}: {out}");
+        assert!(
+            out.contains(&format!("config file {}: ", ini.display())),
+            "{out}"
+        );
+        assert!(out.contains(message), "{text}: {out}");
+        assert_eq!(out.trim().lines().count(), 1, "{out}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod ini;
 pub mod options;
 pub mod sources;
 

@@ -38,7 +38,7 @@ use OptionKind::{Flag, List, Value};
 
 /// Every host option, in `--help` order.
 pub const HOST_OPTIONS: &[HostOption] = &[
-    opt("config", &[], "FILE", Value, "read options from a TOML file (same names as the flags)"),
+    opt("config", &["ini"], "FILE", Value, "read options from a TOML file (same names as the flags), or from the [uwsgi] section of a uWSGI .ini file"),
     opt("plugin", &["plugins"], "NAME|PATH", List, "load plugins (comma-separated or repeated): a name (python, http, uwsgi) or a path to a .so"),
     opt("plugin-dir", &[], "DIR", List, "look for plugins in DIR first (also RSGI_PLUGIN_DIR)"),
     opt("list-plugins", &[], "", Flag, "list the plugins found in the search path and exit"),

@@ -1,4 +1,5 @@
-//! Where option values come from: the command line, `RSGI_*` variables and a TOML file.
+//! Where option values come from: the command line, `RSGI_*` variables and a config file
+//! (TOML, or uWSGI's ini format for a name ending in `.ini`).
 //! Precedence: command line > environment > file.
 
 use std::collections::BTreeMap;
@@ -12,7 +13,7 @@ use crate::error::HostError;
 /// Option values by canonical name, each a list of strings (flags are `"true"`/`"false"`).
 pub type Values = BTreeMap<String, Vec<String>>;
 
-/// Reads the TOML config file into values; an unknown key is an error naming it.
+/// Reads the config file into values; an unknown key is an error naming it.
 pub fn read_file(path: &Path, catalog: &Catalog) -> Result<Values, HostError> {
     let text = std::fs::read_to_string(path).map_err(|e| HostError::ConfigFile {
         path: path.to_path_buf(),
@@ -21,14 +22,25 @@ pub fn read_file(path: &Path, catalog: &Catalog) -> Result<Values, HostError> {
     parse_file(path, &text, catalog)
 }
 
+/// The file's table: TOML, or uWSGI's ini format (its `[uwsgi]` section) for `*.ini`.
+fn parse_table(path: &Path, text: &str) -> Result<toml::Table, HostError> {
+    let bad = |message: String| HostError::ConfigFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    if path.extension().is_some_and(|e| e == "ini") {
+        return super::ini::to_table(text, path, &|name| std::env::var(name).ok()).map_err(bad);
+    }
+    text.parse()
+        .map_err(|e: toml::de::Error| bad(e.message().to_string()))
+}
+
 fn parse_file(path: &Path, text: &str, catalog: &Catalog) -> Result<Values, HostError> {
     let bad = |message: String| HostError::ConfigFile {
         path: path.to_path_buf(),
         message,
     };
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| bad(e.message().to_string()))?;
+    let table = parse_table(path, text)?;
     let mut values = Values::new();
     for (key, value) in table {
         let entry = catalog
@@ -138,7 +150,7 @@ impl Bootstrap {
         args: &[String],
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, HostError> {
-        let config_file = scan_args(args, &["config"])
+        let config_file = scan_args(args, &["config", "ini"])
             .pop()
             .or_else(|| env("RSGI_CONFIG"))
             .map(PathBuf::from);
@@ -153,16 +165,8 @@ impl Bootstrap {
             }
             None => None,
         };
-        let file_table: Option<toml::Table> = match (&config_file, &file_text) {
-            (Some(path), Some(text)) => {
-                Some(
-                    text.parse()
-                        .map_err(|e: toml::de::Error| HostError::ConfigFile {
-                            path: path.clone(),
-                            message: e.message().to_string(),
-                        })?,
-                )
-            }
+        let file_table = match (&config_file, &file_text) {
+            (Some(path), Some(text)) => Some(parse_table(path, text)?),
             _ => None,
         };
         let from_file = |keys: &[&str]| -> Vec<String> {

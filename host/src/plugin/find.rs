@@ -34,16 +34,25 @@ pub fn is_path(spec: &str) -> bool {
     spec.contains('/') || spec.ends_with(".so")
 }
 
+/// The rsgi plugin a uWSGI plugin name stands for when no plugin has that name itself:
+/// uWSGI configs say `plugins = python3` (Debian's uwsgi-plugin-python3).
+fn uwsgi_name(spec: &str) -> Option<&'static str> {
+    (spec == "python3").then_some("python")
+}
+
 /// Resolves `spec` (a name or a path) to a file, or says where it looked.
 pub fn resolve(spec: &str, dirs: &[PathBuf]) -> Result<PathBuf, String> {
     if is_path(spec) {
         return Ok(PathBuf::from(spec));
     }
     let file = file_name(spec);
-    for dir in dirs {
-        let candidate = dir.join(&file);
-        if candidate.is_file() {
-            return Ok(candidate);
+    let fallback = uwsgi_name(spec).map(file_name);
+    for name in std::iter::once(&file).chain(fallback.as_ref()) {
+        for dir in dirs {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
         }
     }
     let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
@@ -93,5 +102,24 @@ mod tests {
     fn not_found_lists_the_directories() {
         let err = resolve("nope", &[PathBuf::from("/a"), PathBuf::from("/b")]).unwrap_err();
         assert_eq!(err, "plugin 'nope' not found: no librsgi_nope.so in /a, /b");
+    }
+
+    #[test]
+    fn uwsgis_python3_finds_the_python_plugin_unless_there_is_a_python3_one() {
+        let dir = std::env::temp_dir().join(format!("rsgi-find-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("librsgi_python.so"), b"").unwrap();
+        let dirs = [dir.clone()];
+        assert_eq!(
+            resolve("python3", &dirs).unwrap(),
+            dir.join("librsgi_python.so")
+        );
+        std::fs::write(dir.join("librsgi_python3.so"), b"").unwrap();
+        assert_eq!(
+            resolve("python3", &dirs).unwrap(),
+            dir.join("librsgi_python3.so")
+        );
+        assert!(resolve("python2", &dirs).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
