@@ -276,7 +276,7 @@ fn a_missing_chdir_or_a_malformed_env_is_one_line_and_exit_2() {
 /// Input: a uWSGI ini file as a Debian + nginx setup has it (`plugins = python3`, `%d`
 /// and `%n` placeholders, `chdir`, `module`, `master`, `socket` with `chmod-socket`,
 /// repeated `env`, `vacuum`, `die-on-term`, `harakiri`, `max-requests`, `buffer-size`,
-/// `enable-threads`, comments), given as `rsgi --ini FILE` and nothing else.
+/// `enable-threads`, `single-interpreter`, `strict`, comments), given as `rsgi --ini FILE` and nothing else.
 /// Answer: rsgi serves it as is: the app runs in the file's directory with the variables,
 /// over HTTP and over the uwsgi socket named after the file, whose mode is 660.
 #[test]
@@ -297,6 +297,8 @@ fn a_uwsgi_ini_file_runs_as_it_is() {
              chdir = %d\n\
              module = where_app:application\n\
              enable-threads = true\n\
+             single-interpreter = true\n\
+             strict = true\n\
              master = true\n\
              processes = 2\n\
              ; behind nginx, and HTTP for the health check\n\

@@ -78,6 +78,7 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("pidfile", &[], "FILE", Value, "write the master's pid to FILE"),
     opt("chdir", &[], "DIR", Value, "change to DIR before binding sockets and loading the app: later relative paths start there (--plugin and --config paths do not)"),
     opt("env", &[], "KEY=VALUE", List, "set an environment variable for the app (repeatable; in RSGI_ENV, commas separate entries)"),
+    opt("strict", &[], "", Flag, "accepted for uWSGI compatibility: an unknown option is always an error"),
     opt("vacuum", &[], "", Flag, "accepted for uWSGI compatibility: rsgi always removes its Unix sockets and pidfile on exit"),
     opt("die-on-term", &[], "", Flag, "accepted for uWSGI compatibility: SIGTERM always shuts down gracefully (SIGHUP reloads)"),
     opt("disable-logging", &[], "", Flag, "accepted for uWSGI compatibility: requests are logged only with --log-requests"),

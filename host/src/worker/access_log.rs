@@ -16,7 +16,7 @@ pub struct Entry<'a> {
     /// The protocol's variables (the uwsgi protocol's, with nginx's `REMOTE_ADDR`; none
     /// over HTTP).
     pub vars: &'a [Header<'a>],
-    /// Request method and URI as received.
+    /// The request method as received.
     pub method: &'a [u8],
     /// The request target (path and query).
     pub uri: &'a [u8],

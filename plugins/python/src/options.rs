@@ -77,6 +77,13 @@ pub fn specs() -> RVec<OptionSpec> {
             "accepted for uWSGI compatibility: threads the app starts always run (on by default, as in uWSGI >= 2.0.27)",
             OptionKind::Flag,
         ),
+        spec(
+            "single-interpreter",
+            "",
+            "",
+            "accepted for uWSGI compatibility: each worker always runs its apps in one interpreter",
+            OptionKind::Flag,
+        ),
     ])
 }
 
@@ -274,6 +281,7 @@ mod tests {
                 ("mount", ""),
                 ("manage-script-name", ""),
                 ("enable-threads", ""),
+                ("single-interpreter", ""),
             ]
         );
         assert_eq!(specs[3].kind, OptionKind::List);
