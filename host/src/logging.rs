@@ -26,14 +26,10 @@ fn filter_name(level: LogLevel) -> &'static str {
 }
 
 /// Installs the subscriber for the whole process (master and, after fork, workers).
-/// Request lines (`--log-requests`) pass whatever the level.
+/// Request lines (`--log-requests`) do not pass through it: see `worker::access_log`.
 pub fn init(level: LogLevel) {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::new(format!(
-            "{},{}=info",
-            filter_name(level),
-            crate::worker::access_log::TARGET
-        )))
+        .with_env_filter(EnvFilter::new(filter_name(level)))
         .with_writer(std::io::stderr)
         .with_target(false)
         .with_ansi(false)

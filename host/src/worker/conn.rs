@@ -385,8 +385,8 @@ impl Conn {
         shared
             .cell
             .request_finished(reply.body_sent(), result.is_err(), shared.resting());
-        if shared.log_requests {
-            access_log::Entry {
+        if let Some(log) = &shared.request_log {
+            log.record(&access_log::Entry {
                 peer: self.peer.addr(),
                 vars: &vars,
                 method,
@@ -394,10 +394,10 @@ impl Conn {
                 protocol: head.version.as_str(),
                 status: reply.status(),
                 bytes: reply.body_sent(),
-                micros: crate::scoreboard::now_us().saturating_sub(started_us),
+                started_us,
+                now_us: crate::scoreboard::now_us(),
                 worker: shared.id,
-            }
-            .log();
+            });
         }
         // Drain what the app left unread even when closing: closing a socket with unread
         // input sends a reset, which can destroy the response before the client reads it

@@ -108,6 +108,9 @@ pub fn run(
     if let Some(pool) = ev.pool.take() {
         pool.shutdown();
     }
+    if let Some(log) = &ev.state.request_log {
+        log.flush();
+    }
     ended
 }
 
@@ -116,6 +119,9 @@ impl EventLoop<'_> {
         let mut events = Events::with_capacity(1024);
         let mut last_sweep = Instant::now();
         loop {
+            if let Some(log) = &self.state.request_log {
+                log.flush();
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(SWEEP_EVERY)) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;

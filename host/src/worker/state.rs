@@ -58,8 +58,8 @@ pub struct Shared {
     pub cell: &'static Cell,
     /// Recycle after this many requests (0 = never).
     pub max_requests: u64,
-    /// One log line per request (`--log-requests`).
-    pub log_requests: bool,
+    /// Request lines waiting to be written (`--log-requests`; `None` when off).
+    pub request_log: Option<super::access_log::RequestLog>,
     requests: AtomicU64,
     stopping: AtomicBool,
     resting: AtomicU8,
@@ -83,7 +83,7 @@ impl Shared {
             limits,
             cell,
             max_requests,
-            log_requests,
+            request_log: log_requests.then(Default::default),
             requests: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
             resting: AtomicU8::new(Status::Idle as u8),
