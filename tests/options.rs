@@ -276,7 +276,8 @@ fn a_missing_chdir_or_a_malformed_env_is_one_line_and_exit_2() {
 /// Input: a uWSGI ini file as a Debian + nginx setup has it (`plugins = python3`, `%d`
 /// and `%n` placeholders, `chdir`, `module`, `master`, `socket` with `chmod-socket`,
 /// repeated `env`, `vacuum`, `die-on-term`, `harakiri`, `max-requests`, `buffer-size`,
-/// `enable-threads`, `single-interpreter`, `strict`, comments), given as `rsgi --ini FILE` and nothing else.
+/// `enable-threads`, `single-interpreter`, `strict`, comments), given as `rsgi --ini FILE`
+/// and nothing else.
 /// Answer: rsgi serves it as is: the app runs in the file's directory with the variables,
 /// over HTTP and over the uwsgi socket named after the file, whose mode is 660.
 #[test]
@@ -362,8 +363,8 @@ fn an_ini_file_rsgi_cannot_honour_is_refused_naming_what() {
     std::fs::create_dir_all(&dir).unwrap();
     for (text, message) in [
         (
-            "[uwsgi]\nmodule = app\nsingle-interpreter = true\n",
-            "unknown option 'single-interpreter'",
+            "[uwsgi]\nmodule = app\nstatic-map = /static=/srv/static\n",
+            "unknown option 'static-map'",
         ),
         (
             "[uwsgi]\nmodule = app\nprocesses = %k\n",
