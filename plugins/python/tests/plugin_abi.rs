@@ -173,7 +173,8 @@ fn plugin_serves_through_the_abi_imports_c_extensions_and_survives_fork() {
             "virtualenv",
             "mount",
             "manage-script-name",
-            "enable-threads"
+            "enable-threads",
+            "single-interpreter"
         ]
     );
 
