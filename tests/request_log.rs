@@ -54,6 +54,27 @@ fn each_http_request_gets_one_line_with_status_bytes_and_duration() {
     );
 }
 
+/// Input: `--log-requests`; a request line that is not HTTP, then a good request on a new
+/// connection. Answer: the garbage gets its 400 and a line with `"-"` for the request (it
+/// was never parsed), beside the warn line that says why; the next request is served and
+/// logged.
+#[test]
+fn a_request_the_host_refuses_is_logged_with_its_status() {
+    let s = Server::start(&["--module", "app", "--log-requests"]);
+    let mut c = Client::connect(s.addr).unwrap();
+    c.send_raw(b"GARBAGE\r\n\r\n").unwrap();
+    assert_eq!(c.read_response(false).unwrap().status, 400);
+    assert_eq!(get(s.addr, "/").status, 200);
+    s.wait_log("\"GET / HTTP/1.1\" 200 13 ", T);
+    let log = s.log();
+    assert_eq!(
+        lines_with(&log, " INFO 127.0.0.1 \"-\" 400 0 ").len(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("bad request (400)"), "{log}");
+}
+
 /// Input: the same server without `--log-requests`. Answer: no request lines.
 #[test]
 fn without_the_option_requests_are_not_logged() {

@@ -25,7 +25,8 @@ pub struct Entry<'a> {
     /// The protocol's variables (the uwsgi protocol's, with nginx's `REMOTE_ADDR`; none
     /// over HTTP).
     pub vars: &'a [Header<'a>],
-    /// The request method as received.
+    /// The request method as received (empty for a request the host refused unread:
+    /// the line then shows `"-"` for the request).
     pub method: &'a [u8],
     /// The request target (path and query).
     pub uri: &'a [u8],
@@ -64,13 +65,21 @@ impl Entry<'_> {
         timestamp(self.now_us, out);
         let micros = self.now_us.saturating_sub(self.started_us);
         // Writing to a Vec cannot fail.
+        let _ = write!(out, "  INFO {} ", self.client().escape_ascii());
+        let _ = if self.method.is_empty() {
+            write!(out, "\"-\"")
+        } else {
+            write!(
+                out,
+                "\"{} {} {}\"",
+                self.method.escape_ascii(),
+                self.uri.escape_ascii(),
+                self.protocol
+            )
+        };
         let _ = writeln!(
             out,
-            "  INFO {} \"{} {} {}\" {} {} {}.{:03} ms worker {}",
-            self.client().escape_ascii(),
-            self.method.escape_ascii(),
-            self.uri.escape_ascii(),
-            self.protocol,
+            " {} {} {}.{:03} ms worker {}",
             self.status,
             self.bytes,
             micros / 1000,
@@ -190,6 +199,28 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "1970-01-01T00:00:01.001234Z  INFO 10.0.0.2\\n \"GET /a?\\\"b\\\"\\r\\nX HTTP/1.1\" 200 13 1.234 ms worker 3\n"
+        );
+    }
+
+    #[test]
+    fn a_request_refused_unread_shows_a_dash_for_its_line() {
+        let entry = Entry {
+            peer: "::1",
+            vars: &[],
+            method: b"",
+            uri: b"",
+            protocol: "",
+            status: 400,
+            bytes: 0,
+            started_us: 5,
+            now_us: 5,
+            worker: 1,
+        };
+        let mut out = Vec::new();
+        entry.write_to(&mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "1970-01-01T00:00:00.000005Z  INFO ::1 \"-\" 400 0 0.000 ms worker 1\n"
         );
     }
 }

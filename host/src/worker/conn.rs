@@ -179,7 +179,28 @@ impl Conn {
             self.peer.port
         );
         let proto = w.listeners[self.listener as usize].proto;
+        let queued_from = self.wbuf.len();
         (proto.encode_error())(version, status, &mut self.wbuf);
+        // In the request log only when an answer goes out (a protocol may just close).
+        if let Some(log) = w
+            .request_log
+            .as_ref()
+            .filter(|_| self.wbuf.len() > queued_from)
+        {
+            let now_us = crate::scoreboard::now_us();
+            log.record(&access_log::Entry {
+                peer: self.peer.addr(),
+                vars: &[],
+                method: b"",
+                uri: b"",
+                protocol: "",
+                status,
+                bytes: 0,
+                started_us: now_us,
+                now_us,
+                worker: w.id,
+            });
+        }
         self.close_after_write = true;
         self.rbuf.consume(usize::MAX);
     }
