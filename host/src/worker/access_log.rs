@@ -44,7 +44,23 @@ pub struct Entry<'a> {
     pub worker: u32,
 }
 
-impl Entry<'_> {
+impl<'a> Entry<'a> {
+    /// A request the host answered with `status` without parsing it: `"-"` for its line.
+    pub fn unparsed(peer: &'a str, status: u16, now_us: u64, worker: u32) -> Self {
+        Entry {
+            peer,
+            vars: &[],
+            method: b"",
+            uri: b"",
+            protocol: "",
+            status,
+            bytes: 0,
+            started_us: now_us,
+            now_us,
+            worker,
+        }
+    }
+
     /// The client: `REMOTE_ADDR` from a front server's variables when there is one (the
     /// last, which is the one the app sees), else the socket peer.
     fn client(&self) -> &[u8] {
@@ -204,18 +220,7 @@ mod tests {
 
     #[test]
     fn a_request_refused_unread_shows_a_dash_for_its_line() {
-        let entry = Entry {
-            peer: "::1",
-            vars: &[],
-            method: b"",
-            uri: b"",
-            protocol: "",
-            status: 400,
-            bytes: 0,
-            started_us: 5,
-            now_us: 5,
-            worker: 1,
-        };
+        let entry = Entry::unparsed("::1", 400, 5, 1);
         let mut out = Vec::new();
         entry.write_to(&mut out);
         assert_eq!(

@@ -188,18 +188,12 @@ impl Conn {
             .filter(|_| self.wbuf.len() > queued_from)
         {
             let now_us = crate::scoreboard::now_us();
-            log.record(&access_log::Entry {
-                peer: self.peer.addr(),
-                vars: &[],
-                method: b"",
-                uri: b"",
-                protocol: "",
+            log.record(&access_log::Entry::unparsed(
+                self.peer.addr(),
                 status,
-                bytes: 0,
-                started_us: now_us,
                 now_us,
-                worker: w.id,
-            });
+                w.id,
+            ));
         }
         self.close_after_write = true;
         self.rbuf.consume(usize::MAX);
