@@ -1,4 +1,5 @@
-//! `--log-requests`: one line per request, over HTTP and the uwsgi protocol.
+//! `--log-requests`: one line per request, over HTTP and the uwsgi protocol; `--log-4xx`
+//! and `--log-5xx`: lines for error answers only.
 
 use std::io::{BufReader, Write};
 use std::net::TcpStream;
@@ -85,6 +86,74 @@ fn without_the_option_requests_are_not_logged() {
     s.signal(libc::SIGTERM);
     s.wait_log("master exiting with status 0", T);
     assert!(!s.log().contains("\"GET / HTTP/1.1\""), "{}", s.log());
+}
+
+/// Sends a 200, an app 404 (`/var?NOPE`), garbage the host refuses with 400 and an app 500
+/// (`/raise`) to a server started with `flags`, stops it and returns its log.
+fn log_of_each_status(flags: &[&str]) -> String {
+    let mut args = vec!["--module", "app"];
+    args.extend_from_slice(flags);
+    let s = Server::start(&args);
+    assert_eq!(get(s.addr, "/").status, 200);
+    assert_eq!(get(s.addr, "/var?NOPE").status, 404);
+    let mut c = Client::connect(s.addr).unwrap();
+    c.send_raw(b"GARBAGE\r\n\r\n").unwrap();
+    assert_eq!(c.read_response(false).unwrap().status, 400);
+    assert_eq!(get(s.addr, "/raise").status, 500);
+    // Lines are written before the worker exits: all of them are in by this one.
+    s.signal(libc::SIGTERM);
+    s.wait_log("master exiting with status 0", T);
+    s.log()
+}
+
+/// Input: `--log-4xx` alone; a 200, an app 404, garbage (400), an app 500.
+/// Answer: request lines for the 404 and the 400 only.
+#[test]
+fn log_4xx_logs_only_requests_answered_with_a_client_error() {
+    let log = log_of_each_status(&["--log-4xx"]);
+    assert_eq!(
+        lines_with(&log, "\"GET /var?NOPE HTTP/1.1\" 404 0 ").len(),
+        1,
+        "{log}"
+    );
+    assert_eq!(
+        lines_with(&log, " INFO 127.0.0.1 \"-\" 400 0 ").len(),
+        1,
+        "{log}"
+    );
+    assert!(lines_with(&log, "\"GET / HTTP/1.1\"").is_empty(), "{log}");
+    assert!(
+        lines_with(&log, "\"GET /raise HTTP/1.1\"").is_empty(),
+        "{log}"
+    );
+}
+
+/// Input: `--log-5xx` alone (and then with `--log-4xx`); the same four requests.
+/// Answer: a request line for the app's 500 only (and then for the 404, 400 and 500).
+#[test]
+fn log_5xx_logs_only_requests_answered_with_a_server_error() {
+    let log = log_of_each_status(&["--log-5xx"]);
+    assert_eq!(
+        lines_with(&log, "\"GET /raise HTTP/1.1\" 500 ").len(),
+        1,
+        "{log}"
+    );
+    assert!(
+        lines_with(&log, "\"GET /var?NOPE HTTP/1.1\"").is_empty(),
+        "{log}"
+    );
+    assert!(lines_with(&log, " \"-\" 400 ").is_empty(), "{log}");
+    assert!(lines_with(&log, "\"GET / HTTP/1.1\"").is_empty(), "{log}");
+
+    let both = log_of_each_status(&["--log-4xx", "--log-5xx"]);
+    for needle in [
+        "\"GET /var?NOPE HTTP/1.1\" 404 ",
+        " \"-\" 400 ",
+        "\"GET /raise HTTP/1.1\" 500 ",
+    ] {
+        assert_eq!(lines_with(&both, needle).len(), 1, "{needle} in {both}");
+    }
+    assert!(lines_with(&both, "\"GET / HTTP/1.1\"").is_empty(), "{both}");
 }
 
 /// Input: a uwsgi packet from a client on 127.0.0.1 whose `REMOTE_ADDR` var says

@@ -146,8 +146,8 @@ pub struct Config {
     pub chown_socket: Option<SocketOwner>,
     /// Where to write the master's pid.
     pub pidfile: Option<PathBuf>,
-    /// One log line per request (`--log-requests`).
-    pub log_requests: bool,
+    /// Which requests get a log line (`--log-requests`, `--log-4xx`, `--log-5xx`).
+    pub request_log: RequestLogging,
     /// The directory to work in (`--chdir`).
     pub chdir: Option<PathBuf>,
     /// Environment variables to set for the app (`--env KEY=VALUE`), in order.
@@ -156,6 +156,31 @@ pub struct Config {
     pub identity: Option<crate::identity::Identity>,
     /// Each plugin's own option values, by plugin name.
     pub plugin_options: BTreeMap<String, RVec<OptionValue>>,
+}
+
+/// Which requests get a line in the request log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestLogging {
+    /// Every request (`--log-requests`).
+    pub all: bool,
+    /// Requests answered 400-499 (`--log-4xx`).
+    pub client_errors: bool,
+    /// Requests answered 500-599 (`--log-5xx`).
+    pub server_errors: bool,
+}
+
+impl RequestLogging {
+    /// Whether any request can get a line.
+    pub fn any(self) -> bool {
+        self.all || self.client_errors || self.server_errors
+    }
+
+    /// Whether a request answered with `status` gets a line.
+    pub fn wants(self, status: u16) -> bool {
+        self.all
+            || (self.client_errors && (400..500).contains(&status))
+            || (self.server_errors && (500..600).contains(&status))
+    }
 }
 
 /// Combines the three sources: command line > environment > file.
@@ -319,7 +344,11 @@ impl Config {
             chmod_socket,
             chown_socket: last(values, "chown-socket").map(str::parse).transpose()?,
             pidfile: last(values, "pidfile").map(PathBuf::from),
-            log_requests: flag(values, "log-requests"),
+            request_log: RequestLogging {
+                all: flag(values, "log-requests"),
+                client_errors: flag(values, "log-4xx"),
+                server_errors: flag(values, "log-5xx"),
+            },
             chdir: last(values, "chdir").map(PathBuf::from),
             env: env_vars(values)?,
             identity: crate::identity::Identity::resolve(last(values, "uid"), last(values, "gid"))?,
@@ -338,6 +367,33 @@ mod tests {
             v.entry(k.to_string()).or_default().push(val.to_string());
         }
         v
+    }
+
+    #[test]
+    fn request_logging_selects_by_status_class() {
+        let only_4xx = RequestLogging {
+            client_errors: true,
+            ..Default::default()
+        };
+        assert!(!RequestLogging::default().any());
+        assert!(only_4xx.any());
+        assert_eq!(
+            [200, 399, 400, 499, 500].map(|s| only_4xx.wants(s)),
+            [false, false, true, true, false]
+        );
+        let only_5xx = RequestLogging {
+            server_errors: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            [499, 500, 599, 600].map(|s| only_5xx.wants(s)),
+            [false, true, true, false]
+        );
+        let all = RequestLogging {
+            all: true,
+            ..Default::default()
+        };
+        assert!([101, 200, 404, 503].iter().all(|&s| all.wants(s)));
     }
 
     #[test]

@@ -81,7 +81,9 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("strict", &[], "", Flag, "accepted for uWSGI compatibility: an unknown option is always an error"),
     opt("vacuum", &[], "", Flag, "accepted for uWSGI compatibility: rsgi always removes its Unix sockets and pidfile on exit"),
     opt("die-on-term", &[], "", Flag, "accepted for uWSGI compatibility: SIGTERM always shuts down gracefully (SIGHUP reloads)"),
-    opt("disable-logging", &[], "", Flag, "accepted for uWSGI compatibility: requests are logged only with --log-requests"),
+    opt("disable-logging", &[], "", Flag, "accepted for uWSGI compatibility: requests are logged only with --log-requests (or --log-4xx, --log-5xx)"),
     opt("log-level", &[], "LEVEL", Value, "error, warn, info (default), debug or trace"),
     opt("log-requests", &[], "", Flag, "log a line per request: client, request line, status, body bytes, duration, worker (off by default; shown at any --log-level)"),
+    opt("log-4xx", &[], "", Flag, "log a request line (as --log-requests does) for requests answered 400-499, even without --log-requests"),
+    opt("log-5xx", &[], "", Flag, "log a request line (as --log-requests does) for requests answered 500-599, even without --log-requests"),
 ];

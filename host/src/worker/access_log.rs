@@ -1,7 +1,9 @@
 //! `--log-requests`: one line per request once its response is done, in the spirit of a
 //! web server's access log: client address, request line, status, body bytes, duration,
 //! worker. Off by default, as in gunicorn and granian (uWSGI logs every request unless
-//! `--disable-logging`), and shown whatever `--log-level` says.
+//! `--disable-logging`), and shown whatever `--log-level` says. `--log-4xx` and `--log-5xx`
+//! log only the requests answered with a client or server error, as uWSGI's options of
+//! those names do beside `--disable-logging`.
 //!
 //! The lines look like the rest of the log (`<time>  INFO <line>`) but do not go through
 //! `tracing`: they are gathered per worker and written to stderr in one `write` each time
@@ -14,6 +16,8 @@ use std::io::Write;
 use std::sync::Mutex;
 
 use rsgi_plugin_api::Header;
+
+use crate::config::RequestLogging;
 
 /// Pending bytes past this are written at once.
 const FLUSH_AT: usize = 32 * 1024;
@@ -106,14 +110,26 @@ impl<'a> Entry<'a> {
 }
 
 /// A worker's pending request lines (the event loop and app threads add to it).
-#[derive(Default)]
 pub struct RequestLog {
+    selection: RequestLogging,
     pending: Mutex<Vec<u8>>,
 }
 
 impl RequestLog {
-    /// Adds the line of a finished request; writes the pending lines when they are many.
+    /// A log for the requests `selection` wants.
+    pub fn new(selection: RequestLogging) -> Self {
+        RequestLog {
+            selection,
+            pending: Mutex::default(),
+        }
+    }
+
+    /// Adds the line of a finished request if it is one to log; writes the pending lines
+    /// when they are many.
     pub fn record(&self, entry: &Entry<'_>) {
+        if !self.selection.wants(entry.status) {
+            return;
+        }
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         entry.write_to(&mut pending);
         if pending.len() >= FLUSH_AT {

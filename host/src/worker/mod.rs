@@ -143,7 +143,7 @@ pub fn run(setup: Setup<'_>) -> ExitCode {
         limits,
         max_requests,
         setup.cell,
-        config.log_requests,
+        config.request_log,
     ));
     match serve::run(setup.listeners, &signals, shared, config.threads) {
         Ok(serve::Ended::Graceful) => {

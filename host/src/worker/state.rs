@@ -7,6 +7,7 @@ use std::time::Duration;
 use rsgi_plugin_api::protocol::HeaderSpan;
 use rsgi_plugin_api::{AppModRef, Header, ProtocolModRef};
 
+use crate::config::RequestLogging;
 use crate::date::DateCache;
 use crate::scoreboard::{Cell, Status};
 
@@ -58,7 +59,7 @@ pub struct Shared {
     pub cell: &'static Cell,
     /// Recycle after this many requests (0 = never).
     pub max_requests: u64,
-    /// Request lines waiting to be written (`--log-requests`; `None` when off).
+    /// Request lines waiting to be written (`None` when no request is logged).
     pub request_log: Option<super::access_log::RequestLog>,
     requests: AtomicU64,
     stopping: AtomicBool,
@@ -74,7 +75,7 @@ impl Shared {
         limits: Limits,
         max_requests: u64,
         cell: &'static Cell,
-        log_requests: bool,
+        request_log: RequestLogging,
     ) -> Self {
         Shared {
             id,
@@ -83,7 +84,9 @@ impl Shared {
             limits,
             cell,
             max_requests,
-            request_log: log_requests.then(Default::default),
+            request_log: request_log
+                .any()
+                .then(|| super::access_log::RequestLog::new(request_log)),
             requests: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
             resting: AtomicU8::new(Status::Idle as u8),
