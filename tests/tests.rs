@@ -17,6 +17,8 @@ mod harakiri;
 mod threads;
 // Options: --help, bad options, config file and environment precedence.
 mod options;
+// --logto and --daemonize: the log in a file, reopened by a reload; a detached master.
+mod log_file;
 // The uwsgi protocol behind nginx, bad uwsgi packets, Unix socket files, restarts behind an upstream.
 mod nginx;
 // The HTTP/1.1 plugin: the request corpus over a socket, keep-alive, bodies, framing, bad input, slow clients.

@@ -7,10 +7,12 @@ mod error;
 mod exit;
 mod identity;
 mod listen;
+mod log_file;
 mod logging;
 mod master;
 mod plugin;
 mod process_env;
+mod proctitle;
 mod scoreboard;
 mod signals;
 mod thunder_lock;
@@ -41,6 +43,8 @@ fn main() {
 fn run() -> Result<ExitCode, HostError> {
     process_env::remember_start_dir();
     let args: Vec<String> = std::env::args().collect();
+    // Before any process title overwrites the strings std::env::args() reads.
+    proctitle::remember_args(&args);
     let env = |key: &str| std::env::var(key).ok();
     let level_name = sources::scan_args(&args[1..], &["log-level"])
         .pop()
@@ -72,6 +76,9 @@ fn run() -> Result<ExitCode, HostError> {
     let values = config::merge(cli_values, sources::read_env(&catalog, &env), file_values);
     let config = Config::from_values(&values, &catalog)?;
     process_env::apply(&config)?;
+    if let Some(target) = &config.log_target {
+        log_file::apply(target, master::reload::is_reexec())?;
+    }
     if let Some(identity) = &config.identity {
         identity.check()?;
     }
@@ -146,6 +153,9 @@ fn run() -> Result<ExitCode, HostError> {
     // A master re-executed by a graceful reload starts with these blocked (pending
     // signals from its inherited workers are delivered now, to the handlers).
     signals::unblock(&signals::set_of(master::MASTER_SIGNALS));
+    if let Some(title) = config.procname.master_title() {
+        proctitle::set(&title);
+    }
     let master = Master::new(
         config,
         plugins,

@@ -15,6 +15,7 @@ use abi_stable::std_types::{RString, RVec};
 use rsgi_plugin_api::OptionValue;
 
 use crate::error::HostError;
+use crate::log_file::LogTarget;
 use catalog::{Catalog, Owner};
 use sources::Values;
 
@@ -146,6 +147,8 @@ pub struct Config {
     pub chown_socket: Option<SocketOwner>,
     /// Where to write the master's pid.
     pub pidfile: Option<PathBuf>,
+    /// Where the log goes instead of stderr (`--logto`, `--daemonize`).
+    pub log_target: Option<LogTarget>,
     /// Which requests get a log line (`--log-requests`, `--log-4xx`, `--log-5xx`).
     pub request_log: RequestLogging,
     /// The directory to work in (`--chdir`).
@@ -156,6 +159,18 @@ pub struct Config {
     pub identity: Option<crate::identity::Identity>,
     /// Each plugin's own option values, by plugin name.
     pub plugin_options: BTreeMap<String, RVec<OptionValue>>,
+}
+
+fn log_target(values: &Values) -> Result<Option<LogTarget>, HostError> {
+    match (last(values, "logto"), last(values, "daemonize")) {
+        (Some(_), Some(_)) => Err(HostError::Usage(
+            "--logto and --daemonize both name a log file: give one (--daemonize FILE also logs to FILE)"
+                .into(),
+        )),
+        (Some(path), None) => Ok(Some(LogTarget::File(PathBuf::from(path)))),
+        (None, Some(path)) => Ok(Some(LogTarget::Daemon(PathBuf::from(path)))),
+        (None, None) => Ok(None),
+    }
 }
 
 /// Which requests get a line in the request log.
@@ -344,6 +359,7 @@ impl Config {
             chmod_socket,
             chown_socket: last(values, "chown-socket").map(str::parse).transpose()?,
             pidfile: last(values, "pidfile").map(PathBuf::from),
+            log_target: log_target(values)?,
             request_log: RequestLogging {
                 all: flag(values, "log-requests"),
                 client_errors: flag(values, "log-4xx"),

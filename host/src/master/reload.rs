@@ -92,6 +92,11 @@ pub struct Inherited {
     pub workers: Vec<(Pid, u32)>,
 }
 
+/// Whether this master was started by a reload's re-exec (before `take_inherited`).
+pub fn is_reexec() -> bool {
+    std::env::var_os(ENV_FDS).is_some()
+}
+
 /// Reads and clears the re-exec variables.
 pub fn take_inherited() -> Inherited {
     let fds = std::env::var(ENV_FDS)

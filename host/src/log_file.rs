@@ -1,0 +1,80 @@
+//! `--logto FILE` and `--daemonize FILE`, as in uWSGI: the process's stdout and stderr go
+//! to FILE (appended to, created `0640`), so the master's and the workers' lines and
+//! whatever the app prints land there; `--daemonize` also detaches from the terminal
+//! first. Under systemd or a container runtime neither is needed: stderr is kept.
+//!
+//! A graceful reload re-executes the master, which opens FILE again: a log rotated away
+//! (`mv`) is replaced by a new file at `kill -HUP`, as uWSGI's `log-reopen` does; workers
+//! started by the reload write to the new file, retiring ones to the old until they exit.
+//! `logrotate`'s `copytruncate` works without a reload.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout, fork, setsid, ForkResult};
+
+use crate::error::HostError;
+
+/// Where the output goes, and whether to detach first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogTarget {
+    /// `--logto FILE`.
+    File(std::path::PathBuf),
+    /// `--daemonize FILE`: detach, then log to FILE.
+    Daemon(std::path::PathBuf),
+}
+
+/// Sends stdout and stderr to the target's file, detaching first for `--daemonize` unless
+/// this master was re-executed by a reload (it is detached already). Call while the
+/// process has one thread (it may fork) and before anything that should be logged there.
+pub fn apply(target: &LogTarget, reexecuted: bool) -> Result<(), HostError> {
+    let (path, detach) = match target {
+        LogTarget::File(path) => (path, false),
+        LogTarget::Daemon(path) => (path, !reexecuted),
+    };
+    // Opened before detaching, so that a bad path is reported on the terminal with exit 1.
+    let file = open(path)?;
+    if detach {
+        tracing::info!("daemonizing: logging to {}", path.display());
+        detach_from_terminal()?;
+    }
+    redirect_output(&file)
+        .map_err(|e| HostError::Runtime(format!("cannot log to {}: {e}", path.display())))?;
+    tracing::info!("logging to {}", path.display());
+    Ok(())
+}
+
+fn open(path: &Path) -> Result<File, HostError> {
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o640)
+        .open(path)
+        .map_err(|e| HostError::Runtime(format!("cannot open log file {}: {e}", path.display())))
+}
+
+/// Forks; the parent exits 0 at once (the shell or init script gets its prompt back), the
+/// child leaves the terminal's session and reads from `/dev/null`.
+fn detach_from_terminal() -> Result<(), HostError> {
+    // SAFETY: the process has one thread here (no plugin has started a runtime yet).
+    match unsafe { fork() } {
+        Ok(ForkResult::Parent { .. }) => std::process::exit(0),
+        Ok(ForkResult::Child) => {}
+        Err(e) => return Err(HostError::Runtime(format!("cannot daemonize: fork: {e}"))),
+    }
+    setsid().map_err(|e| HostError::Runtime(format!("cannot daemonize: setsid: {e}")))?;
+    let null = File::open("/dev/null")
+        .map_err(|e| HostError::Runtime(format!("cannot daemonize: /dev/null: {e}")))?;
+    dup2_stdin(null.as_fd())
+        .map_err(|e| HostError::Runtime(format!("cannot daemonize: stdin: {e}")))?;
+    Ok(())
+}
+
+fn redirect_output(file: &File) -> nix::Result<()> {
+    dup2_stdout(file.as_fd())?;
+    dup2_stderr(file.as_fd())?;
+    debug_assert!(file.as_raw_fd() > 2);
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! `--logto FILE` and `--daemonize FILE`: the log goes to a file, reopened by a graceful
+//! reload; `--daemonize` returns at once and leaves a detached master serving.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rsgi_e2e::{free_port, get, run_to_exit, Server};
+
+const T: Duration = Duration::from_secs(20);
+
+fn scratch(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "rsgi-{what}-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Waits until the file at `path` contains `needle`; returns its text.
+fn wait_file(path: &Path, needle: &str) -> String {
+    let deadline = Instant::now() + T;
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never contained {needle:?}:\n{text}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Input: `--logto FILE --log-requests`; a GET, a request the app raises on, then the file
+/// moved away (as logrotate does) and SIGHUP.
+/// Answer: the master's lines, the request lines and the app's traceback are in FILE and
+/// nothing on stderr; the reloaded master creates FILE again and logs there, and serves.
+#[test]
+fn logto_writes_the_whole_log_to_the_file_and_a_reload_opens_it_again() {
+    let dir = scratch("logto");
+    let file = dir.join("rsgi.log");
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--log-requests",
+        "--logto",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(get(s.addr, "/").status, 200);
+    assert_eq!(get(s.addr, "/raise").status, 500);
+    let text = wait_file(&file, "\"GET /raise HTTP/1.1\" 500 ");
+    assert!(text.contains("spawned worker 1"), "{text}");
+    assert!(text.contains("\"GET / HTTP/1.1\" 200 13 "), "{text}");
+    assert!(text.contains("Traceback"), "the app's traceback: {text}");
+    assert!(
+        s.log().is_empty(),
+        "stderr should be empty, has: {}",
+        s.log()
+    );
+
+    let rotated = dir.join("rsgi.log.1");
+    std::fs::rename(&file, &rotated).unwrap();
+    s.signal(libc::SIGHUP);
+    let text = wait_file(&file, "spawned worker 1");
+    assert!(text.contains("logging to "), "{text}");
+    assert_eq!(get(s.addr, "/").status, 200);
+    wait_file(&file, "\"GET / HTTP/1.1\" 200 13 ");
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    assert!(old.contains("graceful reload: re-executing"), "{old}");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Stops a daemon the test started if the test fails before it does.
+struct KillOnDrop(i32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on the daemon's pid; ESRCH when it is gone already.
+        unsafe { libc::kill(self.0, libc::SIGINT) };
+    }
+}
+
+/// Input: `--daemonize FILE --pidfile PID`.
+/// Answer: the command exits 0 at once; the master (the pid in PID, in a session of its own,
+/// no longer our child) serves, logs to FILE, reloads on SIGHUP without detaching again
+/// (same pid) and exits on SIGTERM, removing PID.
+#[test]
+fn daemonize_returns_at_once_and_leaves_a_detached_master_serving() {
+    let dir = scratch("daemonize");
+    let file = dir.join("rsgi.log");
+    let pidfile = dir.join("rsgi.pid");
+    let port = free_port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let (code, out) = run_to_exit(
+        &[
+            "--plugin",
+            "python",
+            "--module",
+            "app",
+            "--http",
+            &addr.to_string(),
+            "--daemonize",
+            file.to_str().unwrap(),
+            "--pidfile",
+            pidfile.to_str().unwrap(),
+        ],
+        T,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("daemonizing: logging to"), "{out}");
+    wait_file(&file, "spawned worker 1");
+    let pid: i32 = wait_file(&pidfile, "\n").trim().parse().unwrap();
+    let guard = KillOnDrop(pid);
+    // SAFETY: getsid(2) on a pid.
+    assert_eq!(unsafe { libc::getsid(pid) }, pid, "its own session");
+    assert_eq!(get(addr, "/").status, 200);
+
+    // SAFETY: kill(2) on the daemon this test started.
+    unsafe { libc::kill(pid, libc::SIGHUP) };
+    let deadline = Instant::now() + T;
+    while std::fs::read_to_string(&file)
+        .unwrap_or_default()
+        .matches("spawned worker 1")
+        .count()
+        < 2
+    {
+        assert!(Instant::now() < deadline, "no reload in the log");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(get(addr, "/").status, 200);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains("daemonizing"), "detached twice: {text}");
+    assert_eq!(
+        std::fs::read_to_string(&pidfile).unwrap().trim(),
+        pid.to_string()
+    );
+
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    wait_file(&file, "master exiting with status 0");
+    let deadline = Instant::now() + T;
+    // SAFETY: signal 0 only checks that the pid exists.
+    while unsafe { libc::kill(pid, 0) } == 0 {
+        assert!(Instant::now() < deadline, "the daemon did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Gone: its pid may be reused, so no signal from the guard.
+    std::mem::forget(guard);
+    assert!(!pidfile.exists(), "pidfile left behind");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Input: `--logto` and `--daemonize` together; `--logto` in a directory that does not
+/// exist. Answer: exit 2 with a line naming both options; exit 1 with a line naming the
+/// file (on the terminal: nothing was detached or redirected).
+#[test]
+fn a_log_file_that_cannot_be_used_is_refused_on_the_terminal() {
+    let (code, out) = run_to_exit(
+        &[
+            "--plugin",
+            "python",
+            "--module",
+            "app",
+            "--logto",
+            "/tmp/a.log",
+            "--daemonize",
+            "/tmp/b.log",
+        ],
+        T,
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("--logto and --daemonize"), "{out}");
+
+    let missing = "/nonexistent-rsgi-dir/rsgi.log";
+    let (code, out) = run_to_exit(
+        &[
+            "--plugin",
+            "python",
+            "--module",
+            "app",
+            "--daemonize",
+            missing,
+        ],
+        T,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("cannot open log file {missing}")),
+        "{out}"
+    );
+}
