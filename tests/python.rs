@@ -118,3 +118,31 @@ fn pythonpath_makes_another_directory_importable() {
     ]);
     assert_eq!(get(s.addr, "/").text(), "from pythonpath");
 }
+
+/// Input: an app that registers `os.register_at_fork(before=..., after_in_child=...)` at
+/// import (the standard replacement for uwsgidecorators' `@postfork`), loaded once in the
+/// master, 2 workers, with uWSGI's `py-callos-afterfork` spelling of the option.
+/// Answer: every response comes from a worker whose after_in_child hook ran exactly once,
+/// in that worker; the before hook ran in the master, where the app was imported.
+#[test]
+fn fork_hooks_registered_by_the_app_run_in_each_worker() {
+    let s = Server::start(&[
+        "--module",
+        "forkhook",
+        "--processes",
+        "2",
+        "--py-callos-afterfork",
+    ]);
+    let master = s.pid().to_string();
+    for _ in 0..6 {
+        let text = get(s.addr, "/").text();
+        let words: Vec<&str> = text.split(' ').collect();
+        assert_eq!(words.len(), 8, "{text}");
+        assert_eq!(words[1], master, "imported in the master: {text}");
+        assert!(
+            words[3].split(',').all(|pid| pid == master),
+            "before hooks ran in the master: {text}"
+        );
+        assert_eq!(words[5], words[7], "after_in_child ran once, here: {text}");
+    }
+}

@@ -84,6 +84,13 @@ pub fn specs() -> RVec<OptionSpec> {
             "accepted for uWSGI compatibility: each worker always runs its apps in one interpreter",
             OptionKind::Flag,
         ),
+        spec(
+            "py-call-osafterfork",
+            "py-callos-afterfork",
+            "",
+            "accepted for uWSGI compatibility: after each fork, functions registered with os.register_at_fork(after_in_child=...) always run in the worker",
+            OptionKind::Flag,
+        ),
     ])
 }
 
@@ -282,6 +289,7 @@ mod tests {
                 ("manage-script-name", ""),
                 ("enable-threads", ""),
                 ("single-interpreter", ""),
+                ("py-call-osafterfork", "py-callos-afterfork"),
             ]
         );
         assert_eq!(specs[3].kind, OptionKind::List);

@@ -174,7 +174,8 @@ fn plugin_serves_through_the_abi_imports_c_extensions_and_survives_fork() {
             "mount",
             "manage-script-name",
             "enable-threads",
-            "single-interpreter"
+            "single-interpreter",
+            "py-call-osafterfork"
         ]
     );
 
