@@ -745,3 +745,46 @@ fn graceful_restarts_behind_nginx_lose_no_request() {
     );
     assert!(t.ok >= 300, "only {} requests in the run", t.ok);
 }
+
+/// Input: `--static-map /static=DIR` behind nginx over a Unix socket; GET of a 2 MiB file
+/// and of a CSS file through nginx, a GET with `If-Modified-Since` from the first answer,
+/// and a GET of a missing file.
+/// Answer: the files' bytes with their types (sent by rsgi's worker with sendfile over the
+/// uwsgi protocol), then 304, then the app's page for the missing file.
+#[test]
+fn static_map_files_pass_through_nginx() {
+    let dir = TempDir::new("static");
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    let big: Vec<u8> = (0..2 << 20).map(|i| (i % 253) as u8).collect();
+    std::fs::write(files.join("big.bin"), &big).unwrap();
+    std::fs::write(files.join("site.css"), "p{}").unwrap();
+    let unix = dir.path().join("rsgi.sock").display().to_string();
+    let map = format!("/static={}", files.display());
+    let rsgi = start_uwsgi(std::slice::from_ref(&unix), &["--static-map", &map]);
+    let nginx = Nginx::start(dir.path(), &[Site::to(format!("unix:{unix}"))]);
+    let logs = || format!("rsgi:\n{}\nnginx:\n{}", rsgi.log(), nginx.error_log());
+
+    let mut c = Client::connect(nginx.addrs[0]).unwrap();
+    let r = c.request("GET", "/static/big.bin", &[], b"").unwrap();
+    assert_eq!(r.status, 200, "{}", logs());
+    assert!(r.body == big, "2 MiB body differs; {}", logs());
+    let css = c.request("GET", "/static/site.css", &[], b"").unwrap();
+    assert_eq!((css.status, css.text().as_str()), (200, "p{}"));
+    assert_eq!(css.header("content-type"), Some("text/css"));
+    let modified = css.header("last-modified").unwrap().to_string();
+    let again = c
+        .request(
+            "GET",
+            "/static/site.css",
+            &[("If-Modified-Since", &modified)],
+            b"",
+        )
+        .unwrap();
+    assert_eq!(again.status, 304, "{}", logs());
+    let missing = c.request("GET", "/static/nope.css", &[], b"").unwrap();
+    assert_eq!(
+        (missing.status, missing.text().as_str()),
+        (200, "Hello, World!")
+    );
+}

@@ -363,8 +363,8 @@ fn an_ini_file_rsgi_cannot_honour_is_refused_naming_what() {
     std::fs::create_dir_all(&dir).unwrap();
     for (text, message) in [
         (
-            "[uwsgi]\nmodule = app\nstatic-map = /static=/srv/static\n",
-            "unknown option 'static-map'",
+            "[uwsgi]\nmodule = app\ncheaper = 2\n",
+            "unknown option 'cheaper'",
         ),
         (
             "[uwsgi]\nmodule = app\nprocesses = %k\n",

@@ -17,6 +17,8 @@ mod harakiri;
 mod threads;
 // Options: --help, bad options, config file and environment precedence.
 mod options;
+// --static-map: files served without the app; missing files fall through; 403 for paths leaving the directory.
+mod static_map;
 // --logto and --daemonize: the log in a file, reopened by a reload; a detached master.
 mod log_file;
 // The uwsgi protocol behind nginx, bad uwsgi packets, Unix socket files, restarts behind an upstream.
@@ -36,3 +38,5 @@ mod pythons;
 mod request_log;
 // Accept strategies: EPOLLEXCLUSIVE wake-ups, --thunder-lock, --reuse-port; every connection answered once.
 mod accept;
+// --auto-procname, --procname-prefix(-spaced): the master's and workers' titles in ps, kept across a reload.
+mod procname;

@@ -7,7 +7,7 @@ pub mod options;
 pub mod sources;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ use rsgi_plugin_api::OptionValue;
 
 use crate::error::HostError;
 use crate::log_file::LogTarget;
+use crate::static_map::StaticMap;
 use catalog::{Catalog, Owner};
 use sources::Values;
 
@@ -151,12 +152,16 @@ pub struct Config {
     pub log_target: Option<LogTarget>,
     /// Which requests get a log line (`--log-requests`, `--log-4xx`, `--log-5xx`).
     pub request_log: RequestLogging,
+    /// Files served without the app (`--static-map PREFIX=DIR`).
+    pub static_map: StaticMap,
     /// The directory to work in (`--chdir`).
     pub chdir: Option<PathBuf>,
     /// Environment variables to set for the app (`--env KEY=VALUE`), in order.
     pub env: Vec<(String, String)>,
     /// Who the master becomes once its sockets are bound (`--uid`, `--gid`).
     pub identity: Option<crate::identity::Identity>,
+    /// Process titles (`--auto-procname`, `--procname-prefix[-spaced]`, `--procname-master`).
+    pub procname: crate::proctitle::ProcNames,
     /// Each plugin's own option values, by plugin name.
     pub plugin_options: BTreeMap<String, RVec<OptionValue>>,
 }
@@ -365,9 +370,20 @@ impl Config {
                 client_errors: flag(values, "log-4xx"),
                 server_errors: flag(values, "log-5xx"),
             },
+            static_map: StaticMap::parse(
+                values.get("static-map").map_or(&[][..], |v| v.as_slice()),
+                last(values, "chdir").map(Path::new),
+            )?,
             chdir: last(values, "chdir").map(PathBuf::from),
             env: env_vars(values)?,
             identity: crate::identity::Identity::resolve(last(values, "uid"), last(values, "gid"))?,
+            procname: crate::proctitle::ProcNames::from_options(
+                flag(values, "auto-procname"),
+                last(values, "procname-prefix"),
+                last(values, "procname-prefix-spaced"),
+                last(values, "procname-master"),
+            )
+            .map_err(HostError::Usage)?,
             plugin_options,
         })
     }

@@ -79,6 +79,7 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("logto", &[], "FILE", Value, "append the log (master, workers and what the app prints) to FILE instead of stderr; a graceful reload opens it again"),
     opt("daemonize", &[], "FILE", Value, "detach from the terminal (the command returns at once) and log to FILE, as uWSGI does; not for systemd or containers"),
     opt("log-reopen", &[], "", Flag, "accepted for uWSGI compatibility: --logto's file is always opened again on a graceful reload"),
+    opt("static-map", &[], "PREFIX=DIR", List, "serve GET/HEAD requests under PREFIX from files in DIR without calling the app (repeatable; a missing file goes to the app), e.g. /static=/srv/site/static"),
     opt("chdir", &[], "DIR", Value, "change to DIR before binding sockets and loading the app: later relative paths start there (--plugin and --config paths do not)"),
     opt("env", &[], "KEY=VALUE", List, "set an environment variable for the app (repeatable; in RSGI_ENV, commas separate entries)"),
     opt("strict", &[], "", Flag, "accepted for uWSGI compatibility: an unknown option is always an error"),
@@ -89,4 +90,8 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("log-requests", &[], "", Flag, "log a line per request: client, request line, status, body bytes, duration, worker (off by default; shown at any --log-level)"),
     opt("log-4xx", &[], "", Flag, "log a request line (as --log-requests does) for requests answered 400-499, even without --log-requests"),
     opt("log-5xx", &[], "", Flag, "log a request line (as --log-requests does) for requests answered 500-599, even without --log-requests"),
+    opt("auto-procname", &[], "", Flag, "set process titles as ps shows them: 'rsgi master', 'rsgi worker N'"),
+    opt("procname-prefix", &[], "PREFIX", Value, "put PREFIX before every process title, verbatim (sets the titles, as --auto-procname does)"),
+    opt("procname-prefix-spaced", &[], "PREFIX", Value, "put PREFIX and a space before every process title (sets the titles, as --auto-procname does)"),
+    opt("procname-master", &[], "NAME", Value, "the master's process title instead of 'rsgi master' (behind the prefix)"),
 ];

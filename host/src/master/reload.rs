@@ -52,7 +52,11 @@ pub fn reexec(listeners: &[Listener], workers: &[(Pid, u32)]) -> std::io::Error 
     for l in listeners {
         set_cloexec(l.fd(), false);
     }
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // As started: std::env::args() would read the process title (crate::proctitle).
+    let args: Vec<String> = crate::proctitle::original_args()
+        .into_iter()
+        .skip(1)
+        .collect();
     tracing::info!(
         "graceful reload: re-executing {} with {} socket(s), {} old worker(s) finishing",
         exe.display(),

@@ -24,6 +24,9 @@ pub fn spawn(master: &Master, id: u32, cell: usize) -> nix::Result<Pid> {
             Ok(child)
         }
         Ok(ForkResult::Child) => {
+            if let Some(title) = master.config.procname.worker_title(id) {
+                crate::proctitle::set(&title);
+            }
             master.stats.close_in_child();
             (app.post_fork_child())(&ctx);
             let code = worker::run(worker::Setup {

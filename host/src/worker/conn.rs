@@ -16,6 +16,8 @@ use super::peer::Peer;
 use super::readbuf::ReadBuf;
 use super::reply::Reply;
 use super::state::{recycle, restore, WorkerState, HEAD_CEILING};
+use super::static_files;
+use crate::static_map::Lookup;
 
 /// Request bodies up to this size (with a Content-Length) are read by the event loop
 /// before the app is called: a client that sends its body slowly then holds no app thread
@@ -370,10 +372,15 @@ impl Conn {
             w.date.at(started_us),
             limits.socket_timeout,
         );
-        let result = {
-            let mut reader = body.reader();
-            let mut responder = reply.responder();
-            (shared.app.handle())(&request, &mut reader, &mut responder).into_result()
+        let route = shared.static_map.route(method, request.path.as_slice());
+        let result = match &route {
+            Lookup::App => {
+                let mut reader = body.reader();
+                let mut responder = reply.responder();
+                (shared.app.handle())(&request, &mut reader, &mut responder).into_result()
+            }
+            Lookup::File(path) => static_files::serve(path, &request, &mut reply.responder()),
+            Lookup::Refused(why) => Err(static_files::refusal(&request, why)),
         };
         let mut keep = match (&result, reply.started()) {
             (Ok(()), true) => reply.finish(),
@@ -393,7 +400,11 @@ impl Conn {
                 }
                 // A body the client got wrong (malformed chunked, over --limit-post) is
                 // the client's fault: 400/413, not the app's 500.
-                reply.fail(body.refusal().unwrap_or(500), queued_from);
+                let status = match route {
+                    Lookup::Refused(_) => 403,
+                    _ => body.refusal().unwrap_or(500),
+                };
+                reply.fail(status, queued_from);
                 false
             }
         };

@@ -13,6 +13,7 @@ pub mod readbuf;
 pub mod reply;
 pub mod serve;
 pub mod state;
+pub mod static_files;
 
 use nix::sys::signal::Signal;
 use rsgi_plugin_api::{AppContext, AppModRef, ErrorKind};
@@ -143,7 +144,7 @@ pub fn run(setup: Setup<'_>) -> ExitCode {
         limits,
         max_requests,
         setup.cell,
-        config.request_log,
+        config,
     ));
     match serve::run(setup.listeners, &signals, shared, config.threads) {
         Ok(serve::Ended::Graceful) => {

@@ -7,9 +7,10 @@ use std::time::Duration;
 use rsgi_plugin_api::protocol::HeaderSpan;
 use rsgi_plugin_api::{AppModRef, Header, ProtocolModRef};
 
-use crate::config::RequestLogging;
+use crate::config::Config;
 use crate::date::DateCache;
 use crate::scoreboard::{Cell, Status};
+use crate::static_map::StaticMap;
 
 /// Capacity of the header and variable arrays handed to a protocol's parser.
 pub const MAX_FIELDS: usize = 256;
@@ -59,6 +60,8 @@ pub struct Shared {
     pub cell: &'static Cell,
     /// Recycle after this many requests (0 = never).
     pub max_requests: u64,
+    /// Files served without the app (`--static-map`).
+    pub static_map: StaticMap,
     /// Request lines waiting to be written (`None` when no request is logged).
     pub request_log: Option<super::access_log::RequestLog>,
     requests: AtomicU64,
@@ -67,7 +70,7 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Shared state for worker `id`.
+    /// Shared state for worker `id` (the request log and static map from `config`).
     pub fn new(
         id: u32,
         app: AppModRef,
@@ -75,8 +78,9 @@ impl Shared {
         limits: Limits,
         max_requests: u64,
         cell: &'static Cell,
-        request_log: RequestLogging,
+        config: &Config,
     ) -> Self {
+        let request_log = config.request_log;
         Shared {
             id,
             app,
@@ -84,6 +88,7 @@ impl Shared {
             limits,
             cell,
             max_requests,
+            static_map: config.static_map.clone(),
             request_log: request_log
                 .any()
                 .then(|| super::access_log::RequestLog::new(request_log)),

@@ -1,0 +1,88 @@
+//! Sends a `--static-map` file through the same responder the app uses, so the protocol
+//! frames it, the request log and the scoreboard count it, and HEAD gets the head alone:
+//! `Content-Type` from the extension, `Content-Length`, `Last-Modified`, and 304 for an
+//! `If-Modified-Since` at or after the file's time. The body goes out with `sendfile`.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use abi_stable::std_types::RSlice;
+use rsgi_plugin_api::{ErrorKind, Header, NameStyle, PluginError, Request, Responder};
+
+/// Answers `request` with the regular file at `path` (found by `StaticMap::route`).
+pub fn serve(
+    path: &Path,
+    request: &Request<'_>,
+    responder: &mut Responder<'_>,
+) -> Result<(), PluginError> {
+    let fail = |what: String| PluginError::new(ErrorKind::Request, what);
+    let file =
+        File::open(path).map_err(|e| fail(format!("static file {}: {e}", path.display())))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| fail(format!("static file {}: {e}", path.display())))?;
+    // HTTP dates have whole seconds: compare and send the time at that precision.
+    let modified = meta.modified().ok().map(whole_seconds);
+    let last_modified = modified.map(httpdate::fmt_http_date);
+    let unchanged = match (modified, if_modified_since(request)) {
+        (Some(modified), Some(since)) => modified <= since,
+        _ => false,
+    };
+    let length = meta.len().to_string();
+    let mut headers: Vec<Header<'_>> = Vec::with_capacity(3);
+    if let Some(date) = &last_modified {
+        headers.push(header(b"Last-Modified", date.as_bytes()));
+    }
+    if unchanged {
+        return responder
+            .start(304, "", &headers)
+            .map_err(|e| fail(format!("static file {}: {e:?}", path.display())));
+    }
+    let content_type = mime_guess::from_path(path)
+        .first_raw()
+        .unwrap_or("application/octet-stream");
+    headers.push(header(b"Content-Type", content_type.as_bytes()));
+    headers.push(header(b"Content-Length", length.as_bytes()));
+    responder
+        .start(200, "", &headers)
+        .and_then(|()| responder.sendfile(file.as_raw_fd(), 0, meta.len()))
+        .map_err(|e| fail(format!("static file {}: {e:?}", path.display())))
+}
+
+/// The error for a path the static map refused (the caller answers 403); logs why.
+pub fn refusal(request: &Request<'_>, why: &str) -> PluginError {
+    let message = format!(
+        "{} {}: refused (403), {why}",
+        String::from_utf8_lossy(request.method.as_slice()),
+        String::from_utf8_lossy(request.uri.as_slice())
+    );
+    tracing::warn!("{message}");
+    PluginError::new(ErrorKind::Request, message)
+}
+
+fn header<'a>(name: &'a [u8], value: &'a [u8]) -> Header<'a> {
+    Header {
+        name: RSlice::from_slice(name),
+        value: RSlice::from_slice(value),
+    }
+}
+
+fn whole_seconds(t: SystemTime) -> SystemTime {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    UNIX_EPOCH + std::time::Duration::from_secs(secs)
+}
+
+/// The request's `If-Modified-Since`, when present and a valid HTTP date.
+fn if_modified_since(request: &Request<'_>) -> Option<SystemTime> {
+    let wanted: &[u8] = match request.names {
+        NameStyle::Cgi => b"HTTP_IF_MODIFIED_SINCE",
+        _ => b"if-modified-since",
+    };
+    let value = request
+        .headers
+        .iter()
+        .find(|h| h.name.as_slice().eq_ignore_ascii_case(wanted))?;
+    httpdate::parse_http_date(std::str::from_utf8(value.value.as_slice()).ok()?).ok()
+}

@@ -1,0 +1,140 @@
+//! `--static-map PREFIX=DIR`: files served by the worker without the app, over HTTP here
+//! (behind nginx in tests/nginx.rs).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rsgi_e2e::{free_port, get, Client, Server};
+
+const T: Duration = Duration::from_secs(20);
+
+/// DIR/static/{app.css, big.bin (1 MiB), a b.txt}, DIR/secret.txt and
+/// DIR/static/out -> DIR/secret.txt.
+fn site() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "rsgi-static-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(dir.join("static")).unwrap();
+    std::fs::write(dir.join("static/app.css"), "body { color: red }\n").unwrap();
+    std::fs::write(dir.join("static/a b.txt"), "spaced").unwrap();
+    let big: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.join("static/big.bin"), big).unwrap();
+    std::fs::write(dir.join("secret.txt"), "secret").unwrap();
+    std::os::unix::fs::symlink(dir.join("secret.txt"), dir.join("static/out")).unwrap();
+    dir
+}
+
+fn start(dir: &std::path::Path) -> Server {
+    let map = format!("/static={}", dir.join("static").display());
+    Server::start(&["--module", "app", "--static-map", &map, "--log-requests"])
+}
+
+/// Input: GET and HEAD of files under the prefix (a CSS file, a percent-encoded name, a
+/// 1 MiB file), then a GET with `If-Modified-Since` equal to the file's `Last-Modified`.
+/// Answer: 200 with the file's bytes, its type and length and a Last-Modified (HEAD: the
+/// same head, no body), on one keep-alive connection; then 304 without a body. The
+/// request log has a line for each.
+#[test]
+fn files_under_the_prefix_are_sent_with_type_length_and_last_modified() {
+    let dir = site();
+    let s = start(&dir);
+    let mut c = Client::connect(s.addr).unwrap();
+    let css = c.request("GET", "/static/app.css", &[], b"").unwrap();
+    assert_eq!(css.status, 200, "{}", s.log());
+    assert_eq!(css.text(), "body { color: red }\n");
+    assert_eq!(css.header("content-type"), Some("text/css"));
+    assert_eq!(css.header("content-length"), Some("20"));
+    let modified = css
+        .header("last-modified")
+        .expect("Last-Modified")
+        .to_string();
+
+    let spaced = c.request("GET", "/static/a%20b.txt", &[], b"").unwrap();
+    assert_eq!((spaced.status, spaced.text().as_str()), (200, "spaced"));
+    assert_eq!(spaced.header("content-type"), Some("text/plain"));
+
+    let big = c.request("GET", "/static/big.bin", &[], b"").unwrap();
+    assert_eq!(big.status, 200);
+    let expected: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+    assert!(big.body == expected, "1 MiB body differs");
+    assert_eq!(big.header("content-type"), Some("application/octet-stream"));
+
+    c.send_raw(b"HEAD /static/app.css HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let head = c.read_response(true).unwrap();
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), Some("20"));
+
+    let again = c
+        .request(
+            "GET",
+            "/static/app.css",
+            &[("If-Modified-Since", &modified)],
+            b"",
+        )
+        .unwrap();
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    // The connection is still good after all of these.
+    assert_eq!(c.request("GET", "/", &[], b"").unwrap().status, 200);
+
+    s.wait_log("\"GET /static/app.css HTTP/1.1\" 304 0 ", T);
+    assert!(
+        s.log()
+            .contains("\"GET /static/big.bin HTTP/1.1\" 200 1048576 "),
+        "{}",
+        s.log()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Input: a missing file and a directory under the prefix, a POST to a file, a path
+/// outside the prefix. Answer: the app answers each (its hello page, or the echo of the
+/// POST body): the static map only takes GET/HEAD of files that exist.
+#[test]
+fn what_is_not_a_file_goes_to_the_app() {
+    let dir = site();
+    let s = start(&dir);
+    for path in ["/static/missing.css", "/static/", "/staticfile", "/"] {
+        let r = get(s.addr, path);
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (200, "Hello, World!"),
+            "{path}"
+        );
+    }
+    let mut c = Client::connect(s.addr).unwrap();
+    let r = c
+        .request("POST", "/static/app.css", &[], b"posted")
+        .unwrap();
+    assert_eq!((r.status, r.text().as_str()), (200, "Hello, World!"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Input: `..` (plain and percent-encoded), a `%00`, and a symlink leading out of DIR.
+/// Answer: 403 and a warn line naming the request for each, the secret never sent; the
+/// worker keeps serving (a file right after is 200).
+#[test]
+fn paths_that_leave_the_directory_get_403() {
+    let dir = site();
+    let s = start(&dir);
+    for target in [
+        "/static/../secret.txt",
+        "/static/%2e%2e/secret.txt",
+        "/static/%2E%2E%2Fsecret.txt",
+        "/static/app.css%00.txt",
+        "/static/out",
+    ] {
+        let mut c = Client::connect(s.addr).unwrap();
+        c.send_raw(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .unwrap();
+        let r = c.read_response(false).unwrap();
+        assert_eq!(r.status, 403, "{target}");
+        assert!(!r.text().contains("secret"), "{target}");
+        s.wait_log(&format!("GET {target}: refused (403)"), T);
+    }
+    assert_eq!(get(s.addr, "/static/app.css").status, 200);
+    let _ = std::fs::remove_dir_all(&dir);
+}
