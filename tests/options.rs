@@ -33,6 +33,25 @@ fn an_unknown_option_is_one_line_naming_it_and_exit_2() {
     assert!(out.contains("--bogus-option"), "{out}");
 }
 
+/// Input: `--module app` without `--plugin python`, and an ini file with `module` but no
+/// `plugins` line. Answer: exit 2, the unknown option named, and a second line saying that
+/// no app plugin is loaded and how to load one.
+#[test]
+fn an_app_option_without_an_app_plugin_says_which_plugin_to_load() {
+    let ini = std::env::temp_dir().join(format!("rsgi-noplugin-{}.ini", free_port()));
+    std::fs::write(&ini, "[uwsgi]\nmodule = app\n").unwrap();
+    for args in [&["--module", "app"][..], &["--ini", ini.to_str().unwrap()]] {
+        let (code, out) = run_to_exit(args, T);
+        assert_eq!(code, 2, "{out}");
+        assert!(out.contains("module"), "{out}");
+        assert!(
+            out.contains("no app plugin is loaded") && out.contains("--plugin python"),
+            "{out}"
+        );
+    }
+    let _ = std::fs::remove_file(&ini);
+}
+
 #[test]
 fn a_missing_value_is_one_line_naming_the_option() {
     let (code, out) = run_to_exit(&["--plugin", "python", "--module"], T);
@@ -383,5 +402,79 @@ fn an_ini_file_rsgi_cannot_honour_is_refused_naming_what() {
         assert!(out.contains(message), "{text}: {out}");
         assert_eq!(out.trim().lines().count(), 1, "{out}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Input: a uWSGI ini file with the options of a typical production setup (strict,
+/// need-app, disable-logging with log-4xx and log-5xx, harakiri, py-callos-afterfork,
+/// recycling limits, auto-procname with a prefix, static-map, logto) and nothing else.
+/// Answer: rsgi runs it as is: the app answers, the static file is served, the log file
+/// gets the 404 and 500 lines and not the 200 one, and `ps` shows the prefixed titles.
+#[test]
+fn a_production_uwsgi_ini_file_runs_as_it_is() {
+    let dir =
+        std::env::temp_dir().join(format!("rsgi-prod-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(dir.join("static")).unwrap();
+    std::fs::write(dir.join("static/site.css"), "p{}").unwrap();
+    let port = free_port();
+    let ini = dir.join("prod.ini");
+    std::fs::write(
+        &ini,
+        format!(
+            "[uwsgi]\n\
+             plugins = python3\n\
+             strict = true\n\
+             master = true\n\
+             enable-threads = true\n\
+             vacuum = true\n\
+             single-interpreter = true\n\
+             die-on-term = true\n\
+             need-app = true\n\
+             disable-logging = true\n\
+             log-4xx = true\n\
+             log-5xx = true\n\
+             harakiri = 60\n\
+             py-callos-afterfork = true\n\
+             max-requests = 1000\n\
+             max-worker-lifetime = 3600\n\
+             reload-on-rss = 2048\n\
+             worker-reload-mercy = 60\n\
+             processes = 2\n\
+             auto-procname = true\n\
+             procname-prefix-spaced = myapp\n\
+             chdir = {apps}\n\
+             module = app\n\
+             http-socket = 127.0.0.1:{port}\n\
+             static-map = /static=%dstatic\n\
+             logto = %d%n.log\n",
+            apps = rsgi_e2e::apps_dir().display()
+        ),
+    )
+    .unwrap();
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut s = Server::spawn(rsgi_command().args(["--ini", ini.to_str().unwrap()]), addr);
+    s.wait_ready();
+    let log_file = dir.join("prod.log");
+    let file_log = || std::fs::read_to_string(&log_file).unwrap_or_default();
+    assert_eq!(get(addr, "/").text(), "Hello, World!", "{}", file_log());
+    assert_eq!(
+        get(addr, "/static/site.css").text(),
+        "p{}",
+        "{}",
+        file_log()
+    );
+    assert_eq!(get(addr, "/var?NOPE").status, 404);
+    assert_eq!(get(addr, "/raise").status, 500);
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", s.pid())).unwrap();
+    assert!(cmdline.starts_with(b"myapp rsgi master\0"), "{cmdline:?}");
+
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit(T).success(), "{}", file_log());
+    let text = file_log();
+    assert!(text.contains("\"GET /var?NOPE HTTP/1.1\" 404 "), "{text}");
+    assert!(text.contains("\"GET /raise HTTP/1.1\" 500 "), "{text}");
+    assert!(!text.contains("\"GET / HTTP/1.1\""), "{text}");
+    assert!(!text.contains("\"GET /static/site.css"), "{text}");
+    assert!(s.log().is_empty(), "stderr: {}", s.log());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -63,7 +63,8 @@ fn run() -> Result<ExitCode, HostError> {
     let plugins = Plugins::load(&plugin_specs(&boot), &boot.plugin_dirs)?;
     let mut catalog = Catalog::host();
     plugins.declare_options(&mut catalog)?;
-    let cli_values = match cli::parse(&catalog, &args)? {
+    let no_app_hint = |e: HostError| hint_app_plugin(e, plugins.app().is_none());
+    let cli_values = match cli::parse(&catalog, &args).map_err(no_app_hint)? {
         Parsed::Print(text) => {
             print!("{text}");
             return Ok(ExitCode::Clean);
@@ -71,7 +72,7 @@ fn run() -> Result<ExitCode, HostError> {
         Parsed::Run(values) => values,
     };
     let file_values = match &boot.config_file {
-        Some(path) => sources::read_file(path, &catalog)?,
+        Some(path) => sources::read_file(path, &catalog).map_err(no_app_hint)?,
         None => Default::default(),
     };
     let values = config::merge(cli_values, sources::read_env(&catalog, &env), file_values);
@@ -79,6 +80,9 @@ fn run() -> Result<ExitCode, HostError> {
     process_env::apply(&config)?;
     if let Some(target) = &config.log_target {
         log_file::apply(target, master::reload::is_reexec())?;
+    }
+    if let Some(dir) = &config.chdir {
+        tracing::info!("working directory {}", dir.display());
     }
     if let Some(identity) = &config.identity {
         identity.check()?;
@@ -168,6 +172,23 @@ fn run() -> Result<ExitCode, HostError> {
     )
     .map_err(HostError::Runtime)?;
     Ok(master.run())
+}
+
+/// An unknown option while no app plugin is loaded is most likely one of the app plugin's
+/// (`--module`, `enable-threads`): say so, and how to load it.
+fn hint_app_plugin(e: HostError, no_app: bool) -> HostError {
+    let unknown = |m: &str| m.contains("unexpected argument") || m.contains("unknown option");
+    let hint = "no app plugin is loaded, and options such as --module come from one: add --plugin python (in an ini file: plugins = python3)";
+    match e {
+        HostError::Usage(m) if no_app && unknown(&m) => HostError::Usage(format!("{m}\n  {hint}")),
+        HostError::ConfigFile { path, message } if no_app && unknown(&message) => {
+            HostError::ConfigFile {
+                path,
+                message: format!("{message}\n  {hint}"),
+            }
+        }
+        e => e,
+    }
 }
 
 /// The plugins to load: those asked for, plus the protocol plugins the sockets need.

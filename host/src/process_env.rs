@@ -33,7 +33,6 @@ pub fn apply(config: &Config) -> Result<(), HostError> {
         std::env::set_current_dir(dir).map_err(|e| {
             HostError::Usage(format!("cannot change to --chdir {}: {e}", dir.display()))
         })?;
-        tracing::info!("working directory {}", dir.display());
     }
     Ok(())
 }
