@@ -382,8 +382,8 @@ fn an_ini_file_rsgi_cannot_honour_is_refused_naming_what() {
     std::fs::create_dir_all(&dir).unwrap();
     for (text, message) in [
         (
-            "[uwsgi]\nmodule = app\ncheaper = 2\n",
-            "unknown option 'cheaper'",
+            "[uwsgi]\nmodule = app\nspooler = /var/spool/site\n",
+            "unknown option 'spooler'",
         ),
         (
             "[uwsgi]\nmodule = app\nprocesses = %k\n",
@@ -407,7 +407,8 @@ fn an_ini_file_rsgi_cannot_honour_is_refused_naming_what() {
 
 /// Input: a uWSGI ini file with the options of a typical production setup (strict,
 /// need-app, disable-logging with log-4xx and log-5xx, harakiri, py-callos-afterfork,
-/// recycling limits, auto-procname with a prefix, static-map, logto) and nothing else.
+/// recycling limits, cheaper, auto-procname with a prefix, static-map, logto) and nothing
+/// else.
 /// Answer: rsgi runs it as is: the app answers, the static file is served, the log file
 /// gets the 404 and 500 lines and not the 200 one, and `ps` shows the prefixed titles.
 #[test]
@@ -440,6 +441,9 @@ fn a_production_uwsgi_ini_file_runs_as_it_is() {
              reload-on-rss = 2048\n\
              worker-reload-mercy = 60\n\
              processes = 2\n\
+             cheaper = 1\n\
+             cheaper-initial = 2\n\
+             cheaper-step = 1\n\
              auto-procname = true\n\
              procname-prefix-spaced = myapp\n\
              chdir = {apps}\n\

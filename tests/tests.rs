@@ -17,6 +17,8 @@ mod harakiri;
 mod threads;
 // Options: --help, bad options, config file and environment precedence.
 mod options;
+// --cheaper: workers added under load, retired when idle.
+mod cheaper;
 // --static-map: files served without the app; missing files fall through; 403 for paths leaving the directory.
 mod static_map;
 // --logto and --daemonize: the log in a file, reopened by a reload; a detached master.

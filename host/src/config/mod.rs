@@ -16,6 +16,7 @@ use rsgi_plugin_api::OptionValue;
 
 use crate::error::HostError;
 use crate::log_file::LogTarget;
+use crate::master::cheaper::CheaperConfig;
 use crate::static_map::StaticMap;
 use catalog::{Catalog, Owner};
 use sources::Values;
@@ -106,6 +107,8 @@ pub struct Config {
     pub max_requests: u64,
     /// Per-worker spread added to `max_requests`.
     pub max_requests_delta: u64,
+    /// An adaptive number of workers (`--cheaper*`); `None`: always `processes`.
+    pub cheaper: Option<CheaperConfig>,
     /// Lifetime and memory limits that recycle a worker.
     pub recycle: crate::master::recycle::RecycleLimits,
     /// Kill a worker whose request runs longer than this.
@@ -176,6 +179,42 @@ fn log_target(values: &Values) -> Result<Option<LogTarget>, HostError> {
         (None, Some(path)) => Ok(Some(LogTarget::Daemon(PathBuf::from(path)))),
         (None, None) => Ok(None),
     }
+}
+
+fn cheaper(values: &Values, processes: u32) -> Result<Option<CheaperConfig>, HostError> {
+    let min: u32 = number(values, "cheaper", 0)?;
+    if min == 0 {
+        return Ok(None);
+    }
+    if min >= processes {
+        return Err(HostError::Usage(format!(
+            "--cheaper ({min}) must be lower than --processes ({processes}), the most workers it may run"
+        )));
+    }
+    if let Some(algo) = last(values, "cheaper-algo").filter(|a| *a != "spare") {
+        return Err(HostError::Usage(format!(
+            "--cheaper-algo {algo}: only 'spare' is available (leave the option out, and any cheaper-{algo}-* options)"
+        )));
+    }
+    let initial: u32 = number(values, "cheaper-initial", min)?;
+    if !(min..=processes).contains(&initial) {
+        return Err(HostError::Usage(format!(
+            "--cheaper-initial ({initial}) must be between --cheaper ({min}) and --processes ({processes})"
+        )));
+    }
+    let step: u32 = number(values, "cheaper-step", 1)?;
+    let overload: u64 = number(values, "cheaper-overload", 3)?;
+    if step == 0 || overload == 0 {
+        return Err(HostError::Usage(
+            "--cheaper-step and --cheaper-overload must be at least 1".into(),
+        ));
+    }
+    Ok(Some(CheaperConfig {
+        min,
+        initial,
+        step,
+        overload: Duration::from_secs(overload),
+    }))
 }
 
 /// Which requests get a line in the request log.
@@ -337,6 +376,7 @@ impl Config {
             need_app: flag(values, "need-app"),
             max_requests: number(values, "max-requests", 0)?,
             max_requests_delta: number(values, "max-requests-delta", 0)?,
+            cheaper: cheaper(values, processes)?,
             recycle: crate::master::recycle::RecycleLimits {
                 lifetime: Some(seconds(values, "max-worker-lifetime", 0)?).filter(|d| !d.is_zero()),
                 rss: number::<u64>(values, "reload-on-rss", 0)? << 20,
@@ -399,6 +439,58 @@ mod tests {
             v.entry(k.to_string()).or_default().push(val.to_string());
         }
         v
+    }
+
+    #[test]
+    fn cheaper_options_are_checked_against_processes() {
+        let host = Catalog::host();
+        let c = Config::from_values(
+            &values(&[("processes", "8"), ("cheaper", "2"), ("cheaper-step", "3")]),
+            &host,
+        )
+        .unwrap();
+        assert_eq!(
+            c.cheaper,
+            Some(CheaperConfig {
+                min: 2,
+                initial: 2,
+                step: 3,
+                overload: Duration::from_secs(3)
+            })
+        );
+        let off = Config::from_values(&values(&[("processes", "8"), ("cheaper", "0")]), &host);
+        assert_eq!(off.unwrap().cheaper, None);
+        for (pairs, needle) in [
+            (
+                &[("processes", "2"), ("cheaper", "2")][..],
+                "lower than --processes",
+            ),
+            (
+                &[
+                    ("processes", "4"),
+                    ("cheaper", "1"),
+                    ("cheaper-initial", "5"),
+                ],
+                "between --cheaper (1) and --processes (4)",
+            ),
+            (
+                &[
+                    ("processes", "4"),
+                    ("cheaper", "1"),
+                    ("cheaper-algo", "busyness"),
+                ],
+                "only 'spare'",
+            ),
+            (
+                &[("processes", "4"), ("cheaper", "1"), ("cheaper-step", "0")],
+                "at least 1",
+            ),
+        ] {
+            let err = Config::from_values(&values(pairs), &host)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(needle), "{err}");
+        }
     }
 
     #[test]

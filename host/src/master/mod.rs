@@ -1,8 +1,10 @@
 //! The master: forks workers, replaces and respawns them, and turns signals and FIFO
 //! commands into decisions. [`Master::run`] is the whole loop: wait (1 s at most) →
-//! handle commands → answer stats clients → reap → enforce limits → maintain.
+//! handle commands → answer stats clients → reap → enforce limits → adapt the worker count
+//! (`--cheaper`) → maintain.
 
-pub mod command;
+pub mod cheaper;
+mod command;
 pub mod fifo;
 pub mod harakiri;
 pub mod listen_queue;
@@ -32,6 +34,7 @@ use crate::listen::{self, Listener};
 use crate::plugin::Plugins;
 use crate::scoreboard::{Scoreboard, Status};
 use crate::signals::SignalPipe;
+use cheaper::{Change, Cheaper};
 use command::Command;
 use fifo::MasterFifo;
 use listen_queue::ListenQueueWatch;
@@ -85,6 +88,8 @@ pub struct Master {
     stats: StatsServer,
     queues: ListenQueueWatch,
     touch: TouchWatch,
+    /// The adaptive worker count (`--cheaper`).
+    cheaper: Option<Cheaper>,
     /// Slots still to replace in a chain reload.
     chain: VecDeque<u32>,
     phase: Phase,
@@ -106,7 +111,7 @@ impl Master {
         signals: SignalPipe,
         inherited: &[(Pid, u32)],
     ) -> Result<Self, String> {
-        let mut table = WorkerTable::new(config.processes);
+        let mut table = WorkerTable::new(config.cheaper.map_or(config.processes, |c| c.initial));
         for &(pid, slot) in inherited {
             table.inherit(pid, slot.min(config.processes).max(1));
         }
@@ -122,7 +127,9 @@ impl Master {
         let touch = TouchWatch::new(&config.touch_reload, &config.touch_chain_reload);
         let socket_files = listen::socket_files(&listeners);
         let queues = ListenQueueWatch::new(listeners.len());
+        let cheaper = config.cheaper.map(|c| Cheaper::new(c, config.processes));
         Ok(Master {
+            cheaper,
             config,
             plugins,
             app,
@@ -163,6 +170,7 @@ impl Master {
                 }
             }
             self.enforce_limits();
+            self.adapt_worker_count();
             self.maintain();
         }
     }
@@ -341,6 +349,43 @@ impl Master {
                 self.config.worker_reload_mercy.as_secs()
             );
             self.table.kill_now(pid);
+        }
+    }
+
+    /// `--cheaper`: adds workers when all are busy, retires one when several idle.
+    fn adapt_worker_count(&mut self) {
+        let Some(cheaper) = self.cheaper.as_mut() else {
+            return;
+        };
+        if self.phase != Phase::Running {
+            return;
+        }
+        let (mut busy, mut idle) = (0, 0);
+        for cell in self.table.slots().iter().filter_map(|s| s.cell) {
+            match self.board.cells()[cell].status() {
+                Status::Busy => busy += 1,
+                Status::Idle => idle += 1,
+                _ => {}
+            }
+        }
+        let workers = self.table.slots().len() as u32;
+        let overload = self.config.cheaper.map_or(0, |c| c.overload.as_secs());
+        match cheaper.decide(Instant::now(), workers, busy, idle) {
+            Change::Keep => {}
+            Change::Add(n) => {
+                let ids: Vec<String> = (0..n).map(|_| self.table.add_slot().to_string()).collect();
+                tracing::info!(
+                    "cheaper: all {workers} worker(s) busy for {overload}s: adding worker {}",
+                    ids.join(", ")
+                );
+            }
+            Change::RemoveOne => {
+                if let Some(id) = self.table.remove_slot() {
+                    tracing::info!(
+                        "cheaper: {idle} of {workers} workers idle for {overload}s: retiring worker {id}"
+                    );
+                }
+            }
         }
     }
 

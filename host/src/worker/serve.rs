@@ -241,14 +241,20 @@ impl EventLoop<'_> {
     }
 
     /// Accepts until the queue is empty (or `max` connections were taken), a batch at a
-    /// time: the batch is taken (under the thunder lock, if any), then served.
+    /// time: the batch is taken (under the thunder lock, if any), then served. Without app
+    /// threads a batch is one connection: the app runs on this thread, and connections
+    /// taken while it runs would wait for it while another worker may be idle (a burst of
+    /// slow requests would all queue behind the first in one worker). With app threads
+    /// the loop hands connections on and is back at once, so it takes up to
+    /// `ACCEPT_BATCH` at a time.
     fn accept_queued(&mut self, index: usize, max: usize) {
         let mut left = max;
+        let batch_size = if self.pool.is_some() { ACCEPT_BATCH } else { 1 };
         let mut batch = std::mem::take(&mut self.accepted);
         while left > 0 {
             let more = self
                 .acceptor
-                .accept_into(index, left.min(ACCEPT_BATCH), &mut batch);
+                .accept_into(index, left.min(batch_size), &mut batch);
             left = left.saturating_sub(batch.len());
             for (socket, peer) in batch.drain(..) {
                 self.serve_accepted(index, socket, peer);
