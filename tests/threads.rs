@@ -121,3 +121,39 @@ fn enable_threads_is_accepted_and_app_threads_run_without_it_too() {
         }
     }
 }
+
+/// Input: 1 worker with 2 app threads, both busy with 2-second requests, a third
+/// request (1.5 s) arriving meanwhile, then SIGTTIN (one worker more).
+/// Answer: the third request is answered by the new worker 2: a worker whose threads are
+/// all busy leaves new connections in the listen queue for an idle worker instead of
+/// taking them and making them wait for one of its own threads.
+#[test]
+fn a_worker_with_every_thread_busy_leaves_new_connections_to_others() {
+    let s = Server::start(&["--module", "app", "--threads", "2", "--log-requests"]);
+    let addr = s.addr;
+    let busy: Vec<_> = (0..2)
+        .map(|_| {
+            let t = std::thread::spawn(move || get(addr, "/slow?2"));
+            std::thread::sleep(Duration::from_millis(50));
+            t
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let third = std::thread::spawn(move || get(addr, "/slow?1.5"));
+    std::thread::sleep(Duration::from_millis(200));
+    s.signal(libc::SIGTTIN);
+    let r = third.join().unwrap();
+    assert_eq!((r.status, r.text().as_str()), (200, "slept 1.5"));
+    for t in busy {
+        assert_eq!(t.join().unwrap().status, 200);
+    }
+    s.wait_log("\"GET /slow?1.5 HTTP/1.1\" 200", Duration::from_secs(10));
+    let log = s.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("\"GET /slow?1.5 HTTP/1.1\" 200"))
+        .unwrap();
+    assert!(line.ends_with(" worker 2"), "{log}");
+    // And the first worker still serves once its threads are free.
+    assert_eq!(get(addr, "/").status, 200);
+}

@@ -14,6 +14,10 @@
 //! - **Reuse port** (`--reuse-port`): the worker listens on a SO_REUSEPORT socket of its
 //!   own on the same address; the kernel hashes each connection to one socket.
 //!
+//! With app threads, a worker whose threads all have a connection stops watching its
+//! listeners ([`Acceptor::deregister`]) until one is free ([`Acceptor::register`]), so
+//! that new connections go to a worker that can run them now.
+//!
 //! A worker that stops listening (retiring, shutting down) takes what is queued and then
 //! closes its sockets. For a reuse-port socket that matters most: connections the kernel
 //! put in the queue of a socket that then closes are reset. rsgi drains the queue right
@@ -69,28 +73,46 @@ impl<'a> Acceptor<'a> {
     /// token `i` (the exclusive set uses the token of its first listener).
     pub fn new(listeners: &'a [Listener], registry: &Registry) -> io::Result<Acceptor<'a>> {
         let mut sources = Vec::with_capacity(listeners.len());
-        for (i, l) in listeners.iter().enumerate() {
-            let (source, fd) = match &l.sharing {
-                Sharing::Exclusive => {
-                    epoll_add_exclusive(registry, l.fd(), Token(i))?;
-                    sources.push(Source::Exclusive);
-                    continue;
-                }
-                Sharing::ThunderLock(_) => (Source::Locked, l.fd()),
-                Sharing::ReusePort => {
-                    let own = l.reuse_port_socket()?;
-                    let fd = own.as_raw_fd();
-                    (Source::Own(own), fd)
-                }
-            };
-            registry.register(&mut SourceFd(&fd), Token(i), Interest::READABLE)?;
-            sources.push(source);
+        for l in listeners {
+            sources.push(match &l.sharing {
+                Sharing::Exclusive => Source::Exclusive,
+                Sharing::ThunderLock(_) => Source::Locked,
+                Sharing::ReusePort => Source::Own(l.reuse_port_socket()?),
+            });
         }
-        Ok(Acceptor {
+        let mut acceptor = Acceptor {
             listeners,
             sources,
-            registered: true,
-        })
+            registered: false,
+        };
+        acceptor.register(registry)?;
+        Ok(acceptor)
+    }
+
+    /// Has the event loop report new connections (again, after [`Acceptor::deregister`]).
+    pub fn register(&mut self, registry: &Registry) -> io::Result<()> {
+        if self.registered {
+            return Ok(());
+        }
+        for (i, source) in self.sources.iter().enumerate() {
+            match source {
+                Source::Exclusive => {
+                    epoll_add_exclusive(registry, self.listeners[i].fd(), Token(i))?
+                }
+                Source::Locked => registry.register(
+                    &mut SourceFd(&self.listeners[i].fd()),
+                    Token(i),
+                    Interest::READABLE,
+                )?,
+                Source::Own(s) => registry.register(
+                    &mut SourceFd(&s.as_raw_fd()),
+                    Token(i),
+                    Interest::READABLE,
+                )?,
+            }
+        }
+        self.registered = true;
+        Ok(())
     }
 
     /// How many listeners there are (listener `i` has token `i`).

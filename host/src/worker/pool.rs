@@ -2,6 +2,10 @@
 //! N threads, which drives it (read → parse → app → write) until it would block, then
 //! hands it back and wakes the loop. With one thread there is no pool: the loop thread
 //! calls the app itself, with no hand-off on the hot path.
+//!
+//! The pool counts the connections it holds, so the loop can stop accepting while every
+//! thread has one (`Pool::free`): a connection accepted then would wait here for a thread
+//! while another worker may be idle.
 
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -35,6 +39,9 @@ pub struct Done {
 
 /// The app threads of a worker.
 pub struct Pool {
+    size: usize,
+    /// Connections submitted and not yet taken back.
+    held: usize,
     jobs: Option<Sender<Job>>,
     done: Receiver<Done>,
     threads: Vec<JoinHandle<()>>,
@@ -77,6 +84,8 @@ impl Pool {
             threads.push(handle);
         }
         Ok(Pool {
+            size: n as usize,
+            held: 0,
             jobs: Some(job_tx),
             done: done_rx,
             threads,
@@ -84,15 +93,24 @@ impl Pool {
     }
 
     /// Hands a connection to the next free app thread.
-    pub fn submit(&self, job: Job) {
+    pub fn submit(&mut self, job: Job) {
         if let Some(jobs) = &self.jobs {
-            let _ = jobs.send(job);
+            if jobs.send(job).is_ok() {
+                self.held += 1;
+            }
         }
     }
 
     /// Connections the app threads have finished with.
-    pub fn completed(&self) -> Vec<Done> {
-        self.done.try_iter().collect()
+    pub fn completed(&mut self) -> Vec<Done> {
+        let done: Vec<Done> = self.done.try_iter().collect();
+        self.held = self.held.saturating_sub(done.len());
+        done
+    }
+
+    /// How many more connections the threads could take right now.
+    pub fn free(&self) -> usize {
+        self.size.saturating_sub(self.held)
     }
 
     /// Lets the threads finish and waits for them.

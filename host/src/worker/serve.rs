@@ -63,6 +63,8 @@ struct EventLoop<'a> {
     /// Buffers of closed connections, for new ones.
     buffers: Buffers,
     listening: bool,
+    /// Listening, but the listeners are not watched: every app thread is busy.
+    paused: bool,
     /// When the loop last woke up.
     woke: Instant,
     pool: Option<Pool>,
@@ -100,6 +102,7 @@ pub fn run(
         conns: Slab::with_capacity(1024),
         buffers: Buffers::default(),
         listening: true,
+        paused: false,
         woke: Instant::now(),
         pool,
         state: WorkerState::new(shared),
@@ -167,6 +170,7 @@ impl EventLoop<'_> {
             if self.state.stopping() && self.listening {
                 self.stop_listening();
             }
+            self.pace_accepting();
             if self.woke.duration_since(last_sweep) >= SWEEP_EVERY {
                 last_sweep = self.woke;
                 self.sweep();
@@ -189,7 +193,7 @@ impl EventLoop<'_> {
                 else {
                     unreachable!()
                 };
-                self.pool.as_ref().unwrap().submit(Job { key, conn });
+                self.pool.as_mut().unwrap().submit(Job { key, conn });
             }
             Entry::Here(conn) => {
                 if conn.drive(&mut self.state) == Verdict::Close {
@@ -201,7 +205,9 @@ impl EventLoop<'_> {
 
     /// Connections coming back from the app threads.
     fn take_back(&mut self) {
-        let Some(pool) = &self.pool else { return };
+        let Some(pool) = self.pool.as_mut() else {
+            return;
+        };
         for done in pool.completed() {
             let pending = matches!(
                 self.conns.get(done.key),
@@ -234,9 +240,33 @@ impl EventLoop<'_> {
         self.acceptor.close();
     }
 
+    /// Takes the connections queued on listener `index`; with app threads, only as many
+    /// as there are free threads.
     fn accept_all(&mut self, index: usize) {
-        if !self.state.stopping() {
-            self.accept_queued(index, usize::MAX);
+        let room = self.pool.as_ref().map_or(usize::MAX, Pool::free);
+        if !self.state.stopping() && room > 0 {
+            self.accept_queued(index, room);
+        }
+    }
+
+    /// With app threads: stops watching the listeners while every thread has a connection,
+    /// and watches them again once one is free. Meanwhile new connections stay in the
+    /// kernel's queue, where an idle worker takes them (uWSGI's threads likewise accept
+    /// only when free); a connection taken now would wait here for a thread.
+    fn pace_accepting(&mut self) {
+        let Some(pool) = &self.pool else { return };
+        if !self.listening {
+            return;
+        }
+        let full = pool.free() == 0;
+        if full && !self.paused {
+            self.acceptor.deregister(self.poll.registry());
+            self.paused = true;
+        } else if !full && self.paused {
+            match self.acceptor.register(self.poll.registry()) {
+                Ok(()) => self.paused = false,
+                Err(e) => tracing::warn!("cannot watch the listening sockets again: {e}"),
+            }
         }
     }
 
