@@ -19,6 +19,8 @@ mod threads;
 mod options;
 // --cheaper: workers added under load, retired when idle.
 mod cheaper;
+// systemd's notify protocol: READY=1, RELOADING=1, STOPPING=1, watchdog pings.
+mod systemd;
 // --static-map: files served without the app; missing files fall through; 403 for paths leaving the directory.
 mod static_map;
 // --logto and --daemonize: the log in a file, reopened by a reload; a detached master.

@@ -1,7 +1,7 @@
 //! The master: forks workers, replaces and respawns them, and turns signals and FIFO
 //! commands into decisions. [`Master::run`] is the whole loop: wait (1 s at most) →
 //! handle commands → answer stats clients → reap → enforce limits → adapt the worker count
-//! (`--cheaper`) → maintain.
+//! (`--cheaper`) → maintain → tell systemd how things stand.
 
 pub mod cheaper;
 mod command;
@@ -9,6 +9,7 @@ pub mod fifo;
 pub mod harakiri;
 pub mod listen_queue;
 pub mod metrics;
+pub mod notify;
 pub mod reap;
 pub mod recycle;
 pub mod reload;
@@ -38,6 +39,7 @@ use cheaper::{Change, Cheaper};
 use command::Command;
 use fifo::MasterFifo;
 use listen_queue::ListenQueueWatch;
+use notify::ServiceManager;
 use reap::Death;
 use snapshot::Snapshot;
 use stats_server::StatsServer;
@@ -90,6 +92,8 @@ pub struct Master {
     touch: TouchWatch,
     /// The adaptive worker count (`--cheaper`).
     cheaper: Option<Cheaper>,
+    /// systemd's notify protocol (`NOTIFY_SOCKET`).
+    service: ServiceManager,
     /// Slots still to replace in a chain reload.
     chain: VecDeque<u32>,
     phase: Phase,
@@ -130,6 +134,7 @@ impl Master {
         let cheaper = config.cheaper.map(|c| Cheaper::new(c, config.processes));
         Ok(Master {
             cheaper,
+            service: ServiceManager::from_env(),
             config,
             plugins,
             app,
@@ -172,6 +177,7 @@ impl Master {
             self.enforce_limits();
             self.adapt_worker_count();
             self.maintain();
+            self.notify_service();
         }
     }
 
@@ -219,6 +225,7 @@ impl Master {
             Command::Stop => self.stop("graceful shutdown", ExitCode::Clean),
             Command::Kill => {
                 tracing::info!("immediate shutdown");
+                self.service.stopping("immediate shutdown");
                 self.table.signal_all(Signal::SIGKILL);
                 self.phase = Phase::Stopping {
                     kill_at: None,
@@ -270,8 +277,10 @@ impl Master {
             .filter_map(|s| s.pid.map(|p| (p, s.id)))
             .collect();
         workers.extend(self.table.retiring().iter().map(|r| (r.pid, r.slot)));
+        self.service.reloading();
         let err = reload::reexec(&self.listeners, &workers);
         tracing::error!("graceful reload failed: cannot re-execute rsgi: {err}; carrying on with the current code");
+        self.service.reload_failed(self.table.slots().len());
     }
 
     /// Asks every worker to finish its in-flight requests and exit; exit with `code` after.
@@ -279,6 +288,7 @@ impl Master {
         if let Phase::Stopping { .. } = self.phase {
             return;
         }
+        self.service.stopping(why);
         tracing::info!(
             "{why} (waiting up to {:?} for workers)",
             self.config.reload_mercy
@@ -387,6 +397,15 @@ impl Master {
                 }
             }
         }
+    }
+
+    /// Tells systemd (when it started rsgi with `NOTIFY_SOCKET`) that rsgi serves, once
+    /// every worker accepts; pings its watchdog.
+    fn notify_service(&mut self) {
+        if self.phase == Phase::Running && self.table.slots().iter().all(|s| self.accepting(s.id)) {
+            self.service.serving(self.table.slots().len());
+        }
+        self.service.tick(Instant::now());
     }
 
     /// True when slot `id` has a worker that accepts connections.
