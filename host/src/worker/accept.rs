@@ -94,6 +94,16 @@ impl<'a> Acceptor<'a> {
         if self.registered {
             return Ok(());
         }
+        // Marked first, so that a failure part-way can undo what was added.
+        self.registered = true;
+        if let Err(e) = self.register_sources(registry) {
+            self.deregister(registry);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn register_sources(&self, registry: &Registry) -> io::Result<()> {
         for (i, source) in self.sources.iter().enumerate() {
             match source {
                 Source::Exclusive => {
@@ -111,7 +121,6 @@ impl<'a> Acceptor<'a> {
                 )?,
             }
         }
-        self.registered = true;
         Ok(())
     }
 
