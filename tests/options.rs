@@ -436,6 +436,9 @@ fn a_production_uwsgi_ini_file_runs_as_it_is() {
              log-5xx = true\n\
              harakiri = 60\n\
              py-callos-afterfork = true\n\
+             ignore-sigpipe = true\n\
+             ignore-write-errors = true\n\
+             disable-write-exception = true\n\
              max-requests = 1000\n\
              max-worker-lifetime = 3600\n\
              reload-on-rss = 2048\n\

@@ -620,3 +620,39 @@ fn every_test_app_passes_wsgiref_validator() {
     assert!(!log.contains("WSGIWarning"), "{log}");
     assert!(!log.contains("Traceback"), "{log}");
 }
+
+/// Hangs up on `/write/slow` (the legacy write() callable, 2 MB slowly) after its head
+/// and first bytes; returns how the app's writes ended (`/write/outcome`).
+fn write_outcome_after_hang_up(s: &Server) -> String {
+    let mut c = Client::connect(s.addr).unwrap();
+    c.send_raw(b"GET /write/slow HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let mut got = vec![0u8; 20_000];
+    c.stream().read_exact(&mut got).unwrap();
+    assert!(got.starts_with(b"HTTP/1.1 200"));
+    drop(c);
+    // One worker: this waits for the slow response to end.
+    get(s.addr, "/write/outcome").text()
+}
+
+/// Input: a client that hangs up while the app streams with write(), without and with
+/// `--disable-write-exception --ignore-write-errors`.
+/// Answer: by default write() raises OSError in the app and the cut request is logged at
+/// info; with the options write() returns quietly (the app writes to its end, the bytes
+/// dropped), nothing is logged at info, and the next request is served alike.
+#[test]
+fn write_to_a_client_that_went_away_raises_unless_disabled() {
+    let s = wsgi_server();
+    assert_eq!(write_outcome_after_hang_up(&s), "raised OSError");
+    s.wait_log("GET /write/slow: ", LOG_WAIT);
+    drop(s);
+
+    let s = Server::start(&[
+        "--module",
+        "wsgi_app",
+        "--disable-write-exception",
+        "--ignore-write-errors",
+    ]);
+    assert_eq!(write_outcome_after_hang_up(&s), "finished");
+    assert!(!s.log().contains("GET /write/slow"), "{}", s.log());
+}

@@ -16,6 +16,8 @@ JSON = [("Content-Type", "application/json")]
 # close() calls and items produced, by the name of the response body.
 CLOSES = {}
 PRODUCED = {}
+# How the /write/slow response ended.
+WRITES = {}
 
 
 class CountedBody:
@@ -143,6 +145,21 @@ def application(environ, start_response):
         write(b"twice, ")
         return [b"then returned"]
 
+    if path == "/write/slow":
+        # The write() callable to a client that goes away: 2000 chunks of 1000 bytes,
+        # slowly; WRITES says how it ended (raised OSError, or wrote them all).
+        write = start_response("200 OK", TEXT)
+        try:
+            for _ in range(2000):
+                write(b"w" * 1000)
+                time.sleep(0.001)
+            WRITES["slow"] = "finished"
+        except OSError as e:
+            WRITES["slow"] = "raised %s" % type(e).__name__
+        return []
+    if path == "/write/outcome":
+        start_response("200 OK", TEXT)
+        return [WRITES.get("slow", "none").encode()]
     if path == "/exc_info/before":
         # An error before anything was sent: exc_info replaces the head.
         start_response("200 OK", TEXT + [("X-Replaced", "no")])

@@ -89,6 +89,7 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("env", &[], "KEY=VALUE", List, "set an environment variable for the app (repeatable; in RSGI_ENV, commas separate entries)"),
     opt("strict", &[], "", Flag, "accepted for uWSGI compatibility: an unknown option is always an error"),
     opt("vacuum", &[], "", Flag, "accepted for uWSGI compatibility: rsgi always removes its Unix sockets and pidfile on exit"),
+    opt("ignore-sigpipe", &[], "", Flag, "accepted for uWSGI compatibility: SIGPIPE is always ignored and never reported"),
     opt("die-on-term", &[], "", Flag, "accepted for uWSGI compatibility: SIGTERM always shuts down gracefully (SIGHUP reloads)"),
     opt("disable-logging", &[], "", Flag, "accepted for uWSGI compatibility: requests are logged only with --log-requests (or --log-4xx, --log-5xx)"),
     opt("log-level", &[], "LEVEL", Value, "error, warn, info (default), debug or trace"),

@@ -48,6 +48,7 @@ pub mod serve;
 pub mod start_response;
 pub mod thread_state;
 pub mod traceback;
+pub mod write_errors;
 
 #[cfg(test)]
 mod testing;

@@ -7,6 +7,7 @@ use rsgi_plugin_api::options::{find, find_all, flag};
 use rsgi_plugin_api::{OptionKind, OptionSpec, OptionValue};
 
 use crate::error::Error;
+use crate::write_errors::WriteErrors;
 
 /// The callables tried, in order, when none is named (like uWSGI, then gunicorn/Flask).
 pub const DEFAULT_CALLABLES: [&str; 2] = ["application", "app"];
@@ -85,6 +86,20 @@ pub fn specs() -> RVec<OptionSpec> {
             OptionKind::Flag,
         ),
         spec(
+            "disable-write-exception",
+            "",
+            "",
+            "write() (the legacy callable start_response returns) returns quietly instead of raising OSError when the client went away",
+            OptionKind::Flag,
+        ),
+        spec(
+            "ignore-write-errors",
+            "",
+            "",
+            "log requests cut short by the client (it went away) at debug level instead of info",
+            OptionKind::Flag,
+        ),
+        spec(
             "py-call-osafterfork",
             "py-callos-afterfork",
             "",
@@ -129,6 +144,8 @@ pub struct Settings {
     pub mounts: Vec<MountSpec>,
     /// `--manage-script-name`: route by the path and split it into SCRIPT_NAME/PATH_INFO.
     pub manage_script_name: bool,
+    /// `--disable-write-exception`, `--ignore-write-errors`.
+    pub write_errors: WriteErrors,
 }
 
 impl Settings {
@@ -190,6 +207,10 @@ impl Settings {
             virtualenv,
             mounts,
             manage_script_name: flag(values, "manage-script-name"),
+            write_errors: WriteErrors {
+                raise: !flag(values, "disable-write-exception"),
+                report: !flag(values, "ignore-write-errors"),
+            },
         })
     }
 }
@@ -289,6 +310,8 @@ mod tests {
                 ("manage-script-name", ""),
                 ("enable-threads", ""),
                 ("single-interpreter", ""),
+                ("disable-write-exception", ""),
+                ("ignore-write-errors", ""),
                 ("py-call-osafterfork", "py-callos-afterfork"),
             ]
         );

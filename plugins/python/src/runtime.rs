@@ -28,6 +28,7 @@ static BASE_ENVIRON: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
 /// Master, once: reads the options and starts Python.
 pub fn init(options: &[OptionValue]) -> Result<(), Error> {
     let settings = Settings::from_options(options)?;
+    crate::write_errors::set(settings.write_errors);
     interp::initialize(&settings)?;
     let _ = SETTINGS.set(settings);
     Ok(())

@@ -12,6 +12,7 @@ use crate::iterate::{self, RequestInfo};
 use crate::mount::Split;
 use crate::start_response::StartResponse;
 use crate::traceback;
+use crate::write_errors;
 
 /// Calls `app` for `request` and sends its response. A failure is logged here (with the
 /// traceback when the app raised) and returned as one line.
@@ -39,7 +40,16 @@ pub fn serve(
             label: &label,
             is_head: request.method.as_slice() == b"HEAD",
         };
-        iterate::send_response(py, &result, &start, &info)
+        let sent = iterate::send_response(py, &result, &start, &info);
+        // A statement of its own: the borrow must end before `_scope` invalidates `start`
+        // (a temporary of the closure's last expression would outlive it).
+        let failure = start.borrow().failure();
+        // A write() whose OSError the app caught (or --disable-write-exception kept
+        // quiet) failed: the response was cut short all the same.
+        match (sent, failure) {
+            (Ok(()), Some(err)) => Err(RequestError::Send(err)),
+            (sent, _) => sent,
+        }
     })();
     outcome.map_err(|err| report(py, &label, err))
 }
@@ -104,7 +114,10 @@ fn report(py: Python<'_>, label: &Label<'_>, err: RequestError) -> Error {
         RequestError::Raised(exc) => {
             traceback::log(py, exc, &format!("{label}: the app raised an exception"));
         }
-        RequestError::Send(SendError::Disconnected) => tracing::info!("{label}: {err}"),
+        RequestError::Send(SendError::Disconnected) if write_errors::policy().report => {
+            tracing::info!("{label}: {err}")
+        }
+        RequestError::Send(SendError::Disconnected) => tracing::debug!("{label}: {err}"),
         RequestError::Invalid(_) | RequestError::Send(_) => tracing::error!("{label}: {err}"),
     }
     Error::Request(format!("{label}: {err}"))

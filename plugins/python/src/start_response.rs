@@ -100,6 +100,16 @@ impl StartResponse {
             .send_head()
             .and_then(|()| self.write_body(py, data))
             .and_then(|()| self.flush(py));
+        match sent {
+            // --disable-write-exception: the failure stays noted (the request's end still
+            // says the client went away); the app carries on, its writes dropped.
+            Err(RequestError::Send(SendError::Disconnected))
+                if !crate::write_errors::policy().raise =>
+            {
+                return Ok(())
+            }
+            _ => {}
+        }
         sent.map_err(|err| match err {
             RequestError::Send(e) => PyOSError::new_err(e.describe()),
             other => PyRuntimeError::new_err(other.to_string()),
@@ -117,6 +127,11 @@ impl StartResponse {
             head_sent: false,
             failed: None,
         }
+    }
+
+    /// The send that failed, if one did (later sends fail the same way).
+    pub fn failure(&self) -> Option<SendError> {
+        self.failed
     }
 
     /// Forgets the responder: later calls raise.

@@ -175,6 +175,8 @@ fn plugin_serves_through_the_abi_imports_c_extensions_and_survives_fork() {
             "manage-script-name",
             "enable-threads",
             "single-interpreter",
+            "disable-write-exception",
+            "ignore-write-errors",
             "py-call-osafterfork"
         ]
     );
