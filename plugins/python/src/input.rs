@@ -22,6 +22,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 use rsgi_plugin_api::BodyReader;
 
+use crate::request_number;
 use crate::thread_state;
 
 /// Bytes asked of the host at least per read (fewer arrive when fewer are there).
@@ -53,6 +54,8 @@ impl ReaderPtr {
 pub struct WsgiInput {
     reader: Option<ReaderPtr>,
     owner: ThreadId,
+    /// The owner thread's request this belongs to (`request_number`).
+    request: u64,
     /// Bytes read from the host and not yet given to the app: `buf[pos..]`.
     buf: Vec<u8>,
     pos: usize,
@@ -65,6 +68,7 @@ impl WsgiInput {
         WsgiInput {
             reader: Some(ReaderPtr(NonNull::from(reader).cast())),
             owner: thread_state::current_id(),
+            request: request_number::current(),
             buf: Vec::new(),
             pos: 0,
             eof: false,
@@ -91,6 +95,11 @@ impl WsgiInput {
         if self.owner != thread_state::current_id() {
             return Err(PyRuntimeError::new_err(
                 "wsgi.input used from another thread",
+            ));
+        }
+        if self.request != request_number::current() {
+            return Err(PyValueError::new_err(
+                "wsgi.input used after its request finished",
             ));
         }
         if self.pos == self.buf.len() {

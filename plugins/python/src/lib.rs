@@ -42,6 +42,7 @@ pub mod loader;
 pub mod mount;
 pub mod options;
 pub mod path_info;
+pub mod request_number;
 pub mod response_head;
 pub mod runtime;
 pub mod serve;

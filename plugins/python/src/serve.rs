@@ -10,6 +10,7 @@ use crate::error::{Error, RequestError};
 use crate::input::WsgiInput;
 use crate::iterate::{self, RequestInfo};
 use crate::mount::Split;
+use crate::request_number;
 use crate::start_response::StartResponse;
 use crate::traceback;
 use crate::write_errors;
@@ -99,6 +100,9 @@ struct RequestScope<'a, 'py> {
 
 impl Drop for RequestScope<'_, '_> {
     fn drop(&mut self) {
+        // Works even when an object is borrowed right now (the invalidations below then
+        // cannot run): its request number is no longer the thread's.
+        request_number::end();
         if let Ok(mut input) = self.input.try_borrow_mut() {
             input.invalidate();
         }

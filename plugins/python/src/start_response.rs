@@ -16,6 +16,7 @@ use pyo3::types::{PyBytes, PyTuple};
 use rsgi_plugin_api::{Responder, SendError};
 
 use crate::error::RequestError;
+use crate::request_number;
 use crate::response_head::ResponseHead;
 use crate::thread_state;
 
@@ -45,6 +46,8 @@ impl ResponderPtr {
 pub struct StartResponse {
     responder: Option<ResponderPtr>,
     owner: ThreadId,
+    /// The owner thread's request this belongs to (`request_number`).
+    request: u64,
     head: Option<ResponseHead>,
     head_sent: bool,
     failed: Option<SendError>,
@@ -123,6 +126,7 @@ impl StartResponse {
         StartResponse {
             responder: Some(ResponderPtr(NonNull::from(responder).cast())),
             owner: thread_state::current_id(),
+            request: request_number::current(),
             head: None,
             head_sent: false,
             failed: None,
@@ -169,7 +173,10 @@ impl StartResponse {
             return Err(RequestError::Send(err));
         }
         self.responder
-            .filter(|_| self.owner == thread_state::current_id())
+            .filter(|_| {
+                self.owner == thread_state::current_id()
+                    && self.request == request_number::current()
+            })
             .ok_or_else(|| {
                 RequestError::Invalid("the response was used after its request finished".into())
             })
@@ -383,6 +390,34 @@ mod tests {
             ));
             sr.borrow_mut().invalidate();
         });
+    }
+
+    /// Input: the request ends (its number moves on) while the object is borrowed, so
+    /// `invalidate` cannot run. Answer: a later write fails as "after its request
+    /// finished" and nothing reaches the responder.
+    #[test]
+    fn the_end_of_its_request_stops_the_object_even_while_borrowed() {
+        let mut fake = FakeResponse::default();
+        let mut responder = fake.responder();
+        python(|py| {
+            let sr = Bound::new(py, StartResponse::new(&mut responder)).unwrap();
+            let write = sr
+                .call1(("200 OK", Vec::<(String, String)>::new()))
+                .unwrap();
+            {
+                let _held = sr.borrow();
+                assert!(sr.try_borrow_mut().is_err());
+                request_number::end();
+            }
+            let err = write
+                .call1((pyo3::types::PyBytes::new(py, b"late"),))
+                .unwrap_err();
+            assert!(
+                err.to_string().contains("after its request finished"),
+                "{err}"
+            );
+        });
+        assert!(fake.sent.is_empty());
     }
 
     #[test]
