@@ -21,6 +21,8 @@ mod options;
 mod cheaper;
 // systemd's notify protocol: READY=1, RELOADING=1, STOPPING=1, watchdog pings.
 mod systemd;
+// --attach-daemon: started beside the workers, restarted, stopped with the master.
+mod daemons;
 // --static-map: files served without the app; missing files fall through; 403 for paths leaving the directory.
 mod static_map;
 // --logto and --daemonize: the log in a file, reopened by a reload; a detached master.

@@ -161,16 +161,8 @@ fn run() -> Result<ExitCode, HostError> {
     if let Some(title) = config.procname.master_title() {
         proctitle::set(&title);
     }
-    let master = Master::new(
-        config,
-        plugins,
-        app,
-        listeners,
-        stats,
-        signals,
-        &inherited.workers,
-    )
-    .map_err(HostError::Runtime)?;
+    let master = Master::new(config, plugins, app, listeners, stats, signals, &inherited)
+        .map_err(HostError::Runtime)?;
     Ok(master.run())
 }
 

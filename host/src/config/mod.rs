@@ -107,6 +107,8 @@ pub struct Config {
     pub max_requests: u64,
     /// Per-worker spread added to `max_requests`.
     pub max_requests_delta: u64,
+    /// Commands the master keeps running beside the workers (`--attach-daemon`).
+    pub attach_daemons: Vec<String>,
     /// An adaptive number of workers (`--cheaper*`); `None`: always `processes`.
     pub cheaper: Option<CheaperConfig>,
     /// Lifetime and memory limits that recycle a worker.
@@ -376,6 +378,7 @@ impl Config {
             need_app: flag(values, "need-app"),
             max_requests: number(values, "max-requests", 0)?,
             max_requests_delta: number(values, "max-requests-delta", 0)?,
+            attach_daemons: values.get("attach-daemon").cloned().unwrap_or_default(),
             cheaper: cheaper(values, processes)?,
             recycle: crate::master::recycle::RecycleLimits {
                 lifetime: Some(seconds(values, "max-worker-lifetime", 0)?).filter(|d| !d.is_zero()),

@@ -5,6 +5,7 @@
 
 pub mod cheaper;
 mod command;
+pub mod daemons;
 pub mod fifo;
 pub mod harakiri;
 pub mod listen_queue;
@@ -37,6 +38,7 @@ use crate::scoreboard::{Scoreboard, Status};
 use crate::signals::SignalPipe;
 use cheaper::{Change, Cheaper};
 use command::Command;
+use daemons::Daemons;
 use fifo::MasterFifo;
 use listen_queue::ListenQueueWatch;
 use notify::ServiceManager;
@@ -94,6 +96,8 @@ pub struct Master {
     cheaper: Option<Cheaper>,
     /// systemd's notify protocol (`NOTIFY_SOCKET`).
     service: ServiceManager,
+    /// `--attach-daemon` processes.
+    daemons: Daemons,
     /// Slots still to replace in a chain reload.
     chain: VecDeque<u32>,
     phase: Phase,
@@ -113,10 +117,10 @@ impl Master {
         listeners: Vec<Listener>,
         stats: StatsServer,
         signals: SignalPipe,
-        inherited: &[(Pid, u32)],
+        inherited: &reload::Inherited,
     ) -> Result<Self, String> {
         let mut table = WorkerTable::new(config.cheaper.map_or(config.processes, |c| c.initial));
-        for &(pid, slot) in inherited {
+        for &(pid, slot) in &inherited.workers {
             table.inherit(pid, slot.min(config.processes).max(1));
         }
         let board = Scoreboard::new(config.processes as usize * 2 + 16)
@@ -132,9 +136,15 @@ impl Master {
         let socket_files = listen::socket_files(&listeners);
         let queues = ListenQueueWatch::new(listeners.len());
         let cheaper = config.cheaper.map(|c| Cheaper::new(c, config.processes));
+        let daemons = Daemons::new(
+            &config.attach_daemons,
+            &inherited.daemons,
+            config.worker_reload_mercy,
+        );
         Ok(Master {
             cheaper,
             service: ServiceManager::from_env(),
+            daemons,
             config,
             plugins,
             app,
@@ -165,7 +175,7 @@ impl Master {
             self.answer_stats(&ready);
             self.reap_workers();
             if let Phase::Stopping { code, .. } = self.phase {
-                if self.table.is_empty() {
+                if self.table.is_empty() && self.daemons.is_empty() {
                     self.cleanup();
                     tracing::info!(
                         "all workers gone; master exiting with status {}",
@@ -177,6 +187,9 @@ impl Master {
             self.enforce_limits();
             self.adapt_worker_count();
             self.maintain();
+            if self.phase == Phase::Running {
+                self.daemons.start_due();
+            }
             self.notify_service();
         }
     }
@@ -226,6 +239,7 @@ impl Master {
             Command::Kill => {
                 tracing::info!("immediate shutdown");
                 self.service.stopping("immediate shutdown");
+                self.daemons.kill_all();
                 self.table.signal_all(Signal::SIGKILL);
                 self.phase = Phase::Stopping {
                     kill_at: None,
@@ -278,9 +292,12 @@ impl Master {
             .collect();
         workers.extend(self.table.retiring().iter().map(|r| (r.pid, r.slot)));
         self.service.reloading();
-        let err = reload::reexec(&self.listeners, &workers);
+        // Daemons run the new code too: the new master starts them anew.
+        self.daemons.stop_all(self.config.worker_reload_mercy);
+        let err = reload::reexec(&self.listeners, &workers, &self.daemons.stopping_pids());
         tracing::error!("graceful reload failed: cannot re-execute rsgi: {err}; carrying on with the current code");
         self.service.reload_failed(self.table.slots().len());
+        self.daemons.restart_all();
     }
 
     /// Asks every worker to finish its in-flight requests and exit; exit with `code` after.
@@ -302,12 +319,16 @@ impl Master {
         // accepting, with (almost) nothing left in their queues to reset.
         self.listeners.clear();
         self.table.signal_all(Signal::SIGTERM);
+        self.daemons.stop_all(self.config.reload_mercy);
     }
 
     fn reap_workers(&mut self) {
         for (pid, death) in reap::reap() {
             match self.table.exited(pid, death == Death::Exited(0)) {
-                Exited::Unknown => {}
+                Exited::Unknown => {
+                    let running = self.phase == Phase::Running;
+                    self.daemons.exited(pid, death, running);
+                }
                 Exited::Retired { id, cell } => {
                     self.release(id, cell);
                     tracing::info!("old worker {id} (pid {pid}) exited: {death}");
@@ -343,6 +364,7 @@ impl Master {
     /// Harakiri, recycling, the mercy period of retiring workers; full listen queues.
     fn enforce_limits(&mut self) {
         self.queues.sample(&self.listeners);
+        self.daemons.kill_overdue();
         if let Some(limit) = self.config.harakiri {
             harakiri::enforce(&mut self.table, &self.board, limit);
         }

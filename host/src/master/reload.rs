@@ -16,6 +16,8 @@ use crate::listen::Listener;
 pub const ENV_FDS: &str = "RSGI_INHERITED_FDS";
 /// Old workers (`pid:slot,...`) handed across the re-exec.
 pub const ENV_WORKERS: &str = "RSGI_RETIRING_WORKERS";
+/// `--attach-daemon` processes asked to stop (`pid,...`), handed across the re-exec.
+pub const ENV_DAEMONS: &str = "RSGI_STOPPING_DAEMONS";
 
 fn set_cloexec(fd: RawFd, on: bool) {
     // SAFETY: the fd stays owned by its Listener; only its flags change.
@@ -39,7 +41,7 @@ fn executable() -> std::io::Result<std::path::PathBuf> {
 }
 
 /// Re-executes the master. Returns only if the exec failed (the master carries on).
-pub fn reexec(listeners: &[Listener], workers: &[(Pid, u32)]) -> std::io::Error {
+pub fn reexec(listeners: &[Listener], workers: &[(Pid, u32)], daemons: &[Pid]) -> std::io::Error {
     let exe = match executable() {
         Ok(e) => e,
         Err(e) => return e,
@@ -77,6 +79,14 @@ pub fn reexec(listeners: &[Listener], workers: &[(Pid, u32)]) -> std::io::Error 
         .args(&args)
         .env(ENV_FDS, fds.join(","))
         .env(ENV_WORKERS, olds.join(","))
+        .env(
+            ENV_DAEMONS,
+            daemons
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        )
         .exec();
     if let Some(here) = here {
         let _ = std::env::set_current_dir(here);
@@ -94,6 +104,8 @@ pub struct Inherited {
     pub fds: Option<Vec<RawFd>>,
     /// Old workers and the slot each served.
     pub workers: Vec<(Pid, u32)>,
+    /// `--attach-daemon` processes of the old master, asked to stop.
+    pub daemons: Vec<Pid>,
 }
 
 /// Whether this master was started by a reload's re-exec (before `take_inherited`).
@@ -118,8 +130,21 @@ pub fn take_inherited() -> Inherited {
                 .collect()
         })
         .unwrap_or_default();
+    let daemons = std::env::var(ENV_DAEMONS)
+        .ok()
+        .map(|v| {
+            v.split(',')
+                .filter_map(|pid| Some(Pid::from_raw(pid.parse().ok()?)))
+                .collect()
+        })
+        .unwrap_or_default();
     // The master is still single-threaded here.
     std::env::remove_var(ENV_FDS);
     std::env::remove_var(ENV_WORKERS);
-    Inherited { fds, workers }
+    std::env::remove_var(ENV_DAEMONS);
+    Inherited {
+        fds,
+        workers,
+        daemons,
+    }
 }

@@ -7,7 +7,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 /// A worker that dies sooner than this after its start counts as a quick death.
-const QUICK_DEATH: Duration = Duration::from_secs(2);
+pub const QUICK_DEATH: Duration = Duration::from_secs(2);
 /// Longest pause between respawns of a worker that keeps dying at once.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 

@@ -1,0 +1,260 @@
+//! `--attach-daemon CMD` (uWSGI's): processes the master keeps running beside its workers,
+//! such as a task queue's worker or a scheduler. Each CMD runs as `/bin/sh -c CMD` in a
+//! process group of its own, with the master's environment, directory, user and log
+//! (stdout and stderr), and SIGPIPE back at its default. The master
+//! - starts each one once its own workers are spawned;
+//! - starts it again when it exits: at once, then, if it keeps dying within 2 s of its
+//!   start, after 1 s, 2 s, 4 s ... up to 30 s (as for a worker);
+//! - stops it with itself: SIGTERM to its process group at a graceful shutdown or reload
+//!   (the re-executed master starts it anew, so it runs the new code, as in uWSGI), then
+//!   SIGKILL to what is left after `--worker-reload-mercy`; SIGKILL at once on an immediate
+//!   shutdown.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+
+use super::reap::Death;
+use super::table::{backoff, QUICK_DEATH};
+
+/// One `--attach-daemon` command and its current process.
+#[derive(Debug)]
+struct Daemon {
+    command: String,
+    pid: Option<Pid>,
+    started: Instant,
+    quick_deaths: u32,
+    /// When to start it (again); `None` while it runs.
+    start_at: Option<Instant>,
+}
+
+/// A daemon process asked to stop; SIGKILLed (its group) at `kill_at`.
+#[derive(Debug)]
+struct Stopping {
+    pid: Pid,
+    kill_at: Instant,
+}
+
+/// The master's daemons.
+#[derive(Debug, Default)]
+pub struct Daemons {
+    daemons: Vec<Daemon>,
+    stopping: Vec<Stopping>,
+}
+
+impl Daemons {
+    /// The daemons for `commands`, none started yet; `inherited` are the processes of the
+    /// master this one was re-executed from, already asked to stop, to be SIGKILLed after
+    /// `mercy`.
+    pub fn new(commands: &[String], inherited: &[Pid], mercy: Duration) -> Self {
+        let now = Instant::now();
+        Daemons {
+            daemons: commands
+                .iter()
+                .map(|command| Daemon {
+                    command: command.clone(),
+                    pid: None,
+                    started: now,
+                    quick_deaths: 0,
+                    start_at: Some(now),
+                })
+                .collect(),
+            stopping: inherited
+                .iter()
+                .map(|&pid| Stopping {
+                    pid,
+                    kill_at: now + mercy,
+                })
+                .collect(),
+        }
+    }
+
+    /// Starts the daemons that are due.
+    pub fn start_due(&mut self) {
+        let now = Instant::now();
+        for d in &mut self.daemons {
+            if d.pid.is_some() || d.start_at.is_none_or(|at| at > now) {
+                continue;
+            }
+            match spawn(&d.command) {
+                Ok(pid) => {
+                    tracing::info!("started daemon (pid {pid}): {}", d.command);
+                    d.pid = Some(pid);
+                    d.started = now;
+                    d.start_at = None;
+                }
+                Err(e) => {
+                    d.quick_deaths += 1;
+                    let pause = backoff(d.quick_deaths).max(Duration::from_secs(1));
+                    tracing::error!(
+                        "cannot start daemon {}: {e}; trying again in {}s",
+                        d.command,
+                        pause.as_secs()
+                    );
+                    d.start_at = Some(now + pause);
+                }
+            }
+        }
+    }
+
+    /// Takes note of a child that ended; false when it is not a daemon. A current daemon
+    /// is started again (after a back-off) if `restart`, i.e. while the master runs.
+    pub fn exited(&mut self, pid: Pid, death: Death, restart: bool) -> bool {
+        if let Some(i) = self.stopping.iter().position(|s| s.pid == pid) {
+            self.stopping.remove(i);
+            tracing::info!("stopped daemon (pid {pid}) exited: {death}");
+            return true;
+        }
+        let Some(d) = self.daemons.iter_mut().find(|d| d.pid == Some(pid)) else {
+            return false;
+        };
+        d.pid = None;
+        if death != Death::Exited(0) && d.started.elapsed() < QUICK_DEATH {
+            d.quick_deaths += 1;
+        } else {
+            d.quick_deaths = 0;
+        }
+        let pause = backoff(d.quick_deaths);
+        if restart {
+            d.start_at = Some(Instant::now() + pause);
+            tracing::warn!(
+                "daemon (pid {pid}) exited: {death}; starting it again in {}s: {}",
+                pause.as_secs(),
+                d.command
+            );
+        } else {
+            tracing::info!("daemon (pid {pid}) exited: {death}");
+        }
+        true
+    }
+
+    /// Asks every running daemon to stop (SIGTERM to its group); SIGKILL after `mercy`.
+    /// They are started again only by [`Daemons::start_due`] after [`Daemons::restart_all`].
+    pub fn stop_all(&mut self, mercy: Duration) {
+        let kill_at = Instant::now() + mercy;
+        for d in &mut self.daemons {
+            d.start_at = None;
+            if let Some(pid) = d.pid.take() {
+                signal_group(pid, Signal::SIGTERM);
+                self.stopping.push(Stopping { pid, kill_at });
+            }
+        }
+    }
+
+    /// Schedules every daemon that is not running to start now (a failed reload).
+    pub fn restart_all(&mut self) {
+        let now = Instant::now();
+        for d in self.daemons.iter_mut().filter(|d| d.pid.is_none()) {
+            d.start_at = Some(now);
+        }
+    }
+
+    /// SIGKILLs every daemon process group now (immediate shutdown).
+    pub fn kill_all(&mut self) {
+        self.stop_all(Duration::ZERO);
+        self.kill_overdue();
+    }
+
+    /// SIGKILLs the groups of stopping daemons past their mercy.
+    pub fn kill_overdue(&mut self) {
+        let now = Instant::now();
+        for s in self.stopping.iter_mut().filter(|s| s.kill_at <= now) {
+            tracing::warn!(
+                "daemon pid {} still running after SIGTERM (--worker-reload-mercy): SIGKILL",
+                s.pid
+            );
+            signal_group(s.pid, Signal::SIGKILL);
+            // Once is enough; it is reaped like any child.
+            s.kill_at = now + Duration::from_secs(3600);
+        }
+    }
+
+    /// Daemon processes that are stopping (for a reload to hand over).
+    pub fn stopping_pids(&self) -> Vec<Pid> {
+        self.stopping.iter().map(|s| s.pid).collect()
+    }
+
+    /// True when no daemon process runs or is stopping.
+    pub fn is_empty(&self) -> bool {
+        self.stopping.is_empty() && self.daemons.iter().all(|d| d.pid.is_none())
+    }
+}
+
+fn spawn(command: &str) -> std::io::Result<Pid> {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(command)
+        .stdin(Stdio::null())
+        .process_group(0);
+    // SAFETY: between fork and exec only signal(2), which is async-signal-safe. The master
+    // ignores SIGPIPE, and an ignored signal stays ignored across exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let child = cmd.spawn()?;
+    // The child is reaped by the master's waitpid(-1) loop, not through `Child`.
+    Ok(Pid::from_raw(child.id() as i32))
+}
+
+/// Sends `signal` to the process group a daemon leads (it was started as its leader).
+fn signal_group(pid: Pid, signal: Signal) {
+    if let Err(e) = killpg(pid, signal) {
+        tracing::debug!("{signal} to daemon group {pid}: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daemons_start_due_at_once_and_none_runs_before() {
+        let d = Daemons::new(&["sleep 1".to_string()], &[], Duration::from_secs(1));
+        assert!(d.is_empty());
+        assert_eq!(
+            d.daemons[0].start_at.map(|t| t <= Instant::now()),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn a_daemon_that_keeps_dying_at_once_backs_off() {
+        let mut d = Daemons::new(&["x".to_string()], &[], Duration::from_secs(1));
+        let pid = Pid::from_raw(999_999);
+        for expected in [0, 1, 2, 4] {
+            d.daemons[0].pid = Some(pid);
+            d.daemons[0].started = Instant::now();
+            assert!(d.exited(pid, Death::Exited(1), true));
+            let wait = d.daemons[0].start_at.unwrap() - Instant::now();
+            assert!(
+                wait.as_secs_f64() <= expected as f64 + 0.1
+                    && wait.as_secs_f64() + 0.1 >= expected as f64,
+                "{wait:?} vs {expected}s"
+            );
+        }
+        // Not ours.
+        assert!(!d.exited(Pid::from_raw(1), Death::Exited(0), true));
+    }
+
+    #[test]
+    fn stopped_daemons_are_not_started_again_until_asked() {
+        let mut d = Daemons::new(&["x".to_string()], &[], Duration::from_secs(1));
+        let pid = Pid::from_raw(999_998);
+        d.daemons[0].pid = Some(pid);
+        d.daemons[0].start_at = None;
+        d.stop_all(Duration::from_secs(5));
+        assert_eq!(d.stopping_pids(), vec![pid]);
+        assert!(!d.is_empty());
+        assert_eq!(d.daemons[0].start_at, None);
+        assert!(d.exited(pid, Death::Killed(Signal::SIGTERM), true));
+        assert!(d.is_empty());
+        d.restart_all();
+        assert!(d.daemons[0].start_at.is_some());
+    }
+}
