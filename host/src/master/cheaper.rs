@@ -12,6 +12,9 @@
 
 use std::time::{Duration, Instant};
 
+use super::table::WorkerTable;
+use crate::scoreboard::{Scoreboard, Status};
+
 /// The `--cheaper*` options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheaperConfig {
@@ -84,6 +87,39 @@ impl Cheaper {
             Change::RemoveOne
         } else {
             Change::Keep
+        }
+    }
+}
+
+impl Cheaper {
+    /// One look at the workers on `board`; adds or retires slots of `table` as decided.
+    pub fn adapt(&mut self, table: &mut WorkerTable, board: &Scoreboard) {
+        let (mut busy, mut idle) = (0, 0);
+        for cell in table.slots().iter().filter_map(|s| s.cell) {
+            match board.cells()[cell].status() {
+                Status::Busy => busy += 1,
+                Status::Idle => idle += 1,
+                _ => {}
+            }
+        }
+        let workers = table.slots().len() as u32;
+        let overload = self.config.overload.as_secs();
+        match self.decide(Instant::now(), workers, busy, idle) {
+            Change::Keep => {}
+            Change::Add(n) => {
+                let ids: Vec<String> = (0..n).map(|_| table.add_slot().to_string()).collect();
+                tracing::info!(
+                    "cheaper: all {workers} worker(s) busy for {overload}s: adding worker {}",
+                    ids.join(", ")
+                );
+            }
+            Change::RemoveOne => {
+                if let Some(id) = table.remove_slot() {
+                    tracing::info!(
+                        "cheaper: {idle} of {workers} workers idle for {overload}s: retiring worker {id}"
+                    );
+                }
+            }
         }
     }
 }

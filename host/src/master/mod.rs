@@ -36,7 +36,7 @@ use crate::listen::{self, Listener};
 use crate::plugin::Plugins;
 use crate::scoreboard::{Scoreboard, Status};
 use crate::signals::SignalPipe;
-use cheaper::{Change, Cheaper};
+use cheaper::Cheaper;
 use command::Command;
 use daemons::Daemons;
 use fifo::MasterFifo;
@@ -386,38 +386,8 @@ impl Master {
 
     /// `--cheaper`: adds workers when all are busy, retires one when several idle.
     fn adapt_worker_count(&mut self) {
-        let Some(cheaper) = self.cheaper.as_mut() else {
-            return;
-        };
-        if self.phase != Phase::Running {
-            return;
-        }
-        let (mut busy, mut idle) = (0, 0);
-        for cell in self.table.slots().iter().filter_map(|s| s.cell) {
-            match self.board.cells()[cell].status() {
-                Status::Busy => busy += 1,
-                Status::Idle => idle += 1,
-                _ => {}
-            }
-        }
-        let workers = self.table.slots().len() as u32;
-        let overload = self.config.cheaper.map_or(0, |c| c.overload.as_secs());
-        match cheaper.decide(Instant::now(), workers, busy, idle) {
-            Change::Keep => {}
-            Change::Add(n) => {
-                let ids: Vec<String> = (0..n).map(|_| self.table.add_slot().to_string()).collect();
-                tracing::info!(
-                    "cheaper: all {workers} worker(s) busy for {overload}s: adding worker {}",
-                    ids.join(", ")
-                );
-            }
-            Change::RemoveOne => {
-                if let Some(id) = self.table.remove_slot() {
-                    tracing::info!(
-                        "cheaper: {idle} of {workers} workers idle for {overload}s: retiring worker {id}"
-                    );
-                }
-            }
+        if let (Some(cheaper), Phase::Running) = (self.cheaper.as_mut(), self.phase) {
+            cheaper.adapt(&mut self.table, &self.board);
         }
     }
 
