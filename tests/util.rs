@@ -48,13 +48,30 @@ pub fn venv() -> PathBuf {
     v
 }
 
-/// A free TCP port on 127.0.0.1.
+/// A free TCP port on 127.0.0.1, for a server to bind.
+///
+/// Taken below the kernel's ephemeral range (32768-60999 by default), not by binding port
+/// 0: a port from that range, released again, can become the local port of one of the
+/// many client connections the tests make before the server binds it, and the server then
+/// fails to start. Each call gives another port (a counter, started at a place that
+/// depends on the process, so that two test processes rarely start at the same port).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        (std::process::id() % 60) * 200,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    loop {
+        let port = (FIRST + NEXT.fetch_add(1, Ordering::Relaxed) % COUNT) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A running `rsgi`.
