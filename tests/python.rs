@@ -146,3 +146,55 @@ fn fork_hooks_registered_by_the_app_run_in_each_worker() {
         assert_eq!(words[5], words[7], "after_in_child ran once, here: {text}");
     }
 }
+
+/// Input: `--py-autoreload 1`, 2 workers, an app module in a scratch directory answering
+/// "v1"; then the module's file rewritten to answer "v2".
+/// Answer: a log line naming the changed file, a graceful reload, and every answer after
+/// it is "v2"; no request fails meanwhile.
+#[test]
+fn py_autoreload_reloads_when_a_module_file_changes() {
+    let dir = std::env::temp_dir().join(format!(
+        "rsgi-autoreload-{}-{}",
+        std::process::id(),
+        rsgi_e2e::free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let module = dir.join("auto_app.py");
+    let app = |v: &str| {
+        format!("def application(e, sr):\n    sr('200 OK', [('Content-Type', 'text/plain')])\n    return [b'{v}']\n")
+    };
+    std::fs::write(&module, app("v1")).unwrap();
+    let s = Server::start(&[
+        "--pythonpath",
+        dir.to_str().unwrap(),
+        "--module",
+        "auto_app",
+        "--processes",
+        "2",
+        "--py-autoreload",
+        "1",
+    ]);
+    assert_eq!(get(s.addr, "/").text(), "v1");
+    // Let the watcher see the file once before it changes.
+    std::thread::sleep(Duration::from_millis(1500));
+    std::fs::write(&module, app("v2")).unwrap();
+    s.wait_log(
+        "auto_app.py changed: asking the master for a graceful reload",
+        T,
+    );
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let text = get(s.addr, "/").text();
+        if text == "v2" {
+            break;
+        }
+        assert_eq!(text, "v1", "{}", s.log());
+        assert!(std::time::Instant::now() < deadline, "{}", s.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.wait_log("old worker 2", T);
+    for _ in 0..6 {
+        assert_eq!(get(s.addr, "/").text(), "v2");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

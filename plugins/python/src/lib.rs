@@ -29,6 +29,7 @@ use rsgi_plugin_api::{
     PluginMod, PluginModRef, Request, Responder,
 };
 
+pub mod autoreload;
 pub mod cgi_name;
 pub mod environ;
 pub mod error;

@@ -1,6 +1,7 @@
 //! The options the python plugin declares, and the settings they turn into.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use abi_stable::std_types::{RStr, RVec};
 use rsgi_plugin_api::options::{find, find_all, flag};
@@ -100,6 +101,13 @@ pub fn specs() -> RVec<OptionSpec> {
             OptionKind::Flag,
         ),
         spec(
+            "py-autoreload",
+            "",
+            "SECONDS",
+            "development: every SECONDS, look for changed files of imported modules and reload gracefully when one changed (default 0 = off)",
+            OptionKind::Value,
+        ),
+        spec(
             "py-call-osafterfork",
             "py-callos-afterfork",
             "",
@@ -146,6 +154,8 @@ pub struct Settings {
     pub manage_script_name: bool,
     /// `--disable-write-exception`, `--ignore-write-errors`.
     pub write_errors: WriteErrors,
+    /// `--py-autoreload`: how often to look for changed module files (`None`: never).
+    pub autoreload: Option<Duration>,
 }
 
 impl Settings {
@@ -207,11 +217,24 @@ impl Settings {
             virtualenv,
             mounts,
             manage_script_name: flag(values, "manage-script-name"),
+            autoreload: autoreload(values)?,
             write_errors: WriteErrors {
                 raise: !flag(values, "disable-write-exception"),
                 report: !flag(values, "ignore-write-errors"),
             },
         })
+    }
+}
+
+fn autoreload(values: &[OptionValue]) -> Result<Option<Duration>, Error> {
+    match find(values, "py-autoreload").map(str::trim) {
+        None | Some("0") => Ok(None),
+        Some(v) => match v.parse::<u64>() {
+            Ok(secs) => Ok(Some(Duration::from_secs(secs))),
+            Err(_) => Err(Error::Config(format!(
+                "invalid value '{v}' for --py-autoreload: expected seconds"
+            ))),
+        },
     }
 }
 
@@ -312,6 +335,7 @@ mod tests {
                 ("single-interpreter", ""),
                 ("disable-write-exception", ""),
                 ("ignore-write-errors", ""),
+                ("py-autoreload", ""),
                 ("py-call-osafterfork", "py-callos-afterfork"),
             ]
         );

@@ -96,6 +96,10 @@ pub fn post_fork_parent() {
 pub fn post_fork_child(ctx: &AppContext) {
     interp::after_fork_child();
     set_context(ctx);
+    // One watcher is enough: worker 1 (there is always one) asks for the reload.
+    if let (Some(period), 1) = (SETTINGS.get().and_then(|s| s.autoreload), ctx.worker_id) {
+        crate::autoreload::start(period);
+    }
 }
 
 /// Serves one request with the loaded app.

@@ -177,6 +177,7 @@ fn plugin_serves_through_the_abi_imports_c_extensions_and_survives_fork() {
             "single-interpreter",
             "disable-write-exception",
             "ignore-write-errors",
+            "py-autoreload",
             "py-call-osafterfork"
         ]
     );
