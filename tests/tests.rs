@@ -23,6 +23,8 @@ mod cheaper;
 mod systemd;
 // --attach-daemon: started beside the workers, restarted, stopped with the master.
 mod daemons;
+// rsgi as PID 1 of a PID namespace (a container's entry point): serves, reaps orphans, SIGTERM is graceful.
+mod container;
 // --static-map: files served without the app; missing files fall through; 403 for paths leaving the directory.
 mod static_map;
 // --logto and --daemonize: the log in a file, reopened by a reload; a detached master.
