@@ -190,3 +190,54 @@ fn behind_nginx_the_line_names_remote_addr_and_escapes_the_uri() {
     let log = s.log();
     assert!(!log.lines().any(|l| l.starts_with("INFO forged")), "{log}");
 }
+
+/// Input: `--log-format` alone with Apache's combined format plus the worker, and a GET
+/// with a `User-Agent`, a `Referer` and a quote in the query; then a server started with an
+/// unknown placeholder.
+/// Answer: request logging is on, each line is exactly the format filled in (no time or
+/// level in front, the quote escaped); the unknown placeholder stops the start with exit
+/// 2 and a line naming it.
+#[test]
+fn log_format_writes_the_line_in_the_given_shape() {
+    let format = "%(addr) - %(user) [%(ltime)] \"%(method) %(uri) %(proto)\" %(status) %(size) \"%(referer)\" \"%(uagent)\" w%(wid)";
+    let s = Server::start(&["--module", "app", "--log-format", format]);
+    let mut c = Client::connect(s.addr).unwrap();
+    let r = c
+        .request(
+            "GET",
+            "/var?\"x\"",
+            &[("User-Agent", "test-agent/1.0"), ("Referer", "http://ref/")],
+            b"",
+        )
+        .unwrap();
+    assert_eq!(r.status, 404);
+    s.wait_log("\"test-agent/1.0\" w1", T);
+    let log = s.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("test-agent"))
+        .unwrap()
+        .to_string();
+    assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
+    assert!(
+        line.ends_with(
+            "] \"GET /var?\\\"x\\\" HTTP/1.1\" 404 0 \"http://ref/\" \"test-agent/1.0\" w1"
+        ),
+        "{line}"
+    );
+    drop(s);
+
+    let (code, out) = rsgi_e2e::run_to_exit(
+        &[
+            "--plugin",
+            "python",
+            "--module",
+            "app",
+            "--log-format",
+            "%(addr) %(nope)",
+        ],
+        T,
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("unknown placeholder %(nope)"), "{out}");
+}

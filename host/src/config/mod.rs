@@ -18,6 +18,7 @@ use crate::error::HostError;
 use crate::log_file::LogTarget;
 use crate::master::cheaper::CheaperConfig;
 use crate::static_map::StaticMap;
+use crate::worker::log_format::LogFormat;
 use catalog::{Catalog, Owner};
 use sources::Values;
 
@@ -157,6 +158,8 @@ pub struct Config {
     pub log_target: Option<LogTarget>,
     /// Which requests get a log line (`--log-requests`, `--log-4xx`, `--log-5xx`).
     pub request_log: RequestLogging,
+    /// The request line's format (`--log-format`; `None`: rsgi's own).
+    pub log_format: Option<LogFormat>,
     /// Files served without the app (`--static-map PREFIX=DIR`).
     pub static_map: StaticMap,
     /// The directory to work in (`--chdir`).
@@ -169,6 +172,18 @@ pub struct Config {
     pub procname: crate::proctitle::ProcNames,
     /// Each plugin's own option values, by plugin name.
     pub plugin_options: BTreeMap<String, RVec<OptionValue>>,
+}
+
+/// `--log-format` alone turns request logging on (for every request); with `--log-4xx`
+/// or `--log-5xx` it formats just those.
+fn request_logging(values: &Values, formatted: bool) -> RequestLogging {
+    let client_errors = flag(values, "log-4xx");
+    let server_errors = flag(values, "log-5xx");
+    RequestLogging {
+        all: flag(values, "log-requests") || (formatted && !client_errors && !server_errors),
+        client_errors,
+        server_errors,
+    }
 }
 
 fn log_target(values: &Values) -> Result<Option<LogTarget>, HostError> {
@@ -305,6 +320,10 @@ fn flag(values: &Values, name: &str) -> bool {
 impl Config {
     /// Validates merged values into a config.
     pub fn from_values(values: &Values, catalog: &Catalog) -> Result<Config, HostError> {
+        let log_format = last(values, "log-format")
+            .map(LogFormat::parse)
+            .transpose()
+            .map_err(HostError::Usage)?;
         let mut sockets = Vec::new();
         for addr in values.get("http").into_iter().flatten() {
             sockets.push(SocketSpec {
@@ -408,11 +427,8 @@ impl Config {
             chown_socket: last(values, "chown-socket").map(str::parse).transpose()?,
             pidfile: last(values, "pidfile").map(PathBuf::from),
             log_target: log_target(values)?,
-            request_log: RequestLogging {
-                all: flag(values, "log-requests"),
-                client_errors: flag(values, "log-4xx"),
-                server_errors: flag(values, "log-5xx"),
-            },
+            request_log: request_logging(values, log_format.is_some()),
+            log_format,
             static_map: StaticMap::parse(
                 values.get("static-map").map_or(&[][..], |v| v.as_slice()),
                 last(values, "chdir").map(Path::new),

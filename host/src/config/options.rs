@@ -95,6 +95,7 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("disable-logging", &[], "", Flag, "accepted for uWSGI compatibility: requests are logged only with --log-requests (or --log-4xx, --log-5xx)"),
     opt("log-level", &[], "LEVEL", Value, "error, warn, info (default), debug or trace"),
     opt("log-requests", &[], "", Flag, "log a line per request: client, request line, status, body bytes, duration, worker (off by default; shown at any --log-level)"),
+    opt("log-format", &["logformat"], "FORMAT", Value, "the request line in uWSGI's log-format placeholders, e.g. '%(addr) - %(user) [%(ltime)] \"%(method) %(uri) %(proto)\" %(status) %(size) %(msecs)ms' (alone, it also turns request logging on)"),
     opt("log-4xx", &[], "", Flag, "log a request line (as --log-requests does) for requests answered 400-499, even without --log-requests"),
     opt("log-5xx", &[], "", Flag, "log a request line (as --log-requests does) for requests answered 500-599, even without --log-requests"),
     opt("auto-procname", &[], "", Flag, "set process titles as ps shows them: 'rsgi master', 'rsgi worker N'"),

@@ -15,8 +15,9 @@
 use std::io::Write;
 use std::sync::Mutex;
 
-use rsgi_plugin_api::Header;
+use rsgi_plugin_api::{Header, NameStyle};
 
+use super::log_format::LogFormat;
 use crate::config::RequestLogging;
 
 /// Pending bytes past this are written at once.
@@ -29,6 +30,10 @@ pub struct Entry<'a> {
     /// The protocol's variables (the uwsgi protocol's, with nginx's `REMOTE_ADDR`; none
     /// over HTTP).
     pub vars: &'a [Header<'a>],
+    /// The request headers (`HTTP_*` variables behind the uwsgi protocol; see `names`).
+    pub headers: &'a [Header<'a>],
+    /// How the header names are spelled.
+    pub names: NameStyle,
     /// The request method as received (empty for a request the host refused unread:
     /// the line then shows `"-"` for the request).
     pub method: &'a [u8],
@@ -54,6 +59,8 @@ impl<'a> Entry<'a> {
         Entry {
             peer,
             vars: &[],
+            headers: &[],
+            names: NameStyle::Http,
             method: b"",
             uri: b"",
             protocol: "",
@@ -67,7 +74,7 @@ impl<'a> Entry<'a> {
 
     /// The client: `REMOTE_ADDR` from a front server's variables when there is one (the
     /// last, which is the one the app sees), else the socket peer.
-    fn client(&self) -> &[u8] {
+    pub fn client(&self) -> &[u8] {
         match self
             .vars
             .iter()
@@ -112,14 +119,16 @@ impl<'a> Entry<'a> {
 /// A worker's pending request lines (the event loop and app threads add to it).
 pub struct RequestLog {
     selection: RequestLogging,
+    format: Option<LogFormat>,
     pending: Mutex<Vec<u8>>,
 }
 
 impl RequestLog {
-    /// A log for the requests `selection` wants.
-    pub fn new(selection: RequestLogging) -> Self {
+    /// A log for the requests `selection` wants, in `format` (`--log-format`) or rsgi's own.
+    pub fn new(selection: RequestLogging, format: Option<LogFormat>) -> Self {
         RequestLog {
             selection,
+            format,
             pending: Mutex::default(),
         }
     }
@@ -131,7 +140,10 @@ impl RequestLog {
             return;
         }
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        entry.write_to(&mut pending);
+        match &self.format {
+            Some(format) => format.write(entry, &mut pending),
+            None => entry.write_to(&mut pending),
+        }
         if pending.len() >= FLUSH_AT {
             write_out(&mut pending);
         }
@@ -152,8 +164,26 @@ fn write_out(pending: &mut Vec<u8>) {
     pending.clear();
 }
 
+/// `24/Nov/2026:01:44:18 +0000`, the time in Apache's (and uWSGI's `%(ltime)`) log lines.
+pub fn apache_time(unix_us: u64, out: &mut Vec<u8>) {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = unix_us / 1_000_000;
+    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+    let in_day = secs % 86_400;
+    let _ = write!(
+        out,
+        "{day:02}/{}/{year:04}:{:02}:{:02}:{:02} +0000",
+        MONTHS[month as usize - 1],
+        in_day / 3600,
+        in_day / 60 % 60,
+        in_day % 60
+    );
+}
+
 /// `2026-11-24T01:44:18.413589Z`, as the rest of the log has it.
-fn timestamp(unix_us: u64, out: &mut Vec<u8>) {
+pub fn timestamp(unix_us: u64, out: &mut Vec<u8>) {
     let secs = unix_us / 1_000_000;
     let (year, month, day) = civil_from_days((secs / 86_400) as i64);
     let in_day = secs % 86_400;
@@ -217,6 +247,8 @@ mod tests {
         let entry = Entry {
             peer: "127.0.0.1",
             vars: &vars,
+            headers: &[],
+            names: NameStyle::Http,
             method: b"GET",
             uri: b"/a?\"b\"\r\nX",
             protocol: "HTTP/1.1",

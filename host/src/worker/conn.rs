@@ -415,6 +415,8 @@ impl Conn {
             log.record(&access_log::Entry {
                 peer: self.peer.addr(),
                 vars: &vars,
+                headers: &headers,
+                names: request.names,
                 method,
                 uri: head.uri.get(head_bytes),
                 protocol: head.version.as_str(),

@@ -6,6 +6,7 @@ pub mod blocking;
 pub mod body;
 pub mod buffers;
 pub mod conn;
+pub mod log_format;
 pub mod orphan;
 pub mod peer;
 pub mod pool;

@@ -89,9 +89,9 @@ impl Shared {
             cell,
             max_requests,
             static_map: config.static_map.clone(),
-            request_log: request_log
-                .any()
-                .then(|| super::access_log::RequestLog::new(request_log)),
+            request_log: request_log.any().then(|| {
+                super::access_log::RequestLog::new(request_log, config.log_format.clone())
+            }),
             requests: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
             resting: AtomicU8::new(Status::Idle as u8),
