@@ -25,6 +25,8 @@ mod systemd;
 mod daemons;
 // rsgi as PID 1 of a PID namespace (a container's entry point): serves, reaps orphans, SIGTERM is graceful.
 mod container;
+// --exec-asap, --exec-as-root, --exec-as-user, --exec-pre-app, --exec-post-app.
+mod exec_hooks;
 // --static-map: files served without the app; missing files fall through; 403 for paths leaving the directory.
 mod static_map;
 // --logto and --daemonize: the log in a file, reopened by a reload; a detached master.

@@ -4,6 +4,7 @@
 mod config;
 mod date;
 mod error;
+mod exec_hooks;
 mod exit;
 mod identity;
 mod listen;
@@ -24,6 +25,7 @@ use config::cli::{self, Parsed};
 use config::sources::{self, Bootstrap};
 use config::{Config, SocketProtocol};
 use error::HostError;
+use exec_hooks::Phase;
 use exit::ExitCode;
 use master::Master;
 use plugin::Plugins;
@@ -84,6 +86,7 @@ fn run() -> Result<ExitCode, HostError> {
     if let Some(dir) = &config.chdir {
         tracing::info!("working directory {}", dir.display());
     }
+    config.exec_hooks.run(Phase::Asap)?;
     if let Some(identity) = &config.identity {
         identity.check()?;
     }
@@ -104,14 +107,18 @@ fn run() -> Result<ExitCode, HostError> {
             HostError::Runtime(format!("cannot write pidfile {}: {e}", pidfile.display()))
         })?;
     }
+    let unbind = |e: HostError| {
+        listen::remove_socket_files(&listeners);
+        e
+    };
+    config.exec_hooks.run(Phase::AsRoot).map_err(unbind)?;
     // Sockets are bound (privileged ports, root-owned directories): root is no longer
     // needed, and no app code has run yet.
     if let Some(identity) = &config.identity {
-        identity.assume().inspect_err(|_| {
-            listen::remove_socket_files(&listeners);
-        })?;
+        identity.assume().map_err(unbind)?;
         tracing::info!("running as {}", identity.describe());
     }
+    config.exec_hooks.run(Phase::AsUser).map_err(unbind)?;
     tracing::info!(
         "rsgi {} master pid {}",
         env!("CARGO_PKG_VERSION"),
@@ -143,6 +150,7 @@ fn run() -> Result<ExitCode, HostError> {
             "preforking (app loaded in the master)"
         }
     );
+    config.exec_hooks.run(Phase::PreApp).map_err(unbind)?;
     if !config.lazy_apps {
         match (app.load_app())(&worker::app_context(&config, 0)).into_result() {
             Ok(desc) => tracing::info!("app loaded: {desc}"),
@@ -153,6 +161,7 @@ fn run() -> Result<ExitCode, HostError> {
             Err(e) => tracing::error!("app not loaded, every request will get 500: {}", e.message),
         }
     }
+    config.exec_hooks.run(Phase::PostApp).map_err(unbind)?;
     let signals = SignalPipe::install(master::MASTER_SIGNALS)
         .map_err(|e| HostError::Runtime(format!("cannot install signal handlers: {e}")))?;
     // A master re-executed by a graceful reload starts with these blocked (pending

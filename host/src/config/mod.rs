@@ -15,6 +15,7 @@ use abi_stable::std_types::{RString, RVec};
 use rsgi_plugin_api::OptionValue;
 
 use crate::error::HostError;
+use crate::exec_hooks::ExecHooks;
 use crate::log_file::LogTarget;
 use crate::master::cheaper::CheaperConfig;
 use crate::static_map::StaticMap;
@@ -108,6 +109,8 @@ pub struct Config {
     pub max_requests: u64,
     /// Per-worker spread added to `max_requests`.
     pub max_requests_delta: u64,
+    /// Commands run at points of the start (`--exec-*`).
+    pub exec_hooks: ExecHooks,
     /// Commands the master keeps running beside the workers (`--attach-daemon`).
     pub attach_daemons: Vec<String>,
     /// An adaptive number of workers (`--cheaper*`); `None`: always `processes`.
@@ -397,6 +400,7 @@ impl Config {
             need_app: flag(values, "need-app"),
             max_requests: number(values, "max-requests", 0)?,
             max_requests_delta: number(values, "max-requests-delta", 0)?,
+            exec_hooks: ExecHooks::from_values(values),
             attach_daemons: values.get("attach-daemon").cloned().unwrap_or_default(),
             cheaper: cheaper(values, processes)?,
             recycle: crate::master::recycle::RecycleLimits {

@@ -1,0 +1,78 @@
+//! uWSGI's `exec-*` hooks: commands the master runs at points of its start.
+
+use std::time::{Duration, Instant};
+
+use rsgi_e2e::{free_port, get, run_to_exit, Server};
+
+const T: Duration = Duration::from_secs(20);
+
+/// Input: one command for each of `--exec-asap`, `--exec-as-root`, `--exec-as-user`,
+/// `--exec-pre-app`, `--exec-post-app`, each appending its name to a file; then SIGHUP.
+/// Answer: the file has the five names in that order once rsgi serves, and the five again
+/// after the graceful reload (the re-executed master runs them again).
+#[test]
+fn hooks_run_in_order_at_start_and_again_on_reload() {
+    let dir =
+        std::env::temp_dir().join(format!("rsgi-hooks-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("order");
+    let cmd = |name: &str| format!("echo {name} >> {}", file.display());
+    let names = ["asap", "as-root", "as-user", "pre-app", "post-app"];
+    let mut args: Vec<String> = vec!["--module".into(), "app".into()];
+    for name in names {
+        args.push(format!("--exec-{name}"));
+        args.push(cmd(name));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let s = Server::start(&args);
+    let once = names.map(|n| format!("{n}\n")).concat();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), once);
+    assert_eq!(get(s.addr, "/").status, 200);
+
+    s.signal(libc::SIGHUP);
+    let twice = once.repeat(2);
+    let deadline = Instant::now() + T;
+    while std::fs::read_to_string(&file).unwrap() != twice {
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            std::fs::read_to_string(&file).unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    s.wait_log("old worker 1", T);
+    assert_eq!(get(s.addr, "/").status, 200);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Input: `--exec-pre-app "exit 7"` with a Unix socket.
+/// Answer: exit status 1, a line naming the option, the command and its status; the app
+/// is not loaded and the socket file is removed.
+#[test]
+fn a_failing_hook_stops_the_start() {
+    let sock = std::env::temp_dir().join(format!(
+        "rsgi-hook-{}-{}.sock",
+        std::process::id(),
+        free_port()
+    ));
+    let (code, out) = run_to_exit(
+        &[
+            "--plugin",
+            "python",
+            "--module",
+            "app",
+            "--socket",
+            sock.to_str().unwrap(),
+            "--exec-pre-app",
+            "exit 7",
+        ],
+        T,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("--exec-pre-app command \"exit 7\" failed (exit status: 7)"),
+        "{out}"
+    );
+    assert!(!out.contains("app loaded:"), "{out}");
+    assert!(!sock.exists(), "socket file left behind");
+}
