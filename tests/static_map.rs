@@ -138,3 +138,68 @@ fn paths_that_leave_the_directory_get_403() {
     assert_eq!(get(s.addr, "/static/app.css").status, 200);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Input: `--static-index index.html --static-gzip-all`; GET of the directory; GET of
+/// `app.js` (which has an `app.js.gz` beside it) with `Accept-Encoding: gzip`, with
+/// `gzip;q=0`, and without the header; GET of `app.css`, which has no `.gz`.
+/// Answer: the directory serves its index.html; with gzip accepted the `.gz` bytes go out
+/// with `Content-Encoding: gzip` and app.js's type; otherwise app.js itself; every answer
+/// says `Vary: Accept-Encoding`.
+#[test]
+fn index_files_and_precompressed_files() {
+    let dir = site();
+    std::fs::write(dir.join("static/index.html"), "<h1>index</h1>").unwrap();
+    std::fs::write(dir.join("static/app.js"), "let plain = 1;").unwrap();
+    std::fs::write(dir.join("static/app.js.gz"), b"\x1f\x8bnot-really-gzip").unwrap();
+    let map = format!("/static={}", dir.join("static").display());
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--static-map",
+        &map,
+        "--static-index",
+        "index.html",
+        "--static-gzip-all",
+    ]);
+    let index = get(s.addr, "/static/");
+    assert_eq!(
+        (index.status, index.text().as_str()),
+        (200, "<h1>index</h1>")
+    );
+    assert_eq!(index.header("content-type"), Some("text/html"));
+
+    let mut c = Client::connect(s.addr).unwrap();
+    let gz = c
+        .request(
+            "GET",
+            "/static/app.js",
+            &[("Accept-Encoding", "br, gzip")],
+            b"",
+        )
+        .unwrap();
+    assert_eq!(gz.status, 200);
+    assert_eq!(gz.body, b"\x1f\x8bnot-really-gzip");
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    assert_eq!(gz.header("vary"), Some("Accept-Encoding"));
+    let js_type = gz.header("content-type").unwrap().to_string();
+    assert!(js_type.contains("javascript"), "{js_type}");
+
+    for accept in [&[("Accept-Encoding", "gzip;q=0")][..], &[]] {
+        let plain = c.request("GET", "/static/app.js", accept, b"").unwrap();
+        assert_eq!(plain.text(), "let plain = 1;", "{accept:?}");
+        assert_eq!(plain.header("content-encoding"), None);
+        assert_eq!(plain.header("content-type"), Some(js_type.as_str()));
+        assert_eq!(plain.header("vary"), Some("Accept-Encoding"));
+    }
+    let css = c
+        .request(
+            "GET",
+            "/static/app.css",
+            &[("Accept-Encoding", "gzip")],
+            b"",
+        )
+        .unwrap();
+    assert_eq!(css.text(), "body { color: red }\n");
+    assert_eq!(css.header("content-encoding"), None);
+    let _ = std::fs::remove_dir_all(&dir);
+}

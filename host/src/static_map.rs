@@ -10,7 +10,11 @@
 //! - a path that is not a regular file under DIR (missing, a directory) goes to the app,
 //!   as uWSGI does, so an app can still answer under the same prefix;
 //! - a `..` segment, a NUL byte, or a file whose real path (symlinks resolved) lies outside
-//!   DIR is refused with 403 and a log line, never served.
+//!   DIR is refused with 403 and a log line, never served;
+//! - `--static-index NAME` (repeatable): a path naming a directory serves the first NAME
+//!   found in it (`index.html`);
+//! - `--static-gzip-all`: a client that accepts gzip gets `FILE.gz` when it is there (with
+//!   `Content-Encoding: gzip`; see `worker::static_files`).
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -29,10 +33,14 @@ struct Mount {
     root: PathBuf,
 }
 
-/// All `--static-map` entries, longest prefix first.
+/// All `--static-map` entries, longest prefix first, and how they are served.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StaticMap {
     mounts: Vec<Mount>,
+    /// `--static-index` names, in the order given.
+    index: Vec<String>,
+    /// `--static-gzip-all`.
+    gzip_all: bool,
 }
 
 /// What a request path means to the static map.
@@ -73,7 +81,28 @@ impl StaticMap {
             });
         }
         mounts.sort_by_key(|m| std::cmp::Reverse(m.prefix.len()));
-        Ok(StaticMap { mounts })
+        Ok(StaticMap {
+            mounts,
+            index: Vec::new(),
+            gzip_all: false,
+        })
+    }
+
+    /// The same map, serving the first of `names` found in a directory a path names.
+    pub fn with_index(mut self, names: Vec<String>) -> Self {
+        self.index = names;
+        self
+    }
+
+    /// The same map, sending `FILE.gz` to clients that accept gzip when it exists.
+    pub fn with_gzip_all(mut self, on: bool) -> Self {
+        self.gzip_all = on;
+        self
+    }
+
+    /// Whether `--static-gzip-all` is on.
+    pub fn gzip_all(&self) -> bool {
+        self.gzip_all
     }
 
     /// Where a request goes: only GET and HEAD are served from files; anything else,
@@ -110,8 +139,20 @@ impl StaticMap {
                 Lookup::Refused("a symlink that leads out of the --static-map directory")
             }
             Ok(real) if real.is_file() => Lookup::File(real),
+            Ok(real) if real.is_dir() => self.index_in(&real, &mount.root),
             _ => Lookup::App,
         }
+    }
+
+    /// The first `--static-index` file in `dir` (under `root`), else the app.
+    fn index_in(&self, dir: &Path, root: &Path) -> Lookup {
+        for name in &self.index {
+            match dir.join(name).canonicalize() {
+                Ok(real) if real.starts_with(root) && real.is_file() => return Lookup::File(real),
+                _ => {}
+            }
+        }
+        Lookup::App
     }
 }
 
@@ -185,6 +226,19 @@ mod tests {
             StaticMap::default().route(b"GET", b"/static/app.css"),
             Lookup::App
         );
+    }
+
+    #[test]
+    fn a_directory_serves_its_first_index_file() {
+        let root = tree();
+        std::fs::write(root.join("static/sub/index.htm"), "i").unwrap();
+        let m = map(&root).with_index(vec!["index.html".into(), "index.htm".into()]);
+        let index = Lookup::File(root.join("static/sub/index.htm"));
+        assert_eq!(m.lookup(b"/static/sub"), index);
+        assert_eq!(m.lookup(b"/static/sub/"), index);
+        // No index file there: the app.
+        assert_eq!(m.lookup(b"/static/"), Lookup::App);
+        assert_eq!(map(&root).lookup(b"/static/sub/"), Lookup::App);
     }
 
     #[test]

@@ -436,7 +436,9 @@ impl Config {
             static_map: StaticMap::parse(
                 values.get("static-map").map_or(&[][..], |v| v.as_slice()),
                 last(values, "chdir").map(Path::new),
-            )?,
+            )?
+            .with_index(values.get("static-index").cloned().unwrap_or_default())
+            .with_gzip_all(flag(values, "static-gzip-all")),
             chdir: last(values, "chdir").map(PathBuf::from),
             env: env_vars(values)?,
             identity: crate::identity::Identity::resolve(last(values, "uid"), last(values, "gid"))?,

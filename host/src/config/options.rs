@@ -86,6 +86,8 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("daemonize", &[], "FILE", Value, "detach from the terminal (the command returns at once) and log to FILE, as uWSGI does; not for systemd or containers"),
     opt("log-reopen", &[], "", Flag, "accepted for uWSGI compatibility: --logto's file is always opened again on a graceful reload"),
     opt("static-map", &[], "PREFIX=DIR", List, "serve GET/HEAD requests under PREFIX from files in DIR without calling the app (repeatable; a missing file goes to the app), e.g. /static=/srv/site/static"),
+    opt("static-index", &[], "NAME", List, "with --static-map: a path naming a directory serves the first NAME found in it, e.g. index.html (repeatable)"),
+    opt("static-gzip-all", &[], "", Flag, "with --static-map: send FILE.gz instead of FILE, with Content-Encoding: gzip, to clients that accept gzip, when it exists"),
     opt("exec-asap", &[], "CMD", List, "run CMD (/bin/sh -c) once the options are read; a failure stops rsgi (exit 1); repeatable"),
     opt("exec-as-root", &[], "CMD", List, "run CMD once the sockets are bound, before --uid/--gid drop root; repeatable"),
     opt("exec-as-user", &[], "CMD", List, "run CMD after --uid/--gid drop root; repeatable"),

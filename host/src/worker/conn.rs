@@ -379,7 +379,12 @@ impl Conn {
                 let mut responder = reply.responder();
                 (shared.app.handle())(&request, &mut reader, &mut responder).into_result()
             }
-            Lookup::File(path) => static_files::serve(path, &request, &mut reply.responder()),
+            Lookup::File(path) => static_files::serve(
+                path,
+                shared.static_map.gzip_all(),
+                &request,
+                &mut reply.responder(),
+            ),
             Lookup::Refused(why) => Err(static_files::refusal(&request, why)),
         };
         let mut keep = match (&result, reply.started()) {

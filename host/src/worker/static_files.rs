@@ -2,27 +2,37 @@
 //! frames it, the request log and the scoreboard count it, and HEAD gets the head alone:
 //! `Content-Type` from the extension, `Content-Length`, `Last-Modified`, and 304 for an
 //! `If-Modified-Since` at or after the file's time. The body goes out with `sendfile`.
+//! With `--static-gzip-all`, a client whose `Accept-Encoding` allows gzip gets `FILE.gz`
+//! instead when it sits beside FILE (same directory once symlinks are resolved), with
+//! `Content-Encoding: gzip` and FILE's type; every answer then says
+//! `Vary: Accept-Encoding`.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use abi_stable::std_types::RSlice;
 use rsgi_plugin_api::{ErrorKind, Header, NameStyle, PluginError, Request, Responder};
 
-/// Answers `request` with the regular file at `path` (found by `StaticMap::route`).
+/// Answers `request` with the regular file at `path` (found by `StaticMap::route`), or
+/// its `.gz` beside it when `gzip_all` and the client accepts gzip.
 pub fn serve(
     path: &Path,
+    gzip_all: bool,
     request: &Request<'_>,
     responder: &mut Responder<'_>,
 ) -> Result<(), PluginError> {
     let fail = |what: String| PluginError::new(ErrorKind::Request, what);
+    let gzipped = (gzip_all && accepts_gzip(request))
+        .then(|| gzipped_beside(path))
+        .flatten();
+    let sent = gzipped.as_deref().unwrap_or(path);
     let file =
-        File::open(path).map_err(|e| fail(format!("static file {}: {e}", path.display())))?;
+        File::open(sent).map_err(|e| fail(format!("static file {}: {e}", sent.display())))?;
     let meta = file
         .metadata()
-        .map_err(|e| fail(format!("static file {}: {e}", path.display())))?;
+        .map_err(|e| fail(format!("static file {}: {e}", sent.display())))?;
     // HTTP dates have whole seconds: compare and send the time at that precision.
     let modified = meta.modified().ok().map(whole_seconds);
     let last_modified = modified.map(httpdate::fmt_http_date);
@@ -31,9 +41,12 @@ pub fn serve(
         _ => false,
     };
     let length = meta.len().to_string();
-    let mut headers: Vec<Header<'_>> = Vec::with_capacity(3);
+    let mut headers: Vec<Header<'_>> = Vec::with_capacity(5);
     if let Some(date) = &last_modified {
         headers.push(header(b"Last-Modified", date.as_bytes()));
+    }
+    if gzip_all {
+        headers.push(header(b"Vary", b"Accept-Encoding"));
     }
     if unchanged {
         return responder
@@ -44,11 +57,45 @@ pub fn serve(
         .first_raw()
         .unwrap_or("application/octet-stream");
     headers.push(header(b"Content-Type", content_type.as_bytes()));
+    if gzipped.is_some() {
+        headers.push(header(b"Content-Encoding", b"gzip"));
+    }
     headers.push(header(b"Content-Length", length.as_bytes()));
     responder
         .start(200, "", &headers)
         .and_then(|()| responder.sendfile(file.as_raw_fd(), 0, meta.len()))
         .map_err(|e| fail(format!("static file {}: {e:?}", path.display())))
+}
+
+/// `FILE.gz` when it is a regular file in FILE's own directory (symlinks resolved).
+fn gzipped_beside(path: &Path) -> Option<PathBuf> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".gz");
+    let real = PathBuf::from(name).canonicalize().ok()?;
+    (real.parent() == path.parent() && real.is_file()).then_some(real)
+}
+
+/// Whether `Accept-Encoding` allows gzip: a `gzip` (or `*`) entry whose `q` is not 0.
+fn accepts_gzip(request: &Request<'_>) -> bool {
+    let wanted: &[u8] = match request.names {
+        NameStyle::Cgi => b"HTTP_ACCEPT_ENCODING",
+        _ => b"accept-encoding",
+    };
+    request
+        .headers
+        .iter()
+        .filter(|h| h.name.as_slice().eq_ignore_ascii_case(wanted))
+        .filter_map(|h| std::str::from_utf8(h.value.as_slice()).ok())
+        .flat_map(|v| v.split(','))
+        .any(|entry| {
+            let mut parts = entry.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or("");
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .is_some_and(|q| q.parse::<f32>().is_ok_and(|q| q == 0.0))
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
 }
 
 /// The error for a path the static map refused (the caller answers 403); logs why.
