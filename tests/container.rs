@@ -6,7 +6,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use rsgi_e2e::{free_port, get, target_dir, Server};
+use rsgi_e2e::{free_addr, get, http_args, target_dir, Server};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -34,23 +34,21 @@ fn state(pid: i32) -> char {
 /// namespace's init exits 0.
 #[test]
 fn as_pid_1_it_serves_reaps_orphans_and_stops_gracefully_on_sigterm() {
-    let port = free_port();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let addr = free_addr();
     let mut cmd = Command::new("unshare");
     cmd.args(["--pid", "--fork", "--mount-proc"])
         .arg(target_dir().join("rsgi"))
-        .args([
-            "--plugin",
-            "python",
-            "--module",
-            "app",
-            "--http",
-            &addr.to_string(),
-            "--processes",
-            "2",
-            "--attach-daemon",
-            "(sleep 0.2 &); exec sleep 600",
-        ])
+        .args(http_args(
+            addr,
+            &[
+                "--module",
+                "app",
+                "--processes",
+                "2",
+                "--attach-daemon",
+                "(sleep 0.2 &); exec sleep 600",
+            ],
+        ))
         .current_dir(rsgi_e2e::apps_dir())
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env_remove("RSGI_PLUGIN_DIR");

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rsgi_e2e::{free_port, get, run_to_exit, Server};
+use rsgi_e2e::{free_addr, free_port, get, http_args, run_to_exit, Server};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -94,23 +94,20 @@ fn daemonize_returns_at_once_and_leaves_a_detached_master_serving() {
     let dir = scratch("daemonize");
     let file = dir.join("rsgi.log");
     let pidfile = dir.join("rsgi.pid");
-    let port = free_port();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let (code, out) = run_to_exit(
+    let addr = free_addr();
+    let args = http_args(
+        addr,
         &[
-            "--plugin",
-            "python",
             "--module",
             "app",
-            "--http",
-            &addr.to_string(),
             "--daemonize",
             file.to_str().unwrap(),
             "--pidfile",
             pidfile.to_str().unwrap(),
         ],
-        T,
     );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out) = run_to_exit(&args, T);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("daemonizing: logging to"), "{out}");
     wait_file(&file, "spawned worker 1");

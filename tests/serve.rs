@@ -147,11 +147,11 @@ fn environ_carries_request_facts() {
     }
 }
 
-/// Input: 1 worker (one thread) busy with a 1-second request A while two 2-second
+/// Input: 1 worker (one thread) busy with a 1-second request A while two 3-second
 /// requests B and C wait in the listen queue; once A is answered, SIGTTIN adds a worker.
 /// Answer: B and C are answered by different workers: the first worker, back from A,
 /// takes one queued connection (B), not every queued one, so C is left to the new worker
-/// instead of waiting 2 s behind B.
+/// instead of waiting 3 s behind B.
 #[test]
 fn a_worker_takes_one_queued_connection_at_a_time() {
     use std::time::{Duration, Instant};
@@ -160,14 +160,14 @@ fn a_worker_takes_one_queued_connection_at_a_time() {
     let a = std::thread::spawn(move || get(addr, "/slow?1"));
     std::thread::sleep(Duration::from_millis(200));
     let queued: Vec<_> = (0..2)
-        .map(|_| std::thread::spawn(move || get(addr, "/slow?2")))
+        .map(|_| std::thread::spawn(move || get(addr, "/slow?3")))
         .collect();
     assert_eq!(a.join().unwrap().status, 200);
     std::thread::sleep(Duration::from_millis(100));
     s.signal(libc::SIGTTIN);
     for request in queued {
         let r = request.join().unwrap();
-        assert_eq!((r.status, r.text().as_str()), (200, "slept 2.0"));
+        assert_eq!((r.status, r.text().as_str()), (200, "slept 3.0"));
     }
     // Each worker writes its request lines when its loop next waits: poll for both.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -175,7 +175,7 @@ fn a_worker_takes_one_queued_connection_at_a_time() {
         let log = s.log();
         let workers: Vec<&str> = log
             .lines()
-            .filter(|l| l.contains("\"GET /slow?2 HTTP/1.1\" 200"))
+            .filter(|l| l.contains("\"GET /slow?3 HTTP/1.1\" 200"))
             .filter_map(|l| l.rsplit(' ').next())
             .collect();
         if workers.len() == 2 {

@@ -4,7 +4,7 @@
 use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant};
 
-use rsgi_e2e::{free_port, get, rsgi_command, Server};
+use rsgi_e2e::{free_addr, free_port, get, http_args, rsgi_command, Server};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -62,19 +62,10 @@ impl Drop for Manager {
 }
 
 fn start(manager: &Manager, extra_env: &[(&str, &str)]) -> Server {
-    let port = free_port();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let addr = free_addr();
     let mut cmd = rsgi_command();
-    cmd.env("NOTIFY_SOCKET", &manager.path).args([
-        "--plugin",
-        "python",
-        "--module",
-        "app",
-        "--http",
-        &addr.to_string(),
-        "--processes",
-        "2",
-    ]);
+    cmd.env("NOTIFY_SOCKET", &manager.path)
+        .args(http_args(addr, &["--module", "app", "--processes", "2"]));
     for (k, v) in extra_env {
         cmd.env(k, v);
     }

@@ -122,7 +122,7 @@ fn enable_threads_is_accepted_and_app_threads_run_without_it_too() {
     }
 }
 
-/// Input: 1 worker with 2 app threads, both busy with 2-second requests, a third
+/// Input: 1 worker with 2 app threads, both busy with 3-second requests, a third
 /// request (1.5 s) arriving meanwhile, then SIGTTIN (one worker more).
 /// Answer: the third request is answered by the new worker 2: a worker whose threads are
 /// all busy leaves new connections in the listen queue for an idle worker instead of
@@ -133,7 +133,7 @@ fn a_worker_with_every_thread_busy_leaves_new_connections_to_others() {
     let addr = s.addr;
     let busy: Vec<_> = (0..2)
         .map(|_| {
-            let t = std::thread::spawn(move || get(addr, "/slow?2"));
+            let t = std::thread::spawn(move || get(addr, "/slow?3"));
             std::thread::sleep(Duration::from_millis(50));
             t
         })

@@ -74,6 +74,23 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// `127.0.0.1` on a port from [`free_port`].
+pub fn free_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], free_port()))
+}
+
+/// `--plugin python --http ADDR` and then `args`: the arguments [`Server::start`] gives.
+pub fn http_args(addr: SocketAddr, args: &[&str]) -> Vec<String> {
+    let mut full = vec![
+        "--plugin".to_string(),
+        "python".into(),
+        "--http".into(),
+        addr.to_string(),
+    ];
+    full.extend(args.iter().map(|s| s.to_string()));
+    full
+}
+
 /// A running `rsgi`.
 pub struct Server {
     child: Option<Child>,
@@ -96,16 +113,8 @@ impl Server {
     /// Starts `rsgi --plugin python --http 127.0.0.1:PORT <args>` and waits until every
     /// worker answers.
     pub fn start(args: &[&str]) -> Server {
-        let port = free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let mut full = vec![
-            "--plugin".to_string(),
-            "python".into(),
-            "--http".into(),
-            addr.to_string(),
-        ];
-        full.extend(args.iter().map(|s| s.to_string()));
-        let server = Server::spawn(rsgi_command().args(&full), addr);
+        let addr = free_addr();
+        let server = Server::spawn(rsgi_command().args(http_args(addr, args)), addr);
         server.wait_ready();
         server
     }
