@@ -18,6 +18,7 @@ use std::sync::Mutex;
 use rsgi_plugin_api::{Header, NameStyle};
 
 use super::log_format::LogFormat;
+use super::log_time;
 use crate::config::RequestLogging;
 
 /// Pending bytes past this are written at once.
@@ -89,7 +90,7 @@ impl<'a> Entry<'a> {
     /// Appends the line. Bytes outside printable ASCII (and quotes) in the client, method
     /// and URI are escaped, so a request cannot forge log lines.
     fn write_to(&self, out: &mut Vec<u8>) {
-        timestamp(self.now_us, out);
+        log_time::rfc3339(self.now_us, out);
         let micros = self.now_us.saturating_sub(self.started_us);
         // Writing to a Vec cannot fail.
         let _ = write!(out, "  INFO {} ", self.client().escape_ascii());
@@ -164,73 +165,10 @@ fn write_out(pending: &mut Vec<u8>) {
     pending.clear();
 }
 
-/// `24/Nov/2026:01:44:18 +0000`, the time in Apache's (and uWSGI's `%(ltime)`) log lines.
-pub fn apache_time(unix_us: u64, out: &mut Vec<u8>) {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = unix_us / 1_000_000;
-    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
-    let in_day = secs % 86_400;
-    let _ = write!(
-        out,
-        "{day:02}/{}/{year:04}:{:02}:{:02}:{:02} +0000",
-        MONTHS[month as usize - 1],
-        in_day / 3600,
-        in_day / 60 % 60,
-        in_day % 60
-    );
-}
-
-/// `2026-11-24T01:44:18.413589Z`, as the rest of the log has it.
-pub fn timestamp(unix_us: u64, out: &mut Vec<u8>) {
-    let secs = unix_us / 1_000_000;
-    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
-    let in_day = secs % 86_400;
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        in_day / 3600,
-        in_day / 60 % 60,
-        in_day % 60,
-        unix_us % 1_000_000
-    );
-}
-
-/// Year, month, day of a count of days since 1970-01-01 (proleptic Gregorian; Howard
-/// Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use abi_stable::std_types::RSlice;
-
-    fn stamp(unix_us: u64) -> String {
-        let mut out = Vec::new();
-        timestamp(unix_us, &mut out);
-        String::from_utf8(out).unwrap()
-    }
-
-    #[test]
-    fn timestamps_match_the_calendar() {
-        assert_eq!(stamp(0), "1970-01-01T00:00:00.000000Z");
-        // 2000-02-29 (a leap day of a century leap year), 23:59:59.5
-        assert_eq!(stamp(951_868_799_500_000), "2000-02-29T23:59:59.500000Z");
-        assert_eq!(stamp(1_795_484_658_413_589), "2026-11-24T01:44:18.413589Z");
-        assert_eq!(stamp(4_107_542_400_000_001), "2100-03-01T00:00:00.000001Z");
-    }
 
     #[test]
     fn a_line_names_remote_addr_over_the_peer_and_escapes_what_it_quotes() {

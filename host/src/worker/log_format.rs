@@ -124,12 +124,12 @@ impl LogFormat {
                 Piece::Msecs => write!(out, "{}", micros / 1000),
                 Piece::Micros => write!(out, "{micros}"),
                 Piece::Ltime => {
-                    super::access_log::apache_time(entry.now_us, out);
+                    super::log_time::apache(entry.now_us, out);
                     Ok(())
                 }
                 Piece::Epoch => write!(out, "{}", entry.now_us / 1_000_000),
                 Piece::Iso => {
-                    super::access_log::timestamp(entry.now_us, out);
+                    super::log_time::rfc3339(entry.now_us, out);
                     Ok(())
                 }
                 Piece::Header(http, cgi) => escaped_or_dash(out, header(entry, http, cgi)),

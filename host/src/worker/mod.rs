@@ -7,6 +7,7 @@ pub mod body;
 pub mod buffers;
 pub mod conn;
 pub mod log_format;
+pub mod log_time;
 pub mod orphan;
 pub mod peer;
 pub mod pool;
