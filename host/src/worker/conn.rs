@@ -385,7 +385,7 @@ impl Conn {
                 &request,
                 &mut reply.responder(),
             ),
-            Lookup::Refused(why) => Err(static_files::refusal(&request, why)),
+            Lookup::Refused(why) => static_files::refuse(&request, why, &mut reply.responder()),
         };
         let mut keep = match (&result, reply.started()) {
             (Ok(()), true) => reply.finish(),
@@ -405,11 +405,7 @@ impl Conn {
                 }
                 // A body the client got wrong (malformed chunked, over --limit-post) is
                 // the client's fault: 400/413, not the app's 500.
-                let status = match route {
-                    Lookup::Refused(_) => 403,
-                    _ => body.refusal().unwrap_or(500),
-                };
-                reply.fail(status, queued_from);
+                reply.fail(body.refusal().unwrap_or(500), queued_from);
                 false
             }
         };

@@ -98,15 +98,29 @@ fn accepts_gzip(request: &Request<'_>) -> bool {
         })
 }
 
-/// The error for a path the static map refused (the caller answers 403); logs why.
-pub fn refusal(request: &Request<'_>, why: &str) -> PluginError {
-    let message = format!(
-        "{} {}: refused (403), {why}",
+/// Answers 403 to a path the static map refused, and logs why. The connection stays
+/// usable: nothing of the file was read.
+pub fn refuse(
+    request: &Request<'_>,
+    why: &str,
+    responder: &mut Responder<'_>,
+) -> Result<(), PluginError> {
+    let label = format!(
+        "{} {}",
         String::from_utf8_lossy(request.method.as_slice()),
         String::from_utf8_lossy(request.uri.as_slice())
     );
-    tracing::warn!("{message}");
-    PluginError::new(ErrorKind::Request, message)
+    tracing::warn!("{label}: refused (403), {why}");
+    let body = b"Forbidden\n";
+    let length = body.len().to_string();
+    let headers = [
+        header(b"Content-Type", b"text/plain"),
+        header(b"Content-Length", length.as_bytes()),
+    ];
+    responder
+        .start(403, "", &headers)
+        .and_then(|()| responder.write(body))
+        .map_err(|e| PluginError::new(ErrorKind::Request, format!("{label}: {e:?}")))
 }
 
 fn header<'a>(name: &'a [u8], value: &'a [u8]) -> Header<'a> {
