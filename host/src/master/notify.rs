@@ -37,6 +37,12 @@ impl ServiceManager {
         }
     }
 
+    /// Whether READY=1 is still to be sent (so the master need not look at its workers
+    /// otherwise).
+    pub fn awaits_ready(&self) -> bool {
+        self.enabled && !self.ready
+    }
+
     /// Every worker accepts: READY=1, once per start or reload.
     pub fn serving(&mut self, workers: usize) {
         if !self.enabled || self.ready {
