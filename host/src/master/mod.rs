@@ -394,7 +394,10 @@ impl Master {
     /// Tells systemd (when it started rsgi with `NOTIFY_SOCKET`) that rsgi serves, once
     /// every worker accepts; pings its watchdog.
     fn notify_service(&mut self) {
-        if self.phase == Phase::Running && self.table.slots().iter().all(|s| self.accepting(s.id)) {
+        if self.service.awaits_ready()
+            && self.phase == Phase::Running
+            && self.table.slots().iter().all(|s| self.accepting(s.id))
+        {
             self.service.serving(self.table.slots().len());
         }
         self.service.tick(Instant::now());
