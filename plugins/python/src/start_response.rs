@@ -103,15 +103,12 @@ impl StartResponse {
             .send_head()
             .and_then(|()| self.write_body(py, data))
             .and_then(|()| self.flush(py));
-        match sent {
-            // --disable-write-exception: the failure stays noted (the request's end still
-            // says the client went away); the app carries on, its writes dropped.
-            Err(RequestError::Send(SendError::Disconnected))
-                if !crate::write_errors::policy().raise =>
-            {
-                return Ok(())
-            }
-            _ => {}
+        // --disable-write-exception: the failure stays noted (the request's end still says
+        // the client went away); the app carries on, its writes dropped.
+        if matches!(sent, Err(RequestError::Send(SendError::Disconnected)))
+            && !crate::write_errors::policy().raise
+        {
+            return Ok(());
         }
         sent.map_err(|err| match err {
             RequestError::Send(e) => PyOSError::new_err(e.describe()),
