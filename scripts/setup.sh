@@ -31,6 +31,10 @@ uwsgitop
 prometheus_client
 requests
 "
+# uWSGI's pure-Python decorators (uwsgidecorators.py), which apps written for uWSGI
+# import; they ship in the uwsgi sdist (installing that package would compile uWSGI), so
+# the file is taken from the sdist into the venv. Part of the stamp key.
+UWSGI_DECORATORS_FROM="uwsgi==2.0.31"
 
 export DEBIAN_FRONTEND=noninteractive
 
@@ -148,7 +152,7 @@ ensure_libpython() {
 # What the venv must match: requirements, interpreter, fixture package files.
 stamp_key() {
     {
-        echo "$PY_REQUIREMENTS"
+        echo "$PY_REQUIREMENTS $UWSGI_DECORATORS_FROM"
         echo "$PYTHON $PY_VERSION"
         (cd "$FIXTURE" && find . -type f \( -name '*.py' -o -name '*.toml' \) -print0 \
             | sort -z | xargs -0 sha256sum)
@@ -188,6 +192,19 @@ install_fixture_package() {
     rm -rf "$tmp"
 }
 
+# uwsgidecorators.py from the uwsgi sdist, into the venv's site-packages.
+install_uwsgi_decorators() {
+    local tmp site
+    tmp="$(mktemp -d)"
+    "$VENV/bin/pip" download --quiet --no-deps --no-binary :all: "$UWSGI_DECORATORS_FROM" -d "$tmp" \
+        || { rm -rf "$tmp"; die "pip could not download $UWSGI_DECORATORS_FROM (for uwsgidecorators.py)"; }
+    site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+    tar -xzf "$tmp"/uwsgi-*.tar.gz -C "$tmp" --wildcards '*/uwsgidecorators.py' \
+        && cp "$tmp"/uwsgi-*/uwsgidecorators.py "$site/" \
+        || { rm -rf "$tmp"; die "no uwsgidecorators.py in the $UWSGI_DECORATORS_FROM sdist"; }
+    rm -rf "$tmp"
+}
+
 setup_venv() {
     resolve_python
     ensure_libpython
@@ -204,6 +221,7 @@ setup_venv() {
     "$VENV/bin/pip" install --quiet --upgrade pip setuptools wheel $PY_REQUIREMENTS \
         || die "pip could not install: $(echo $PY_REQUIREMENTS)"
     install_fixture_package
+    install_uwsgi_decorators
     "$VENV/bin/python" -c 'import flask, django, prometheus_client, requests, rsgi_venv_probe' \
         || die "the venv does not import what was installed"
     echo "$key" > "$STAMP"

@@ -27,6 +27,8 @@ mod daemons;
 mod container;
 // --exec-asap, --exec-as-root, --exec-as-user, --exec-pre-app, --exec-post-app.
 mod exec_hooks;
+// `import uwsgi` and uwsgidecorators: process facts, postfork, timers, cron, locks, reload, atexit.
+mod uwsgi_api;
 // --static-map: files served without the app; missing files fall through; 403 for paths leaving the directory.
 mod static_map;
 // --logto and --daemonize: the log in a file, reopened by a reload; a detached master.

@@ -18,7 +18,8 @@
 //! - [`serve`], [`environ`], [`cgi_name`], [`path_info`], [`latin1`]: one request in;
 //! - [`input`]: `wsgi.input`; [`start_response`], [`response_head`]: the head;
 //! - [`iterate`], [`file_wrapper`]: the body out, `close()` always;
-//! - [`traceback`]: exceptions in the log; [`runtime`]: the per-process state.
+//! - [`traceback`]: exceptions in the log; [`runtime`]: the per-process state;
+//! - [`uwsgi_module`]: `import uwsgi`, the part of uWSGI's Python API rsgi can honour.
 
 use abi_stable::export_root_module;
 use abi_stable::prefix_type::PrefixTypeTrait;
@@ -50,6 +51,7 @@ pub mod serve;
 pub mod start_response;
 pub mod thread_state;
 pub mod traceback;
+pub mod uwsgi_module;
 pub mod write_errors;
 
 #[cfg(test)]

@@ -114,6 +114,27 @@ pub fn specs() -> RVec<OptionSpec> {
             "accepted for uWSGI compatibility: after each fork, functions registered with os.register_at_fork(after_in_child=...) always run in the worker",
             OptionKind::Flag,
         ),
+        spec(
+            "py-call-uwsgi-fork-hooks",
+            "",
+            "",
+            "accepted for uWSGI compatibility: os.register_at_fork hooks always run around each fork",
+            OptionKind::Flag,
+        ),
+        spec(
+            "locks",
+            "",
+            "N",
+            "make the user locks 0 to N for uwsgi.lock(num) (default 0: one lock, number 0)",
+            OptionKind::Value,
+        ),
+        spec(
+            "no-uwsgi-module",
+            "",
+            "",
+            "do not provide `import uwsgi` (rsgi's subset of uWSGI's Python API, on by default)",
+            OptionKind::Flag,
+        ),
     ])
 }
 
@@ -156,6 +177,10 @@ pub struct Settings {
     pub write_errors: WriteErrors,
     /// `--py-autoreload`: how often to look for changed module files (`None`: never).
     pub autoreload: Option<Duration>,
+    /// Provide `import uwsgi` (off with `--no-uwsgi-module`).
+    pub uwsgi_module: bool,
+    /// `--locks N`: the highest user lock number.
+    pub highest_lock: usize,
 }
 
 impl Settings {
@@ -218,6 +243,8 @@ impl Settings {
             mounts,
             manage_script_name: flag(values, "manage-script-name"),
             autoreload: autoreload(values)?,
+            uwsgi_module: !flag(values, "no-uwsgi-module"),
+            highest_lock: highest_lock(values)?,
             write_errors: WriteErrors {
                 raise: !flag(values, "disable-write-exception"),
                 report: !flag(values, "ignore-write-errors"),
@@ -233,6 +260,22 @@ fn autoreload(values: &[OptionValue]) -> Result<Option<Duration>, Error> {
             Ok(secs) => Ok(Some(Duration::from_secs(secs))),
             Err(_) => Err(Error::Config(format!(
                 "invalid value '{v}' for --py-autoreload: expected seconds"
+            ))),
+        },
+    }
+}
+
+/// The most locks `--locks` may ask for (uWSGI has no limit; each is 40 bytes of shared
+/// memory, so this only stops a typo).
+const MAX_LOCKS: usize = 65_535;
+
+fn highest_lock(values: &[OptionValue]) -> Result<usize, Error> {
+    match find(values, "locks").map(str::trim) {
+        None => Ok(0),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n <= MAX_LOCKS => Ok(n),
+            _ => Err(Error::Config(format!(
+                "invalid value '{v}' for --locks: expected a number from 0 to {MAX_LOCKS}"
             ))),
         },
     }
@@ -305,14 +348,7 @@ fn split_module_spec(option: &str, spec: &str) -> Result<(String, Option<String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use abi_stable::std_types::RString;
-
-    fn opt(name: &str, values: &[&str]) -> OptionValue {
-        OptionValue {
-            name: RString::from(name),
-            values: values.iter().map(|v| RString::from(*v)).collect(),
-        }
-    }
+    use crate::testing::opt;
 
     #[test]
     fn declares_the_uwsgi_option_names_and_aliases() {
@@ -337,11 +373,29 @@ mod tests {
                 ("ignore-write-errors", ""),
                 ("py-autoreload", ""),
                 ("py-call-osafterfork", "py-callos-afterfork"),
+                ("py-call-uwsgi-fork-hooks", ""),
+                ("locks", ""),
+                ("no-uwsgi-module", ""),
             ]
         );
         assert_eq!(specs[3].kind, OptionKind::List);
         assert_eq!(specs[5].kind, OptionKind::List);
         assert_eq!(specs[6].kind, OptionKind::Flag);
+    }
+
+    #[test]
+    fn locks_take_a_bounded_number_and_the_uwsgi_module_is_on_unless_refused() {
+        let s = Settings::from_options(&[opt("locks", &["3"])]).unwrap();
+        assert_eq!(s.highest_lock, 3);
+        assert!(s.uwsgi_module);
+        let s = Settings::from_options(&[]).unwrap();
+        assert_eq!(s.highest_lock, 0, "lock 0 always exists");
+        for bad in ["-1", "x", "65536"] {
+            let err = Settings::from_options(&[opt("locks", &[bad])]).unwrap_err();
+            assert!(err.to_string().contains("--locks"), "{err}");
+        }
+        let s = Settings::from_options(&[opt("no-uwsgi-module", &["true"])]).unwrap();
+        assert!(!s.uwsgi_module);
     }
 
     #[test]

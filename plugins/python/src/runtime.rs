@@ -16,6 +16,7 @@ use crate::mount::{Mounts, Route};
 use crate::options::Settings;
 use crate::serve;
 use crate::thread_state;
+use crate::uwsgi_module;
 
 static SETTINGS: OnceLock<Settings> = OnceLock::new();
 /// The loaded apps, by mount prefix (one at `""` without `--mount`).
@@ -30,6 +31,10 @@ pub fn init(options: &[OptionValue]) -> Result<(), Error> {
     let settings = Settings::from_options(options)?;
     crate::write_errors::set(settings.write_errors);
     interp::initialize(&settings)?;
+    if settings.uwsgi_module {
+        thread_state::attach(|py| uwsgi_module::install(py, options, settings.highest_lock))
+            .map_err(|e| Error::Init(format!("cannot provide the uwsgi module: {e}")))?;
+    }
     let _ = SETTINGS.set(settings);
     Ok(())
 }
@@ -52,6 +57,11 @@ pub fn load_app(ctx: &AppContext) -> Result<String, Error> {
         .ok_or_else(|| Error::Init("load_app called before init".into()))?;
     let loaded = thread_state::attach(|py| {
         let loaded = loader::load_all(py, settings)?;
+        // With --lazy-apps the app was imported in this worker, after the fork: its
+        // post-fork hook runs now.
+        if ctx.lazy && ctx.worker_id > 0 {
+            uwsgi_module::run_hook(py, "post_fork_hook");
+        }
         if interp::FREE_THREADED && interp::gil_enabled(py) == Some(true) {
             tracing::warn!(
                 "loading the app enabled the GIL (it imported an extension module not marked \
@@ -96,6 +106,10 @@ pub fn post_fork_parent() {
 pub fn post_fork_child(ctx: &AppContext) {
     interp::after_fork_child();
     set_context(ctx);
+    if !ctx.lazy {
+        thread_state::attach(|py| uwsgi_module::run_hook(py, "post_fork_hook"));
+    }
+    uwsgi_module::timers::start(ctx.worker_id);
     // One watcher is enough: worker 1 (there is always one) asks for the reload.
     if let (Some(period), 1) = (SETTINGS.get().and_then(|s| s.autoreload), ctx.worker_id) {
         crate::autoreload::start(period);
@@ -131,14 +145,24 @@ pub fn handle(
 
 /// The process is exiting cleanly.
 pub fn shutdown() {
+    if interp::is_initialized() {
+        thread_state::attach(|py| uwsgi_module::run_hook(py, "atexit"));
+    }
     interp::at_exit();
 }
 
 fn set_context(ctx: &AppContext) {
     *CONTEXT.lock().unwrap_or_else(|p| p.into_inner()) = Some(*ctx);
+    if interp::is_initialized() {
+        let updated = thread_state::attach(|py| uwsgi_module::set_context(py, ctx));
+        if let Err(e) = updated {
+            tracing::warn!("cannot update the uwsgi module's process facts: {e}");
+        }
+    }
 }
 
-fn context() -> AppContext {
+/// The latest context the host gave (worker 0 and one process before the first).
+pub fn context() -> AppContext {
     CONTEXT
         .lock()
         .unwrap_or_else(|p| p.into_inner())

@@ -20,6 +20,17 @@ pub fn python<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
     thread_state::attach(f)
 }
 
+/// An option value as the host hands it over: `opt("pythonpath", &["a", "b"])`.
+pub fn opt(name: &str, values: &[&str]) -> rsgi_plugin_api::OptionValue {
+    rsgi_plugin_api::OptionValue {
+        name: abi_stable::std_types::RString::from(name),
+        values: values
+            .iter()
+            .map(|v| abi_stable::std_types::RString::from(*v))
+            .collect(),
+    }
+}
+
 /// Runs Python `code` in a fresh namespace (with `FileWrapper` defined) and returns the
 /// object bound to `name` there.
 pub fn define<'py>(py: Python<'py>, code: &str, name: &str) -> Bound<'py, PyAny> {

@@ -178,7 +178,10 @@ fn plugin_serves_through_the_abi_imports_c_extensions_and_survives_fork() {
             "disable-write-exception",
             "ignore-write-errors",
             "py-autoreload",
-            "py-call-osafterfork"
+            "py-call-osafterfork",
+            "py-call-uwsgi-fork-hooks",
+            "locks",
+            "no-uwsgi-module"
         ]
     );
 

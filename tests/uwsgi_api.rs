@@ -1,0 +1,230 @@
+//! `import uwsgi` and uwsgidecorators: an app written for uWSGI runs unchanged.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rsgi_e2e::{free_addr, get, http_args, rsgi_command, venv, Server};
+
+const T: Duration = Duration::from_secs(20);
+
+fn scratch() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "rsgi-uwsgi-api-{}-{}",
+        std::process::id(),
+        rsgi_e2e::free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn start(out: &Path, extra: &[&str]) -> Server {
+    let venv = venv();
+    let mut args = vec![
+        "--module",
+        "uwsgi_api",
+        "--virtualenv",
+        venv.to_str().unwrap(),
+        "--processes",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    let addr = free_addr();
+    let mut cmd = rsgi_command();
+    cmd.env("UWSGI_API_OUT", out).args(http_args(addr, &args));
+    let server = Server::spawn(&mut cmd, addr);
+    server.wait_ready();
+    server
+}
+
+/// `/facts` of each worker, by worker id (requests until both answered).
+fn facts(s: &Server) -> BTreeMap<u64, serde_json::Value> {
+    let mut seen = BTreeMap::new();
+    let deadline = Instant::now() + T;
+    while seen.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "both workers never answered: {seen:?}"
+        );
+        let bodies = rsgi_e2e::distinct_bodies(s.addr, "/facts", 4, 20, 2);
+        for body in bodies {
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            seen.insert(v["worker_id"].as_u64().unwrap(), v);
+        }
+    }
+    seen
+}
+
+fn lines(file: &Path) -> Vec<String> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn wait_file(file: &Path) {
+    let deadline = Instant::now() + T;
+    while lines(file).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never written",
+            file.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Input: an app using `import uwsgi` and uwsgidecorators (`@postfork`, `@postfork(2)`,
+/// `@timer(1)` for one worker and for `workers`, a `@timer` whose handler raises, `@lock`
+/// around a read-sleep-write counter, `uwsgi.atexit`, `uwsgi.log`, `uwsgi.reload()`),
+/// preforking with 2 workers.
+/// Answer: each worker knows its id, the master's pid and the worker count; postfork hooks
+/// ran once in each worker (the `(2)` one only in worker 2); the one-worker timer runs in
+/// worker 1 only, the `workers` one in both; the raising handler is a traceback in the
+/// log and the worker serves on; 100 concurrent bumps count 100; the log line arrives;
+/// `uwsgi.reload()` reloads gracefully; SIGTERM runs `uwsgi.atexit` in each worker.
+#[test]
+fn an_app_written_for_uwsgi_runs_with_its_decorators_in_preforking_mode() {
+    let out = scratch();
+    let mut s = start(&out, &[]);
+    let master = s.pid() as u64;
+    let workers = facts(&s);
+    assert_eq!(workers.keys().copied().collect::<Vec<_>>(), [1, 2]);
+    for (id, f) in &workers {
+        assert_eq!(f["masterpid"], master, "{f}");
+        assert_eq!(f["numproc"], 2, "{f}");
+        assert_eq!(
+            f["imported_in"], master,
+            "preforking imports in the master: {f}"
+        );
+        assert_eq!(f["postforked"], serde_json::json!([f["pid"]]), "{f}");
+        let expected = if *id == 2 {
+            serde_json::json!([f["pid"]])
+        } else {
+            serde_json::json!([])
+        };
+        assert_eq!(f["only_in_2"], expected, "{f}");
+        assert_eq!(f["threads_opt"], "1");
+        assert_eq!(f["enable_threads"], true);
+        assert_eq!(f["has_cache"], false, "what rsgi lacks is not there: {f}");
+    }
+
+    wait_file(&out.join("tick-1"));
+    wait_file(&out.join("all-1"));
+    wait_file(&out.join("all-2"));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(lines(&out.join("tick-1")).len() >= 2, "ticks every second");
+    assert!(
+        !out.join("tick-2").exists(),
+        "a one-worker timer runs in worker 1 only"
+    );
+    s.wait_log("boom from a timer", T);
+    assert!(
+        s.log().contains("the handler of uwsgi signal"),
+        "{}",
+        s.log()
+    );
+
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let addr = s.addr;
+            std::thread::spawn(move || {
+                for _ in 0..25 {
+                    assert_eq!(get(addr, "/bump").text(), "bumped");
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    assert_eq!(
+        lines(&out.join("counter")),
+        ["100"],
+        "uwsgi.lock() excluded both workers"
+    );
+
+    assert_eq!(get(s.addr, "/log").text(), "logged");
+    s.wait_log("a line from the app through uwsgi.log", T);
+
+    let before: Vec<u64> = workers
+        .values()
+        .map(|f| f["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(get(s.addr, "/reload").text(), "True");
+    s.wait_log("the app asked for a graceful reload", T);
+    let deadline = Instant::now() + T;
+    loop {
+        let now = facts(&s);
+        if now
+            .values()
+            .all(|f| !before.contains(&f["pid"].as_u64().unwrap()))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the workers were never replaced");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit(T).success());
+    assert_eq!(
+        lines(&out.join("atexit-1")).len(),
+        2,
+        "worker 1 before and after the reload"
+    );
+    assert_eq!(lines(&out.join("atexit-2")).len(), 2);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Input: the same app with `--lazy-apps` (imported in each worker after the fork).
+/// Answer: postfork hooks still ran once per worker (right after the import), timers run
+/// (worker 1 only for the one-worker timer), `opt` says lazy-apps.
+#[test]
+fn with_lazy_apps_postfork_hooks_and_timers_run_in_the_workers() {
+    let out = scratch();
+    let mut s = start(&out, &["--lazy-apps"]);
+    let workers = facts(&s);
+    for f in workers.values() {
+        assert_eq!(
+            f["imported_in"], f["pid"],
+            "lazy: imported in the worker: {f}"
+        );
+        assert_eq!(f["postforked"], serde_json::json!([f["pid"]]), "{f}");
+        assert_eq!(f["lazy"], true);
+        assert_eq!(f["masterpid"], s.pid() as u64);
+    }
+    wait_file(&out.join("tick-1"));
+    wait_file(&out.join("all-2"));
+    assert!(!out.join("tick-2").exists());
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit(T).success());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Input: `--no-uwsgi-module --need-app` with the app that imports uwsgi.
+/// Answer: the import fails as it would without uWSGI: exit 22, the log names the module.
+#[test]
+fn no_uwsgi_module_leaves_the_name_free() {
+    let out = scratch();
+    let venv = venv();
+    let addr = free_addr();
+    let mut cmd = rsgi_command();
+    cmd.env("UWSGI_API_OUT", &out).args(http_args(
+        addr,
+        &[
+            "--module",
+            "uwsgi_api",
+            "--virtualenv",
+            venv.to_str().unwrap(),
+            "--no-uwsgi-module",
+            "--need-app",
+        ],
+    ));
+    let mut s = Server::spawn(&mut cmd, addr);
+    let status = s.wait_exit(T);
+    assert_eq!(status.code(), Some(22), "{}", s.log());
+    assert!(s.log().contains("No module named 'uwsgi'"), "{}", s.log());
+    let _ = std::fs::remove_dir_all(&out);
+}
