@@ -63,14 +63,12 @@ fn lines(file: &Path) -> Vec<String> {
         .collect()
 }
 
-fn wait_file(file: &Path) {
+/// Waits until `file` has `n` lines or more.
+fn wait_lines(file: &Path, n: usize) {
     let deadline = Instant::now() + T;
-    while lines(file).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "{} never written",
-            file.display()
-        );
+    while lines(file).len() < n {
+        let file = file.display();
+        assert!(Instant::now() < deadline, "{file} never had {n} lines");
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -110,11 +108,10 @@ fn an_app_written_for_uwsgi_runs_with_its_decorators_in_preforking_mode() {
         assert_eq!(f["has_cache"], false, "what rsgi lacks is not there: {f}");
     }
 
-    wait_file(&out.join("tick-1"));
-    wait_file(&out.join("all-1"));
-    wait_file(&out.join("all-2"));
-    std::thread::sleep(Duration::from_millis(1500));
-    assert!(lines(&out.join("tick-1")).len() >= 2, "ticks every second");
+    // Two ticks each: the timers repeat.
+    wait_lines(&out.join("tick-1"), 2);
+    wait_lines(&out.join("all-1"), 2);
+    wait_lines(&out.join("all-2"), 2);
     assert!(
         !out.join("tick-2").exists(),
         "a one-worker timer runs in worker 1 only"
@@ -195,8 +192,8 @@ fn with_lazy_apps_postfork_hooks_and_timers_run_in_the_workers() {
         assert_eq!(f["lazy"], true);
         assert_eq!(f["masterpid"], s.pid() as u64);
     }
-    wait_file(&out.join("tick-1"));
-    wait_file(&out.join("all-2"));
+    wait_lines(&out.join("tick-1"), 1);
+    wait_lines(&out.join("all-2"), 1);
     assert!(!out.join("tick-2").exists());
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit(T).success());
