@@ -25,9 +25,10 @@ fn start(out: &Path, extra: &[&str]) -> Server {
         "uwsgi_api",
         "--virtualenv",
         venv.to_str().unwrap(),
-        "--processes",
-        "2",
     ];
+    if !extra.contains(&"--processes") {
+        args.extend(["--processes", "2"]);
+    }
     args.extend_from_slice(extra);
     let addr = free_addr();
     let mut cmd = rsgi_command();
@@ -223,5 +224,43 @@ fn no_uwsgi_module_leaves_the_name_free() {
     let status = s.wait_exit(T);
     assert_eq!(status.code(), Some(22), "{}", s.log());
     assert!(s.log().contains("No module named 'uwsgi'"), "{}", s.log());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Input: one worker; a request that calls `set_user_harakiri(1)` and returns, then a
+/// request sleeping 1.5 s; then a request through `@harakiri(1)` sleeping 5 s.
+/// Answer: the deadline ended with its request (the sleeper is answered by the same
+/// worker); the slow one is cut off (connection closed, no answer) after about 1 s, a log
+/// line names the user harakiri, and a new worker serves the next request.
+#[test]
+fn set_user_harakiri_kills_the_worker_only_while_its_request_runs() {
+    let out = scratch();
+    let mut s = start(&out, &["--processes", "1"]);
+    let pid = |s: &Server| {
+        let body = get(s.addr, "/facts").text();
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["pid"]
+            .as_u64()
+            .unwrap()
+    };
+    let first = pid(&s);
+    assert_eq!(get(s.addr, "/harakiri-then-return").text(), "armed");
+    assert_eq!(get(s.addr, "/sleep").text(), "slept");
+    assert_eq!(pid(&s), first, "the deadline ended with its request");
+
+    let started = Instant::now();
+    let cut = rsgi_e2e::try_request(s.addr, "GET", "/too-slow", &[], b"");
+    assert!(
+        cut.as_ref().map_or(true, |r| r.status == 0),
+        "no answer from a killed worker: {:?}",
+        cut.map(|r| r.status)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "cut after about 1 s"
+    );
+    s.wait_log("user harakiri: worker 1", T);
+    assert_ne!(pid(&s), first, "a new worker serves");
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit(T).success());
     let _ = std::fs::remove_dir_all(&out);
 }

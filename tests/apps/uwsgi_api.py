@@ -7,7 +7,7 @@ import os
 import time
 
 import uwsgi
-from uwsgidecorators import cron, lock, postfork, timer
+from uwsgidecorators import cron, harakiri, lock, postfork, timer
 
 OUT = os.environ["UWSGI_API_OUT"]
 IMPORTED_IN = os.getpid()
@@ -60,6 +60,11 @@ def bump():
         f.write(str(n + 1))
 
 
+@harakiri(1)
+def too_slow():
+    time.sleep(5)
+
+
 def at_exit():
     record("atexit-%d" % uwsgi.worker_id(), str(os.getpid()))
 
@@ -89,6 +94,15 @@ def application(environ, start_response):
     elif path == "/log":
         uwsgi.log("a line from the app through uwsgi.log")
         body = "logged"
+    elif path == "/too-slow":
+        too_slow()
+        body = "never"
+    elif path == "/harakiri-then-return":
+        uwsgi.set_user_harakiri(1)
+        body = "armed"
+    elif path == "/sleep":
+        time.sleep(1.5)
+        body = "slept"
     elif path == "/reload":
         body = str(uwsgi.reload())
     else:

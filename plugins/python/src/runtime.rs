@@ -127,7 +127,7 @@ pub fn handle(
         Route::Serve { app, split } => (app, split),
         Route::NotFound => return serve::not_found(request, responder),
     };
-    thread_state::attach(|py| {
+    let served = thread_state::attach(|py| {
         let base = BASE_ENVIRON
             .get_or_try_init(py, || environ::base(py, &context()))
             .map_err(|err| Error::Request(format!("cannot build the environ: {err}")))?;
@@ -140,7 +140,9 @@ pub fn handle(
             body,
             responder,
         )
-    })
+    });
+    uwsgi_module::harakiri::request_ended();
+    served
 }
 
 /// The process is exiting cleanly.

@@ -18,13 +18,15 @@
 //!   worker exits cleanly;
 //! - [`locks`]: `lock()`, `unlock()`, `is_locked()` (`uwsgidecorators.lock`);
 //! - [`signals`] and [`timers`]: `register_signal()`, `signal_registered()`,
-//!   `add_timer()`, `add_rb_timer()`, `add_cron()` (`@timer`, `@rbtimer`, `@cron`).
+//!   `add_timer()`, `add_rb_timer()`, `add_cron()` (`@timer`, `@rbtimer`, `@cron`);
+//! - [`harakiri`]: `set_user_harakiri()` (`@harakiri`).
 //!
 //! Anything else (the cache, the spooler, mules, RPC, ...) is an `AttributeError` that says
 //! rsgi has only part of the API, so `hasattr(uwsgi, "cache_get")` is False and code that
 //! probes for a feature takes its fallback.
 
 pub mod cron;
+pub mod harakiri;
 pub mod locks;
 pub mod signals;
 pub mod timers;
@@ -64,6 +66,7 @@ pub fn install(py: Python<'_>, options: &[OptionValue], highest_lock: usize) -> 
     m.add_function(wrap_pyfunction!(timers::add_timer, &m)?)?;
     m.add_function(wrap_pyfunction!(timers::add_rb_timer, &m)?)?;
     m.add_function(wrap_pyfunction!(timers::add_cron, &m)?)?;
+    m.add_function(wrap_pyfunction!(harakiri::set_user_harakiri, &m)?)?;
     m.add_function(wrap_pyfunction!(missing_attribute, &m)?)?;
     let version = format!("{}-rsgi", env!("CARGO_PKG_VERSION"));
     m.add("version", PyBytes::new(py, version.as_bytes()))?;
