@@ -139,6 +139,32 @@ fn paths_that_leave_the_directory_get_403() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Input: GET of a file under the prefix that the worker may not read (mode 0600 and the
+/// worker running as nobody when the tests run as root; mode 0000 otherwise).
+/// Answer: 403 (not 500) and a log line naming the file; the worker serves on.
+#[test]
+fn a_file_the_worker_may_not_read_gets_403() {
+    let dir = site();
+    let locked = dir.join("static/locked.txt");
+    std::fs::write(&locked, "private").unwrap();
+    // SAFETY: geteuid only reads.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mode = if root { 0o600 } else { 0o000 };
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+    let map = format!("/static={}", dir.join("static").display());
+    let mut args = vec!["--module", "app", "--static-map", &map];
+    if root {
+        args.extend(["--uid", "nobody"]);
+    }
+    let s = Server::start(&args);
+    let r = get(s.addr, "/static/locked.txt");
+    assert_eq!(r.status, 403, "{}", s.log());
+    assert!(!r.text().contains("private"));
+    s.wait_log("locked.txt is not readable by the worker", T);
+    assert_eq!(get(s.addr, "/static/app.css").status, 200);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Input: `--static-index index.html --static-gzip-all`; GET of the directory; GET of
 /// `app.js` (which has an `app.js.gz` beside it) with `Accept-Encoding: gzip`, with
 /// `gzip;q=0`, and without the header; GET of `app.css`, which has no `.gz`.

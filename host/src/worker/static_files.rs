@@ -28,8 +28,14 @@ pub fn serve(
         .then(|| gzipped_beside(path))
         .flatten();
     let sent = gzipped.as_deref().unwrap_or(path);
-    let file =
-        File::open(sent).map_err(|e| fail(format!("static file {}: {e}", sent.display())))?;
+    let file = match File::open(sent) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            let why = format!("{} is not readable by the worker", sent.display());
+            return refuse(request, &why, responder);
+        }
+        Err(e) => return Err(fail(format!("static file {}: {e}", sent.display()))),
+    };
     let meta = file
         .metadata()
         .map_err(|e| fail(format!("static file {}: {e}", sent.display())))?;
