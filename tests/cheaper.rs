@@ -56,3 +56,90 @@ fn workers_are_added_under_load_and_retired_when_idle() {
     assert!(!log.contains("retiring worker 1"), "{log}");
     assert!(!log.contains("adding worker 4"), "{log}");
 }
+
+/// Input: `--cheaper-algo busyness` with 1-second cycles, `--cheaper-busyness-multiplier
+/// 2` and `--cheaper-busyness-verbose`; two clients sending half-second requests back to
+/// back (the one worker is ~100% busy), then nothing.
+/// Answer: the settings line at start; a cycle over 50% adds worker 2 (the log names the
+/// busyness and the limit); every request is answered; after two idle cycles worker 2 is
+/// retired; worker 1 is never retired; the verbose figures are logged.
+#[test]
+fn busyness_adds_workers_over_the_max_and_retires_them_after_idle_cycles() {
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--processes",
+        "3",
+        "--cheaper",
+        "1",
+        "--cheaper-algo",
+        "busyness",
+        "--cheaper-overload",
+        "1",
+        "--cheaper-busyness-multiplier",
+        "2",
+        "--cheaper-busyness-verbose",
+    ]);
+    s.wait_log(
+        "cheaper: busyness: min 25%, max 50%, cycle 1s, multiplier 2",
+        T,
+    );
+    let addr = s.addr;
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let r = get(addr, "/slow?0.5");
+                    assert_eq!((r.status, r.text().as_str()), (200, "slept 0.5"));
+                }
+            })
+        })
+        .collect();
+    s.wait_log("is over --cheaper-busyness-max 50%: adding worker 2", T);
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.join().unwrap();
+    }
+    s.wait_log("for 2 cycles: retiring worker", T);
+    s.wait_log("=> average 0% of", T);
+    assert_eq!(get(addr, "/").status, 200);
+    assert!(!s.log().contains("retiring worker 1"), "{}", s.log());
+}
+
+/// Input: busyness with `--cheaper-busyness-backlog-alert 5` and 10-second cycles; one
+/// worker held by a 3-second request while 12 more connections wait in the listen queue.
+/// Answer: at the next look (not the end of the cycle) an emergency worker is added, the
+/// log naming the queue; every queued request is answered.
+#[test]
+fn busyness_adds_an_emergency_worker_for_a_long_listen_queue() {
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--processes",
+        "2",
+        "--cheaper",
+        "1",
+        "--cheaper-algo",
+        "busyness",
+        "--cheaper-overload",
+        "10",
+        "--cheaper-busyness-backlog-alert",
+        "5",
+    ]);
+    let addr = s.addr;
+    let slow = std::thread::spawn(move || get(addr, "/slow?3").status);
+    std::thread::sleep(Duration::from_millis(300));
+    let queued: Vec<_> = (0..12)
+        .map(|_| std::thread::spawn(move || get(addr, "/").status))
+        .collect();
+    s.wait_log(
+        "over --cheaper-busyness-backlog-alert 5: adding worker 2",
+        T,
+    );
+    assert_eq!(slow.join().unwrap(), 200);
+    for q in queued {
+        assert_eq!(q.join().unwrap(), 200);
+    }
+}

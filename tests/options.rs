@@ -407,7 +407,8 @@ fn an_ini_file_rsgi_cannot_honour_is_refused_naming_what() {
 
 /// Input: a uWSGI ini file with the options of a typical production setup (strict,
 /// need-app, disable-logging with log-4xx and log-5xx, harakiri, py-callos-afterfork,
-/// recycling limits, cheaper, auto-procname with a prefix, static-map, logto) and nothing
+/// recycling limits, cheaper with the busyness algorithm and its tuning, auto-procname with
+/// a prefix, static-map, logto) and nothing
 /// else.
 /// Answer: rsgi runs it as is: the app answers, the static file is served, the log file
 /// gets the 404 and 500 lines and not the 200 one, and `ps` shows the prefixed titles.
@@ -444,9 +445,16 @@ fn a_production_uwsgi_ini_file_runs_as_it_is() {
              reload-on-rss = 2048\n\
              worker-reload-mercy = 60\n\
              processes = 2\n\
+             cheaper-algo = busyness\n\
              cheaper = 1\n\
              cheaper-initial = 2\n\
+             cheaper-overload = 1\n\
              cheaper-step = 1\n\
+             cheaper-busyness-multiplier = 30\n\
+             cheaper-busyness-min = 20\n\
+             cheaper-busyness-max = 70\n\
+             cheaper-busyness-backlog-alert = 16\n\
+             cheaper-busyness-backlog-step = 2\n\
              auto-procname = true\n\
              procname-prefix-spaced = myapp\n\
              chdir = {apps}\n\

@@ -1,6 +1,7 @@
 //! Options → a validated [`Config`]. The only reader of argv, the environment and the file.
 
 pub mod catalog;
+pub mod cheaper;
 pub mod cli;
 pub mod ini;
 pub mod options;
@@ -201,42 +202,6 @@ fn log_target(values: &Values) -> Result<Option<LogTarget>, HostError> {
     }
 }
 
-fn cheaper(values: &Values, processes: u32) -> Result<Option<CheaperConfig>, HostError> {
-    let min: u32 = number(values, "cheaper", 0)?;
-    if min == 0 {
-        return Ok(None);
-    }
-    if min >= processes {
-        return Err(HostError::Usage(format!(
-            "--cheaper ({min}) must be lower than --processes ({processes}), the most workers it may run"
-        )));
-    }
-    if let Some(algo) = last(values, "cheaper-algo").filter(|a| *a != "spare") {
-        return Err(HostError::Usage(format!(
-            "--cheaper-algo {algo}: only 'spare' is available (leave the option out, and any cheaper-{algo}-* options)"
-        )));
-    }
-    let initial: u32 = number(values, "cheaper-initial", min)?;
-    if !(min..=processes).contains(&initial) {
-        return Err(HostError::Usage(format!(
-            "--cheaper-initial ({initial}) must be between --cheaper ({min}) and --processes ({processes})"
-        )));
-    }
-    let step: u32 = number(values, "cheaper-step", 1)?;
-    let overload: u64 = number(values, "cheaper-overload", 3)?;
-    if step == 0 || overload == 0 {
-        return Err(HostError::Usage(
-            "--cheaper-step and --cheaper-overload must be at least 1".into(),
-        ));
-    }
-    Ok(Some(CheaperConfig {
-        min,
-        initial,
-        step,
-        overload: Duration::from_secs(overload),
-    }))
-}
-
 /// Which requests get a line in the request log.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RequestLogging {
@@ -402,7 +367,7 @@ impl Config {
             max_requests_delta: number(values, "max-requests-delta", 0)?,
             exec_hooks: ExecHooks::from_values(values),
             attach_daemons: values.get("attach-daemon").cloned().unwrap_or_default(),
-            cheaper: cheaper(values, processes)?,
+            cheaper: cheaper::cheaper(values, processes)?,
             recycle: crate::master::recycle::RecycleLimits {
                 lifetime: Some(seconds(values, "max-worker-lifetime", 0)?).filter(|d| !d.is_zero()),
                 rss: number::<u64>(values, "reload-on-rss", 0)? << 20,
@@ -464,58 +429,6 @@ mod tests {
             v.entry(k.to_string()).or_default().push(val.to_string());
         }
         v
-    }
-
-    #[test]
-    fn cheaper_options_are_checked_against_processes() {
-        let host = Catalog::host();
-        let c = Config::from_values(
-            &values(&[("processes", "8"), ("cheaper", "2"), ("cheaper-step", "3")]),
-            &host,
-        )
-        .unwrap();
-        assert_eq!(
-            c.cheaper,
-            Some(CheaperConfig {
-                min: 2,
-                initial: 2,
-                step: 3,
-                overload: Duration::from_secs(3)
-            })
-        );
-        let off = Config::from_values(&values(&[("processes", "8"), ("cheaper", "0")]), &host);
-        assert_eq!(off.unwrap().cheaper, None);
-        for (pairs, needle) in [
-            (
-                &[("processes", "2"), ("cheaper", "2")][..],
-                "lower than --processes",
-            ),
-            (
-                &[
-                    ("processes", "4"),
-                    ("cheaper", "1"),
-                    ("cheaper-initial", "5"),
-                ],
-                "between --cheaper (1) and --processes (4)",
-            ),
-            (
-                &[
-                    ("processes", "4"),
-                    ("cheaper", "1"),
-                    ("cheaper-algo", "busyness"),
-                ],
-                "only 'spare'",
-            ),
-            (
-                &[("processes", "4"), ("cheaper", "1"), ("cheaper-step", "0")],
-                "at least 1",
-            ),
-        ] {
-            let err = Config::from_values(&values(pairs), &host)
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains(needle), "{err}");
-        }
     }
 
     #[test]

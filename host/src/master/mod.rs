@@ -135,7 +135,9 @@ impl Master {
         let touch = TouchWatch::new(&config.touch_reload, &config.touch_chain_reload);
         let socket_files = listen::socket_files(&listeners);
         let queues = ListenQueueWatch::new(listeners.len());
-        let cheaper = config.cheaper.map(|c| Cheaper::new(c, config.processes));
+        let cheaper = config
+            .cheaper
+            .map(|c| Cheaper::new(c, config.processes, config.threads));
         let daemons = Daemons::new(
             &config.attach_daemons,
             &inherited.daemons,
@@ -387,7 +389,7 @@ impl Master {
     /// `--cheaper`: adds workers when all are busy, retires one when several idle.
     fn adapt_worker_count(&mut self) {
         if let (Some(cheaper), Phase::Running) = (self.cheaper.as_mut(), self.phase) {
-            cheaper.adapt(&mut self.table, &self.board);
+            cheaper.adapt(&mut self.table, &self.board, &self.listeners);
         }
     }
 

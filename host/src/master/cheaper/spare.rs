@@ -1,7 +1,5 @@
-//! `--cheaper N`: an adaptive number of workers, uWSGI's default ("spare") algorithm. The
-//! master starts `--cheaper-initial` workers (default N), never runs fewer than N nor more
-//! than `--processes`, and at each of its wake-ups (about once a second) looks at what the
-//! workers are doing:
+//! uWSGI's default cheaper algorithm, "spare": at each of the master's wake-ups (about
+//! once a second) it looks at what the workers are doing:
 //! - every worker busy, for `--cheaper-overload` seconds (3) in a row: add
 //!   `--cheaper-step` workers (1);
 //! - more than one worker idle, for as long: retire one (gracefully: it finishes what it
@@ -10,38 +8,13 @@
 //! A worker counts as busy while it is running a request at the moment of the look, as in
 //! uWSGI; a worker still starting counts as neither.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::table::WorkerTable;
-use crate::scoreboard::{Scoreboard, Status};
-
-/// The `--cheaper*` options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CheaperConfig {
-    /// Fewest workers (`--cheaper`).
-    pub min: u32,
-    /// Workers at start (`--cheaper-initial`).
-    pub initial: u32,
-    /// Workers added at a time (`--cheaper-step`).
-    pub step: u32,
-    /// How long a state must last before the count changes (`--cheaper-overload`).
-    pub overload: Duration,
-}
-
-/// What to do with the number of workers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    /// Leave it.
-    Keep,
-    /// Add this many workers.
-    Add(u32),
-    /// Retire one worker.
-    RemoveOne,
-}
+use super::{Change, CheaperConfig};
 
 /// The algorithm's memory between looks.
 #[derive(Debug)]
-pub struct Cheaper {
+pub struct Spare {
     config: CheaperConfig,
     max: u32,
     /// Since when every worker has been busy.
@@ -50,10 +23,10 @@ pub struct Cheaper {
     idle_since: Option<Instant>,
 }
 
-impl Cheaper {
+impl Spare {
     /// The algorithm for at most `max` workers (`--processes`).
     pub fn new(config: CheaperConfig, max: u32) -> Self {
-        Cheaper {
+        Spare {
             config,
             max,
             overloaded_since: None,
@@ -91,50 +64,20 @@ impl Cheaper {
     }
 }
 
-impl Cheaper {
-    /// One look at the workers on `board`; adds or retires slots of `table` as decided.
-    pub fn adapt(&mut self, table: &mut WorkerTable, board: &Scoreboard) {
-        let (mut busy, mut idle) = (0, 0);
-        for cell in table.slots().iter().filter_map(|s| s.cell) {
-            match board.cells()[cell].status() {
-                Status::Busy => busy += 1,
-                Status::Idle => idle += 1,
-                _ => {}
-            }
-        }
-        let workers = table.slots().len() as u32;
-        let overload = self.config.overload.as_secs();
-        match self.decide(Instant::now(), workers, busy, idle) {
-            Change::Keep => {}
-            Change::Add(n) => {
-                let ids: Vec<String> = (0..n).map(|_| table.add_slot().to_string()).collect();
-                tracing::info!(
-                    "cheaper: all {workers} worker(s) busy for {overload}s: adding worker {}",
-                    ids.join(", ")
-                );
-            }
-            Change::RemoveOne => {
-                if let Some(id) = table.remove_slot() {
-                    tracing::info!(
-                        "cheaper: {idle} of {workers} workers idle for {overload}s: retiring worker {id}"
-                    );
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn cheaper(step: u32) -> Cheaper {
-        Cheaper::new(
+    use std::time::Duration;
+
+    fn cheaper(step: u32) -> Spare {
+        Spare::new(
             CheaperConfig {
                 min: 1,
                 initial: 1,
                 step,
                 overload: Duration::from_secs(3),
+                algo: super::super::Algo::Spare,
             },
             4,
         )

@@ -1,0 +1,201 @@
+//! The `--cheaper*` options, checked into a [`CheaperConfig`].
+
+use std::time::Duration;
+
+use super::sources::Values;
+use super::{flag, last, number};
+use crate::error::HostError;
+use crate::master::cheaper::busyness::BusynessConfig;
+use crate::master::cheaper::{Algo, CheaperConfig};
+
+/// The `--cheaper-busyness-*` options, in uWSGI's names.
+const BUSYNESS_OPTIONS: [&str; 9] = [
+    "cheaper-busyness-min",
+    "cheaper-busyness-max",
+    "cheaper-busyness-multiplier",
+    "cheaper-busyness-penalty",
+    "cheaper-busyness-verbose",
+    "cheaper-busyness-backlog-alert",
+    "cheaper-busyness-backlog-multiplier",
+    "cheaper-busyness-backlog-step",
+    "cheaper-busyness-backlog-nonzero",
+];
+
+fn usage(message: String) -> HostError {
+    HostError::Usage(message)
+}
+
+/// `None` when `--cheaper` is absent or 0 (always `processes` workers).
+pub fn cheaper(values: &Values, processes: u32) -> Result<Option<CheaperConfig>, HostError> {
+    let min: u32 = number(values, "cheaper", 0)?;
+    let algo = last(values, "cheaper-algo").unwrap_or("spare");
+    let busyness_given = BUSYNESS_OPTIONS.iter().find(|o| values.contains_key(**o));
+    if min == 0 {
+        return Ok(None);
+    }
+    if min >= processes {
+        return Err(usage(format!(
+            "--cheaper ({min}) must be lower than --processes ({processes}), the most workers it may run"
+        )));
+    }
+    let initial: u32 = number(values, "cheaper-initial", min)?;
+    if !(min..=processes).contains(&initial) {
+        return Err(usage(format!(
+            "--cheaper-initial ({initial}) must be between --cheaper ({min}) and --processes ({processes})"
+        )));
+    }
+    let step: u32 = number(values, "cheaper-step", 1)?;
+    let overload: u64 = number(values, "cheaper-overload", 3)?;
+    if step == 0 || overload == 0 {
+        return Err(usage(
+            "--cheaper-step and --cheaper-overload must be at least 1".into(),
+        ));
+    }
+    let algo = match (algo, busyness_given) {
+        ("busyness", _) => Algo::Busyness(busyness(values)?),
+        ("spare", None) => Algo::Spare,
+        ("spare", Some(option)) => {
+            return Err(usage(format!(
+                "--{option} applies to --cheaper-algo busyness, not spare"
+            )))
+        }
+        (other, _) => {
+            return Err(usage(format!(
+                "--cheaper-algo {other}: the algorithms are 'spare' (the default) and 'busyness'"
+            )))
+        }
+    };
+    Ok(Some(CheaperConfig {
+        min,
+        initial,
+        step,
+        overload: Duration::from_secs(overload),
+        algo,
+    }))
+}
+
+fn busyness(values: &Values) -> Result<BusynessConfig, HostError> {
+    let d = BusynessConfig::default();
+    let config = BusynessConfig {
+        min_pct: number(values, "cheaper-busyness-min", d.min_pct)?,
+        max_pct: number(values, "cheaper-busyness-max", d.max_pct)?,
+        multiplier: number(values, "cheaper-busyness-multiplier", d.multiplier)?,
+        penalty: number(values, "cheaper-busyness-penalty", d.penalty)?,
+        backlog_alert: number(values, "cheaper-busyness-backlog-alert", d.backlog_alert)?,
+        backlog_multiplier: number(
+            values,
+            "cheaper-busyness-backlog-multiplier",
+            d.backlog_multiplier,
+        )?,
+        backlog_step: number(values, "cheaper-busyness-backlog-step", d.backlog_step)?,
+        backlog_nonzero: Duration::from_secs(number(
+            values,
+            "cheaper-busyness-backlog-nonzero",
+            d.backlog_nonzero.as_secs(),
+        )?),
+        verbose: flag(values, "cheaper-busyness-verbose"),
+    };
+    if config.min_pct >= config.max_pct || config.max_pct > 100 {
+        return Err(usage(format!(
+            "--cheaper-busyness-min ({}) must be lower than --cheaper-busyness-max ({}), which is at most 100",
+            config.min_pct, config.max_pct
+        )));
+    }
+    if config.multiplier == 0 || config.backlog_multiplier == 0 || config.backlog_step == 0 {
+        return Err(usage(
+            "--cheaper-busyness-multiplier, -backlog-multiplier and -backlog-step must be at least 1"
+                .into(),
+        ));
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(pairs: &[(&str, &str)]) -> Values {
+        let mut v = Values::new();
+        for (k, val) in pairs {
+            v.entry(k.to_string()).or_default().push(val.to_string());
+        }
+        v
+    }
+
+    #[test]
+    fn cheaper_options_are_checked_against_processes() {
+        let c = cheaper(&values(&[("cheaper", "2"), ("cheaper-step", "3")]), 8).unwrap();
+        assert_eq!(
+            c,
+            Some(CheaperConfig {
+                min: 2,
+                initial: 2,
+                step: 3,
+                overload: Duration::from_secs(3),
+                algo: Algo::Spare,
+            })
+        );
+        assert_eq!(cheaper(&values(&[("cheaper", "0")]), 8).unwrap(), None);
+        for (processes, pairs, needle) in [
+            (2, &[("cheaper", "2")][..], "lower than --processes"),
+            (
+                4,
+                &[("cheaper", "1"), ("cheaper-initial", "5")],
+                "between --cheaper (1) and --processes (4)",
+            ),
+            (
+                4,
+                &[("cheaper", "1"), ("cheaper-algo", "backlog")],
+                "'spare' (the default) and 'busyness'",
+            ),
+            (4, &[("cheaper", "1"), ("cheaper-step", "0")], "at least 1"),
+            (
+                4,
+                &[("cheaper", "1"), ("cheaper-busyness-max", "60")],
+                "--cheaper-busyness-max applies to --cheaper-algo busyness",
+            ),
+            (
+                4,
+                &[
+                    ("cheaper", "1"),
+                    ("cheaper-algo", "busyness"),
+                    ("cheaper-busyness-min", "60"),
+                ],
+                "must be lower than --cheaper-busyness-max (50)",
+            ),
+        ] {
+            let err = cheaper(&values(pairs), processes).unwrap_err().to_string();
+            assert!(err.contains(needle), "{err}");
+        }
+    }
+
+    #[test]
+    fn busyness_takes_uwsgi_defaults_and_its_options() {
+        let c = cheaper(
+            &values(&[
+                ("cheaper", "8"),
+                ("cheaper-algo", "busyness"),
+                ("cheaper-busyness-multiplier", "30"),
+                ("cheaper-busyness-min", "20"),
+                ("cheaper-busyness-max", "70"),
+                ("cheaper-busyness-backlog-alert", "16"),
+                ("cheaper-busyness-backlog-step", "2"),
+                ("cheaper-busyness-verbose", "true"),
+            ]),
+            128,
+        )
+        .unwrap()
+        .unwrap();
+        let Algo::Busyness(b) = c.algo else {
+            panic!("{c:?}")
+        };
+        assert_eq!((b.min_pct, b.max_pct, b.multiplier), (20, 70, 30));
+        assert_eq!((b.backlog_alert, b.backlog_step), (16, 2));
+        assert_eq!(
+            (b.penalty, b.backlog_multiplier),
+            (1, 3),
+            "uWSGI's defaults"
+        );
+        assert!(b.verbose);
+    }
+}
