@@ -34,6 +34,33 @@ fn harakiri_kills_a_stuck_worker_and_the_next_request_is_served() {
     }
 }
 
+/// Input: `--threads 2 --harakiri 2`; one thread stuck in a 30-second request while the
+/// other answers short requests back to back.
+/// Answer: the worker is still killed about 2 s after the stuck request started (each
+/// thread's request keeps its own start time: the short ones ending do not hide it).
+#[test]
+fn harakiri_sees_a_stuck_thread_while_another_thread_keeps_serving() {
+    let s = Server::start(&["--module", "app", "--threads", "2", "--harakiri", "2"]);
+    let addr = s.addr;
+    let started = Instant::now();
+    let stuck = std::thread::spawn(move || try_request(addr, "GET", "/slow?30", &[], b""));
+    std::thread::sleep(Duration::from_millis(200));
+    while !s.log().contains("harakiri: worker 1") {
+        assert!(started.elapsed() < T, "no harakiri; log:\n{}", s.log());
+        let _ = try_request(addr, "GET", "/slow?0.05", &[], b"");
+    }
+    let killed_after = started.elapsed();
+    assert!(
+        stuck.join().unwrap().is_err(),
+        "the stuck request must be cut"
+    );
+    assert!(
+        killed_after < Duration::from_secs(5),
+        "killed after {killed_after:?}"
+    );
+    assert!(s.log().contains("(--harakiri 2)"), "{}", s.log());
+}
+
 #[test]
 fn kill_9_mid_request_fails_only_that_request() {
     let s = Server::start(&["--module", "app", "--processes", "2"]);

@@ -66,6 +66,8 @@ impl Status {
 pub struct Core {
     requests: AtomicU64,
     in_request: AtomicU8,
+    /// Microseconds since the epoch when this thread's request started; 0 when none.
+    start_us: AtomicU64,
 }
 
 impl Core {
@@ -91,8 +93,6 @@ pub struct Cell {
     requests: AtomicU64,
     exceptions: AtomicU64,
     tx: AtomicU64,
-    /// Microseconds since the epoch when the current request started; 0 when none.
-    request_start_us: AtomicU64,
     /// Sum of response times (µs) of finished requests.
     total_rt_us: AtomicU64,
     spawned_at_us: AtomicU64,
@@ -120,7 +120,6 @@ impl Cell {
         self.requests.store(0, Relaxed);
         self.exceptions.store(0, Relaxed);
         self.tx.store(0, Relaxed);
-        self.request_start_us.store(0, Relaxed);
         self.total_rt_us.store(0, Relaxed);
         self.current_len.store(0, Relaxed);
         self.recycle_asked.store(0, Relaxed);
@@ -129,6 +128,7 @@ impl Cell {
         for core in &self.cores {
             core.requests.store(0, Relaxed);
             core.in_request.store(0, Relaxed);
+            core.start_us.store(0, Relaxed);
         }
         self.worker_id.store(worker_id, Relaxed);
         self.status.store(Status::Starting as u8, Relaxed);
@@ -178,8 +178,9 @@ impl Cell {
         }
         self.current_len.store(len as u16, Relaxed);
         let now = now_us();
-        self.request_start_us.store(now, Relaxed);
-        self.my_core().in_request.store(1, Relaxed);
+        let core = self.my_core();
+        core.start_us.store(now, Relaxed);
+        core.in_request.store(1, Relaxed);
         self.status.store(Status::Busy as u8, Relaxed);
         now
     }
@@ -202,13 +203,13 @@ impl Cell {
 
     /// Marks the end of a request (worker, hot path).
     pub fn request_finished(&self, bytes_sent: u64, failed: bool, back_to: Status) {
-        let start = self.request_start_us.swap(0, Relaxed);
+        let core = self.my_core();
+        let start = core.start_us.swap(0, Relaxed);
         if start > 0 {
             self.total_rt_us
                 .fetch_add(now_us().saturating_sub(start), Relaxed);
         }
         self.requests.fetch_add(1, Relaxed);
-        let core = self.my_core();
         core.requests.fetch_add(1, Relaxed);
         core.in_request.store(0, Relaxed);
         self.tx.fetch_add(bytes_sent, Relaxed);
@@ -218,12 +219,29 @@ impl Cell {
         self.status.store(back_to as u8, Relaxed);
     }
 
-    /// When the request in progress started (µs since epoch), if any.
+    /// When the oldest request in progress started (µs since epoch), if any: with
+    /// `--threads` each thread's request has its own start, and harakiri goes by the
+    /// oldest.
     pub fn request_start_us(&self) -> Option<u64> {
-        match self.request_start_us.load(Relaxed) {
-            0 => None,
-            t => Some(t),
-        }
+        let taken = (self.cores_taken.load(Relaxed) as usize).clamp(1, MAX_CORES);
+        self.cores[..taken]
+            .iter()
+            .map(|core| core.start_us.load(Relaxed))
+            .filter(|&t| t > 0)
+            .min()
+    }
+
+    /// Time spent in requests so far (µs), the requests in progress included (as of
+    /// `now`, µs since epoch).
+    pub fn busy_us(&self, now: u64) -> u64 {
+        let taken = (self.cores_taken.load(Relaxed) as usize).clamp(1, MAX_CORES);
+        let running: u64 = self.cores[..taken]
+            .iter()
+            .map(|core| core.start_us.load(Relaxed))
+            .filter(|&t| t > 0)
+            .map(|t| now.saturating_sub(t))
+            .sum();
+        self.running_time_us() + running
     }
 
     /// "METHOD URI" of the request in progress (may be torn if read mid-write).
@@ -377,6 +395,42 @@ mod tests {
             0,
             "a new process starts from zero"
         );
+    }
+
+    /// With threads, one thread ending its request leaves the other's start time (for
+    /// harakiri) and counts its own duration.
+    #[test]
+    fn each_thread_keeps_its_own_request_start() {
+        let sb = Scoreboard::new(1).unwrap();
+        let cell = &sb.cells()[0];
+        cell.claim(42, 1);
+        cell.request_started(b"GET", b"/long");
+        let first = cell.request_start_us().unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                cell.request_started(b"GET", b"/short");
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                assert_eq!(cell.request_start_us(), Some(first), "the oldest counts");
+                cell.request_finished(1, false, Status::Busy);
+            });
+        });
+        assert_eq!(
+            cell.request_start_us(),
+            Some(first),
+            "the long one still runs"
+        );
+        let short = cell.running_time_us();
+        assert!(
+            (5_000..1_000_000).contains(&short),
+            "{short} us: the short one's own time"
+        );
+        assert!(
+            cell.busy_us(now_us()) >= short + 10_000,
+            "the running one counts too"
+        );
+        cell.request_finished(1, false, Status::Idle);
+        assert_eq!(cell.request_start_us(), None);
     }
 
     #[test]

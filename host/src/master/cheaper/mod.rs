@@ -123,12 +123,9 @@ impl Cheaper {
                 let now = now_us();
                 let loads: Vec<WorkerLoad> = cells
                     .filter(|(_, cell)| matches!(cell.status(), Status::Busy | Status::Idle))
-                    .map(|(id, cell)| {
-                        let running = cell.request_start_us().map_or(0, |t| now.saturating_sub(t));
-                        WorkerLoad {
-                            id,
-                            busy_us: cell.running_time_us() + running,
-                        }
+                    .map(|(id, cell)| WorkerLoad {
+                        id,
+                        busy_us: cell.busy_us(now),
                     })
                     .collect();
                 let backlog = listeners
