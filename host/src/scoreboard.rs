@@ -216,6 +216,11 @@ impl Cell {
         if failed {
             self.exceptions.fetch_add(1, Relaxed);
         }
+        // Another thread of the worker still in a request keeps it busy.
+        let back_to = match back_to {
+            Status::Idle if self.any_in_request() => Status::Busy,
+            other => other,
+        };
         self.status.store(back_to as u8, Relaxed);
     }
 
@@ -279,7 +284,8 @@ impl Cell {
 
     /// True while any thread of the worker runs a request.
     pub fn any_in_request(&self) -> bool {
-        self.cores.iter().any(Core::in_request)
+        let taken = (self.cores_taken.load(Relaxed) as usize).clamp(1, MAX_CORES);
+        self.cores[..taken].iter().any(Core::in_request)
     }
 
     /// Average response time in microseconds.
@@ -412,7 +418,8 @@ mod tests {
                 cell.request_started(b"GET", b"/short");
                 std::thread::sleep(std::time::Duration::from_millis(5));
                 assert_eq!(cell.request_start_us(), Some(first), "the oldest counts");
-                cell.request_finished(1, false, Status::Busy);
+                cell.request_finished(1, false, Status::Idle);
+                assert_eq!(cell.status(), Status::Busy, "the other thread is still busy");
             });
         });
         assert_eq!(
@@ -431,6 +438,7 @@ mod tests {
         );
         cell.request_finished(1, false, Status::Idle);
         assert_eq!(cell.request_start_us(), None);
+        assert_eq!(cell.status(), Status::Idle);
     }
 
     #[test]
