@@ -67,6 +67,8 @@ fn logto_writes_the_whole_log_to_the_file_and_a_reload_opens_it_again() {
     s.signal(libc::SIGHUP);
     let text = wait_file(&file, "spawned worker 1");
     assert!(text.contains("logging to "), "{text}");
+    // The old worker, still writing to the moved file, may take requests until it is gone.
+    wait_file(&file, "old worker 1");
     assert_eq!(get(s.addr, "/").status, 200);
     wait_file(&file, "\"GET / HTTP/1.1\" 200 13 ");
     let old = std::fs::read_to_string(&rotated).unwrap();
