@@ -23,6 +23,8 @@ mod cheaper;
 mod systemd;
 // --attach-daemon: started beside the workers, restarted, stopped with the master.
 mod daemons;
+// --smart-attach-daemon: found by its pidfile, kept across reloads, restarted when gone, stopped at shutdown.
+mod smart_daemons;
 // rsgi as PID 1 of a PID namespace (a container's entry point): serves, reaps orphans, SIGTERM is graceful.
 mod container;
 // --exec-asap, --exec-as-root, --exec-as-user, --exec-pre-app, --exec-post-app.

@@ -419,7 +419,11 @@ mod tests {
                 std::thread::sleep(std::time::Duration::from_millis(5));
                 assert_eq!(cell.request_start_us(), Some(first), "the oldest counts");
                 cell.request_finished(1, false, Status::Idle);
-                assert_eq!(cell.status(), Status::Busy, "the other thread is still busy");
+                assert_eq!(
+                    cell.status(),
+                    Status::Busy,
+                    "the other thread is still busy"
+                );
             });
         });
         assert_eq!(

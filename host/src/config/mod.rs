@@ -114,6 +114,8 @@ pub struct Config {
     pub exec_hooks: ExecHooks,
     /// Commands the master keeps running beside the workers (`--attach-daemon`).
     pub attach_daemons: Vec<String>,
+    /// Pidfile-tracked daemons kept across reloads (`--smart-attach-daemon`).
+    pub smart_daemons: Vec<(PathBuf, String)>,
     /// An adaptive number of workers (`--cheaper*`); `None`: always `processes`.
     pub cheaper: Option<CheaperConfig>,
     /// Lifetime and memory limits that recycle a worker.
@@ -367,6 +369,13 @@ impl Config {
             max_requests_delta: number(values, "max-requests-delta", 0)?,
             exec_hooks: ExecHooks::from_values(values),
             attach_daemons: values.get("attach-daemon").cloned().unwrap_or_default(),
+            smart_daemons: values
+                .get("smart-attach-daemon")
+                .into_iter()
+                .flatten()
+                .map(|spec| crate::master::smart_daemons::parse(spec))
+                .collect::<Result<_, _>>()
+                .map_err(HostError::Usage)?,
             cheaper: cheaper::cheaper(values, processes)?,
             recycle: crate::master::recycle::RecycleLimits {
                 lifetime: Some(seconds(values, "max-worker-lifetime", 0)?).filter(|d| !d.is_zero()),

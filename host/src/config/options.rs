@@ -49,6 +49,7 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("master", &[], "", Flag, "accepted for uWSGI compatibility: rsgi always runs a master"),
     opt("lazy-apps", &["lazy"], "", Flag, "load the app in each worker after fork instead of once in the master"),
     opt("need-app", &[], "", Flag, "exit with status 22 if the app cannot be loaded (otherwise serve 500s)"),
+    opt("smart-attach-daemon", &["smart-attach-daemon2"], "'PIDFILE CMD'", List, "keep a daemon running that CMD starts and that writes its pid to PIDFILE: CMD runs again when that pid is gone; a graceful reload leaves the daemon running, a shutdown sends it SIGTERM; repeatable"),
     opt("attach-daemon", &[], "CMD", List, "run CMD (with /bin/sh -c) beside the workers, start it again when it exits, stop it with the master (SIGTERM to its process group at shutdown and reload); repeatable"),
     opt("cheaper", &[], "N", Value, "adaptive worker count: run between N and --processes workers (0 = off); with the default algorithm (spare) add --cheaper-step when every worker has been busy for --cheaper-overload seconds, retire one when more than one has been idle as long"),
     opt("cheaper-initial", &[], "N", Value, "workers at start with --cheaper (default: --cheaper's N)"),

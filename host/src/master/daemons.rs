@@ -183,7 +183,7 @@ impl Daemons {
     }
 }
 
-fn spawn(command: &str) -> std::io::Result<Pid> {
+pub(super) fn spawn(command: &str) -> std::io::Result<Pid> {
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c")
         .arg(command)
@@ -203,7 +203,7 @@ fn spawn(command: &str) -> std::io::Result<Pid> {
 }
 
 /// Sends `signal` to the process group a daemon leads (it was started as its leader).
-fn signal_group(pid: Pid, signal: Signal) {
+pub(super) fn signal_group(pid: Pid, signal: Signal) {
     if let Err(e) = killpg(pid, signal) {
         tracing::debug!("{signal} to daemon group {pid}: {e}");
     }

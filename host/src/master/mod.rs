@@ -14,6 +14,7 @@ pub mod notify;
 pub mod reap;
 pub mod recycle;
 pub mod reload;
+pub mod smart_daemons;
 pub mod snapshot;
 pub mod spawn;
 pub mod stats;
@@ -43,6 +44,7 @@ use fifo::MasterFifo;
 use listen_queue::ListenQueueWatch;
 use notify::ServiceManager;
 use reap::Death;
+use smart_daemons::SmartDaemons;
 use snapshot::Snapshot;
 use stats_server::StatsServer;
 use table::{Exited, WorkerTable};
@@ -98,6 +100,8 @@ pub struct Master {
     service: ServiceManager,
     /// `--attach-daemon` processes.
     daemons: Daemons,
+    /// `--smart-attach-daemon` processes (tracked by pidfile, kept across reloads).
+    smart_daemons: SmartDaemons,
     /// Slots still to replace in a chain reload.
     chain: VecDeque<u32>,
     phase: Phase,
@@ -143,8 +147,10 @@ impl Master {
             &inherited.daemons,
             config.worker_reload_mercy,
         );
+        let smart_daemons = SmartDaemons::new(&config.smart_daemons);
         Ok(Master {
             cheaper,
+            smart_daemons,
             service: ServiceManager::from_env(),
             daemons,
             config,
@@ -191,6 +197,7 @@ impl Master {
             self.maintain();
             if self.phase == Phase::Running {
                 self.daemons.start_due();
+                self.smart_daemons.watch();
             }
             self.notify_service();
         }
@@ -242,6 +249,7 @@ impl Master {
                 tracing::info!("immediate shutdown");
                 self.service.stopping("immediate shutdown");
                 self.daemons.kill_all();
+                self.smart_daemons.stop_all();
                 self.table.signal_all(Signal::SIGKILL);
                 self.phase = Phase::Stopping {
                     kill_at: None,
@@ -322,6 +330,7 @@ impl Master {
         self.listeners.clear();
         self.table.signal_all(Signal::SIGTERM);
         self.daemons.stop_all(self.config.reload_mercy);
+        self.smart_daemons.stop_all();
     }
 
     fn reap_workers(&mut self) {
@@ -329,7 +338,9 @@ impl Master {
             match self.table.exited(pid, death == Death::Exited(0)) {
                 Exited::Unknown => {
                     let running = self.phase == Phase::Running;
-                    self.daemons.exited(pid, death, running);
+                    if !self.daemons.exited(pid, death, running) {
+                        self.smart_daemons.exited(pid, death);
+                    }
                 }
                 Exited::Retired { id, cell } => {
                     self.release(id, cell);
