@@ -112,15 +112,8 @@ fn busyness(values: &Values) -> Result<BusynessConfig, HostError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::values;
     use super::*;
-
-    fn values(pairs: &[(&str, &str)]) -> Values {
-        let mut v = Values::new();
-        for (k, val) in pairs {
-            v.entry(k.to_string()).or_default().push(val.to_string());
-        }
-        v
-    }
 
     #[test]
     fn cheaper_options_are_checked_against_processes() {

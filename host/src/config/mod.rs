@@ -428,17 +428,19 @@ impl Config {
     }
 }
 
+/// Values as the sources merge them, from `(name, value)` pairs (for tests).
+#[cfg(test)]
+fn values(pairs: &[(&str, &str)]) -> Values {
+    let mut v = Values::new();
+    for (k, val) in pairs {
+        v.entry(k.to_string()).or_default().push(val.to_string());
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn values(pairs: &[(&str, &str)]) -> Values {
-        let mut v = Values::new();
-        for (k, val) in pairs {
-            v.entry(k.to_string()).or_default().push(val.to_string());
-        }
-        v
-    }
 
     #[test]
     fn request_logging_selects_by_status_class() {
