@@ -165,6 +165,64 @@ fn a_file_the_worker_may_not_read_gets_403() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Input: `--static-expires-type-mtime text/css=3600` and `--static-expires-uri
+/// '\?v=\d+$ 86400'`; GET of app.css, of big.bin?v=7, of "a b.txt"; then the rule without
+/// any --static-map.
+/// Answer: app.css expires an hour after its modification time; big.bin?v=7 a day from
+/// now (the URI rule); "a b.txt" has no Expires; without --static-map, exit 2 naming it.
+#[test]
+fn static_expires_rules_set_the_expires_header() {
+    let dir = site();
+    let map = format!("/static={}", dir.join("static").display());
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--static-map",
+        &map,
+        "--static-expires-type-mtime",
+        "text/css=3600",
+        "--static-expires-uri",
+        "\\?v=\\d+$ 86400",
+    ]);
+    let css = get(s.addr, "/static/app.css");
+    let modified = std::fs::metadata(dir.join("static/app.css"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let modified_secs = modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let expected = std::time::UNIX_EPOCH + Duration::from_secs(modified_secs + 3600);
+    assert_eq!(
+        css.header("expires"),
+        Some(httpdate::fmt_http_date(expected).as_str())
+    );
+    let bin = get(s.addr, "/static/big.bin?v=7");
+    let expires = httpdate::parse_http_date(bin.header("expires").expect("Expires")).unwrap();
+    let ahead = expires
+        .duration_since(std::time::SystemTime::now())
+        .unwrap()
+        .as_secs();
+    assert!((86_390..=86_400).contains(&ahead), "{ahead}");
+    assert_eq!(get(s.addr, "/static/a%20b.txt").header("expires"), None);
+
+    let (code, out) = rsgi_e2e::run_to_exit(
+        &[
+            "--plugin",
+            "python",
+            "--module",
+            "app",
+            "--static-expires-type",
+            "text/css=60",
+        ],
+        T,
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("add --static-map"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Input: `--static-index index.html --static-gzip-all`; GET of the directory; GET of
 /// `app.js` (which has an `app.js.gz` beside it) with `Accept-Encoding: gzip`, with
 /// `gzip;q=0`, and without the header; GET of `app.css`, which has no `.gz`.

@@ -16,6 +16,7 @@ mod process_env;
 mod proctitle;
 mod scoreboard;
 mod signals;
+mod static_expires;
 mod static_map;
 mod thunder_lock;
 mod worker;

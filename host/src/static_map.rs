@@ -14,7 +14,8 @@
 //! - `--static-index NAME` (repeatable): a path naming a directory serves the first NAME
 //!   found in it (`index.html`);
 //! - `--static-gzip-all`: a client that accepts gzip gets `FILE.gz` when it is there (with
-//!   `Content-Encoding: gzip`; see `worker::static_files`).
+//!   `Content-Encoding: gzip`; see `worker::static_files`);
+//! - `--static-expires*`: an `Expires` header by type, file, URI or path (`static_expires`).
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 use percent_encoding::percent_decode;
 
 use crate::error::HostError;
+use crate::static_expires::StaticExpires;
 
 /// One `PREFIX=DIR`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +43,8 @@ pub struct StaticMap {
     index: Vec<String>,
     /// `--static-gzip-all`.
     gzip_all: bool,
+    /// `--static-expires*`.
+    expires: StaticExpires,
 }
 
 /// What a request path means to the static map.
@@ -85,6 +89,7 @@ impl StaticMap {
             mounts,
             index: Vec::new(),
             gzip_all: false,
+            expires: StaticExpires::default(),
         })
     }
 
@@ -98,6 +103,24 @@ impl StaticMap {
     pub fn with_gzip_all(mut self, on: bool) -> Self {
         self.gzip_all = on;
         self
+    }
+
+    /// The same map, with `Expires` rules; refused when there is no `--static-map` to
+    /// apply them to.
+    pub fn with_expires(mut self, expires: StaticExpires) -> Result<Self, String> {
+        if !expires.is_empty() && self.mounts.is_empty() {
+            return Err(
+                "the --static-expires* options apply to files --static-map serves: add --static-map"
+                    .into(),
+            );
+        }
+        self.expires = expires;
+        Ok(self)
+    }
+
+    /// The `--static-expires*` rules.
+    pub fn expires(&self) -> &StaticExpires {
+        &self.expires
     }
 
     /// Whether `--static-gzip-all` is on.

@@ -19,6 +19,7 @@ use crate::error::HostError;
 use crate::exec_hooks::ExecHooks;
 use crate::log_file::LogTarget;
 use crate::master::cheaper::CheaperConfig;
+use crate::static_expires::StaticExpires;
 use crate::static_map::StaticMap;
 use crate::worker::log_format::LogFormat;
 use catalog::{Catalog, Owner};
@@ -412,7 +413,11 @@ impl Config {
                 last(values, "chdir").map(Path::new),
             )?
             .with_index(values.get("static-index").cloned().unwrap_or_default())
-            .with_gzip_all(flag(values, "static-gzip-all")),
+            .with_gzip_all(flag(values, "static-gzip-all"))
+            .with_expires(StaticExpires::parse(|name| {
+                values.get(name).map_or(&[][..], |v| v.as_slice())
+            })?)
+            .map_err(HostError::Usage)?,
             chdir: last(values, "chdir").map(PathBuf::from),
             env: env_vars(values)?,
             identity: crate::identity::Identity::resolve(last(values, "uid"), last(values, "gid"))?,

@@ -379,12 +379,9 @@ impl Conn {
                 let mut responder = reply.responder();
                 (shared.app.handle())(&request, &mut reader, &mut responder).into_result()
             }
-            Lookup::File(path) => static_files::serve(
-                path,
-                shared.static_map.gzip_all(),
-                &request,
-                &mut reply.responder(),
-            ),
+            Lookup::File(path) => {
+                static_files::serve(path, &shared.static_map, &request, &mut reply.responder())
+            }
             Lookup::Refused(why) => static_files::refuse(&request, why, &mut reply.responder()),
         };
         let mut keep = match (&result, reply.started()) {

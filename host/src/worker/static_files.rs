@@ -2,27 +2,32 @@
 //! frames it, the request log and the scoreboard count it, and HEAD gets the head alone:
 //! `Content-Type` from the extension, `Content-Length`, `Last-Modified`, and 304 for an
 //! `If-Modified-Since` at or after the file's time. The body goes out with `sendfile`.
-//! With `--static-gzip-all`, a client whose `Accept-Encoding` allows gzip gets `FILE.gz`
+//! `--static-expires*` rules add `Expires`. With `--static-gzip-all`, a client whose `Accept-Encoding` allows gzip gets `FILE.gz`
 //! instead when it sits beside FILE (same directory once symlinks are resolved), with
 //! `Content-Encoding: gzip` and FILE's type; every answer then says
 //! `Vary: Accept-Encoding`.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use abi_stable::std_types::RSlice;
 use rsgi_plugin_api::{ErrorKind, Header, NameStyle, PluginError, Request, Responder};
 
+use crate::static_expires::Served;
+use crate::static_map::StaticMap;
+
 /// Answers `request` with the regular file at `path` (found by `StaticMap::route`), or
 /// its `.gz` beside it when `gzip_all` and the client accepts gzip.
 pub fn serve(
     path: &Path,
-    gzip_all: bool,
+    map: &StaticMap,
     request: &Request<'_>,
     responder: &mut Responder<'_>,
 ) -> Result<(), PluginError> {
+    let gzip_all = map.gzip_all();
     let fail = |what: String| PluginError::new(ErrorKind::Request, what);
     let gzipped = (gzip_all && accepts_gzip(request))
         .then(|| gzipped_beside(path))
@@ -47,9 +52,25 @@ pub fn serve(
         _ => false,
     };
     let length = meta.len().to_string();
-    let mut headers: Vec<Header<'_>> = Vec::with_capacity(5);
+    let content_type = mime_guess::from_path(path)
+        .first_raw()
+        .unwrap_or("application/octet-stream");
+    let expires = map
+        .expires()
+        .expires(&Served {
+            file: path.as_os_str().as_bytes(),
+            content_type,
+            uri: request.uri.as_slice(),
+            path: request.path.as_slice(),
+            modified,
+        })
+        .map(httpdate::fmt_http_date);
+    let mut headers: Vec<Header<'_>> = Vec::with_capacity(6);
     if let Some(date) = &last_modified {
         headers.push(header(b"Last-Modified", date.as_bytes()));
+    }
+    if let Some(date) = &expires {
+        headers.push(header(b"Expires", date.as_bytes()));
     }
     if gzip_all {
         headers.push(header(b"Vary", b"Accept-Encoding"));
@@ -59,9 +80,6 @@ pub fn serve(
             .start(304, "", &headers)
             .map_err(|e| fail(format!("static file {}: {e:?}", path.display())));
     }
-    let content_type = mime_guess::from_path(path)
-        .first_raw()
-        .unwrap_or("application/octet-stream");
     headers.push(header(b"Content-Type", content_type.as_bytes()));
     if gzipped.is_some() {
         headers.push(header(b"Content-Encoding", b"gzip"));
