@@ -4,6 +4,10 @@ use rsgi_e2e::{get, run_to_exit, try_request, Server};
 
 const T: Duration = Duration::from_secs(30);
 
+/// Input: `--harakiri 2`; a request sleeping 30 s.
+/// Answer: after about 2 s a log line names the worker and the request, the worker's
+/// Python stacks follow (faulthandler, on the stack-dump signal the master sends first),
+/// the request's connection is cut, and a new worker serves the next request.
 #[test]
 fn harakiri_kills_a_stuck_worker_and_the_next_request_is_served() {
     let s = Server::start(&["--module", "app", "--harakiri", "2"]);
@@ -23,6 +27,11 @@ fn harakiri_kills_a_stuck_worker_and_the_next_request_is_served() {
     let log = s.log();
     assert!(log.contains("\"GET /slow?30\""), "{log}");
     assert!(log.contains("(--harakiri 2)"), "{log}");
+    // Where the app was stuck: faulthandler's dump of the worker's Python stacks.
+    s.wait_log("in application", T);
+    let log = s.log();
+    assert!(log.contains("apps/app.py\", line"), "{log}");
+    assert!(log.contains("(most recent call first)"), "{log}");
     let deadline = Instant::now() + T;
     loop {
         if let Ok(r) = try_request(s.addr, "GET", "/", &[], b"") {

@@ -231,7 +231,8 @@ fn no_uwsgi_module_leaves_the_name_free() {
 /// request sleeping 1.5 s; then a request through `@harakiri(1)` sleeping 5 s.
 /// Answer: the deadline ended with its request (the sleeper is answered by the same
 /// worker); the slow one is cut off (connection closed, no answer) after about 1 s, a log
-/// line names the user harakiri, and a new worker serves the next request.
+/// line names the user harakiri, the worker's Python stacks follow (where it slept), and a
+/// new worker serves the next request.
 #[test]
 fn set_user_harakiri_kills_the_worker_only_while_its_request_runs() {
     let out = scratch();
@@ -259,6 +260,7 @@ fn set_user_harakiri_kills_the_worker_only_while_its_request_runs() {
         "cut after about 1 s"
     );
     s.wait_log("user harakiri: worker 1", T);
+    s.wait_log("in too_slow", T);
     assert_ne!(pid(&s), first, "a new worker serves");
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit(T).success());

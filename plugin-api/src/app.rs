@@ -18,6 +18,20 @@ use crate::error::PluginError;
 use crate::request::{BodyReader, Request};
 use crate::response::Responder;
 
+/// The signal the master sends a worker it is about to kill for harakiri (a request that
+/// ran past `--harakiri`), about a second before SIGKILL: `SIGRTMIN + 1`, as the C library
+/// numbers it at run time.
+///
+/// An app plugin may install a handler in each worker that writes where the app is stuck
+/// to stderr (the python plugin has `faulthandler` dump every thread's Python stack), so
+/// the log says why the request never ended. A plugin that installs nothing loses
+/// nothing: the signal's default action ends the worker, which was to be killed anyway.
+/// Plugins that kill their own worker (a user-set deadline) may send it to themselves
+/// first in the same way.
+pub fn stack_dump_signal() -> i32 {
+    libc::SIGRTMIN() + 1
+}
+
 /// Facts about the process model an app runtime needs (e.g. `wsgi.multiprocess`).
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, Copy)]

@@ -378,6 +378,7 @@ impl Master {
     fn enforce_limits(&mut self) {
         self.queues.sample(&self.listeners);
         self.daemons.kill_overdue();
+        self.table.kill_due();
         if let Some(limit) = self.config.harakiri {
             harakiri::enforce(&mut self.table, &self.board, limit);
         }

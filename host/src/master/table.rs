@@ -36,8 +36,10 @@ pub struct Slot {
     pub respawn_at: Option<Instant>,
     /// The master sent it SIGTERM (graceful stop).
     pub stop_sent: bool,
-    /// The master sent it SIGKILL.
+    /// The master sent it SIGKILL, or will at `kill_at`.
     pub killed: bool,
+    /// When to SIGKILL it (harakiri gives it a moment to dump its stacks first).
+    pub kill_at: Option<Instant>,
 }
 
 /// Work done by a worker process, kept in its slot once the process is gone.
@@ -115,6 +117,7 @@ fn new_slot(id: u32) -> Slot {
         respawn_at: None,
         stop_sent: false,
         killed: false,
+        kill_at: None,
     }
 }
 
@@ -205,6 +208,7 @@ impl WorkerTable {
             s.spawned_at = Instant::now();
             s.stop_sent = false;
             s.killed = false;
+            s.kill_at = None;
             s.respawn_at = None;
         }
     }
@@ -220,7 +224,8 @@ impl WorkerTable {
             return false;
         };
         let Some(pid) = slot.pid else { return false };
-        if waiting {
+        // A worker about to be SIGKILLed is replaced when it dies.
+        if waiting || slot.kill_at.is_some() {
             return false;
         }
         self.retiring.push(Retiring {
@@ -272,6 +277,28 @@ impl WorkerTable {
             .filter(|r| !r.killed && r.term_sent.is_some_and(|t| t.elapsed() > mercy))
             .map(|r| r.pid)
             .collect()
+    }
+
+    /// Marks `pid` (a current worker) to be SIGKILLed `after` from now, by
+    /// [`WorkerTable::kill_due`]; nothing else signals it meanwhile.
+    pub fn kill_soon(&mut self, pid: Pid, after: Duration) {
+        for s in self.slots.iter_mut().filter(|s| s.pid == Some(pid)) {
+            s.killed = true;
+            s.kill_at = Some(Instant::now() + after);
+        }
+    }
+
+    /// SIGKILLs the workers whose `kill_at` has come.
+    pub fn kill_due(&mut self) {
+        let now = Instant::now();
+        for s in self.slots.iter_mut() {
+            if let (Some(pid), Some(at)) = (s.pid, s.kill_at) {
+                if at <= now {
+                    let _ = kill(pid, Signal::SIGKILL);
+                    s.kill_at = None;
+                }
+            }
+        }
     }
 
     /// Sends SIGKILL to `pid` (current or retiring) and notes it.

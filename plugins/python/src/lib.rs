@@ -18,7 +18,8 @@
 //! - [`serve`], [`environ`], [`cgi_name`], [`path_info`], [`latin1`]: one request in;
 //! - [`input`]: `wsgi.input`; [`start_response`], [`response_head`]: the head;
 //! - [`iterate`], [`file_wrapper`]: the body out, `close()` always;
-//! - [`traceback`]: exceptions in the log; [`runtime`]: the per-process state;
+//! - [`traceback`]: exceptions in the log; [`stack_dump`]: where a stuck worker is stuck;
+//!   [`runtime`]: the per-process state;
 //! - [`uwsgi_module`]: `import uwsgi`, the part of uWSGI's Python API rsgi can honour.
 
 use abi_stable::export_root_module;
@@ -48,6 +49,7 @@ pub mod request_number;
 pub mod response_head;
 pub mod runtime;
 pub mod serve;
+pub mod stack_dump;
 pub mod start_response;
 pub mod thread_state;
 pub mod traceback;

@@ -106,9 +106,12 @@ pub fn post_fork_parent() {
 pub fn post_fork_child(ctx: &AppContext) {
     interp::after_fork_child();
     set_context(ctx);
-    if !ctx.lazy {
-        thread_state::attach(|py| uwsgi_module::run_hook(py, "post_fork_hook"));
-    }
+    thread_state::attach(|py| {
+        crate::stack_dump::register(py);
+        if !ctx.lazy {
+            uwsgi_module::run_hook(py, "post_fork_hook");
+        }
+    });
     uwsgi_module::timers::start(ctx.worker_id);
     // One watcher is enough: worker 1 (there is always one) asks for the reload.
     if let (Some(period), 1) = (SETTINGS.get().and_then(|s| s.autoreload), ctx.worker_id) {

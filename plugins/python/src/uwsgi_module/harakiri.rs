@@ -6,7 +6,8 @@
 //! The host's `--harakiri` is enforced by the master from the scoreboard; this deadline
 //! is the app's own, so a watchdog thread in the worker keeps it: started at the first
 //! call, it sleeps until the earliest deadline and, if it is still set then, logs what
-//! expired and sends SIGKILL to its own process. The master logs the death and respawns.
+//! expired, has the app's stacks written to the log (`stack_dump`) and sends SIGKILL to
+//! its own process. The master logs the death and respawns.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -105,6 +106,7 @@ fn run(worker: u32) {
                 std::process::id(),
                 expired.seconds
             );
+            crate::stack_dump::dump_own_stacks();
             // SAFETY: kill(2) on this very process; nothing runs after it.
             unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
             return;
