@@ -46,7 +46,8 @@ fn harakiri_kills_a_stuck_worker_and_the_next_request_is_served() {
 /// Input: `--threads 2 --harakiri 2`; one thread stuck in a 30-second request while the
 /// other answers short requests back to back.
 /// Answer: the worker is still killed about 2 s after the stuck request started (each
-/// thread's request keeps its own start time: the short ones ending do not hide it).
+/// thread's request keeps its own start time: the short ones ending do not hide it), and
+/// the log line names the stuck request.
 #[test]
 fn harakiri_sees_a_stuck_thread_while_another_thread_keeps_serving() {
     let s = Server::start(&["--module", "app", "--threads", "2", "--harakiri", "2"]);
@@ -68,6 +69,11 @@ fn harakiri_sees_a_stuck_thread_while_another_thread_keeps_serving() {
         "killed after {killed_after:?}"
     );
     assert!(s.log().contains("(--harakiri 2)"), "{}", s.log());
+    assert!(
+        s.log().contains("running \"GET /slow?30\""),
+        "the line names the stuck request, not the last one started: {}",
+        s.log()
+    );
 }
 
 #[test]

@@ -68,6 +68,9 @@ pub struct Core {
     in_request: AtomicU8,
     /// Microseconds since the epoch when this thread's request started; 0 when none.
     start_us: AtomicU64,
+    current_len: AtomicU16,
+    /// "METHOD URI" of this thread's request (pages of cores never used stay unmapped).
+    current: UnsafeCell<[u8; CURRENT_LEN]>,
 }
 
 impl Core {
@@ -89,7 +92,6 @@ pub struct Cell {
     worker_id: AtomicU32,
     status: AtomicU8,
     recycle_asked: AtomicU8,
-    current_len: AtomicU16,
     requests: AtomicU64,
     exceptions: AtomicU64,
     tx: AtomicU64,
@@ -99,12 +101,11 @@ pub struct Cell {
     /// How many threads of the worker took a core so far.
     cores_taken: AtomicU32,
     cores: [Core; MAX_CORES],
-    current: UnsafeCell<[u8; CURRENT_LEN]>,
 }
 
-// SAFETY: every field but `current` is atomic; `current` is only written by the cell's
-// own worker and read (possibly torn, only for log lines) by the master.
-unsafe impl Sync for Cell {}
+// SAFETY: every field but `current` is atomic; `current` is only written by the thread
+// that owns the core and read (possibly torn, only for log lines) by the master.
+unsafe impl Sync for Core {}
 
 /// Microseconds since the Unix epoch.
 pub fn now_us() -> u64 {
@@ -121,7 +122,6 @@ impl Cell {
         self.exceptions.store(0, Relaxed);
         self.tx.store(0, Relaxed);
         self.total_rt_us.store(0, Relaxed);
-        self.current_len.store(0, Relaxed);
         self.recycle_asked.store(0, Relaxed);
         self.spawned_at_us.store(now_us(), Relaxed);
         self.cores_taken.store(0, Relaxed);
@@ -129,6 +129,7 @@ impl Cell {
             core.requests.store(0, Relaxed);
             core.in_request.store(0, Relaxed);
             core.start_us.store(0, Relaxed);
+            core.current_len.store(0, Relaxed);
         }
         self.worker_id.store(worker_id, Relaxed);
         self.status.store(Status::Starting as u8, Relaxed);
@@ -164,8 +165,10 @@ impl Cell {
     /// Marks the start of a request and remembers `method uri` (worker, hot path). Returns
     /// the start time (µs since the epoch), for other uses of the clock at that moment.
     pub fn request_started(&self, method: &[u8], uri: &[u8]) -> u64 {
-        // SAFETY: only this worker writes `current`; readers tolerate torn text.
-        let buf = unsafe { &mut *self.current.get() };
+        let core = self.my_core();
+        // SAFETY: only the thread that owns the core writes its `current`; readers
+        // tolerate torn text.
+        let buf = unsafe { &mut *core.current.get() };
         let m = method.len().min(CURRENT_LEN);
         buf[..m].copy_from_slice(&method[..m]);
         let mut len = m;
@@ -176,9 +179,8 @@ impl Cell {
             buf[len..len + u].copy_from_slice(&uri[..u]);
             len += u;
         }
-        self.current_len.store(len as u16, Relaxed);
+        core.current_len.store(len as u16, Relaxed);
         let now = now_us();
-        let core = self.my_core();
         core.start_us.store(now, Relaxed);
         core.in_request.store(1, Relaxed);
         self.status.store(Status::Busy as u8, Relaxed);
@@ -249,11 +251,20 @@ impl Cell {
         self.running_time_us() + running
     }
 
-    /// "METHOD URI" of the request in progress (may be torn if read mid-write).
+    /// "METHOD URI" of the oldest request in progress (the one harakiri is about; with
+    /// one thread, the request in progress), or of the last one started when none runs.
+    /// May be torn if read mid-write.
     pub fn current(&self) -> String {
-        let len = (self.current_len.load(Relaxed) as usize).min(CURRENT_LEN);
+        let taken = (self.cores_taken.load(Relaxed) as usize).clamp(1, MAX_CORES);
+        let cores = &self.cores[..taken];
+        let core = cores
+            .iter()
+            .filter(|c| c.start_us.load(Relaxed) > 0)
+            .min_by_key(|c| c.start_us.load(Relaxed))
+            .unwrap_or(&cores[0]);
+        let len = (core.current_len.load(Relaxed) as usize).min(CURRENT_LEN);
         // SAFETY: a racy read of plain bytes, used only for a log line.
-        let buf = unsafe { &*self.current.get() };
+        let buf = unsafe { &*core.current.get() };
         String::from_utf8_lossy(&buf[..len]).into_owned()
     }
 
@@ -418,6 +429,7 @@ mod tests {
                 cell.request_started(b"GET", b"/short");
                 std::thread::sleep(std::time::Duration::from_millis(5));
                 assert_eq!(cell.request_start_us(), Some(first), "the oldest counts");
+                assert_eq!(cell.current(), "GET /long", "and names its request");
                 cell.request_finished(1, false, Status::Idle);
                 assert_eq!(
                     cell.status(),
