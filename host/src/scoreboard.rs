@@ -124,8 +124,10 @@ impl Cell {
         self.total_rt_us.store(0, Relaxed);
         self.recycle_asked.store(0, Relaxed);
         self.spawned_at_us.store(now_us(), Relaxed);
-        self.cores_taken.store(0, Relaxed);
-        for core in &self.cores {
+        // Only the cores the previous process used hold anything: the others were never
+        // written (their pages need not become resident).
+        let used = (self.cores_taken.swap(0, Relaxed) as usize).min(MAX_CORES);
+        for core in &self.cores[..used] {
             core.requests.store(0, Relaxed);
             core.in_request.store(0, Relaxed);
             core.start_us.store(0, Relaxed);
