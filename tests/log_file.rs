@@ -193,3 +193,90 @@ fn a_log_file_that_cannot_be_used_is_refused_on_the_terminal() {
         "{out}"
     );
 }
+
+/// Input: `--logto FILE --log-requests --master-fifo FIFO --touch-logreopen TOUCH`; a GET;
+/// FILE moved away and `l` written to the FIFO; a GET; FILE moved away again and TOUCH
+/// touched; a GET.
+/// Answer: each time the master and the worker open FILE again (a line says so, in the
+/// new file), with no reload (same worker pid); each request line is in the file that
+/// was current when it was served.
+#[test]
+fn the_fifo_and_touch_logreopen_reopen_the_log_without_a_reload() {
+    let dir = scratch("logreopen");
+    let file = dir.join("rsgi.log");
+    let fifo = dir.join("fifo");
+    let touch = dir.join("reopen");
+    std::fs::write(&touch, "").unwrap();
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--log-requests",
+        "--logto",
+        file.to_str().unwrap(),
+        "--master-fifo",
+        fifo.to_str().unwrap(),
+        "--touch-logreopen",
+        touch.to_str().unwrap(),
+    ]);
+    let pid = get(s.addr, "/pid").text();
+    wait_file(&file, "\"GET /pid HTTP/1.1\" 200");
+
+    std::fs::rename(&file, dir.join("rsgi.log.1")).unwrap();
+    std::fs::write(&fifo, "l").unwrap();
+    wait_file(&file, "worker 1: log file opened again");
+    assert_eq!(get(s.addr, "/pid").text(), pid, "no reload");
+    wait_file(&file, "\"GET /pid HTTP/1.1\" 200");
+
+    std::fs::rename(&file, dir.join("rsgi.log.2")).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&touch, "again").unwrap();
+    wait_file(&file, "worker 1: log file opened again");
+    assert_eq!(get(s.addr, "/").status, 200);
+    wait_file(&file, "\"GET / HTTP/1.1\" 200");
+    let second = std::fs::read_to_string(dir.join("rsgi.log.2")).unwrap();
+    assert!(second.contains("\"GET /pid HTTP/1.1\" 200"), "{second}");
+    assert!(!second.contains("\"GET / HTTP/1.1\""), "{second}");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Input: `--logto FILE --log-maxsize 4000 --log-requests`, then requests until FILE
+/// has grown past 4000 bytes.
+/// Answer: the master moves FILE to FILE.<unix time> and starts a new FILE, which names
+/// where the old one went; later request lines go to the new FILE.
+#[test]
+fn log_maxsize_rotates_the_log_file() {
+    let dir = scratch("logmaxsize");
+    let file = dir.join("rsgi.log");
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--log-requests",
+        "--logto",
+        file.to_str().unwrap(),
+        "--log-maxsize",
+        "4000",
+    ]);
+    let rotated = || {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| {
+                n.strip_prefix("rsgi.log.")
+                    .is_some_and(|t| t.parse::<u64>().is_ok())
+            })
+    };
+    let deadline = Instant::now() + T;
+    while rotated().is_none() {
+        assert!(Instant::now() < deadline, "never rotated");
+        assert_eq!(get(s.addr, "/").status, 200);
+    }
+    let text = wait_file(&file, "--log-maxsize 4000 bytes: moved to");
+    assert!(text.contains(&rotated().unwrap()), "{text}");
+    wait_file(&file, "worker 1: log file opened again");
+    assert_eq!(get(s.addr, "/pid").status, 200);
+    wait_file(&file, "\"GET /pid HTTP/1.1\" 200");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -7,6 +7,13 @@
 //! (`mv`) is replaced by a new file at `kill -HUP`, as uWSGI's `log-reopen` does; workers
 //! started by the reload write to the new file, retiring ones to the old until they exit.
 //! `logrotate`'s `copytruncate` works without a reload.
+//!
+//! Without a reload, the file is opened again by every process of rsgi (master, workers)
+//! on the master FIFO's `l` or when a `--touch-logreopen` file is touched (logrotate's
+//! `postrotate`), and `--log-maxsize BYTES` has the master move it to `FILE.<unix time>`
+//! (uWSGI's name) and reopen when it grew past BYTES. The master tells the workers with
+//! SIGWINCH (ignored by default, so a worker still starting cannot die of it). Processes
+//! started by `--attach-daemon` keep the file they started with until they restart.
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsFd;
@@ -24,6 +31,45 @@ pub enum LogTarget {
     File(std::path::PathBuf),
     /// `--daemonize FILE`: detach, then log to FILE.
     Daemon(std::path::PathBuf),
+}
+
+impl LogTarget {
+    /// The file.
+    pub fn path(&self) -> &Path {
+        match self {
+            LogTarget::File(path) | LogTarget::Daemon(path) => path,
+        }
+    }
+}
+
+/// Opens `path` again (creating it) and points stdout and stderr at it.
+pub fn reopen(path: &Path) -> Result<(), String> {
+    let file = open(path).map_err(|e| e.to_string())?;
+    redirect_output(&file).map_err(|e| format!("cannot log to {}: {e}", path.display()))
+}
+
+/// `--log-maxsize`: when `path` has grown past `max` bytes, moves it to
+/// `PATH.<unix time>` and opens a new one; returns the name it was moved to.
+pub fn rotate_if_over(path: &Path, max: u64) -> Result<Option<std::path::PathBuf>, String> {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size <= max {
+        return Ok(None);
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut rotated = path.as_os_str().to_owned();
+    rotated.push(format!(".{secs}"));
+    let rotated = std::path::PathBuf::from(rotated);
+    std::fs::rename(path, &rotated).map_err(|e| {
+        format!(
+            "cannot move {} to {}: {e}",
+            path.display(),
+            rotated.display()
+        )
+    })?;
+    reopen(path)?;
+    Ok(Some(rotated))
 }
 
 /// Sends stdout and stderr to the target's file, detaching first for `--daemonize` unless

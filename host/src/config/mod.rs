@@ -129,6 +129,10 @@ pub struct Config {
     pub touch_reload: Vec<PathBuf>,
     /// Files whose mtime change triggers a chain reload.
     pub touch_chain_reload: Vec<PathBuf>,
+    /// Files whose touch reopens the log file (`--touch-logreopen`).
+    pub touch_logreopen: Vec<PathBuf>,
+    /// Rotate the log file past this size (`--log-maxsize`, bytes).
+    pub log_maxsize: Option<u64>,
     /// The master FIFO.
     pub master_fifo: Option<PathBuf>,
     /// Bound on a graceful shutdown.
@@ -191,6 +195,17 @@ fn request_logging(values: &Values, formatted: bool) -> RequestLogging {
         client_errors,
         server_errors,
     }
+}
+
+/// `--log-maxsize BYTES`, which needs a log file to rotate.
+fn log_maxsize(values: &Values) -> Result<Option<u64>, HostError> {
+    let max: u64 = number(values, "log-maxsize", 0)?;
+    if max > 0 && last(values, "logto").is_none() && last(values, "daemonize").is_none() {
+        return Err(HostError::Usage(
+            "--log-maxsize rotates the --logto (or --daemonize) file: give one".into(),
+        ));
+    }
+    Ok((max > 0).then_some(max))
 }
 
 fn log_target(values: &Values) -> Result<Option<LogTarget>, HostError> {
@@ -386,6 +401,8 @@ impl Config {
             worker_reload_mercy: seconds(values, "worker-reload-mercy", 60)?,
             touch_reload: paths(values, "touch-reload"),
             touch_chain_reload: paths(values, "touch-chain-reload"),
+            touch_logreopen: paths(values, "touch-logreopen"),
+            log_maxsize: log_maxsize(values)?,
             master_fifo: last(values, "master-fifo").map(PathBuf::from),
             reload_mercy: seconds(values, "reload-mercy", 60)?,
             listen: match number(values, "listen", 1024)? {

@@ -71,6 +71,8 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("reload-on-rss", &[], "MB", Value, "recycle a worker whose resident memory exceeds MB (0 = never)"),
     opt("harakiri", &[], "SECONDS", Value, "kill (and respawn) a worker whose request runs longer than this (0 = never)"),
     opt("worker-reload-mercy", &[], "SECONDS", Value, "how long a retiring worker may finish its requests before SIGKILL (default 60)"),
+    opt("touch-logreopen", &[], "FILE", List, "open the --logto file again (in the master and every worker) when FILE's modification time changes, e.g. from logrotate's postrotate"),
+    opt("log-maxsize", &[], "BYTES", Value, "when the --logto file grows past BYTES, move it to FILE.<unix time> and start a new one (0 = never)"),
     opt("touch-reload", &[], "FILE", List, "gracefully reload when FILE's modification time changes"),
     opt("touch-chain-reload", &[], "FILE", List, "chain-reload (one worker at a time) when FILE's modification time changes"),
     opt("master-fifo", &[], "PATH", Value, "a FIFO the master reads commands from: r reload, w reload workers, c chain reload, q stop, Q kill, s stats, + / - one worker more / less"),

@@ -23,6 +23,9 @@ pub enum Command {
     MoreWorkers,
     /// One worker less (SIGTTOU, FIFO `-`).
     FewerWorkers,
+    /// Open the `--logto` file again, in the master and the workers (FIFO `l`,
+    /// `--touch-logreopen`).
+    ReopenLog,
     /// Nothing to do but look around (SIGCHLD, a worker asking to be recycled).
     Wake,
 }
@@ -53,6 +56,7 @@ impl Command {
             b's' => Command::Stats,
             b'+' => Command::MoreWorkers,
             b'-' => Command::FewerWorkers,
+            b'l' => Command::ReopenLog,
             _ => return None,
         })
     }
@@ -64,7 +68,7 @@ mod tests {
 
     #[test]
     fn fifo_letters_follow_uwsgi() {
-        let map: Vec<_> = b"rwcqQs+-x\n"
+        let map: Vec<_> = b"rwcqQs+-lx\n"
             .iter()
             .map(|b| Command::from_fifo(*b))
             .collect();
@@ -79,6 +83,7 @@ mod tests {
                 Some(Command::Stats),
                 Some(Command::MoreWorkers),
                 Some(Command::FewerWorkers),
+                Some(Command::ReopenLog),
                 None,
                 None
             ]

@@ -9,6 +9,7 @@ pub mod daemons;
 pub mod fifo;
 pub mod harakiri;
 pub mod listen_queue;
+pub mod log_reopen;
 pub mod metrics;
 pub mod notify;
 pub mod reap;
@@ -42,6 +43,7 @@ use command::Command;
 use daemons::Daemons;
 use fifo::MasterFifo;
 use listen_queue::ListenQueueWatch;
+use log_reopen::LogReopen;
 use notify::ServiceManager;
 use reap::Death;
 use smart_daemons::SmartDaemons;
@@ -102,6 +104,8 @@ pub struct Master {
     daemons: Daemons,
     /// `--smart-attach-daemon` processes (tracked by pidfile, kept across reloads).
     smart_daemons: SmartDaemons,
+    /// `--logto`'s file, reopened on demand or rotated by size.
+    log: LogReopen,
     /// Slots still to replace in a chain reload.
     chain: VecDeque<u32>,
     phase: Phase,
@@ -136,7 +140,15 @@ impl Master {
             ),
             None => None,
         };
-        let touch = TouchWatch::new(&config.touch_reload, &config.touch_chain_reload);
+        let touch = TouchWatch::new(
+            &config.touch_reload,
+            &config.touch_chain_reload,
+            &config.touch_logreopen,
+        );
+        let log = LogReopen::new(
+            config.log_target.as_ref().map(|t| t.path().to_path_buf()),
+            config.log_maxsize,
+        );
         let socket_files = listen::socket_files(&listeners);
         let queues = ListenQueueWatch::new(listeners.len());
         let cheaper = config
@@ -149,6 +161,7 @@ impl Master {
         );
         let smart_daemons = SmartDaemons::new(&config.smart_daemons);
         Ok(Master {
+            log,
             cheaper,
             smart_daemons,
             service: ServiceManager::from_env(),
@@ -257,6 +270,11 @@ impl Master {
                 };
             }
             Command::Stats => stats::log_summary(&self.snapshot()),
+            Command::ReopenLog => {
+                if self.log.reopen() {
+                    self.table.tell_all(Signal::SIGWINCH);
+                }
+            }
             Command::Reload if running => self.reload(),
             Command::ReloadWorkers if running => {
                 tracing::info!("reloading all workers (new ones start before the old ones stop)");
@@ -379,6 +397,9 @@ impl Master {
         self.queues.sample(&self.listeners);
         self.daemons.kill_overdue();
         self.table.kill_due();
+        if self.log.rotate_if_due() {
+            self.table.tell_all(Signal::SIGWINCH);
+        }
         if let Some(limit) = self.config.harakiri {
             harakiri::enforce(&mut self.table, &self.board, limit);
         }

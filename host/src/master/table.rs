@@ -180,6 +180,20 @@ impl WorkerTable {
         Some(slot.id)
     }
 
+    /// Sends `signal` to every running process (current and retiring) without counting
+    /// it as a stop or a kill (SIGWINCH: reopen the log).
+    pub fn tell_all(&self, signal: Signal) {
+        let current = self
+            .slots
+            .iter()
+            .filter(|s| !s.killed)
+            .filter_map(|s| s.pid);
+        let retiring = self.retiring.iter().filter(|r| !r.killed).map(|r| r.pid);
+        for pid in current.chain(retiring) {
+            let _ = kill(pid, signal);
+        }
+    }
+
     /// Sends `signal` to every process (current and retiring) and notes it.
     pub fn signal_all(&mut self, signal: Signal) {
         let now = Instant::now();

@@ -36,6 +36,7 @@ const WORKER_SIGNALS: &[Signal] = &[
     Signal::SIGINT,
     Signal::SIGQUIT,
     Signal::SIGHUP,
+    Signal::SIGWINCH,
 ];
 
 /// Everything a new worker needs from the master.

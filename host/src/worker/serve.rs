@@ -158,6 +158,7 @@ impl EventLoop<'_> {
                                 self.state.begin_stop();
                             }
                             Signal::SIGINT | Signal::SIGQUIT => return Ok(Ended::Immediate),
+                            Signal::SIGWINCH => self.reopen_log(),
                             _ => {}
                         }
                     }
@@ -204,6 +205,21 @@ impl EventLoop<'_> {
     }
 
     /// Connections coming back from the app threads.
+    /// SIGWINCH from the master: `--logto`'s file was moved away (rotated); the request
+    /// lines still buffered go to the old one, then the worker opens the file again.
+    fn reopen_log(&self) {
+        let Some(path) = &self.state.log_file else {
+            return;
+        };
+        if let Some(log) = &self.state.request_log {
+            log.flush();
+        }
+        match crate::log_file::reopen(path) {
+            Ok(()) => tracing::info!("worker {}: log file opened again", self.state.id),
+            Err(e) => tracing::error!("worker {}: cannot reopen the log: {e}", self.state.id),
+        }
+    }
+
     fn take_back(&mut self) {
         let Some(pool) = self.pool.as_mut() else {
             return;

@@ -64,6 +64,8 @@ pub struct Shared {
     pub static_map: StaticMap,
     /// Request lines waiting to be written (`None` when no request is logged).
     pub request_log: Option<super::access_log::RequestLog>,
+    /// `--logto`'s file, opened again on SIGWINCH from the master.
+    pub log_file: Option<std::path::PathBuf>,
     requests: AtomicU64,
     stopping: AtomicBool,
     resting: AtomicU8,
@@ -89,6 +91,7 @@ impl Shared {
             cell,
             max_requests,
             static_map: config.static_map.clone(),
+            log_file: config.log_target.as_ref().map(|t| t.path().to_path_buf()),
             request_log: request_log.any().then(|| {
                 super::access_log::RequestLog::new(request_log, config.log_format.clone())
             }),
