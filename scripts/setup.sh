@@ -26,6 +26,7 @@ STAMP="$VENV/.rsgi-setup-stamp"
 # Python packages the tests and examples use (one per line; part of the stamp key).
 PY_REQUIREMENTS="
 flask
+flask-caching
 django
 uwsgitop
 prometheus_client
@@ -222,7 +223,7 @@ setup_venv() {
         || die "pip could not install: $(echo $PY_REQUIREMENTS)"
     install_fixture_package
     install_uwsgi_decorators
-    "$VENV/bin/python" -c 'import flask, django, prometheus_client, requests, rsgi_venv_probe' \
+    "$VENV/bin/python" -c 'import flask, flask_caching, django, prometheus_client, requests, rsgi_venv_probe' \
         || die "the venv does not import what was installed"
     echo "$key" > "$STAMP"
     SUMMARY_VENV="installed"

@@ -106,7 +106,7 @@ fn an_app_written_for_uwsgi_runs_with_its_decorators_in_preforking_mode() {
         assert_eq!(f["only_in_2"], expected, "{f}");
         assert_eq!(f["threads_opt"], "1");
         assert_eq!(f["enable_threads"], true);
-        assert_eq!(f["has_cache"], false, "what rsgi lacks is not there: {f}");
+        assert_eq!(f["has_spool"], false, "what rsgi lacks is not there: {f}");
     }
 
     // Two ticks each: the timers repeat.
@@ -265,4 +265,105 @@ fn set_user_harakiri_kills_the_worker_only_while_its_request_runs() {
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit(T).success());
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// GET `path` until a worker other than `not` answers; returns its JSON.
+fn from_another_worker(s: &Server, path: &str, not: u64) -> serde_json::Value {
+    let deadline = Instant::now() + T;
+    loop {
+        let addr = s.addr;
+        let owned = path.to_owned();
+        let bodies: Vec<String> = (0..4)
+            .map(|_| {
+                let p = owned.clone();
+                std::thread::spawn(move || get(addr, &p).text())
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        for body in bodies {
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            if v["pid"].as_u64() != Some(not) {
+                return v;
+            }
+        }
+        assert!(Instant::now() < deadline, "only worker {not} answered");
+    }
+}
+
+/// Input: a Flask app using Flask-Caching's `UWSGICache` (cachelib's uWSGI backend) on
+/// `--cache2 name=shared,items=100` and `--cache2 name=small,items=4,blocksize=1024`, 2
+/// workers: a value set through one worker, `add` of an existing key, a memoized view,
+/// `uwsgi.cache_update` with a 1-second expiry, a 5000-byte value into the small cache.
+/// Answer: the other worker reads the value; `add` refuses the existing key; the memoized
+/// view is computed once for both workers; the expiring item is gone after 2 s; the
+/// too-big value is refused (None) with a log line.
+#[test]
+fn the_uwsgi_cache_is_shared_by_the_workers_through_flask_caching() {
+    let venv = venv();
+    let s = Server::start(&[
+        "--module",
+        "cache_app:app",
+        "--virtualenv",
+        venv.to_str().unwrap(),
+        "--processes",
+        "2",
+        "--cache2",
+        "name=shared,items=100",
+        "--cache2",
+        "name=small,items=4,blocksize=1024",
+    ]);
+    let json = |path: &str| -> serde_json::Value {
+        serde_json::from_str(&get(s.addr, path).text()).unwrap()
+    };
+    let set = json("/set/colour/blue");
+    assert_eq!(set["stored"], true, "{set}");
+    let setter = set["pid"].as_u64().unwrap();
+    let seen = from_another_worker(&s, "/get/colour", setter);
+    assert_eq!(
+        (&seen["value"], &seen["has"]),
+        (&"blue".into(), &true.into()),
+        "{seen}"
+    );
+    assert_eq!(
+        json("/add/colour/red")["added"],
+        false,
+        "add keeps the existing value"
+    );
+    assert_eq!(json("/get/colour")["value"], "blue");
+
+    let first = get(s.addr, "/memo");
+    let first_pid = first.header("x-pid").unwrap().to_owned();
+    let deadline = Instant::now() + T;
+    loop {
+        let addr = s.addr;
+        let answers: Vec<_> = (0..4)
+            .map(|_| std::thread::spawn(move || get(addr, "/memo")))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        for a in &answers {
+            assert_eq!(a.text(), first.text(), "computed once, for both workers");
+        }
+        if answers
+            .iter()
+            .any(|a| a.header("x-pid") != Some(first_pid.as_str()))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the other worker never answered /memo"
+        );
+    }
+
+    assert_eq!(json("/raw/expiring")["stored"], true);
+    assert_eq!(json("/raw/get/brief")["value"], "soon gone");
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(json("/raw/get/brief")["value"], serde_json::Value::Null);
+
+    assert_eq!(json("/raw/too-big")["stored"], serde_json::Value::Null);
+    s.wait_log("5000 bytes, more than blocksize 1024", T);
 }

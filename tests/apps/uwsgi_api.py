@@ -86,7 +86,7 @@ def application(environ, start_response):
             "threads_opt": uwsgi.opt["threads"].decode(),
             "enable_threads": uwsgi.opt["enable-threads"],
             "lazy": bool(uwsgi.opt.get("lazy-apps")),
-            "has_cache": hasattr(uwsgi, "cache_get"),
+            "has_spool": hasattr(uwsgi, "spool"),
         })
     elif path == "/bump":
         bump()

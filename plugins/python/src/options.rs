@@ -129,6 +129,13 @@ pub fn specs() -> RVec<OptionSpec> {
             OptionKind::Value,
         ),
         spec(
+            "cache2",
+            "",
+            "name=NAME,items=N[,blocksize=B][,keysize=K]",
+            "a cache shared by every worker, for uwsgi.cache_get/cache_set/... (repeatable; blocksize 65536 and keysize 2048 by default)",
+            OptionKind::List,
+        ),
+        spec(
             "no-uwsgi-module",
             "",
             "",
@@ -181,6 +188,8 @@ pub struct Settings {
     pub uwsgi_module: bool,
     /// `--locks N`: the highest user lock number.
     pub highest_lock: usize,
+    /// `--cache2` caches.
+    pub caches: Vec<crate::uwsgi_module::cache::CacheSpec>,
 }
 
 impl Settings {
@@ -245,6 +254,11 @@ impl Settings {
             autoreload: autoreload(values)?,
             uwsgi_module: !flag(values, "no-uwsgi-module"),
             highest_lock: highest_lock(values)?,
+            caches: find_all(values, "cache2")
+                .into_iter()
+                .map(crate::uwsgi_module::cache::parse_spec)
+                .collect::<Result<_, _>>()
+                .map_err(Error::Config)?,
             write_errors: WriteErrors {
                 raise: !flag(values, "disable-write-exception"),
                 report: !flag(values, "ignore-write-errors"),
@@ -375,6 +389,7 @@ mod tests {
                 ("py-call-osafterfork", "py-callos-afterfork"),
                 ("py-call-uwsgi-fork-hooks", ""),
                 ("locks", ""),
+                ("cache2", ""),
                 ("no-uwsgi-module", ""),
             ]
         );

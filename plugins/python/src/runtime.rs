@@ -32,8 +32,10 @@ pub fn init(options: &[OptionValue]) -> Result<(), Error> {
     crate::write_errors::set(settings.write_errors);
     interp::initialize(&settings)?;
     if settings.uwsgi_module {
-        thread_state::attach(|py| uwsgi_module::install(py, options, settings.highest_lock))
-            .map_err(|e| Error::Init(format!("cannot provide the uwsgi module: {e}")))?;
+        thread_state::attach(|py| {
+            uwsgi_module::install(py, options, settings.highest_lock, &settings.caches)
+        })
+        .map_err(|e| Error::Init(format!("cannot provide the uwsgi module: {e}")))?;
     }
     let _ = SETTINGS.set(settings);
     Ok(())

@@ -181,6 +181,7 @@ fn plugin_serves_through_the_abi_imports_c_extensions_and_survives_fork() {
             "py-call-osafterfork",
             "py-call-uwsgi-fork-hooks",
             "locks",
+            "cache2",
             "no-uwsgi-module"
         ]
     );

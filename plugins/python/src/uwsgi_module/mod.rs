@@ -19,12 +19,15 @@
 //! - [`locks`]: `lock()`, `unlock()`, `is_locked()` (`uwsgidecorators.lock`);
 //! - [`signals`] and [`timers`]: `register_signal()`, `signal_registered()`,
 //!   `add_timer()`, `add_rb_timer()`, `add_cron()` (`@timer`, `@rbtimer`, `@cron`);
-//! - [`harakiri`]: `set_user_harakiri()` (`@harakiri`).
+//! - [`harakiri`]: `set_user_harakiri()` (`@harakiri`);
+//! - [`cache`]: `cache_get()`, `cache_set()`, `cache_update()`, `cache_del()`,
+//!   `cache_exists()`, `cache_clear()`, `cache_keys()` over `--cache2` tables.
 //!
-//! Anything else (the cache, the spooler, mules, RPC, ...) is an `AttributeError` that says
+//! Anything else (the spooler, mules, RPC, ...) is an `AttributeError` that says
 //! rsgi has only part of the API, so `hasattr(uwsgi, "cache_get")` is False and code that
 //! probes for a feature takes its fallback.
 
+pub mod cache;
 pub mod cron;
 pub mod harakiri;
 pub mod locks;
@@ -44,8 +47,13 @@ use crate::runtime;
 static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
 /// Makes the module and puts it in `sys.modules` (master, once, before the app loads);
-/// creates locks 0..=`highest_lock`.
-pub fn install(py: Python<'_>, options: &[OptionValue], highest_lock: usize) -> PyResult<()> {
+/// creates locks 0..=`highest_lock` and the `caches`.
+pub fn install(
+    py: Python<'_>,
+    options: &[OptionValue],
+    highest_lock: usize,
+    caches: &[cache::CacheSpec],
+) -> PyResult<()> {
     locks::create(highest_lock).map_err(|e| {
         pyo3::exceptions::PyOSError::new_err(format!("cannot make the uwsgi locks: {e}"))
     })?;
@@ -68,6 +76,7 @@ pub fn install(py: Python<'_>, options: &[OptionValue], highest_lock: usize) -> 
     m.add_function(wrap_pyfunction!(timers::add_cron, &m)?)?;
     m.add_function(wrap_pyfunction!(harakiri::set_user_harakiri, &m)?)?;
     m.add_function(wrap_pyfunction!(missing_attribute, &m)?)?;
+    cache::install(&m, caches)?;
     let version = format!("{}-rsgi", env!("CARGO_PKG_VERSION"));
     m.add("version", PyBytes::new(py, version.as_bytes()))?;
     m.add("hostname", PyBytes::new(py, hostname().as_bytes()))?;
@@ -259,7 +268,7 @@ mod tests {
                 opt("enable-threads", &["true"]),
                 opt("locks", &["1"]),
             ];
-            install(py, &options, 1).unwrap();
+            install(py, &options, 1, &[]).unwrap();
             let check = define(
                 py,
                 r#"
@@ -271,11 +280,15 @@ def check():
     assert uwsgi.opt["pythonpath"] == [b"a", b"b"], uwsgi.opt
     assert uwsgi.opt["enable-threads"] is True and uwsgi.opt["master"] is True
     assert isinstance(uwsgi.version, bytes) and isinstance(uwsgi.hostname, bytes)
-    assert not hasattr(uwsgi, "cache_get")
+    assert not hasattr(uwsgi, "spool")
     try:
-        uwsgi.cache_get("k")
+        uwsgi.mule_msg("k")
     except AttributeError as e:
         assert "rsgi provides the part of uWSGI's API" in str(e), e
+    try:
+        uwsgi.cache_get("k")
+    except ValueError as e:
+        assert "give --cache2" in str(e), e
     uwsgi.lock(1)
     assert uwsgi.is_locked(1) and not uwsgi.is_locked()
     uwsgi.unlock(1)
