@@ -334,23 +334,10 @@ impl Scoreboard {
     /// Maps `n` zeroed cells shared with every future child.
     pub fn new(n: usize) -> std::io::Result<Scoreboard> {
         let bytes = n.max(1) * std::mem::size_of::<Cell>();
-        // SAFETY: a fresh anonymous shared mapping, zero-filled by the kernel; every field of
-        // `Cell` is valid when zeroed. It lives for the rest of the process.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                bytes,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(std::io::Error::last_os_error());
-        }
+        // Zero-filled, and every field of `Cell` is valid when zeroed.
+        let ptr = rsgi_process_lock::shared_mapping(bytes)?;
         // SAFETY: the mapping holds `n` cells and is never unmapped.
-        let cells = unsafe { std::slice::from_raw_parts(ptr.cast::<Cell>(), n.max(1)) };
+        let cells = unsafe { std::slice::from_raw_parts(ptr.as_ptr().cast::<Cell>(), n.max(1)) };
         Ok(Scoreboard { cells })
     }
 

@@ -10,7 +10,8 @@
 //! decides whether that matters (for `accept()` it never does).
 //!
 //! The host serialises `accept` with one (`--thunder-lock`); the python plugin gives apps
-//! uWSGI's user locks (`uwsgi.lock()`) with others. Locking and unlocking are separate calls
+//! uWSGI's user locks (`uwsgi.lock()`) with others. [`shared_mapping`] gives the same kind
+//! of memory for data the processes share (the scoreboard, uWSGI's cache). Locking and unlocking are separate calls
 //! because an app locks and unlocks from separate calls too; [`ProcessLocks::hold`] gives
 //! the guard-shaped use.
 //!
@@ -64,6 +65,26 @@ impl Drop for Held<'_> {
     }
 }
 
+/// `bytes` of zero-filled memory shared with every process forked after this call (an
+/// anonymous `MAP_SHARED` mapping), never unmapped.
+pub fn shared_mapping(bytes: usize) -> io::Result<std::ptr::NonNull<u8>> {
+    // SAFETY: a fresh anonymous shared mapping, zero-filled by the kernel.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            bytes.max(1),
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    std::ptr::NonNull::new(ptr.cast()).ok_or_else(|| io::Error::other("mmap returned null"))
+}
+
 fn check(rc: libc::c_int) -> io::Result<()> {
     match rc {
         0 => Ok(()),
@@ -75,21 +96,9 @@ impl ProcessLocks {
     /// Maps and initialises `count` mutexes (before forking).
     pub fn new(count: usize) -> io::Result<ProcessLocks> {
         let bytes = std::mem::size_of::<libc::pthread_mutex_t>() * count.max(1);
-        // SAFETY: a fresh anonymous shared mapping, zero-filled by the kernel.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                bytes,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let first = ptr.cast::<libc::pthread_mutex_t>();
+        let first = shared_mapping(bytes)?
+            .as_ptr()
+            .cast::<libc::pthread_mutex_t>();
         // SAFETY: `attr` is initialised before use and destroyed after; every mutex
         // pointer stays inside the writable shared mapping made above.
         unsafe {

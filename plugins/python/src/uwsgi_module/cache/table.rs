@@ -188,22 +188,10 @@ impl Table {
         let bytes = slot_size
             .checked_mul(shape.items.max(1))
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "cache too large"))?;
-        // SAFETY: a fresh anonymous shared mapping, zero-filled (all slots empty).
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                bytes,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
+        // Zero-filled: every slot starts empty.
+        let base = rsgi_process_lock::shared_mapping(bytes)?.as_ptr();
         Ok(Table {
-            base: ptr.cast(),
+            base,
             shape,
             slot_size,
             lock: ProcessLocks::new(1)?,
