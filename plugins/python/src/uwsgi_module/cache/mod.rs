@@ -135,6 +135,19 @@ fn io_error(err: std::io::Error) -> PyErr {
     PyOSError::new_err(format!("uwsgi cache: {err}"))
 }
 
+/// Runs `op` on the named cache's table with the key's bytes, the interpreter released
+/// while it waits for the table's lock.
+fn with_key<R: Send>(
+    py: Python<'_>,
+    key: &Bound<'_, PyAny>,
+    cache: Option<&str>,
+    op: impl FnOnce(&Table, &[u8]) -> std::io::Result<R> + Send,
+) -> PyResult<R> {
+    let table = table(cache)?;
+    let key = bytes_of(key, "key")?;
+    py.detach(|| op(table, &key)).map_err(io_error)
+}
+
 fn store(
     py: Python<'_>,
     key: &Bound<'_, PyAny>,
@@ -178,9 +191,7 @@ fn cache_get<'py>(
     key: &Bound<'py, PyAny>,
     cache: Option<&str>,
 ) -> PyResult<Option<Bound<'py, PyBytes>>> {
-    let table = table(cache)?;
-    let key = bytes_of(key, "key")?;
-    let value = py.detach(|| table.get(&key)).map_err(io_error)?;
+    let value = with_key(py, key, cache, Table::get)?;
     Ok(value.map(|v| PyBytes::new(py, &v)))
 }
 
@@ -218,10 +229,7 @@ fn cache_del(
     key: &Bound<'_, PyAny>,
     cache: Option<&str>,
 ) -> PyResult<Option<bool>> {
-    let table = table(cache)?;
-    let key = bytes_of(key, "key")?;
-    let deleted = py.detach(|| table.delete(&key)).map_err(io_error)?;
-    Ok(deleted.then_some(true))
+    Ok(with_key(py, key, cache, Table::delete)?.then_some(true))
 }
 
 /// `uwsgi.cache_exists(key, cache=None)`: True, or None.
@@ -232,10 +240,7 @@ fn cache_exists(
     key: &Bound<'_, PyAny>,
     cache: Option<&str>,
 ) -> PyResult<Option<bool>> {
-    let table = table(cache)?;
-    let key = bytes_of(key, "key")?;
-    let exists = py.detach(|| table.exists(&key)).map_err(io_error)?;
-    Ok(exists.then_some(true))
+    Ok(with_key(py, key, cache, Table::exists)?.then_some(true))
 }
 
 /// `uwsgi.cache_clear(cache=None)`: removes every item.
