@@ -18,6 +18,19 @@ fn scratch(what: &str) -> PathBuf {
     dir
 }
 
+/// Starts `rsgi --module app --log-requests --logto FILE <extra>`.
+fn start_logging_to(file: &Path, extra: &[&str]) -> Server {
+    let mut args = vec![
+        "--module",
+        "app",
+        "--log-requests",
+        "--logto",
+        file.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    Server::start(&args)
+}
+
 /// Waits until the file at `path` contains `needle`; returns its text.
 fn wait_file(path: &Path, needle: &str) -> String {
     let deadline = Instant::now() + T;
@@ -43,13 +56,7 @@ fn wait_file(path: &Path, needle: &str) -> String {
 fn logto_writes_the_whole_log_to_the_file_and_a_reload_opens_it_again() {
     let dir = scratch("logto");
     let file = dir.join("rsgi.log");
-    let s = Server::start(&[
-        "--module",
-        "app",
-        "--log-requests",
-        "--logto",
-        file.to_str().unwrap(),
-    ]);
+    let s = start_logging_to(&file, &[]);
     assert_eq!(get(s.addr, "/").status, 200);
     assert_eq!(get(s.addr, "/raise").status, 500);
     let text = wait_file(&file, "\"GET /raise HTTP/1.1\" 500 ");
@@ -207,17 +214,15 @@ fn the_fifo_and_touch_logreopen_reopen_the_log_without_a_reload() {
     let fifo = dir.join("fifo");
     let touch = dir.join("reopen");
     std::fs::write(&touch, "").unwrap();
-    let s = Server::start(&[
-        "--module",
-        "app",
-        "--log-requests",
-        "--logto",
-        file.to_str().unwrap(),
-        "--master-fifo",
-        fifo.to_str().unwrap(),
-        "--touch-logreopen",
-        touch.to_str().unwrap(),
-    ]);
+    let s = start_logging_to(
+        &file,
+        &[
+            "--master-fifo",
+            fifo.to_str().unwrap(),
+            "--touch-logreopen",
+            touch.to_str().unwrap(),
+        ],
+    );
     let pid = get(s.addr, "/pid").text();
     wait_file(&file, "\"GET /pid HTTP/1.1\" 200");
 
@@ -248,15 +253,7 @@ fn the_fifo_and_touch_logreopen_reopen_the_log_without_a_reload() {
 fn log_maxsize_rotates_the_log_file() {
     let dir = scratch("logmaxsize");
     let file = dir.join("rsgi.log");
-    let s = Server::start(&[
-        "--module",
-        "app",
-        "--log-requests",
-        "--logto",
-        file.to_str().unwrap(),
-        "--log-maxsize",
-        "4000",
-    ]);
+    let s = start_logging_to(&file, &["--log-maxsize", "4000"]);
     let rotated = || {
         std::fs::read_dir(&dir)
             .unwrap()
