@@ -244,6 +244,16 @@ impl Settings {
             }
             mounts.push(mount);
         }
+        if flag(values, "no-uwsgi-module") {
+            if let Some(option) = ["cache2", "locks"]
+                .iter()
+                .find(|o| find(values, o).is_some())
+            {
+                return Err(Error::Config(format!(
+                    "--{option} is for the uwsgi module, which --no-uwsgi-module turns off"
+                )));
+            }
+        }
         Ok(Settings {
             source,
             callable,
@@ -411,6 +421,15 @@ mod tests {
         }
         let s = Settings::from_options(&[opt("no-uwsgi-module", &["true"])]).unwrap();
         assert!(!s.uwsgi_module);
+        let err = Settings::from_options(&[
+            opt("no-uwsgi-module", &["true"]),
+            opt("cache2", &["name=a,items=1"]),
+        ])
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("--cache2 is for the uwsgi module"),
+            "{err}"
+        );
     }
 
     #[test]
