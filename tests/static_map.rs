@@ -165,6 +165,48 @@ fn a_file_the_worker_may_not_read_gets_403() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Input: `--check-static DIR/static --check-static DIR/more --static-skip-ext .txt
+/// --static-safe DIR`; GET of app.css (in the first directory), of more.html (only in
+/// the second), of "a b.txt" (skipped extension), of `out` (a symlink to DIR/secret.txt).
+/// Answer: both directories serve, tried in turn; the .txt goes to the app; the symlink
+/// into the safe directory is served.
+#[test]
+fn check_static_directories_are_tried_in_turn_with_skip_ext_and_static_safe() {
+    let dir = site();
+    std::fs::create_dir_all(dir.join("more")).unwrap();
+    std::fs::write(dir.join("more/more.html"), "<p>more</p>").unwrap();
+    let static_dir = dir.join("static").display().to_string();
+    let more_dir = dir.join("more").display().to_string();
+    let safe = dir.display().to_string();
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--check-static",
+        &static_dir,
+        "--check-static",
+        &more_dir,
+        "--static-skip-ext",
+        ".txt",
+        "--static-safe",
+        &safe,
+    ]);
+    assert_eq!(get(s.addr, "/app.css").text(), "body { color: red }\n");
+    let more = get(s.addr, "/more.html");
+    assert_eq!((more.status, more.text().as_str()), (200, "<p>more</p>"));
+    assert_eq!(more.header("content-type"), Some("text/html"));
+    assert_eq!(
+        get(s.addr, "/a%20b.txt").text(),
+        "Hello, World!",
+        "left to the app"
+    );
+    assert_eq!(
+        get(s.addr, "/out").text(),
+        "secret",
+        "a symlink into --static-safe"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Input: `--static-expires-type-mtime text/css=3600` and `--static-expires-uri
 /// '\?v=\d+$ 86400'`; GET of app.css, of big.bin?v=7, of "a b.txt"; then the rule without
 /// any --static-map.

@@ -45,6 +45,10 @@ pub struct StaticMap {
     gzip_all: bool,
     /// `--static-expires*`.
     expires: StaticExpires,
+    /// `--static-skip-ext`: names ending so go to the app.
+    skip_ext: Vec<String>,
+    /// `--static-safe`: directories symlinks may lead into (symlinks resolved).
+    safe: Vec<PathBuf>,
 }
 
 /// What a request path means to the static map.
@@ -84,12 +88,15 @@ impl StaticMap {
                 root,
             });
         }
+        // Stable: mounts of one prefix keep the order they were given in.
         mounts.sort_by_key(|m| std::cmp::Reverse(m.prefix.len()));
         Ok(StaticMap {
             mounts,
             index: Vec::new(),
             gzip_all: false,
             expires: StaticExpires::default(),
+            skip_ext: Vec::new(),
+            safe: Vec::new(),
         })
     }
 
@@ -118,6 +125,26 @@ impl StaticMap {
         Ok(self)
     }
 
+    /// The same map, with `--static-skip-ext` endings and `--static-safe` directories (a
+    /// relative one starts at `chdir`); each safe directory must exist.
+    pub fn with_skip_and_safe(
+        mut self,
+        skip_ext: Vec<String>,
+        safe: &[String],
+        chdir: Option<&Path>,
+    ) -> Result<Self, HostError> {
+        self.skip_ext = skip_ext;
+        for dir in safe {
+            let real = chdir
+                .unwrap_or(Path::new(""))
+                .join(dir)
+                .canonicalize()
+                .map_err(|e| HostError::Usage(format!("--static-safe {dir}: {e}")))?;
+            self.safe.push(real);
+        }
+        Ok(self)
+    }
+
     /// The `--static-expires*` rules.
     pub fn expires(&self) -> &StaticExpires {
         &self.expires
@@ -137,14 +164,25 @@ impl StaticMap {
         self.lookup(path)
     }
 
-    /// Where a request for `path` (percent-encoded, without the query) goes.
+    /// Where a request for `path` (percent-encoded, without the query) goes: the mounts
+    /// whose prefix covers it, longest prefix first and in the order given, until one has
+    /// the file (as uWSGI tries repeated `static-map`s and `check-static`s in turn).
     fn lookup(&self, path: &[u8]) -> Lookup {
-        let Some((mount, rest)) = self.mounts.iter().find_map(|m| {
+        let covering = self.mounts.iter().filter_map(|m| {
             let rest = path.strip_prefix(m.prefix.as_slice())?;
             rest.starts_with(b"/").then_some((m, rest))
-        }) else {
-            return Lookup::App;
-        };
+        });
+        for (mount, rest) in covering {
+            match self.lookup_in(mount, rest) {
+                Lookup::App => continue,
+                found => return found,
+            }
+        }
+        Lookup::App
+    }
+
+    /// Where `rest` (what follows the prefix) goes under one mount.
+    fn lookup_in(&self, mount: &Mount, rest: &[u8]) -> Lookup {
         let decoded: Vec<u8> = percent_decode(rest).collect();
         if decoded.contains(&0) {
             return Lookup::Refused("a NUL byte in the path");
@@ -157,8 +195,11 @@ impl StaticMap {
                 name => file.push(OsStr::from_bytes(name)),
             }
         }
+        if self.skipped(&file) {
+            return Lookup::App;
+        }
         match file.canonicalize() {
-            Ok(real) if !real.starts_with(&mount.root) => {
+            Ok(real) if !self.inside(&real, &mount.root) => {
                 Lookup::Refused("a symlink that leads out of the --static-map directory")
             }
             Ok(real) if real.is_file() => Lookup::File(real),
@@ -167,11 +208,27 @@ impl StaticMap {
         }
     }
 
+    /// Whether `real` may be served for a mount at `root`: under it, or under a
+    /// `--static-safe` directory.
+    fn inside(&self, real: &Path, root: &Path) -> bool {
+        real.starts_with(root) || self.safe.iter().any(|dir| real.starts_with(dir))
+    }
+
+    /// `--static-skip-ext`: the file name ends with one of these (the app serves it).
+    fn skipped(&self, file: &Path) -> bool {
+        let name = file.as_os_str().as_bytes();
+        self.skip_ext
+            .iter()
+            .any(|ext| name.ends_with(ext.as_bytes()))
+    }
+
     /// The first `--static-index` file in `dir` (under `root`), else the app.
     fn index_in(&self, dir: &Path, root: &Path) -> Lookup {
         for name in &self.index {
             match dir.join(name).canonicalize() {
-                Ok(real) if real.starts_with(root) && real.is_file() => return Lookup::File(real),
+                Ok(real) if self.inside(&real, root) && real.is_file() => {
+                    return Lookup::File(real)
+                }
                 _ => {}
             }
         }
@@ -248,6 +305,37 @@ mod tests {
         assert_eq!(
             StaticMap::default().route(b"GET", b"/static/app.css"),
             Lookup::App
+        );
+    }
+
+    #[test]
+    fn mounts_of_one_prefix_are_tried_in_turn_and_skip_and_safe_apply() {
+        let root = tree();
+        // Two directories at `/`, as repeated --static-map or --check-static give.
+        let m = StaticMap::parse(
+            &[
+                format!("/={}", root.join("static").display()),
+                format!("/={}", root.join("media").display()),
+            ],
+            None,
+        )
+        .unwrap();
+        let css = Lookup::File(root.join("static/app.css"));
+        assert_eq!(m.lookup(b"/app.css"), css);
+        assert_eq!(
+            m.lookup(b"/m.png"),
+            Lookup::File(root.join("media/m.png")),
+            "found in the second directory"
+        );
+        assert_eq!(m.lookup(b"/nowhere.css"), Lookup::App);
+        let skip = m.clone().with_skip_and_safe(vec![".css".into()], &[], None);
+        assert_eq!(skip.unwrap().lookup(b"/app.css"), Lookup::App);
+        // static/out -> ROOT/secret.txt: refused, unless ROOT is a --static-safe directory.
+        assert!(matches!(m.lookup(b"/out"), Lookup::Refused(_)));
+        let safe = m.with_skip_and_safe(Vec::new(), &[root.display().to_string()], None);
+        assert_eq!(
+            safe.unwrap().lookup(b"/out"),
+            Lookup::File(root.join("secret.txt"))
         );
     }
 

@@ -197,6 +197,24 @@ fn request_logging(values: &Values, formatted: bool) -> RequestLogging {
     }
 }
 
+/// `--static-map` and `--check-static` (a `/` mount each, after the static maps), with
+/// `--static-index`, `--static-gzip-all`, `--static-skip-ext`, `--static-safe` and the
+/// `--static-expires*` rules.
+fn static_map(values: &Values) -> Result<StaticMap, HostError> {
+    let list = |name: &str| values.get(name).cloned().unwrap_or_default();
+    let chdir = last(values, "chdir").map(Path::new);
+    let mut entries = list("static-map");
+    entries.extend(list("check-static").iter().map(|dir| format!("/={dir}")));
+    StaticMap::parse(&entries, chdir)?
+        .with_index(list("static-index"))
+        .with_gzip_all(flag(values, "static-gzip-all"))
+        .with_skip_and_safe(list("static-skip-ext"), &list("static-safe"), chdir)?
+        .with_expires(StaticExpires::parse(|name| {
+            values.get(name).map_or(&[][..], |v| v.as_slice())
+        })?)
+        .map_err(HostError::Usage)
+}
+
 /// `--log-maxsize BYTES`, which needs a log file to rotate.
 fn log_maxsize(values: &Values) -> Result<Option<u64>, HostError> {
     let max: u64 = number(values, "log-maxsize", 0)?;
@@ -425,16 +443,7 @@ impl Config {
             log_target: log_target(values)?,
             request_log: request_logging(values, log_format.is_some()),
             log_format,
-            static_map: StaticMap::parse(
-                values.get("static-map").map_or(&[][..], |v| v.as_slice()),
-                last(values, "chdir").map(Path::new),
-            )?
-            .with_index(values.get("static-index").cloned().unwrap_or_default())
-            .with_gzip_all(flag(values, "static-gzip-all"))
-            .with_expires(StaticExpires::parse(|name| {
-                values.get(name).map_or(&[][..], |v| v.as_slice())
-            })?)
-            .map_err(HostError::Usage)?,
+            static_map: static_map(values)?,
             chdir: last(values, "chdir").map(PathBuf::from),
             env: env_vars(values)?,
             identity: crate::identity::Identity::resolve(last(values, "uid"), last(values, "gid"))?,
