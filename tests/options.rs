@@ -493,3 +493,83 @@ fn a_production_uwsgi_ini_file_runs_as_it_is() {
     assert!(s.log().is_empty(), "stderr: {}", s.log());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Input: `--umask 027 --max-fd 300 --limit-as 4096 --post-buffering 8192
+/// --touch-workers-reload FILE`; then FILE touched.
+/// Answer: the worker runs with umask 027, 300 open files and a 4096 MB address-space
+/// limit; a warning says --post-buffering is not needed; the touch replaces the worker
+/// (a new pid answers) without a reload of the master.
+#[test]
+fn process_limits_not_needed_options_and_touch_workers_reload() {
+    let dir = std::env::temp_dir().join(format!(
+        "rsgi-limits-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let touch = dir.join("workers");
+    std::fs::write(&touch, "").unwrap();
+    let s = Server::start(&[
+        "--module",
+        "limits_app",
+        "--umask",
+        "027",
+        "--max-fd",
+        "300",
+        "--limit-as",
+        "4096",
+        "--post-buffering",
+        "8192",
+        "--touch-workers-reload",
+        touch.to_str().unwrap(),
+    ]);
+    let facts = || -> serde_json::Value { serde_json::from_str(&get(s.addr, "/").text()).unwrap() };
+    let first = facts();
+    assert_eq!(first["umask"], 0o027);
+    assert_eq!(first["nofile"], 300);
+    assert_eq!(first["as"], 4096u64 << 20);
+    assert!(
+        s.log().contains("--post-buffering is not needed in rsgi"),
+        "{}",
+        s.log()
+    );
+
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&touch, "now").unwrap();
+    s.wait_log("reloading all workers", T);
+    let deadline = std::time::Instant::now() + T;
+    while facts()["pid"] == first["pid"] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker was never replaced"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !s.log().contains("graceful reload"),
+        "the master did not reload: {}",
+        s.log()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Input: `--reload-on-as 1` (every worker has more than 1 MB of address space); then
+/// `--evil-reload-on-rss 1`.
+/// Answer: the first recycles its worker gracefully with a line naming the address space;
+/// the second kills it at once with a line naming its memory; the master stays up.
+#[test]
+fn memory_limits_recycle_or_kill_workers() {
+    let s = Server::start(&["--module", "app", "--reload-on-as", "1"]);
+    s.wait_log("(--reload-on-as)", T);
+    assert!(s.log().contains("recycling worker 1: has "), "{}", s.log());
+    drop(s);
+    let addr = rsgi_e2e::free_addr();
+    let mut cmd = rsgi_command();
+    cmd.args(rsgi_e2e::http_args(
+        addr,
+        &["--module", "app", "--evil-reload-on-rss", "1"],
+    ));
+    let s = Server::spawn(&mut cmd, addr);
+    s.wait_log("(--evil-reload-on-rss): killing it", T);
+    s.wait_log("killed by signal 9", T);
+}

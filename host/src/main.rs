@@ -13,6 +13,7 @@ mod logging;
 mod master;
 mod plugin;
 mod process_env;
+mod process_limits;
 mod proctitle;
 mod scoreboard;
 mod signals;
@@ -81,11 +82,15 @@ fn run() -> Result<ExitCode, HostError> {
     let values = config::merge(cli_values, sources::read_env(&catalog, &env), file_values);
     let config = Config::from_values(&values, &catalog)?;
     process_env::apply(&config)?;
+    config.limits.apply()?;
     if let Some(target) = &config.log_target {
         log_file::apply(target, master::reload::is_reexec())?;
     }
     if let Some(dir) = &config.chdir {
         tracing::info!("working directory {}", dir.display());
+    }
+    for warning in &config.not_needed {
+        tracing::warn!("{warning}");
     }
     config.exec_hooks.run(Phase::Asap)?;
     if let Some(identity) = &config.identity {

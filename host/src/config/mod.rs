@@ -129,6 +129,8 @@ pub struct Config {
     pub touch_reload: Vec<PathBuf>,
     /// Files whose mtime change triggers a chain reload.
     pub touch_chain_reload: Vec<PathBuf>,
+    /// Files whose touch replaces every worker (`--touch-workers-reload`).
+    pub touch_workers_reload: Vec<PathBuf>,
     /// Files whose touch reopens the log file (`--touch-logreopen`).
     pub touch_logreopen: Vec<PathBuf>,
     /// Rotate the log file past this size (`--log-maxsize`, bytes).
@@ -175,6 +177,10 @@ pub struct Config {
     pub static_map: StaticMap,
     /// The directory to work in (`--chdir`).
     pub chdir: Option<PathBuf>,
+    /// Warnings about options given that rsgi accepts but does not need.
+    pub not_needed: Vec<String>,
+    /// `--umask`, `--limit-as`, `--max-fd`.
+    pub limits: crate::process_limits::ProcessLimits,
     /// Environment variables to set for the app (`--env KEY=VALUE`), in order.
     pub env: Vec<(String, String)>,
     /// Who the master becomes once its sockets are bound (`--uid`, `--gid`).
@@ -214,6 +220,19 @@ fn static_map(values: &Values) -> Result<StaticMap, HostError> {
         })?)
         .map_err(HostError::Usage)
 }
+
+/// Options accepted from uWSGI setups that change nothing here, and why.
+const NOT_NEEDED: [(&str, &str); 3] = [
+    (
+        "post-buffering",
+        "bodies up to 64 KiB are read before the app runs, bigger ones stream to wsgi.input",
+    ),
+    ("post-buffering-bufsize", "see --post-buffering"),
+    (
+        "offload-threads",
+        "the worker's event loop sends files (wsgi.file_wrapper, --static-map) with sendfile",
+    ),
+];
 
 /// `--log-maxsize BYTES`, which needs a log file to rotate.
 fn log_maxsize(values: &Values) -> Result<Option<u64>, HostError> {
@@ -414,11 +433,15 @@ impl Config {
             recycle: crate::master::recycle::RecycleLimits {
                 lifetime: Some(seconds(values, "max-worker-lifetime", 0)?).filter(|d| !d.is_zero()),
                 rss: number::<u64>(values, "reload-on-rss", 0)? << 20,
+                address_space: number::<u64>(values, "reload-on-as", 0)? << 20,
+                evil_rss: number::<u64>(values, "evil-reload-on-rss", 0)? << 20,
+                evil_address_space: number::<u64>(values, "evil-reload-on-as", 0)? << 20,
             },
             harakiri: Some(seconds(values, "harakiri", 0)?).filter(|d| !d.is_zero()),
             worker_reload_mercy: seconds(values, "worker-reload-mercy", 60)?,
             touch_reload: paths(values, "touch-reload"),
             touch_chain_reload: paths(values, "touch-chain-reload"),
+            touch_workers_reload: paths(values, "touch-workers-reload"),
             touch_logreopen: paths(values, "touch-logreopen"),
             log_maxsize: log_maxsize(values)?,
             master_fifo: last(values, "master-fifo").map(PathBuf::from),
@@ -445,6 +468,20 @@ impl Config {
             log_format,
             static_map: static_map(values)?,
             chdir: last(values, "chdir").map(PathBuf::from),
+            not_needed: NOT_NEEDED
+                .iter()
+                .filter(|(option, _)| values.contains_key(*option))
+                .map(|(option, why)| {
+                    format!("--{option} is not needed in rsgi and has no effect: {why}")
+                })
+                .collect(),
+            limits: crate::process_limits::ProcessLimits {
+                umask: last(values, "umask")
+                    .map(crate::process_limits::parse_umask)
+                    .transpose()?,
+                address_space: Some(number::<u64>(values, "limit-as", 0)? << 20).filter(|&b| b > 0),
+                open_files: Some(number::<u64>(values, "max-fd", 0)?).filter(|&n| n > 0),
+            },
             env: env_vars(values)?,
             identity: crate::identity::Identity::resolve(last(values, "uid"), last(values, "gid"))?,
             procname: crate::proctitle::ProcNames::from_options(

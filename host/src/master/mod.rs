@@ -140,11 +140,12 @@ impl Master {
             ),
             None => None,
         };
-        let touch = TouchWatch::new(
-            &config.touch_reload,
-            &config.touch_chain_reload,
-            &config.touch_logreopen,
-        );
+        let touch = TouchWatch::new(&[
+            (&config.touch_reload, Command::Reload),
+            (&config.touch_chain_reload, Command::ChainReload),
+            (&config.touch_workers_reload, Command::ReloadWorkers),
+            (&config.touch_logreopen, Command::ReopenLog),
+        ]);
         let log = LogReopen::new(
             config.log_target.as_ref().map(|t| t.path().to_path_buf()),
             config.log_maxsize,
@@ -402,6 +403,10 @@ impl Master {
         }
         if let Some(limit) = self.config.harakiri {
             harakiri::enforce(&mut self.table, &self.board, limit);
+        }
+        for (id, pid, why) in recycle::evil(&self.table, self.config.recycle) {
+            tracing::error!("worker {id} (pid {pid}) {why}: killing it");
+            self.table.kill_now(pid);
         }
         if self.phase == Phase::Running {
             for (id, why) in recycle::due(&self.table, &self.board, self.config.recycle) {

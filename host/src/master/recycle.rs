@@ -1,6 +1,8 @@
 //! Which workers should be replaced: those that asked (`--max-requests`), outlived
-//! `--max-worker-lifetime`, or grew past `--reload-on-rss`. A replacement is forked first;
-//! the old worker stops only once it accepts.
+//! `--max-worker-lifetime`, or grew past `--reload-on-rss` / `--reload-on-as`. A
+//! replacement is forked first; the old worker stops only once it accepts. Past
+//! `--evil-reload-on-rss` / `--evil-reload-on-as` a worker is killed at once instead (for
+//! one that grows while stuck in a request, which a graceful stop would wait for).
 
 use std::time::Duration;
 
@@ -16,15 +18,68 @@ pub struct RecycleLimits {
     pub lifetime: Option<Duration>,
     /// `--reload-on-rss`, in bytes.
     pub rss: u64,
+    /// `--reload-on-as`, in bytes.
+    pub address_space: u64,
+    /// `--evil-reload-on-rss`, in bytes.
+    pub evil_rss: u64,
+    /// `--evil-reload-on-as`, in bytes.
+    pub evil_address_space: u64,
+}
+
+/// Address space and resident set size of `pid` in bytes, from /proc.
+pub fn memory_bytes(pid: Pid) -> Option<(u64, u64)> {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    let mut fields = statm.split_whitespace().map(|f| f.parse::<u64>().ok());
+    let (size, resident) = (fields.next()??, fields.next()??);
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
+    Some((size * page, resident * page))
 }
 
 /// Resident set size of `pid` in bytes, from /proc.
 pub fn rss_bytes(pid: Pid) -> Option<u64> {
-    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
-    Some(pages * page)
+    memory_bytes(pid).map(|(_, rss)| rss)
+}
+
+/// Which of `address_space` / `rss` bytes is over its limit (0 = none), as a reason.
+fn over(
+    (address_space, rss): (u64, u64),
+    as_limit: u64,
+    rss_limit: u64,
+    option: &str,
+) -> Option<String> {
+    if rss_limit > 0 && rss > rss_limit {
+        Some(format!("uses {} MB of memory (--{option}-rss)", rss >> 20))
+    } else if as_limit > 0 && address_space > as_limit {
+        Some(format!(
+            "has {} MB of address space (--{option}-as)",
+            address_space >> 20
+        ))
+    } else {
+        None
+    }
+}
+
+/// Workers past `--evil-reload-on-rss` / `--evil-reload-on-as`, to kill now, with why.
+pub fn evil(table: &WorkerTable, limits: RecycleLimits) -> Vec<(u32, Pid, String)> {
+    if limits.evil_rss == 0 && limits.evil_address_space == 0 {
+        return Vec::new();
+    }
+    table
+        .slots()
+        .iter()
+        .filter(|s| !s.killed)
+        .filter_map(|s| {
+            let pid = s.pid?;
+            let why = over(
+                memory_bytes(pid)?,
+                limits.evil_address_space,
+                limits.evil_rss,
+                "evil-reload-on",
+            )?;
+            Some((s.id, pid, why))
+        })
+        .collect()
 }
 
 /// Slots due for a replacement, with the reason.
@@ -54,12 +109,10 @@ pub fn due(table: &WorkerTable, board: &Scoreboard, limits: RecycleLimits) -> Ve
                     slot.spawned_at.elapsed().as_secs()
                 ),
             ));
-        } else if limits.rss > 0 {
-            if let Some(rss) = rss_bytes(pid).filter(|r| *r > limits.rss) {
-                out.push((
-                    slot.id,
-                    format!("uses {} MB of memory (--reload-on-rss)", rss >> 20),
-                ));
+        } else if limits.rss > 0 || limits.address_space > 0 {
+            let memory = memory_bytes(pid).unwrap_or_default();
+            if let Some(why) = over(memory, limits.address_space, limits.rss, "reload-on") {
+                out.push((slot.id, why));
             }
         }
     }

@@ -1,5 +1,6 @@
-//! `--touch-reload FILE` / `--touch-chain-reload FILE`: a reload when a file's mtime
-//! changes; `--touch-logreopen FILE`: the log file opened again.
+//! `--touch-reload FILE` / `--touch-chain-reload FILE` / `--touch-workers-reload FILE`: a
+//! reload of that kind when a file's mtime changes; `--touch-logreopen FILE`: the log file
+//! opened again.
 
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -16,15 +17,12 @@ fn mtime(path: &PathBuf) -> Option<SystemTime> {
 }
 
 impl TouchWatch {
-    /// Watches `reload` files (→ [`Command::Reload`]), `chain` files
-    /// (→ [`Command::ChainReload`]) and `logreopen` files (→ [`Command::ReopenLog`]),
+    /// Watches files for their commands (`--touch-reload` → [`Command::Reload`], ...),
     /// remembering their current mtimes.
-    pub fn new(reload: &[PathBuf], chain: &[PathBuf], logreopen: &[PathBuf]) -> Self {
-        let files = reload
+    pub fn new(watched: &[(&[PathBuf], Command)]) -> Self {
+        let files = watched
             .iter()
-            .map(|p| (p.clone(), Command::Reload))
-            .chain(chain.iter().map(|p| (p.clone(), Command::ChainReload)))
-            .chain(logreopen.iter().map(|p| (p.clone(), Command::ReopenLog)))
+            .flat_map(|(paths, command)| paths.iter().map(move |p| (p.clone(), *command)))
             .map(|(p, c)| {
                 let t = mtime(&p);
                 (p, c, t)
@@ -56,7 +54,7 @@ mod tests {
     fn a_touched_file_gives_its_command_once() {
         let path = std::env::temp_dir().join(format!("rsgi-touch-{}", std::process::id()));
         std::fs::write(&path, b"x").unwrap();
-        let mut w = TouchWatch::new(std::slice::from_ref(&path), &[], &[]);
+        let mut w = TouchWatch::new(&[(std::slice::from_ref(&path), Command::Reload)]);
         assert!(w.check().is_empty());
         let later = SystemTime::now() + std::time::Duration::from_secs(5);
         std::fs::File::options()

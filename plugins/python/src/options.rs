@@ -102,7 +102,7 @@ pub fn specs() -> RVec<OptionSpec> {
         ),
         spec(
             "py-autoreload",
-            "",
+            "python-autoreload",
             "SECONDS",
             "development: every SECONDS, look for changed files of imported modules and reload gracefully when one changed (default 0 = off)",
             OptionKind::Value,
@@ -395,7 +395,7 @@ mod tests {
                 ("single-interpreter", ""),
                 ("disable-write-exception", ""),
                 ("ignore-write-errors", ""),
-                ("py-autoreload", ""),
+                ("py-autoreload", "python-autoreload"),
                 ("py-call-osafterfork", "py-callos-afterfork"),
                 ("py-call-uwsgi-fork-hooks", ""),
                 ("locks", ""),
