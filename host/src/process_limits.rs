@@ -2,6 +2,9 @@
 //! resource limits of the master, set at start (before sockets are bound and before the
 //! app loads), so every worker forked after inherits them.
 
+use nix::sys::resource::{setrlimit, Resource};
+use nix::sys::stat::{umask, Mode};
+
 use crate::error::HostError;
 
 /// The `--umask`, `--limit-as`, `--max-fd` values.
@@ -28,39 +31,24 @@ pub fn parse_umask(value: &str) -> Result<u32, HostError> {
         })
 }
 
-fn set_limit(
-    resource: libc::__rlimit_resource_t,
-    value: u64,
-    option: &str,
-) -> Result<(), HostError> {
-    let limit = libc::rlimit {
-        rlim_cur: value as libc::rlim_t,
-        rlim_max: value as libc::rlim_t,
-    };
-    // SAFETY: setrlimit reads the struct passed by reference.
-    if unsafe { libc::setrlimit(resource, &limit) } != 0 {
-        return Err(HostError::Runtime(format!(
-            "--{option} {value}: {}",
-            std::io::Error::last_os_error()
-        )));
-    }
-    Ok(())
+fn set_limit(resource: Resource, value: u64, option: &str) -> Result<(), HostError> {
+    setrlimit(resource, value, value)
+        .map_err(|e| HostError::Runtime(format!("--{option} {value}: {e}")))
 }
 
 impl ProcessLimits {
     /// Applies what was given, logging each.
     pub fn apply(&self) -> Result<(), HostError> {
         if let Some(mask) = self.umask {
-            // SAFETY: umask has no memory effects.
-            unsafe { libc::umask(mask as libc::mode_t) };
+            umask(Mode::from_bits_truncate(mask as nix::libc::mode_t));
             tracing::info!("umask {mask:03o}");
         }
         if let Some(bytes) = self.address_space {
-            set_limit(libc::RLIMIT_AS, bytes, "limit-as")?;
+            set_limit(Resource::RLIMIT_AS, bytes, "limit-as")?;
             tracing::info!("address space limited to {} MB", bytes >> 20);
         }
         if let Some(n) = self.open_files {
-            set_limit(libc::RLIMIT_NOFILE, n, "max-fd")?;
+            set_limit(Resource::RLIMIT_NOFILE, n, "max-fd")?;
             tracing::info!("open files limited to {n}");
         }
         Ok(())
