@@ -232,33 +232,34 @@ impl Cell {
     /// `--threads` each thread's request has its own start, and harakiri goes by the
     /// oldest.
     pub fn request_start_us(&self) -> Option<u64> {
-        let taken = (self.cores_taken.load(Relaxed) as usize).clamp(1, MAX_CORES);
-        self.cores[..taken]
-            .iter()
-            .map(|core| core.start_us.load(Relaxed))
-            .filter(|&t| t > 0)
-            .min()
+        self.running_starts().min()
     }
 
     /// Time spent in requests so far (µs), the requests in progress included (as of
     /// `now`, µs since epoch).
     pub fn busy_us(&self, now: u64) -> u64 {
-        let taken = (self.cores_taken.load(Relaxed) as usize).clamp(1, MAX_CORES);
-        let running: u64 = self.cores[..taken]
+        let running: u64 = self.running_starts().map(|t| now.saturating_sub(t)).sum();
+        self.running_time_us() + running
+    }
+
+    /// The cores the worker's threads took so far (at least the first).
+    fn used_cores(&self) -> &[Core] {
+        self.cores(self.cores_taken.load(Relaxed) as usize)
+    }
+
+    /// Start times (µs since epoch) of the requests in progress, one per busy thread.
+    fn running_starts(&self) -> impl Iterator<Item = u64> + '_ {
+        self.used_cores()
             .iter()
             .map(|core| core.start_us.load(Relaxed))
             .filter(|&t| t > 0)
-            .map(|t| now.saturating_sub(t))
-            .sum();
-        self.running_time_us() + running
     }
 
     /// "METHOD URI" of the oldest request in progress (the one harakiri is about; with
     /// one thread, the request in progress), or of the last one started when none runs.
     /// May be torn if read mid-write.
     pub fn current(&self) -> String {
-        let taken = (self.cores_taken.load(Relaxed) as usize).clamp(1, MAX_CORES);
-        let cores = &self.cores[..taken];
+        let cores = self.used_cores();
         let core = cores
             .iter()
             .filter(|c| c.start_us.load(Relaxed) > 0)
@@ -297,8 +298,7 @@ impl Cell {
 
     /// True while any thread of the worker runs a request.
     pub fn any_in_request(&self) -> bool {
-        let taken = (self.cores_taken.load(Relaxed) as usize).clamp(1, MAX_CORES);
-        self.cores[..taken].iter().any(Core::in_request)
+        self.used_cores().iter().any(Core::in_request)
     }
 
     /// Average response time in microseconds.
