@@ -241,3 +241,37 @@ fn log_format_writes_the_line_in_the_given_shape() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("unknown placeholder %(nope)"), "{out}");
 }
+
+/// Input: `--log-requests --harakiri 2`; one connection sends three pipelined requests in
+/// one write, two quick ones and one that sleeps 30 s, so the event loop answers all three
+/// without waiting in between (where it writes the lines it has gathered).
+/// Answer: both quick answers arrive, and their lines are in the log before the harakiri
+/// line: a worker thread wrote them while the loop was stuck, so the kill loses none.
+#[test]
+fn lines_of_requests_answered_before_a_stuck_one_survive_harakiri() {
+    let s = Server::start(&["--module", "app", "--log-requests", "--harakiri", "2"]);
+    let mut c = Client::connect(s.addr).unwrap();
+    c.send_raw(
+        b"GET /var?REQUEST_METHOD HTTP/1.1\r\nHost: a\r\n\r\n\
+          GET /var?SERVER_PROTOCOL HTTP/1.1\r\nHost: a\r\n\r\n\
+          GET /slow?30 HTTP/1.1\r\nHost: a\r\n\r\n",
+    )
+    .unwrap();
+    assert_eq!(c.read_response(false).unwrap().text(), "GET");
+    assert_eq!(c.read_response(false).unwrap().text(), "HTTP/1.1");
+    s.wait_log("harakiri: worker 1", T);
+    let log = s.log();
+    let at = |needle: &str| {
+        log.find(needle)
+            .unwrap_or_else(|| panic!("no {needle:?} in {log}"))
+    };
+    let harakiri = at("harakiri: worker 1");
+    assert!(
+        at("\"GET /var?REQUEST_METHOD HTTP/1.1\" 200 3 ") < harakiri,
+        "{log}"
+    );
+    assert!(
+        at("\"GET /var?SERVER_PROTOCOL HTTP/1.1\" 200 8 ") < harakiri,
+        "{log}"
+    );
+}

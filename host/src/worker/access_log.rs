@@ -9,11 +9,15 @@
 //! `tracing`: they are gathered per worker and written to stderr in one `write` each time
 //! the event loop is about to wait (or when 32 KiB are pending). A write and a timestamp
 //! format per request cost a hello-world worker a third of its throughput; batched, a few
-//! percent. The price: lines of requests answered since the loop last waited are lost if
-//! the worker is killed (SIGKILL, harakiri) before it waits again.
+//! percent. A loop stuck in the app never waits again, so a thread of the worker also
+//! writes whatever has been pending for [`FLUSH_EVERY`]: by the time harakiri kills a
+//! stuck worker, the lines of the requests it answered before are written. Lines of the
+//! last [`FLUSH_EVERY`] are lost only when a busy worker is killed outright (SIGKILL from
+//! outside, the OOM killer).
 
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rsgi_plugin_api::{Header, NameStyle};
 
@@ -23,6 +27,9 @@ use crate::config::RequestLogging;
 
 /// Pending bytes past this are written at once.
 const FLUSH_AT: usize = 32 * 1024;
+
+/// How often the flushing thread writes what the event loop left pending.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
 
 /// One finished request, borrowed from the connection for the length of the call.
 pub struct Entry<'a> {
@@ -121,7 +128,7 @@ impl<'a> Entry<'a> {
 pub struct RequestLog {
     selection: RequestLogging,
     format: Option<LogFormat>,
-    pending: Mutex<Vec<u8>>,
+    pending: Arc<Mutex<Vec<u8>>>,
 }
 
 impl RequestLog {
@@ -130,8 +137,21 @@ impl RequestLog {
         RequestLog {
             selection,
             format,
-            pending: Mutex::default(),
+            pending: Arc::default(),
         }
+    }
+
+    /// Starts the thread that writes the pending lines every [`FLUSH_EVERY`] (for the
+    /// worker's life), for when the event loop is stuck in a request and does not.
+    pub fn start_flusher(&self) -> std::io::Result<()> {
+        let pending = Arc::clone(&self.pending);
+        std::thread::Builder::new()
+            .name("rsgi-log-flush".into())
+            .spawn(move || loop {
+                std::thread::sleep(FLUSH_EVERY);
+                flush(&pending);
+            })
+            .map(drop)
     }
 
     /// Adds the line of a finished request if it is one to log; writes the pending lines
@@ -152,10 +172,14 @@ impl RequestLog {
 
     /// Writes the pending lines (the loop calls this before it waits).
     pub fn flush(&self) {
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        if !pending.is_empty() {
-            write_out(&mut pending);
-        }
+        flush(&self.pending);
+    }
+}
+
+fn flush(pending: &Mutex<Vec<u8>>) {
+    let mut pending = pending.lock().unwrap_or_else(|e| e.into_inner());
+    if !pending.is_empty() {
+        write_out(&mut pending);
     }
 }
 

@@ -149,6 +149,11 @@ pub fn run(setup: Setup<'_>) -> ExitCode {
         setup.cell,
         config,
     ));
+    if let Some(log) = &shared.request_log {
+        if let Err(e) = log.start_flusher() {
+            tracing::warn!("worker {}: no request-log flushing thread: {e}", setup.id);
+        }
+    }
     match serve::run(setup.listeners, &signals, shared, config.threads) {
         Ok(serve::Ended::Graceful) => {
             (setup.app.shutdown())();
