@@ -5,6 +5,12 @@
 //! always spells `User-Agent` the same way) costs one hash lookup and no conversion. It is
 //! bounded: past [`MAX_ENTRIES`] names are converted on every request instead of cached, so
 //! a client inventing header names cannot grow it.
+//!
+//! Values are remembered too, one per name: a front server (nginx's fixed `uwsgi_params`)
+//! or a client sends the same `SERVER_NAME`, `DOCUMENT_ROOT`, `HTTP_HOST` or `HTTP_ACCEPT`
+//! on every request, and handing out the string made last time costs a byte comparison
+//! where a new one costs an allocation, a copy and a free. Values that differ per request
+//! by nature (the URI, the client's port) and secrets (cookies, credentials) are not kept.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,6 +25,9 @@ use crate::latin1;
 /// How many distinct spellings are cached per name style.
 pub const MAX_ENTRIES: usize = 1024;
 
+/// The longest value remembered for its name (bounds the memory the values hold).
+const MAX_VALUE: usize = 128;
+
 /// An environ key for a header, and how repeated values of it are joined.
 pub struct CgiKey {
     /// The key, e.g. `HTTP_ACCEPT`.
@@ -27,6 +36,55 @@ pub struct CgiKey {
     pub separator: &'static [u8],
     /// Its bit in [`derived`] if it is a variable the plugin derives from the request.
     pub derived: u16,
+    /// Whether values of this name are remembered ([`remembers_values`]).
+    remember: bool,
+    /// The value given for this name last time, if remembered.
+    last_value: Option<Py<PyString>>,
+}
+
+/// False for names whose value differs on every request (remembering it would only cost)
+/// or is a secret (it would stay in memory after its request).
+fn remembers_values(name: &[u8]) -> bool {
+    !matches!(
+        name,
+        b"REQUEST_URI"
+            | b"PATH_INFO"
+            | b"QUERY_STRING"
+            | b"REMOTE_PORT"
+            | b"CONTENT_LENGTH"
+            | b"HTTP_COOKIE"
+            | b"HTTP_AUTHORIZATION"
+            | b"HTTP_PROXY_AUTHORIZATION"
+            | b"HTTP_X_REQUEST_ID"
+    )
+}
+
+impl CgiKey {
+    /// `value` as a Python string: the one made last time if it is the same bytes.
+    fn value<'py>(&mut self, py: Python<'py>, value: &[u8]) -> Bound<'py, PyString> {
+        if let Some(last) = &self.last_value {
+            let last = last.bind(py);
+            if latin1::from_str(last) == Some(value) {
+                return last.clone();
+            }
+        }
+        let made = latin1::to_str(py, value);
+        if self.remember && value.len() <= MAX_VALUE {
+            self.last_value = Some(made.clone().unbind());
+        }
+        made
+    }
+}
+
+/// What a name of a request becomes in the environ: its key, the separator that joins
+/// repeated values, and the value as a string.
+pub struct Item<'py> {
+    /// The environ key.
+    pub key: Bound<'py, PyString>,
+    /// `"; "` for cookies, `", "` otherwise.
+    pub separator: &'static [u8],
+    /// The value, latin-1 decoded.
+    pub value: Bound<'py, PyString>,
 }
 
 /// The CGI variables the plugin derives from the request itself, and those it reads to
@@ -150,33 +208,46 @@ struct StyleCache {
     recent: [Vec<usize>; 2],
 }
 
+/// A name's conversion: the cache's own entry, or one made for this call only (past
+/// [`MAX_ENTRIES`]). `None` inside marks a dropped name.
+enum Slot<'a> {
+    Cached(&'a mut Option<CgiKey>),
+    Uncached(Option<CgiKey>),
+}
+
+impl Slot<'_> {
+    fn key(&mut self) -> Option<&mut CgiKey> {
+        match self {
+            Slot::Cached(key) => key.as_mut(),
+            Slot::Uncached(key) => key.as_mut(),
+        }
+    }
+}
+
 impl NameCache {
     /// The environ key for a header named `raw` in `style` (`None`: drop the header).
     pub fn key<'py>(&mut self, py: Python<'py>, style: NameStyle, raw: &[u8]) -> EnvironKey<'py> {
-        self.lookup(py, style, raw, List::Headers, POSITIONS)
-            .map(|(key, sep, _)| (key, sep))
+        let mut slot = self.lookup(py, style, raw, List::Headers, POSITIONS);
+        slot.key().map(|k| (k.key.bind(py).clone(), k.separator))
     }
 
-    /// [`NameCache::key`] for the name at `position` of `list`, with the key's [`derived`]
-    /// bit.
-    fn lookup<'py>(
+    /// The conversion of the name `raw` at `position` of `list`.
+    fn lookup(
         &mut self,
-        py: Python<'py>,
+        py: Python<'_>,
         style: NameStyle,
         raw: &[u8],
         list: List,
         position: usize,
-    ) -> Option<(Bound<'py, PyString>, &'static [u8], u16)> {
+    ) -> Slot<'_> {
         let cache = match style {
             NameStyle::Http => &mut self.http,
             NameStyle::Cgi => &mut self.cgi,
         };
-        let bound = |k: &CgiKey| (k.key.bind(py).clone(), k.separator, k.derived);
         let recent = &mut cache.recent[list as usize];
-        if let Some((name, key)) = recent.get(position).and_then(|&i| cache.entries.get(i)) {
-            if **name == *raw {
-                return key.as_ref().map(bound);
-            }
+        let last_time = recent.get(position).copied();
+        if let Some(i) = last_time.filter(|&i| cache.entries.get(i).is_some_and(|e| *e.0 == *raw)) {
+            return Slot::Cached(&mut cache.entries[i].1);
         }
         let index = match cache.index.get(raw) {
             Some(&i) => i,
@@ -186,7 +257,7 @@ impl NameCache {
                     NameStyle::Cgi => cgi_header_kept(raw).then(|| make_key(py, raw)),
                 };
                 if cache.entries.len() >= MAX_ENTRIES {
-                    return converted.as_ref().map(bound);
+                    return Slot::Uncached(converted);
                 }
                 let i = cache.entries.len();
                 cache.entries.push((raw.into(), converted));
@@ -200,7 +271,7 @@ impl NameCache {
             }
             recent[position] = index;
         }
-        cache.entries[index].1.as_ref().map(bound)
+        Slot::Cached(&mut cache.entries[index].1)
     }
 }
 
@@ -215,6 +286,8 @@ fn make_key(py: Python<'_>, name: &[u8]) -> CgiKey {
         key: key.unbind(),
         separator,
         derived: derived::bit(name),
+        remember: remembers_values(name),
+        last_value: None,
     }
 }
 
@@ -223,38 +296,41 @@ static CACHE: Mutex<Option<NameCache>> = Mutex::new(None);
 /// An environ key and the separator that joins repeated values (`None`: drop the name).
 pub type EnvironKey<'py> = Option<(Bound<'py, PyString>, &'static [u8])>;
 
-/// The environ key of each of `headers` (`None`: drop it), from the process-wide cache,
-/// and the [`derived`] bits of the keys among them.
+/// The environ item of each of `headers` (`None`: drop it), keys and remembered values
+/// from the process-wide cache, and the [`derived`] bits of the keys among them.
 ///
 /// The lock is taken once per call, not per header, and nothing done under it can run
-/// Python code (no GC-tracked allocation), so it is never held across a GIL release.
-/// A thread that has to wait for it waits detached from the interpreter: on a free-threaded
-/// Python nothing else serialises the request threads, and a thread blocked while attached
-/// would stall a stop-the-world pause (the garbage collector's) for everyone.
-pub fn keys<'py>(
+/// Python code (strings are made and freed, nothing GC-tracked), so it is never held across
+/// a GIL release. A thread that has to wait for it waits detached from the interpreter: on
+/// a free-threaded Python nothing else serialises the request threads, and a thread blocked
+/// while attached would stall a stop-the-world pause (the garbage collector's) for everyone.
+pub fn items<'py>(
     py: Python<'py>,
     style: NameStyle,
     list: List,
     headers: &[Header<'_>],
-) -> (Vec<EnvironKey<'py>>, u16) {
+) -> (Vec<Option<Item<'py>>>, u16) {
     let mut guard = CACHE
         .lock_py_attached(py)
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let cache = guard.get_or_insert_with(NameCache::default);
     let mut bits = 0;
-    let keys = headers
+    let items = headers
         .iter()
         .enumerate()
         .map(|(position, h)| {
-            cache
-                .lookup(py, style, h.name.as_slice(), list, position)
-                .map(|(key, sep, derived)| {
-                    bits |= derived;
-                    (key, sep)
-                })
+            let mut slot = cache.lookup(py, style, h.name.as_slice(), list, position);
+            slot.key().map(|k| {
+                bits |= k.derived;
+                Item {
+                    key: k.key.bind(py).clone(),
+                    separator: k.separator,
+                    value: k.value(py, h.value.as_slice()),
+                }
+            })
         })
         .collect();
-    (keys, bits)
+    (items, bits)
 }
 
 #[cfg(test)]
@@ -275,13 +351,73 @@ mod tests {
                 var(b"CONTENT_LENGTH", b"3"),
                 var(b"DOCUMENT_ROOT", b"/srv"),
             ];
-            let (found, bits) = keys(py, NameStyle::Cgi, List::Vars, &vars);
+            let (found, bits) = items(py, NameStyle::Cgi, List::Vars, &vars);
             assert_eq!(found.len(), 4);
             assert_eq!(bits, derived::REQUEST_METHOD | derived::CONTENT_LENGTH);
             // Cached the second time, same answer.
-            assert_eq!(keys(py, NameStyle::Cgi, List::Vars, &vars).1, bits);
+            assert_eq!(items(py, NameStyle::Cgi, List::Vars, &vars).1, bits);
             assert_eq!(derived::bit(b"PATH_INFO"), derived::PATH_INFO);
             assert_eq!(derived::bit(b"HTTP_PATH_INFO"), 0);
+        });
+    }
+
+    #[test]
+    fn repeated_values_are_the_same_string_but_never_a_stale_one() {
+        python(|py| {
+            let header = |name: &'static [u8], value: &'static [u8]| Header {
+                name: abi_stable::std_types::RSlice::from_slice(name),
+                value: abi_stable::std_types::RSlice::from_slice(value),
+            };
+            let values = |headers: &[Header<'_>]| {
+                let (found, _) = items(py, NameStyle::Http, List::Headers, headers);
+                found
+                    .into_iter()
+                    .map(|i| i.unwrap().value)
+                    .collect::<Vec<_>>()
+            };
+            static LONG: [u8; MAX_VALUE + 1] = [b'a'; MAX_VALUE + 1];
+            let first = values(&[
+                header(b"X-Value-Test", b"example.com"),
+                header(b"Cookie", b"s=1"),
+                header(b"X-Long", &LONG),
+            ]);
+            let again = values(&[
+                header(b"X-Value-Test", b"example.com"),
+                header(b"Cookie", b"s=1"),
+                header(b"X-Long", &LONG),
+            ]);
+            // (A name of its own: the cache is the process's, shared with other tests.)
+            // Its value is remembered; a cookie (a secret) and an over-long value are not.
+            assert!(first[0].is(&again[0]));
+            assert!(!first[1].is(&again[1]));
+            assert!(!first[2].is(&again[2]));
+            assert_eq!(again[1].to_str().unwrap(), "s=1");
+            assert_eq!(again[2].len().unwrap(), MAX_VALUE + 1);
+            // Another value for the same name is a string of its own bytes (as latin-1),
+            // and is what is remembered from then on.
+            let changed = values(&[header(b"X-Value-Test", b"caf\xe9.example")]);
+            assert_eq!(changed[0].to_str().unwrap(), "caf\u{e9}.example");
+            assert!(!changed[0].is(&first[0]));
+            let back = values(&[header(b"X-Value-Test", b"caf\xe9.example")]);
+            assert!(back[0].is(&changed[0]));
+            // The URI differs per request: not remembered.
+            let (uri, _) = items(
+                py,
+                NameStyle::Cgi,
+                List::Vars,
+                &[header(b"REQUEST_URI", b"/a")],
+            );
+            let (uri2, _) = items(
+                py,
+                NameStyle::Cgi,
+                List::Vars,
+                &[header(b"REQUEST_URI", b"/a")],
+            );
+            assert!(!uri[0]
+                .as_ref()
+                .unwrap()
+                .value
+                .is(&uri2[0].as_ref().unwrap().value));
         });
     }
 
@@ -290,10 +426,14 @@ mod tests {
         python(|py| {
             let mut cache = NameCache::default();
             let mut at = |name: &[u8], list, position| {
-                let (key, _, _) = cache
-                    .lookup(py, NameStyle::Http, name, list, position)
-                    .unwrap();
-                key.to_str().unwrap().to_owned()
+                let mut slot = cache.lookup(py, NameStyle::Http, name, list, position);
+                slot.key()
+                    .unwrap()
+                    .key
+                    .bind(py)
+                    .to_str()
+                    .unwrap()
+                    .to_owned()
             };
             // The first request remembers Host at 0 and Accept at 1 ...
             assert_eq!(at(b"Host", List::Headers, 0), "HTTP_HOST");
@@ -313,15 +453,13 @@ mod tests {
         python(|py| {
             let mut cache = NameCache::default();
             // A dropped name remembered at a position stays dropped there.
-            assert!(cache
-                .lookup(py, NameStyle::Http, b"X_Y", List::Headers, 0)
-                .is_none());
-            assert!(cache
-                .lookup(py, NameStyle::Http, b"X_Y", List::Headers, 0)
-                .is_none());
-            assert!(cache
-                .lookup(py, NameStyle::Http, b"X-Y", List::Headers, 0)
-                .is_some());
+            let mut dropped = |name: &[u8]| {
+                let mut slot = cache.lookup(py, NameStyle::Http, name, List::Headers, 0);
+                slot.key().is_none()
+            };
+            assert!(dropped(b"X_Y"));
+            assert!(dropped(b"X_Y"));
+            assert!(!dropped(b"X-Y"));
             assert_eq!(cache.http.recent[List::Headers as usize], [1]);
         });
     }

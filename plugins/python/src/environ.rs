@@ -115,16 +115,18 @@ pub fn build<'py>(
     let k = keys(py);
     let env = base.copy()?;
     let headers = request.headers.as_slice();
-    let (header_keys, _) = cgi_name::keys(py, request.names, List::Headers, headers);
-    for (header, key) in headers.iter().zip(header_keys) {
-        if let Some((key, separator)) = key {
-            set_joined(py, &env, &key, header.value.as_slice(), separator)?;
-        }
+    let (header_items, _) = cgi_name::items(py, request.names, List::Headers, headers);
+    for (header, item) in headers
+        .iter()
+        .zip(header_items)
+        .filter_map(|(h, i)| Some((h, i?)))
+    {
+        set_joined(py, &env, item, header.value.as_slice())?;
     }
     // The protocol's own variables go on top of what is derived here; those it sends
     // anyway (nginx sends them all) are not derived first.
     let vars = request.vars.as_slice();
-    let (var_keys, sent) = cgi_name::keys(py, NameStyle::Cgi, List::Vars, vars);
+    let (var_items, sent) = cgi_name::items(py, NameStyle::Cgi, List::Vars, vars);
     let derive = |bit: u16| sent & bit == 0;
     let set = |key: &Py<PyString>, value: Bound<'py, PyString>| env.set_item(key.bind(py), value);
     if derive(derived::REQUEST_METHOD) {
@@ -185,10 +187,8 @@ pub fn build<'py>(
             set(&k.content_length, PyString::new(py, &length.to_string()))?;
         }
     }
-    for (var, key) in vars.iter().zip(var_keys) {
-        if let Some((key, _)) = key {
-            env.set_item(key, latin1::to_str(py, var.value.as_slice()))?;
-        }
+    for item in var_items.into_iter().flatten() {
+        env.set_item(item.key, item.value)?;
     }
     if let Some(split) = split {
         set(&k.script_name, latin1::to_str(py, split.script_name))?;
@@ -202,27 +202,24 @@ pub fn build<'py>(
     Ok(env)
 }
 
-/// Sets `key` to `value`, joining with an earlier value of a repeated header.
+/// Sets the header's `item`, joining its value (`raw`) with an earlier value of a repeated
+/// header.
 fn set_joined(
     py: Python<'_>,
     env: &Bound<'_, PyDict>,
-    key: &Bound<'_, PyString>,
-    value: &[u8],
-    separator: &[u8],
+    item: cgi_name::Item<'_>,
+    raw: &[u8],
 ) -> PyResult<()> {
-    let joined;
-    let value = match env.get_item(key)? {
+    match env.get_item(&item.key)? {
         Some(previous) => {
             let previous = previous.cast_into::<PyString>()?;
             let mut both = latin1::from_str(&previous).unwrap_or_default().to_vec();
-            both.extend_from_slice(separator);
-            both.extend_from_slice(value);
-            joined = both;
-            &joined[..]
+            both.extend_from_slice(item.separator);
+            both.extend_from_slice(raw);
+            env.set_item(item.key, latin1::to_str(py, &both))
         }
-        None => value,
-    };
-    env.set_item(key, latin1::to_str(py, value))
+        None => env.set_item(item.key, item.value),
+    }
 }
 
 /// `wsgi.url_scheme`: `UWSGI_SCHEME` if a front server set it; else `https` when `HTTPS`
