@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rsgi_e2e::{free_port, get, Server};
+use rsgi_e2e::{free_port, get, touch_ahead, Server};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -110,4 +110,102 @@ fn a_daemon_that_ignores_sigterm_is_killed_after_the_mercy() {
         wait_gone(pid);
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Input: `--attach-daemon2 cmd=...,stopsignal=INT,reloadsignal=USR1,touch=FILE,chdir=DIR`
+/// (uWSGI's key=value form) for a shell that records its pid, its directory and each
+/// signal it gets; FILE touched; SIGHUP; SIGTERM.
+/// Answer: it runs in DIR; the touch stops it with SIGINT and it is started again at once;
+/// the reload stops it with SIGUSR1 and the new master starts it anew; the shutdown stops
+/// it with SIGINT and the master exits 0.
+#[test]
+fn attach_daemon2_takes_uwsgis_keys_for_signals_touch_and_directory() {
+    let dir = scratch();
+    let (file, signals, dirs, touch) = (
+        dir.join("pids"),
+        dir.join("signals"),
+        dir.join("dirs"),
+        dir.join("restart-me"),
+    );
+    std::fs::write(&touch, b"").unwrap();
+    let workdir = dir.join("work");
+    std::fs::create_dir_all(&workdir).unwrap();
+    let daemon = format!(
+        "cmd=trap 'echo int >> {s}; exit 0' INT; trap 'echo usr1 >> {s}; exit 0' USR1; \
+         echo $$ >> {f}; pwd >> {d}; while :; do sleep 0.1; done,\
+         stopsignal=INT,reloadsignal=USR1,touch={t},chdir={w}",
+        s = signals.display(),
+        f = file.display(),
+        d = dirs.display(),
+        t = touch.display(),
+        w = workdir.display()
+    );
+    let mut s = Server::start(&["--module", "app", "--attach-daemon2", &daemon]);
+    let first = pids(&file, 1)[0];
+    let dir_of_first = std::fs::read_to_string(&dirs).unwrap();
+    assert_eq!(dir_of_first.trim(), workdir.to_str().unwrap());
+
+    touch_ahead(&touch, Duration::from_secs(5));
+    let second = pids(&file, 2)[1];
+    wait_gone(first);
+    s.wait_log("restarting daemon", T);
+    assert_eq!(std::fs::read_to_string(&signals).unwrap(), "int\n");
+
+    s.signal(libc::SIGHUP);
+    let third = pids(&file, 3)[2];
+    wait_gone(second);
+    assert_eq!(std::fs::read_to_string(&signals).unwrap(), "int\nusr1\n");
+    assert_eq!(get(s.addr, "/").status, 200);
+
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit(T).success(), "{}", s.log());
+    wait_gone(third);
+    assert_eq!(
+        std::fs::read_to_string(&signals).unwrap(),
+        "int\nusr1\nint\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Input: `--attach-daemon2 cmd=sleep 1,control=1` (uWSGI's control daemon).
+/// Answer: when the daemon exits, rsgi logs it and shuts down gracefully with exit status
+/// 1, so that a supervisor sees a failure.
+#[test]
+fn a_control_daemon_exiting_stops_rsgi_with_status_1() {
+    let mut s = Server::start(&[
+        "--module",
+        "app",
+        "--attach-daemon2",
+        "cmd=sleep 1,control=1",
+    ]);
+    let status = s.wait_exit(T);
+    assert_eq!(status.code(), Some(1), "{}", s.log());
+    let log = s.log();
+    assert!(log.contains("control daemon (pid "), "{log}");
+    assert!(log.contains("stopping rsgi: sleep 1"), "{log}");
+}
+
+/// Input: `--attach-daemon2` with a key rsgi does not have, and one without a command.
+/// Answer: a usage error naming the option and the key (exit 2).
+#[test]
+fn attach_daemon2_mistakes_are_usage_errors() {
+    for (value, says) in [
+        ("cmd=sleep 1,ns_pid=1", "'ns_pid' is not available"),
+        ("pidfile=/tmp/x.pid", "give the command: cmd=COMMAND"),
+    ] {
+        let (code, out) = rsgi_e2e::run_to_exit(
+            &[
+                "--plugin",
+                "python",
+                "--module",
+                "app",
+                "--attach-daemon2",
+                value,
+            ],
+            T,
+        );
+        assert_eq!(code, 2, "{out}");
+        assert!(out.contains("--attach-daemon2 '"), "{out}");
+        assert!(out.contains(says), "{out}");
+    }
 }

@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rsgi_e2e::{get, try_request, LoadLoop, Server};
+use rsgi_e2e::{get, touch_ahead, try_request, LoadLoop, Server};
 
 const T: Duration = Duration::from_secs(30);
 
@@ -89,13 +89,7 @@ fn touch_reload_reloads_when_the_file_changes() {
     ]);
     wait_for_body(&s, "v0");
     write_version(&dir, 1);
-    let later = std::time::SystemTime::now() + Duration::from_secs(2);
-    std::fs::File::options()
-        .write(true)
-        .open(&touch)
-        .unwrap()
-        .set_modified(later)
-        .unwrap();
+    touch_ahead(&touch, Duration::from_secs(2));
     wait_for_body(&s, "v1");
     assert!(s.log().contains("was touched"), "{}", s.log());
 }

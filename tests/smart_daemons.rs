@@ -45,6 +45,26 @@ fn wait_gone(pid: i32) {
     }
 }
 
+/// SIGHUP, then waits until the re-executed master has found daemon `pid` by its pidfile.
+fn reload_and_see_daemon_again(s: &Server, pid: i32) {
+    s.signal(libc::SIGHUP);
+    s.wait_log("graceful reload", T);
+    let deadline = Instant::now() + T;
+    while s
+        .log()
+        .matches(&format!("smart daemon up (pid {pid}"))
+        .count()
+        < 2
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the new master never saw the daemon: {}",
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Kills the daemon if the test fails before the master stops it.
 struct KillOnDrop(Vec<i32>);
 
@@ -87,22 +107,7 @@ fn a_smart_daemon_survives_reloads_is_restarted_when_gone_and_stopped_at_shutdow
     };
     assert_eq!(runs(), 1);
 
-    s.signal(libc::SIGHUP);
-    s.wait_log("graceful reload", T);
-    let deadline = Instant::now() + T;
-    while s
-        .log()
-        .matches(&format!("smart daemon up (pid {first}"))
-        .count()
-        < 2
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the new master never saw the daemon: {}",
-            s.log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    reload_and_see_daemon_again(&s, first);
     assert!(alive(first), "the reload left the daemon running");
     assert_eq!(runs(), 1, "and did not run CMD again");
     assert_eq!(get(s.addr, "/").status, 200);
@@ -140,4 +145,72 @@ fn a_smart_daemon_without_a_command_is_a_usage_error() {
     );
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("want 'PIDFILE COMMAND'"), "{out}");
+}
+
+/// Input: `--attach-daemon2 cmd=...,pidfile=F,daemonize=1,notifypid=1,reloadsignal=USR2`
+/// for a shell that stays in the foreground, counts its starts and records SIGUSR2 (uWSGI's
+/// smart daemon whose pidfile the server writes); SIGHUP; SIGTERM. Then
+/// `--smart-attach-daemon2 'F CMD'` alone, SIGHUP, SIGTERM.
+/// Answer: rsgi writes the command's pid to F; the reload sends it SIGUSR2 and leaves it
+/// running (same pid, CMD not run again, no second copy); the shutdown stops it. The
+/// `--smart-attach-daemon2` form keeps it across the reload the same way.
+#[test]
+fn a_smart_daemon_whose_pidfile_rsgi_writes_is_kept_across_reloads_and_notified() {
+    let dir = std::env::temp_dir().join(format!(
+        "rsgi-smart2-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (pidfile, starts, signals) = (dir.join("d.pid"), dir.join("starts"), dir.join("signals"));
+    let command = format!(
+        "trap 'echo usr2 >> {sig}' USR2; echo run >> {st}; while :; do sleep 0.1; done",
+        sig = signals.display(),
+        st = starts.display()
+    );
+    let runs = || {
+        std::fs::read_to_string(&starts)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let keyval = format!(
+        "cmd={command},pidfile={},daemonize=1,notifypid=1,reloadsignal=USR2",
+        pidfile.display()
+    );
+    let plain = format!("{} {command}", pidfile.display());
+    for (option, value, notified) in [
+        ("--attach-daemon2", &keyval, true),
+        ("--smart-attach-daemon2", &plain, false),
+    ] {
+        let _ = std::fs::remove_file(&starts);
+        let _ = std::fs::remove_file(&pidfile);
+        let mut s = Server::start(&["--module", "app", option, value]);
+        let first = daemon_pid(&pidfile, None);
+        let guard = KillOnDrop(vec![first]);
+        s.wait_log(&format!("smart daemon up (pid {first}"), T);
+        assert_eq!(runs(), 1, "{option}");
+
+        reload_and_see_daemon_again(&s, first);
+        assert!(alive(first), "{option}: the reload left the daemon running");
+        assert_eq!(runs(), 1, "{option}: and did not run CMD again");
+        if notified {
+            let deadline = Instant::now() + T;
+            while std::fs::read_to_string(&signals).unwrap_or_default() != "usr2\n" {
+                assert!(
+                    Instant::now() < deadline,
+                    "{option}: no SIGUSR2: {}",
+                    s.log()
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        assert_eq!(get(s.addr, "/").status, 200);
+
+        s.signal(libc::SIGTERM);
+        assert!(s.wait_exit(T).success(), "{}", s.log());
+        wait_gone(first);
+        drop(guard);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

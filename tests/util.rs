@@ -74,6 +74,17 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// Sets `path`'s modification time `ahead` into the future: a touch that a watcher
+/// comparing mtimes sees even within the file system's timestamp granularity.
+pub fn touch_ahead(path: &std::path::Path, ahead: std::time::Duration) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() + ahead)
+        .unwrap();
+}
+
 /// `127.0.0.1` on a port from [`free_port`].
 pub fn free_addr() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], free_port()))

@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod cheaper;
 pub mod cli;
+pub mod daemons;
 pub mod ini;
 pub mod options;
 pub mod sources;
@@ -113,10 +114,12 @@ pub struct Config {
     pub max_requests_delta: u64,
     /// Commands run at points of the start (`--exec-*`).
     pub exec_hooks: ExecHooks,
-    /// Commands the master keeps running beside the workers (`--attach-daemon`).
-    pub attach_daemons: Vec<String>,
-    /// Pidfile-tracked daemons kept across reloads (`--smart-attach-daemon`).
-    pub smart_daemons: Vec<(PathBuf, String)>,
+    /// Commands the master keeps running beside the workers (`--attach-daemon`,
+    /// `--attach-daemon2` without a pidfile).
+    pub attach_daemons: Vec<daemons::DaemonSpec>,
+    /// Pidfile-tracked daemons kept across reloads (`--smart-attach-daemon`,
+    /// `--smart-attach-daemon2`, `--attach-daemon2` with a pidfile).
+    pub smart_daemons: Vec<daemons::SmartSpec>,
     /// An adaptive number of workers (`--cheaper*`); `None`: always `processes`.
     pub cheaper: Option<CheaperConfig>,
     /// Lifetime and memory limits that recycle a worker.
@@ -201,6 +204,35 @@ fn request_logging(values: &Values, formatted: bool) -> RequestLogging {
         client_errors,
         server_errors,
     }
+}
+
+/// The daemons of `--attach-daemon`, `--attach-daemon2`, `--smart-attach-daemon` and
+/// `--smart-attach-daemon2`, split into those the master runs and those found by their
+/// pidfile; warnings for keys that change nothing go to `warnings`.
+fn daemon_specs(
+    values: &Values,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<daemons::DaemonSpec>, Vec<daemons::SmartSpec>), HostError> {
+    let list = |name: &str| values.get(name).into_iter().flatten();
+    let mut plain: Vec<_> = list("attach-daemon").map(|c| daemons::plain(c)).collect();
+    let mut smart = Vec::new();
+    for (name, writes_pidfile) in [
+        ("smart-attach-daemon", false),
+        ("smart-attach-daemon2", true),
+    ] {
+        for spec in list(name) {
+            smart.push(daemons::smart(spec, writes_pidfile).map_err(HostError::Usage)?);
+        }
+    }
+    for value in list("attach-daemon2") {
+        let (spec, mut said) = daemons::keyval(value).map_err(HostError::Usage)?;
+        warnings.append(&mut said);
+        match spec {
+            daemons::Spec::Plain(d) => plain.push(d),
+            daemons::Spec::Smart(d) => smart.push(d),
+        }
+    }
+    Ok((plain, smart))
 }
 
 /// `--static-map` and `--check-static` (a `/` mount each, after the static maps), with
@@ -397,6 +429,14 @@ impl Config {
                 "--stats-http needs --stats ADDR (the socket to serve the stats on)".into(),
             ));
         }
+        let mut not_needed: Vec<String> = NOT_NEEDED
+            .iter()
+            .filter(|(option, _)| values.contains_key(*option))
+            .map(|(option, why)| {
+                format!("--{option} is not needed in rsgi and has no effect: {why}")
+            })
+            .collect();
+        let (attach_daemons, smart_daemons) = daemon_specs(values, &mut not_needed)?;
         let mut plugin_options: BTreeMap<String, RVec<OptionValue>> = BTreeMap::new();
         for entry in catalog.entries() {
             if let (Owner::Plugin(plugin), Some(list)) = (&entry.owner, values.get(&entry.name)) {
@@ -421,14 +461,8 @@ impl Config {
             max_requests: number(values, "max-requests", 0)?,
             max_requests_delta: number(values, "max-requests-delta", 0)?,
             exec_hooks: ExecHooks::from_values(values),
-            attach_daemons: values.get("attach-daemon").cloned().unwrap_or_default(),
-            smart_daemons: values
-                .get("smart-attach-daemon")
-                .into_iter()
-                .flatten()
-                .map(|spec| crate::master::smart_daemons::parse(spec))
-                .collect::<Result<_, _>>()
-                .map_err(HostError::Usage)?,
+            attach_daemons,
+            smart_daemons,
             cheaper: cheaper::cheaper(values, processes)?,
             recycle: crate::master::recycle::RecycleLimits {
                 lifetime: Some(seconds(values, "max-worker-lifetime", 0)?).filter(|d| !d.is_zero()),
@@ -468,13 +502,7 @@ impl Config {
             log_format,
             static_map: static_map(values)?,
             chdir: last(values, "chdir").map(PathBuf::from),
-            not_needed: NOT_NEEDED
-                .iter()
-                .filter(|(option, _)| values.contains_key(*option))
-                .map(|(option, why)| {
-                    format!("--{option} is not needed in rsgi and has no effect: {why}")
-                })
-                .collect(),
+            not_needed,
             limits: crate::process_limits::ProcessLimits {
                 umask: last(values, "umask")
                     .map(crate::process_limits::parse_umask)

@@ -210,6 +210,7 @@ impl Master {
             self.adapt_worker_count();
             self.maintain();
             if self.phase == Phase::Running {
+                self.daemons.restart_touched();
                 self.daemons.start_due();
                 self.smart_daemons.watch();
             }
@@ -322,7 +323,8 @@ impl Master {
         workers.extend(self.table.retiring().iter().map(|r| (r.pid, r.slot)));
         self.service.reloading();
         // Daemons run the new code too: the new master starts them anew.
-        self.daemons.stop_all(self.config.worker_reload_mercy);
+        self.daemons.stop_all(self.config.worker_reload_mercy, true);
+        self.smart_daemons.notify_reload();
         let err = reload::reexec(&self.listeners, &workers, &self.daemons.stopping_pids());
         tracing::error!("graceful reload failed: cannot re-execute rsgi: {err}; carrying on with the current code");
         self.service.reload_failed(self.table.slots().len());
@@ -348,7 +350,7 @@ impl Master {
         // accepting, with (almost) nothing left in their queues to reset.
         self.listeners.clear();
         self.table.signal_all(Signal::SIGTERM);
-        self.daemons.stop_all(self.config.reload_mercy);
+        self.daemons.stop_all(self.config.reload_mercy, false);
         self.smart_daemons.stop_all();
     }
 
@@ -357,8 +359,14 @@ impl Master {
             match self.table.exited(pid, death == Death::Exited(0)) {
                 Exited::Unknown => {
                     let running = self.phase == Phase::Running;
-                    if !self.daemons.exited(pid, death, running) {
-                        self.smart_daemons.exited(pid, death);
+                    match self.daemons.exited(pid, death, running) {
+                        daemons::Ended::NotADaemon => {
+                            self.smart_daemons.exited(pid, death);
+                        }
+                        daemons::Ended::Control => {
+                            self.stop("control daemon exited", ExitCode::Failure)
+                        }
+                        daemons::Ended::Daemon => {}
                     }
                 }
                 Exited::Retired { id, cell } => {

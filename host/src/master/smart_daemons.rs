@@ -1,19 +1,22 @@
-//! `--smart-attach-daemon 'PIDFILE CMD'` (uWSGI's, and its `smart-attach-daemon2`):
-//! services the master keeps alive beside its workers, found by the pid CMD writes to
-//! PIDFILE (a task queue's worker started with `--pidfile` and `--detach`, say).
-//! Unlike `--attach-daemon`, such a daemon lives on across a graceful reload: the
-//! re-executed master finds it by its pidfile and leaves it alone.
+//! `--smart-attach-daemon 'PIDFILE CMD'` (uWSGI's, and `--attach-daemon2` with a
+//! pidfile): services the master keeps alive beside its workers, found by the pid CMD
+//! writes to PIDFILE (a task queue's worker started with `--pidfile` and `--detach`, say).
+//! With `--smart-attach-daemon2` (or `daemonize=1`) CMD stays in the foreground and rsgi
+//! writes its pid to PIDFILE when it starts it. Unlike `--attach-daemon`, such a daemon
+//! lives on across a graceful reload: the re-executed master finds it by its pidfile and
+//! leaves it alone (with `notifypid=1` it gets `reloadsignal=`, SIGHUP by default).
 //!
 //! About once a second the master reads each PIDFILE: while the pid in it is alive,
 //! nothing happens. Otherwise CMD runs (`/bin/sh -c`, in a process group of its own; it
 //! may detach or stay in the foreground), and the master waits for the pidfile to name a
 //! live process again. A CMD that exits before the daemon is up is started again with the
 //! workers' back-off (1 s, 2 s, 4 s ... up to 30 s). A graceful or immediate shutdown
-//! (not a reload) sends SIGTERM to the pid in the pidfile (and to CMD's group while CMD
-//! still runs). A pidfile naming an unrelated live process (a stale pid, reused) reads as
+//! (not a reload) sends SIGTERM (or `stopsignal=`) to the pid in the pidfile (and to CMD's
+//! group while CMD still runs); so does a touch of one of its `touch=` files, after which
+//! CMD runs again. A pidfile naming an unrelated live process (a stale pid, reused) reads as
 //! a running daemon: keep pidfiles where a reboot clears them (`/run`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
@@ -22,27 +25,16 @@ use nix::unistd::Pid;
 use super::daemons::{signal_group, spawn};
 use super::reap::Death;
 use super::table::{backoff, QUICK_DEATH};
+use super::touch::Touched;
+use crate::config::daemons::SmartSpec;
 
 /// How often pidfiles are read.
 const LOOK_EVERY: Duration = Duration::from_secs(1);
 
-/// Splits `PIDFILE CMD`; the error names what is missing.
-pub fn parse(spec: &str) -> Result<(PathBuf, String), String> {
-    let spec = spec.trim();
-    match spec.split_once(char::is_whitespace) {
-        Some((pidfile, command)) if !command.trim().is_empty() => {
-            Ok((PathBuf::from(pidfile), command.trim().to_owned()))
-        }
-        _ => Err(format!(
-            "--smart-attach-daemon '{spec}': want 'PIDFILE COMMAND' (the pid file COMMAND writes)"
-        )),
-    }
-}
-
 #[derive(Debug)]
 struct SmartDaemon {
-    pidfile: PathBuf,
-    command: String,
+    spec: SmartSpec,
+    touched: Touched,
     /// The `sh -c CMD` process while it runs.
     launcher: Option<Pid>,
     launched: Instant,
@@ -80,15 +72,14 @@ fn zombie(pid: Pid) -> bool {
 }
 
 impl SmartDaemons {
-    /// The daemons of `specs` (`PIDFILE CMD`, checked by [`parse`]); the first look
-    /// starts those not running.
-    pub fn new(specs: &[(PathBuf, String)]) -> Self {
+    /// The daemons of `specs`; the first look starts those not running.
+    pub fn new(specs: &[SmartSpec]) -> Self {
         SmartDaemons {
             daemons: specs
                 .iter()
-                .map(|(pidfile, command)| SmartDaemon {
-                    pidfile: pidfile.clone(),
-                    command: command.clone(),
+                .map(|spec| SmartDaemon {
+                    spec: spec.clone(),
+                    touched: Touched::new(&spec.touch),
                     launcher: None,
                     launched: Instant::now(),
                     quick_deaths: 0,
@@ -108,12 +99,18 @@ impl SmartDaemons {
         }
         self.last_look = Some(now);
         for d in &mut self.daemons {
-            if let Some(pid) = alive(&d.pidfile) {
+            let touched = d.touched.changed();
+            if let Some(pid) = alive(&d.spec.pidfile) {
+                if touched {
+                    tracing::info!("restarting smart daemon (pid {pid}): {}", d.spec.command);
+                    send(pid, d.spec.stop_signal);
+                    continue;
+                }
                 if d.seen != Some(pid) {
                     tracing::info!(
                         "smart daemon up (pid {pid}, {}): {}",
-                        d.pidfile.display(),
-                        d.command
+                        d.spec.pidfile.display(),
+                        d.spec.command
                     );
                     d.seen = Some(pid);
                 }
@@ -123,8 +120,8 @@ impl SmartDaemons {
             if let Some(pid) = d.seen.take() {
                 tracing::warn!(
                     "smart daemon (pid {pid}, {}) is gone: starting it again: {}",
-                    d.pidfile.display(),
-                    d.command
+                    d.spec.pidfile.display(),
+                    d.spec.command
                 );
                 d.quick_deaths = 0;
                 d.start_at = Some(now);
@@ -136,9 +133,20 @@ impl SmartDaemons {
             if start_at > now {
                 continue;
             }
-            match spawn(&d.command) {
+            match spawn(&d.spec.command, &d.spec.launch) {
                 Ok(pid) => {
-                    tracing::info!("started smart daemon command (pid {pid}): {}", d.command);
+                    tracing::info!(
+                        "started smart daemon command (pid {pid}): {}",
+                        d.spec.command
+                    );
+                    if d.spec.write_pidfile {
+                        if let Err(e) = std::fs::write(&d.spec.pidfile, format!("{pid}\n")) {
+                            tracing::error!(
+                                "cannot write {} for smart daemon pid {pid}: {e}",
+                                d.spec.pidfile.display()
+                            );
+                        }
+                    }
                     d.launcher = Some(pid);
                     d.launched = now;
                     d.start_at = None;
@@ -148,7 +156,7 @@ impl SmartDaemons {
                     let pause = backoff(d.quick_deaths).max(Duration::from_secs(1));
                     tracing::error!(
                         "cannot start smart daemon {}: {e}; trying again in {}s",
-                        d.command,
+                        d.spec.command,
                         pause.as_secs()
                     );
                     d.start_at = Some(now + pause);
@@ -166,7 +174,7 @@ impl SmartDaemons {
         };
         d.launcher = None;
         d.seen = None;
-        if alive(&d.pidfile).is_some() {
+        if alive(&d.spec.pidfile).is_some() {
             // A command that detached: the daemon it left runs on.
             d.quick_deaths = 0;
             return true;
@@ -177,9 +185,9 @@ impl SmartDaemons {
         let pause = backoff(d.quick_deaths).max(Duration::from_secs(1));
         tracing::warn!(
             "smart daemon command (pid {pid}) exited: {death}, and {} names no live process; running it again in {}s: {}",
-            d.pidfile.display(),
+            d.spec.pidfile.display(),
             pause.as_secs(),
-            d.command
+            d.spec.command
         );
         d.start_at = Some(Instant::now() + pause);
         // Its look follows the pause, not the once-a-second rhythm.
@@ -187,42 +195,47 @@ impl SmartDaemons {
         true
     }
 
-    /// At shutdown (not reload): SIGTERM to each daemon and to commands still running.
+    /// At shutdown (not reload): its stop signal to each daemon and to commands still
+    /// running.
     pub fn stop_all(&mut self) {
         for d in &mut self.daemons {
             d.start_at = None;
-            if let Some(pid) = alive(&d.pidfile) {
-                tracing::info!("stopping smart daemon (pid {pid}): {}", d.command);
-                if let Err(e) = kill(pid, Signal::SIGTERM) {
-                    tracing::warn!("SIGTERM to smart daemon pid {pid}: {e}");
-                }
+            if let Some(pid) = alive(&d.spec.pidfile) {
+                tracing::info!("stopping smart daemon (pid {pid}): {}", d.spec.command);
+                send(pid, d.spec.stop_signal);
             }
             if let Some(pid) = d.launcher.take() {
-                signal_group(pid, Signal::SIGTERM);
+                signal_group(pid, d.spec.stop_signal);
             }
         }
         self.daemons.clear();
+    }
+
+    /// At a graceful reload: the reload signal to each running daemon that asked for one
+    /// (`notifypid=1`); the others are left alone.
+    pub fn notify_reload(&self) {
+        for d in &self.daemons {
+            if let (Some(signal), Some(pid)) = (d.spec.reload_signal, alive(&d.spec.pidfile)) {
+                tracing::info!(
+                    "{signal} to smart daemon (pid {pid}) for the reload: {}",
+                    d.spec.command
+                );
+                send(pid, signal);
+            }
+        }
+    }
+}
+
+/// Sends `signal` to a smart daemon's pid.
+fn send(pid: Pid, signal: Signal) {
+    if let Err(e) = kill(pid, signal) {
+        tracing::warn!("{signal} to smart daemon pid {pid}: {e}");
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn specs_are_a_pidfile_then_a_command() {
-        assert_eq!(
-            parse("/run/celery.pid celery -A proj worker --pidfile=/run/celery.pid"),
-            Ok((
-                PathBuf::from("/run/celery.pid"),
-                "celery -A proj worker --pidfile=/run/celery.pid".to_owned()
-            ))
-        );
-        assert!(parse("/run/only-a-pidfile")
-            .unwrap_err()
-            .contains("PIDFILE COMMAND"));
-        assert!(parse("  ").is_err());
-    }
 
     #[test]
     fn a_pidfile_is_alive_only_with_a_live_pid() {

@@ -9,41 +9,72 @@ use super::command::Command;
 
 /// Files watched for a change of modification time.
 pub struct TouchWatch {
-    files: Vec<(PathBuf, Command, Option<SystemTime>)>,
-}
-
-fn mtime(path: &PathBuf) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+    watched: Vec<(Touched, Command)>,
 }
 
 impl TouchWatch {
     /// Watches files for their commands (`--touch-reload` → [`Command::Reload`], ...),
     /// remembering their current mtimes.
     pub fn new(watched: &[(&[PathBuf], Command)]) -> Self {
-        let files = watched
+        let watched = watched
             .iter()
-            .flat_map(|(paths, command)| paths.iter().map(move |p| (p.clone(), *command)))
-            .map(|(p, c)| {
-                let t = mtime(&p);
-                (p, c, t)
-            })
+            .map(|(paths, command)| (Touched::new(paths), *command))
             .collect();
-        TouchWatch { files }
+        TouchWatch { watched }
     }
 
     /// The commands of files touched since the last check.
     pub fn check(&mut self) -> Vec<Command> {
-        let mut out = Vec::new();
-        for (path, command, seen) in &mut self.files {
+        self.watched
+            .iter_mut()
+            .filter_map(|(touched, command)| touched.changed().then_some(*command))
+            .collect()
+    }
+}
+
+/// The modification times of a set of files, to see them change (also a daemon's
+/// `touch=` files).
+#[derive(Debug, Default)]
+pub struct Touched {
+    files: Vec<(PathBuf, Option<SystemTime>)>,
+}
+
+impl Touched {
+    /// Remembers the current mtimes of `files`.
+    pub fn new(files: &[PathBuf]) -> Self {
+        let files = files.iter().map(|f| (f.clone(), mtime(f))).collect();
+        Touched { files }
+    }
+
+    /// True when a file's mtime changed since the last look (a file that appears counts;
+    /// one that disappears does not). Each touched file is logged.
+    pub fn changed(&mut self) -> bool {
+        let mut changed = false;
+        for (path, seen) in &mut self.files {
             let now = mtime(path);
             if now.is_some() && now != *seen {
                 tracing::info!("{} was touched", path.display());
-                out.push(*command);
+                changed = true;
             }
             *seen = now;
         }
-        out
+        changed
     }
+}
+
+fn mtime(path: &PathBuf) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Sets `path`'s mtime 5 s ahead: a touch seen whatever the timestamp granularity.
+#[cfg(test)]
+pub(super) fn touch_ahead(path: &std::path::Path) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(SystemTime::now() + std::time::Duration::from_secs(5))
+        .unwrap();
 }
 
 #[cfg(test)]
@@ -56,13 +87,7 @@ mod tests {
         std::fs::write(&path, b"x").unwrap();
         let mut w = TouchWatch::new(&[(std::slice::from_ref(&path), Command::Reload)]);
         assert!(w.check().is_empty());
-        let later = SystemTime::now() + std::time::Duration::from_secs(5);
-        std::fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_modified(later)
-            .unwrap();
+        touch_ahead(&path);
         assert_eq!(w.check(), vec![Command::Reload]);
         assert!(w.check().is_empty());
         std::fs::remove_file(&path).unwrap();
