@@ -143,3 +143,87 @@ fn busyness_adds_an_emergency_worker_for_a_long_listen_queue() {
         assert_eq!(q.join().unwrap(), 200);
     }
 }
+
+/// Input: `--processes 3 --cheaper 1 --cheaper-overload 1 --cheaper-rss-limit-soft 1`
+/// (one byte: any worker is over it); two clients sending half-second requests back to
+/// back, so the one worker is always busy.
+/// Answer: the spare algorithm wants a second worker, the log says the memory limit
+/// refuses it (once), no worker is added, and every request is still answered.
+#[test]
+fn no_worker_is_added_over_the_soft_rss_limit() {
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--processes",
+        "3",
+        "--cheaper",
+        "1",
+        "--cheaper-overload",
+        "1",
+        "--cheaper-rss-limit-soft",
+        "1",
+    ]);
+    let addr = s.addr;
+    let clients: Vec<_> = (0..2)
+        .map(|_| {
+            std::thread::spawn(move || {
+                for _ in 0..8 {
+                    let r = get(addr, "/slow?0.5");
+                    assert_eq!(r.status, 200);
+                }
+            })
+        })
+        .collect();
+    s.wait_log(
+        "over --cheaper-rss-limit-soft (0.0 MiB): no worker added",
+        T,
+    );
+    for client in clients {
+        client.join().unwrap();
+    }
+    let log = s.log();
+    assert!(
+        log.contains("all 1 worker(s) busy for 1s, but workers use "),
+        "{log}"
+    );
+    assert_eq!(log.matches("no worker added").count(), 1, "{log}");
+    assert!(!log.contains("adding worker"), "{log}");
+}
+
+/// Input: `--processes 3 --cheaper 2 --cheaper-initial 3 --cheaper-overload 1` with
+/// `--cheaper-rss-limit-soft 1 --cheaper-rss-limit-hard 2` (any worker is over both).
+/// Answer: one worker is retired per 1-second cycle, worker 3 then worker 2 (below
+/// `--cheaper`, as uWSGI does for memory), each with a log line naming the limit; worker 1
+/// stays and serves.
+#[test]
+fn workers_are_retired_one_per_cycle_over_the_hard_rss_limit_down_to_one() {
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--processes",
+        "3",
+        "--cheaper",
+        "2",
+        "--cheaper-initial",
+        "3",
+        "--cheaper-overload",
+        "1",
+        "--cheaper-rss-limit-soft",
+        "1",
+        "--cheaper-rss-limit-hard",
+        "2",
+    ]);
+    s.wait_log(
+        "over --cheaper-rss-limit-hard (0.0 MiB): retiring worker 3",
+        T,
+    );
+    s.wait_log(
+        "over --cheaper-rss-limit-hard (0.0 MiB): retiring worker 2",
+        T,
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(get(s.addr, "/").status, 200);
+    let log = s.log();
+    assert!(!log.contains("retiring worker 1"), "{log}");
+    assert!(!log.contains("adding worker"), "{log}");
+}

@@ -6,6 +6,7 @@ use super::sources::Values;
 use super::{flag, last, number};
 use crate::error::HostError;
 use crate::master::cheaper::busyness::BusynessConfig;
+use crate::master::cheaper::memory::RssLimits;
 use crate::master::cheaper::{Algo, CheaperConfig};
 
 /// The `--cheaper-busyness-*` options, in uWSGI's names.
@@ -30,7 +31,13 @@ pub fn cheaper(values: &Values, processes: u32) -> Result<Option<CheaperConfig>,
     let min: u32 = number(values, "cheaper", 0)?;
     let algo = last(values, "cheaper-algo").unwrap_or("spare");
     let busyness_given = BUSYNESS_OPTIONS.iter().find(|o| values.contains_key(**o));
+    let rss_limits = rss_limits(values)?;
     if min == 0 {
+        if rss_limits.is_some() {
+            return Err(usage(
+                "--cheaper-rss-limit-soft bounds what --cheaper does: give --cheaper N too".into(),
+            ));
+        }
         return Ok(None);
     }
     if min >= processes {
@@ -71,7 +78,28 @@ pub fn cheaper(values: &Values, processes: u32) -> Result<Option<CheaperConfig>,
         step,
         overload: Duration::from_secs(overload),
         algo,
+        rss_limits,
     }))
+}
+
+/// `--cheaper-rss-limit-soft` and `--cheaper-rss-limit-hard`, in bytes as in uWSGI; the
+/// hard one needs the soft one, and must be above it.
+fn rss_limits(values: &Values) -> Result<Option<RssLimits>, HostError> {
+    let soft: u64 = number(values, "cheaper-rss-limit-soft", 0)?;
+    let hard: u64 = number(values, "cheaper-rss-limit-hard", 0)?;
+    match (soft, hard) {
+        (0, 0) => Ok(None),
+        (0, _) => Err(usage(
+            "--cheaper-rss-limit-hard needs --cheaper-rss-limit-soft (below it)".into(),
+        )),
+        (soft, hard) if hard != 0 && hard <= soft => Err(usage(format!(
+            "--cheaper-rss-limit-hard ({hard}) must be above --cheaper-rss-limit-soft ({soft})"
+        ))),
+        (soft, hard) => Ok(Some(RssLimits {
+            soft,
+            hard: (hard != 0).then_some(hard),
+        })),
+    }
 }
 
 fn busyness(values: &Values) -> Result<BusynessConfig, HostError> {
@@ -126,6 +154,24 @@ mod tests {
                 step: 3,
                 overload: Duration::from_secs(3),
                 algo: Algo::Spare,
+                rss_limits: None,
+            })
+        );
+        let limited = cheaper(
+            &values(&[
+                ("cheaper", "1"),
+                ("cheaper-rss-limit-soft", "1000"),
+                ("cheaper-rss-limit-hard", "2000"),
+            ]),
+            4,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            limited.rss_limits,
+            Some(RssLimits {
+                soft: 1000,
+                hard: Some(2000)
             })
         );
         assert_eq!(cheaper(&values(&[("cheaper", "0")]), 8).unwrap(), None);
@@ -142,6 +188,25 @@ mod tests {
                 "'spare' (the default) and 'busyness'",
             ),
             (4, &[("cheaper", "1"), ("cheaper-step", "0")], "at least 1"),
+            (
+                4,
+                &[("cheaper-rss-limit-soft", "1000")],
+                "give --cheaper N too",
+            ),
+            (
+                4,
+                &[("cheaper", "1"), ("cheaper-rss-limit-hard", "1000")],
+                "needs --cheaper-rss-limit-soft",
+            ),
+            (
+                4,
+                &[
+                    ("cheaper", "1"),
+                    ("cheaper-rss-limit-soft", "1000"),
+                    ("cheaper-rss-limit-hard", "1000"),
+                ],
+                "must be above --cheaper-rss-limit-soft (1000)",
+            ),
             (
                 4,
                 &[("cheaper", "1"), ("cheaper-busyness-max", "60")],

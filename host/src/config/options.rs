@@ -58,6 +58,8 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("cheaper-step", &[], "N", Value, "workers added at a time with --cheaper (default 1)"),
     opt("cheaper-overload", &[], "SECONDS", Value, "how long every worker must be busy (or more than one idle) before --cheaper adds (retires) workers; with busyness, the cycle length (default 3)"),
     opt("cheaper-algo", &[], "NAME", Value, "the --cheaper algorithm: spare (the default) or busyness (follow the workers' average utilisation over --cheaper-overload-second cycles)"),
+    opt("cheaper-rss-limit-soft", &[], "BYTES", Value, "with --cheaper: add no worker while the workers' resident memory, summed, is at least BYTES"),
+    opt("cheaper-rss-limit-hard", &[], "BYTES", Value, "with --cheaper: while the workers' resident memory, summed, is at least BYTES (above the soft limit), retire one worker per --cheaper-overload cycle, down to one"),
     opt("cheaper-busyness-min", &[], "PERCENT", Value, "busyness: a cycle under this average utilisation counts as idle (default 25)"),
     opt("cheaper-busyness-max", &[], "PERCENT", Value, "busyness: a cycle over this average utilisation adds --cheaper-step workers (default 50)"),
     opt("cheaper-busyness-multiplier", &[], "N", Value, "busyness: idle cycles before a worker is retired (default 10)"),

@@ -1,18 +1,22 @@
 //! `--cheaper N`: an adaptive number of workers. The master starts `--cheaper-initial`
 //! workers (default N), never runs fewer than N nor more than `--processes`, and at each
 //! of its wake-ups (about once a second) lets the algorithm look at the workers:
-//! [`spare`] (uWSGI's default) or [`busyness`] (`--cheaper-algo busyness`). A worker is
+//! [`spare`] (uWSGI's default) or [`busyness`] (`--cheaper-algo busyness`), within the
+//! bounds of the workers' memory ([`memory`], `--cheaper-rss-limit-*`). A worker is
 //! retired gracefully: it finishes what it is serving, as with SIGTTOU.
 
 pub mod busyness;
+pub mod memory;
 pub mod spare;
 
 use std::time::{Duration, Instant};
 
+use super::recycle::rss_bytes;
 use super::table::WorkerTable;
 use crate::listen::Listener;
 use crate::scoreboard::{now_us, Scoreboard, Status};
 use busyness::{Bounds, Busyness, BusynessConfig, Look, WorkerLoad};
+use memory::{mib, Allowance, MemoryGuard, RssLimits};
 use spare::Spare;
 
 /// The `--cheaper*` options.
@@ -29,6 +33,8 @@ pub struct CheaperConfig {
     pub overload: Duration,
     /// `--cheaper-algo`.
     pub algo: Algo,
+    /// `--cheaper-rss-limit-soft` / `-hard`.
+    pub rss_limits: Option<RssLimits>,
 }
 
 /// The algorithms.
@@ -62,6 +68,7 @@ enum State {
 pub struct Cheaper {
     state: State,
     overload: Duration,
+    memory: Option<MemoryGuard>,
 }
 
 impl Cheaper {
@@ -85,6 +92,9 @@ impl Cheaper {
         Cheaper {
             state,
             overload: config.overload,
+            memory: config
+                .rss_limits
+                .map(|limits| MemoryGuard::new(limits, config.overload)),
         }
     }
 
@@ -92,6 +102,26 @@ impl Cheaper {
     /// retires slots of `table` as decided.
     pub fn adapt(&mut self, table: &mut WorkerTable, board: &Scoreboard, listeners: &[Listener]) {
         let workers = table.slots().len() as u32;
+        let memory = self.memory.as_mut().map(|guard| {
+            let total: u64 = table
+                .slots()
+                .iter()
+                .filter_map(|s| s.pid)
+                .filter_map(rss_bytes)
+                .sum();
+            (guard.allowance(total, workers, Instant::now()), total)
+        });
+        if let (Some((Allowance::RetireOne, total)), Some(guard)) = (memory, &self.memory) {
+            let hard = guard.limits().hard.unwrap_or_default();
+            if let Some(id) = table.remove_slot() {
+                tracing::info!(
+                    "cheaper: workers use {} of resident memory, over --cheaper-rss-limit-hard ({}): retiring worker {id}",
+                    mib(total),
+                    mib(hard)
+                );
+            }
+            return;
+        }
         let cells = table
             .slots()
             .iter()
@@ -140,6 +170,19 @@ impl Cheaper {
                     backlog,
                 })
             }
+        };
+        let change = match (change, memory, self.memory.as_mut()) {
+            (Change::Add(_), Some((Allowance::NoMore, total)), Some(guard)) => {
+                if guard.refused() {
+                    tracing::info!(
+                        "cheaper: {why}, but workers use {} of resident memory, over --cheaper-rss-limit-soft ({}): no worker added",
+                        mib(total),
+                        mib(guard.limits().soft)
+                    );
+                }
+                Change::Keep
+            }
+            _ => change,
         };
         match change {
             Change::Keep => {}

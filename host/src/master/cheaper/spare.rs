@@ -78,6 +78,7 @@ mod tests {
                 step,
                 overload: Duration::from_secs(3),
                 algo: super::super::Algo::Spare,
+                rss_limits: None,
             },
             4,
         )
