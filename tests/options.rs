@@ -204,23 +204,26 @@ fn an_unknown_uid_is_a_usage_error() {
     );
 }
 
-/// An app that answers with its working directory and two environment variables.
+/// An app that answers with its working directory and three environment variables.
 const WHERE_APP: &str = r#"
 import os
 
 def application(environ, start_response):
-    body = "\n".join([os.getcwd(), os.environ.get("GREETING", "-"), os.environ.get("DATABASE_URL", "-")]).encode()
+    body = "\n".join([os.getcwd(), os.environ.get("GREETING", "-"), os.environ.get("DATABASE_URL", "-"), os.environ.get("RSGI_TEST_DROPPED", "-")]).encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
 "#;
 
 /// Input: a uWSGI-style setup brought over as is: `--chdir` to the app's directory
-/// (given relative), `--env` twice (one value holding `=`, `?` and `,`), a relative
-/// `--config` and `--pidfile`, and uWSGI's `vacuum`, `die-on-term` and `disable-logging`
-/// in the config file. Answer: the app runs in that directory and sees the variables; the
-/// pidfile lands there; a graceful reload (SIGHUP: re-exec) finds the relative config
-/// again (its `processes = 2` holds after it) and the app still answers the same; SIGTERM
-/// exits 0 and removes the pidfile.
+/// (given relative), `--env` twice (one value holding `=`, `?` and `,`), `--unenv` of a
+/// variable rsgi was started with, a relative `--config` and `--pidfile`, and in the
+/// config file uWSGI's `vacuum`, `die-on-term`, `disable-logging`, `tcp-nodelay`,
+/// `memory-report`, `log-date` with a format, `so-keepalive` and `http-timeout`.
+/// Answer: the app runs in that directory and sees the variables, not the removed one;
+/// `http-timeout` gets a warning that it changes nothing; the pidfile lands there; a
+/// graceful reload (SIGHUP: re-exec) finds the relative config again (its `processes = 2`
+/// holds after it) and the app still answers the same; SIGTERM exits 0 and removes the
+/// pidfile.
 #[test]
 fn chdir_env_and_uwsgi_no_op_options_hold_across_a_reload() {
     let start =
@@ -230,40 +233,53 @@ fn chdir_env_and_uwsgi_no_op_options_hold_across_a_reload() {
     std::fs::write(app_dir.join("where_app.py"), WHERE_APP).unwrap();
     std::fs::write(
         start.join("rsgi.toml"),
-        "processes = 2\nvacuum = true\ndie-on-term = true\ndisable-logging = true\n",
+        "processes = 2\nvacuum = true\ndie-on-term = true\ndisable-logging = true\n\
+         tcp-nodelay = true\nmemory-report = true\nlog-date = \"%Y-%m-%d\"\n\
+         so-keepalive = true\nhttp-timeout = 30\n",
     )
     .unwrap();
     let port = free_port();
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut s = Server::spawn(
-        rsgi_command().current_dir(&start).args([
-            "--plugin",
-            "python",
-            "--http",
-            &format!("127.0.0.1:{port}"),
-            "--config",
-            "rsgi.toml",
-            "--chdir",
-            "app",
-            "--module",
-            "where_app",
-            "--env",
-            "GREETING=hello",
-            "--env",
-            "DATABASE_URL=postgres://db/app?sslmode=require,x",
-            "--pidfile",
-            "rsgi.pid",
-        ]),
+        rsgi_command()
+            .current_dir(&start)
+            .env("RSGI_TEST_DROPPED", "should not reach the app")
+            .args([
+                "--plugin",
+                "python",
+                "--http",
+                &format!("127.0.0.1:{port}"),
+                "--config",
+                "rsgi.toml",
+                "--chdir",
+                "app",
+                "--module",
+                "where_app",
+                "--env",
+                "GREETING=hello",
+                "--env",
+                "DATABASE_URL=postgres://db/app?sslmode=require,x",
+                "--pidfile",
+                "rsgi.pid",
+                "--unenv",
+                "RSGI_TEST_DROPPED",
+            ]),
         addr,
     );
     s.wait_ready();
     let app_dir = app_dir.canonicalize().unwrap();
     let expected = format!(
-        "{}\nhello\npostgres://db/app?sslmode=require,x",
+        "{}\nhello\npostgres://db/app?sslmode=require,x\n-",
         app_dir.display()
     );
     assert_eq!(get(addr, "/").text(), expected);
     assert!(app_dir.join("rsgi.pid").exists(), "{}", s.log());
+    assert!(
+        s.log()
+            .contains("--http-timeout is not needed in rsgi and has no effect"),
+        "{}",
+        s.log()
+    );
 
     s.signal(libc::SIGHUP);
     s.wait_log("old worker 2", T);

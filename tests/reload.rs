@@ -226,6 +226,64 @@ fn max_worker_lifetime_recycles_without_failures() {
     assert_eq!(report.failed, 0, "{:?}", report.errors);
 }
 
+/// Input: two workers, `--max-worker-lifetime 1 --max-worker-lifetime-delta 3`.
+/// Answer: worker 1 is recycled after about 1 s, worker 2 only once it lived 4 s (1 + 3 ×
+/// (2 - 1), uWSGI's rule), so the two are not replaced together; serving goes on.
+#[test]
+fn max_worker_lifetime_delta_spreads_the_recycling_of_workers() {
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--processes",
+        "2",
+        "--max-worker-lifetime",
+        "1",
+        "--max-worker-lifetime-delta",
+        "3",
+    ]);
+    s.wait_log("recycling worker 2: lived", T);
+    let log = s.log();
+    let first = |needle: &str| {
+        log.find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {log}"))
+    };
+    assert!(
+        first("recycling worker 1: lived") < first("recycling worker 2: lived"),
+        "{log}"
+    );
+    let lived: u64 = log[first("recycling worker 2: lived")..]
+        .split_whitespace()
+        .nth(4)
+        .and_then(|w| w.strip_suffix('s'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(lived >= 4, "worker 2 recycled after {lived}s: {log}");
+    assert_eq!(get(s.addr, "/").status, 200);
+}
+
+/// Input: `--max-requests 1 --min-worker-lifetime 5`, one request.
+/// Answer: the worker asks for its replacement after that request, but the master
+/// replaces it only once it has lived 5 s (not at once, as without the option): a second
+/// later it has not, and requests are served meanwhile; then it is.
+#[test]
+fn min_worker_lifetime_holds_back_a_replacement_the_worker_asked_for() {
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--max-requests",
+        "1",
+        "--min-worker-lifetime",
+        "5",
+    ]);
+    assert_eq!(get(s.addr, "/").status, 200);
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(!s.log().contains("recycling worker 1"), "{}", s.log());
+    assert_eq!(get(s.addr, "/").status, 200);
+    s.wait_log("recycling worker 1: served", T);
+    s.wait_log("old worker 1", T);
+    assert_eq!(get(s.addr, "/").status, 200);
+}
+
 #[test]
 fn reload_on_rss_recycles_a_worker_over_the_limit() {
     // Any Python worker uses more than 1 MB: it is recycled, and serving goes on.

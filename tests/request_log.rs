@@ -275,3 +275,62 @@ fn lines_of_requests_answered_before_a_stuck_one_survive_harakiri() {
         "{log}"
     );
 }
+
+/// Input: `--log-slow 200 --log-big 100 --log-zero --log-x-forwarded-for` (uWSGI's
+/// selectors, no `--log-requests`): a fast 13-byte answer, a 300 ms one, a 150-byte echo,
+/// a 404 with an empty body, and a slow request with `X-Forwarded-For: 203.0.113.9,
+/// 10.0.0.1`.
+/// Answer: a line for each but the fast small one; the forwarded request's line names
+/// 203.0.113.9 as the client, the others the socket peer.
+#[test]
+fn uwsgi_selectors_log_slow_big_and_empty_answers_with_the_forwarded_client() {
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--log-slow",
+        "200",
+        "--log-big",
+        "100",
+        "--log-zero",
+        "--log-x-forwarded-for",
+    ]);
+    assert_eq!(get(s.addr, "/").status, 200);
+    assert_eq!(get(s.addr, "/slow?0.3").status, 200);
+    let mut c = Client::connect(s.addr).unwrap();
+    let r = c.request("POST", "/echo", &[], &[b'x'; 150]).unwrap();
+    assert_eq!(r.body.len(), 150);
+    assert_eq!(get(s.addr, "/var?NOT_THERE").status, 404);
+    let r = c
+        .request(
+            "GET",
+            "/slow?0.25",
+            &[("X-Forwarded-For", "203.0.113.9, 10.0.0.1")],
+            b"",
+        )
+        .unwrap();
+    assert_eq!(r.status, 200);
+    s.wait_log("\"GET /slow?0.25 HTTP/1.1\"", T);
+    let log = s.log();
+    assert!(lines_with(&log, "\"GET / HTTP/1.1\"").is_empty(), "{log}");
+    let line = |needle: &str| {
+        let found = lines_with(&log, needle);
+        assert_eq!(found.len(), 1, "{needle}: {log}");
+        found[0].clone()
+    };
+    assert!(
+        line("\"GET /slow?0.3 HTTP/1.1\" 200 ").contains(" INFO 127.0.0.1 "),
+        "{log}"
+    );
+    assert!(
+        line("\"POST /echo HTTP/1.1\" 200 150 ").contains(" INFO 127.0.0.1 "),
+        "{log}"
+    );
+    assert!(
+        line("\"GET /var?NOT_THERE HTTP/1.1\" 404 0 ").contains(" INFO 127.0.0.1 "),
+        "{log}"
+    );
+    assert!(
+        line("\"GET /slow?0.25 HTTP/1.1\" 200 ").contains(" INFO 203.0.113.9 "),
+        "{log}"
+    );
+}

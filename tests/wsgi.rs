@@ -656,3 +656,17 @@ fn write_to_a_client_that_went_away_raises_unless_disabled() {
     assert_eq!(write_outcome_after_hang_up(&s), "finished");
     assert!(!s.log().contains("GET /write/slow"), "{}", s.log());
 }
+
+/// Input: `--wsgi-disable-file-wrapper` (uWSGI's option of that name); the environ route.
+/// Answer: the environ has no `wsgi.file_wrapper` (nothing callable under the key), and
+/// `wsgi.input` is there as always.
+#[test]
+fn wsgi_disable_file_wrapper_leaves_it_out_of_the_environ() {
+    let s = Server::start(&["--module", "wsgi_app", "--wsgi-disable-file-wrapper"]);
+    let t = get(s.addr, "/environ").text();
+    assert!(t.contains(r#""wsgi.file_wrapper callables": []"#), "{t}");
+    assert!(
+        t.contains(r#""wsgi.input callables": ["__iter__", "read", "readline", "readlines"]"#),
+        "{t}"
+    );
+}

@@ -51,6 +51,8 @@ pub struct Listener {
     pub sharing: Sharing,
     /// TCP_DEFER_ACCEPT seconds (0: off; always 0 for Unix sockets).
     pub defer_accept: u32,
+    /// SO_KEEPALIVE for its connections (`--so-keepalive`; TCP only).
+    pub keepalive: bool,
 }
 
 impl Listener {
@@ -97,8 +99,7 @@ impl Listener {
             socket.set_only_v6(true)?;
         }
         socket.bind(&addr.into())?;
-        set_defer_accept(&socket, self.defer_accept)?;
-        socket.set_tcp_nodelay(true)?;
+        set_tcp_options(&socket, self.defer_accept, self.keepalive)?;
         socket.listen(self.backlog)?;
         socket.set_nonblocking(true)?;
         Ok(socket)
@@ -296,9 +297,9 @@ fn adopt(spec: &SocketSpec, fd: RawFd, config: &Config) -> Result<Listener, Host
         Bound::Tcp(_) => defer_accept_seconds(config),
         Bound::Unix(_) => 0,
     };
+    let keepalive = config.so_keepalive && matches!(bound, Bound::Tcp(_));
     if let Bound::Tcp(_) = bound {
-        set_defer_accept(&socket, defer_accept).map_err(fail)?;
-        socket.set_tcp_nodelay(true).map_err(fail)?;
+        set_tcp_options(&socket, defer_accept, keepalive).map_err(fail)?;
     }
     Ok(Listener {
         spec: spec.clone(),
@@ -309,6 +310,7 @@ fn adopt(spec: &SocketSpec, fd: RawFd, config: &Config) -> Result<Listener, Host
         server_port,
         backlog: config.listen,
         defer_accept,
+        keepalive,
     })
 }
 
@@ -344,6 +346,7 @@ fn bind(spec: &SocketSpec, config: &Config) -> Result<Listener, HostError> {
             server_port: 0,
             backlog: config.listen,
             defer_accept: 0,
+            keepalive: false,
         });
     }
     let addr = parse_tcp(&spec.addr)
@@ -351,10 +354,7 @@ fn bind(spec: &SocketSpec, config: &Config) -> Result<Listener, HostError> {
     let reuse_port = config.accept == AcceptStrategy::ReusePort;
     let socket = tcp_socket(addr, reuse_port).map_err(fail)?;
     let defer_accept = defer_accept_seconds(config);
-    set_defer_accept(&socket, defer_accept).map_err(fail)?;
-    // Accepted sockets inherit TCP_NODELAY from the listening one (Linux): one setsockopt
-    // here rather than one per connection.
-    socket.set_tcp_nodelay(true).map_err(fail)?;
+    set_tcp_options(&socket, defer_accept, config.so_keepalive).map_err(fail)?;
     // With --reuse-port the master only holds the address: a listening socket nobody
     // accepts from would get its share of the connections and never answer them.
     if !reuse_port {
@@ -376,7 +376,21 @@ fn bind(spec: &SocketSpec, config: &Config) -> Result<Listener, HostError> {
         server_port: local.port(),
         backlog: config.listen,
         defer_accept,
+        keepalive: config.so_keepalive,
     })
+}
+
+/// The options of an app's TCP listening socket: TCP_DEFER_ACCEPT (`defer_accept`
+/// seconds, 0 = off), TCP_NODELAY, and SO_KEEPALIVE if `keepalive` (`--so-keepalive`).
+/// Accepted sockets inherit TCP_NODELAY and SO_KEEPALIVE from the listening one (Linux):
+/// one setsockopt here rather than one per connection.
+fn set_tcp_options(socket: &Socket, defer_accept: u32, keepalive: bool) -> std::io::Result<()> {
+    set_defer_accept(socket, defer_accept)?;
+    socket.set_tcp_nodelay(true)?;
+    if keepalive {
+        socket.set_keepalive(true)?;
+    }
+    Ok(())
 }
 
 /// TCP_DEFER_ACCEPT for the app's TCP sockets: on unless `--no-defer-accept`, as in uWSGI.
@@ -518,14 +532,21 @@ mod tests {
     }
 
     /// Defer-accept on the listener (header timeout, 10 s by default, or off), and
-    /// TCP_NODELAY on every accepted socket without a setsockopt per connection.
+    /// TCP_NODELAY (and SO_KEEPALIVE with `--so-keepalive`) on every accepted socket
+    /// without a setsockopt per connection.
     #[test]
     fn tcp_listeners_defer_accept_and_hand_nodelay_to_accepted_sockets() {
-        for (pairs, defer) in [
-            (&[("http", "127.0.0.1:0")][..], 10),
+        for (pairs, defer, keepalive) in [
+            (&[("http", "127.0.0.1:0")][..], 10, 0),
             (
                 &[("http", "127.0.0.1:0"), ("no-defer-accept", "true")][..],
                 0,
+                0,
+            ),
+            (
+                &[("http", "127.0.0.1:0"), ("so-keepalive", "true")][..],
+                10,
+                1,
             ),
         ] {
             let c = config(pairs);
@@ -550,6 +571,8 @@ mod tests {
             };
             let nodelay = int_option(accepted.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY);
             assert_eq!(nodelay, 1);
+            let kept = int_option(accepted.as_raw_fd(), libc::SOL_SOCKET, libc::SO_KEEPALIVE);
+            assert_eq!(kept, keepalive, "{pairs:?}");
         }
     }
 
@@ -619,6 +642,7 @@ mod tests {
             backlog: 7,
             sharing: Sharing::Exclusive,
             defer_accept: 0,
+            keepalive: false,
         };
         assert_eq!(listener.queue(), Some((0, 7)));
         let _clients: Vec<_> = (0..3)

@@ -1,4 +1,4 @@
-//! The process's surroundings for the app: `--env` variables and `--chdir`, applied once
+//! The process's surroundings for the app: `--env` and `--unenv` variables and `--chdir`, applied once
 //! the options are known and before sockets are bound or the app plugin starts; and the
 //! directory rsgi was started in, which a reload's re-exec returns to so that relative
 //! paths on its command line (`--config rsgi.toml`) mean what they meant at start.
@@ -23,11 +23,14 @@ pub fn start_dir() -> Option<&'static Path> {
     START_DIR.get().map(PathBuf::as_path)
 }
 
-/// Sets the `--env` variables, then changes to `--chdir`. Call while the process has one
+/// Sets the `--env` variables, removes the `--unenv` ones, then changes to `--chdir`. Call while the process has one
 /// thread: the environment is not safe to change beside threads that read it.
 pub fn apply(config: &Config) -> Result<(), HostError> {
     for (key, value) in &config.env {
         std::env::set_var(key, value);
+    }
+    for key in &config.unenv {
+        std::env::remove_var(key);
     }
     if let Some(dir) = &config.chdir {
         std::env::set_current_dir(dir).map_err(|e| {

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod daemons;
 pub mod ini;
 pub mod options;
+pub mod request_log;
 pub mod sources;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ use crate::static_expires::StaticExpires;
 use crate::static_map::StaticMap;
 use crate::worker::log_format::LogFormat;
 use catalog::{Catalog, Owner};
+pub use request_log::RequestLogging;
 use sources::Values;
 
 /// Which protocol a listening socket speaks.
@@ -148,6 +150,10 @@ pub struct Config {
     pub accept: AcceptStrategy,
     /// TCP_DEFER_ACCEPT on the app's TCP sockets (off with `--no-defer-accept`).
     pub defer_accept: bool,
+    /// SO_KEEPALIVE on TCP connections (`--so-keepalive`).
+    pub so_keepalive: bool,
+    /// Environment variables removed at start (`--unenv`), after `--env`.
+    pub unenv: Vec<String>,
     /// Where the stats server listens (`--stats`).
     pub stats: Option<String>,
     /// Stats answered as HTTP (`--stats-http`).
@@ -192,18 +198,6 @@ pub struct Config {
     pub procname: crate::proctitle::ProcNames,
     /// Each plugin's own option values, by plugin name.
     pub plugin_options: BTreeMap<String, RVec<OptionValue>>,
-}
-
-/// `--log-format` alone turns request logging on (for every request); with `--log-4xx`
-/// or `--log-5xx` it formats just those.
-fn request_logging(values: &Values, formatted: bool) -> RequestLogging {
-    let client_errors = flag(values, "log-4xx");
-    let server_errors = flag(values, "log-5xx");
-    RequestLogging {
-        all: flag(values, "log-requests") || (formatted && !client_errors && !server_errors),
-        client_errors,
-        server_errors,
-    }
 }
 
 /// The daemons of `--attach-daemon`, `--attach-daemon2`, `--smart-attach-daemon` and
@@ -254,12 +248,16 @@ fn static_map(values: &Values) -> Result<StaticMap, HostError> {
 }
 
 /// Options accepted from uWSGI setups that change nothing here, and why.
-const NOT_NEEDED: [(&str, &str); 3] = [
+const NOT_NEEDED: [(&str, &str); 4] = [
     (
         "post-buffering",
         "bodies up to 64 KiB are read before the app runs, bigger ones stream to wsgi.input",
     ),
     ("post-buffering-bufsize", "see --post-buffering"),
+    (
+        "http-timeout",
+        "rsgi has no HTTP router process; --socket-timeout and --http-keepalive-timeout bound the workers' HTTP connections",
+    ),
     (
         "offload-threads",
         "the worker's event loop sends files (wsgi.file_wrapper, --static-map) with sendfile",
@@ -286,31 +284,6 @@ fn log_target(values: &Values) -> Result<Option<LogTarget>, HostError> {
         (Some(path), None) => Ok(Some(LogTarget::File(PathBuf::from(path)))),
         (None, Some(path)) => Ok(Some(LogTarget::Daemon(PathBuf::from(path)))),
         (None, None) => Ok(None),
-    }
-}
-
-/// Which requests get a line in the request log.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RequestLogging {
-    /// Every request (`--log-requests`).
-    pub all: bool,
-    /// Requests answered 400-499 (`--log-4xx`).
-    pub client_errors: bool,
-    /// Requests answered 500-599 (`--log-5xx`).
-    pub server_errors: bool,
-}
-
-impl RequestLogging {
-    /// Whether any request can get a line.
-    pub fn any(self) -> bool {
-        self.all || self.client_errors || self.server_errors
-    }
-
-    /// Whether a request answered with `status` gets a line.
-    pub fn wants(self, status: u16) -> bool {
-        self.all
-            || (self.client_errors && (400..500).contains(&status))
-            || (self.server_errors && (500..600).contains(&status))
     }
 }
 
@@ -466,6 +439,8 @@ impl Config {
             cheaper: cheaper::cheaper(values, processes)?,
             recycle: crate::master::recycle::RecycleLimits {
                 lifetime: Some(seconds(values, "max-worker-lifetime", 0)?).filter(|d| !d.is_zero()),
+                lifetime_delta: seconds(values, "max-worker-lifetime-delta", 0)?,
+                min_lifetime: seconds(values, "min-worker-lifetime", 0)?,
                 rss: number::<u64>(values, "reload-on-rss", 0)? << 20,
                 address_space: number::<u64>(values, "reload-on-as", 0)? << 20,
                 evil_rss: number::<u64>(values, "evil-reload-on-rss", 0)? << 20,
@@ -486,6 +461,8 @@ impl Config {
             },
             accept,
             defer_accept: !flag(values, "no-defer-accept"),
+            so_keepalive: flag(values, "so-keepalive"),
+            unenv: values.get("unenv").cloned().unwrap_or_default(),
             stats,
             stats_http,
             metrics: last(values, "metrics").map(str::to_string),
@@ -498,7 +475,7 @@ impl Config {
             chown_socket: last(values, "chown-socket").map(str::parse).transpose()?,
             pidfile: last(values, "pidfile").map(PathBuf::from),
             log_target: log_target(values)?,
-            request_log: request_logging(values, log_format.is_some()),
+            request_log: RequestLogging::from_values(values, log_format.is_some())?,
             log_format,
             static_map: static_map(values)?,
             chdir: last(values, "chdir").map(PathBuf::from),
@@ -537,33 +514,6 @@ fn values(pairs: &[(&str, &str)]) -> Values {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn request_logging_selects_by_status_class() {
-        let only_4xx = RequestLogging {
-            client_errors: true,
-            ..Default::default()
-        };
-        assert!(!RequestLogging::default().any());
-        assert!(only_4xx.any());
-        assert_eq!(
-            [200, 399, 400, 499, 500].map(|s| only_4xx.wants(s)),
-            [false, false, true, true, false]
-        );
-        let only_5xx = RequestLogging {
-            server_errors: true,
-            ..Default::default()
-        };
-        assert_eq!(
-            [499, 500, 599, 600].map(|s| only_5xx.wants(s)),
-            [false, true, true, false]
-        );
-        let all = RequestLogging {
-            all: true,
-            ..Default::default()
-        };
-        assert!([101, 200, 404, 503].iter().all(|&s| all.wants(s)));
-    }
 
     #[test]
     fn defaults_to_http_on_port_8000_with_one_worker() {

@@ -1,5 +1,8 @@
 //! Which workers should be replaced: those that asked (`--max-requests`), outlived
-//! `--max-worker-lifetime`, or grew past `--reload-on-rss` / `--reload-on-as`. A
+//! `--max-worker-lifetime` (plus `--max-worker-lifetime-delta` × (id - 1), as in uWSGI, so
+//! that workers started together are not replaced together), or grew past
+//! `--reload-on-rss` / `--reload-on-as`; the first and the last only once they have lived
+//! `--min-worker-lifetime` (0 by default: at once; uWSGI waits 10 s unless told). A
 //! replacement is forked first; the old worker stops only once it accepts. Past
 //! `--evil-reload-on-rss` / `--evil-reload-on-as` a worker is killed at once instead (for
 //! one that grows while stuck in a request, which a graceful stop would wait for).
@@ -16,6 +19,10 @@ use crate::scoreboard::Scoreboard;
 pub struct RecycleLimits {
     /// `--max-worker-lifetime`.
     pub lifetime: Option<Duration>,
+    /// `--max-worker-lifetime-delta`: worker N's lifetime is longer by N - 1 times this.
+    pub lifetime_delta: Duration,
+    /// `--min-worker-lifetime`: no replacement for requests or memory before this age.
+    pub min_lifetime: Duration,
     /// `--reload-on-rss`, in bytes.
     pub rss: u64,
     /// `--reload-on-as`, in bytes.
@@ -93,23 +100,22 @@ pub fn due(table: &WorkerTable, board: &Scoreboard, limits: RecycleLimits) -> Ve
             continue;
         }
         let cell = &board.cells()[cell];
-        if cell.recycle_asked() {
+        let age = slot.spawned_at.elapsed();
+        let old_enough = age >= limits.min_lifetime;
+        let lifetime = limits
+            .lifetime
+            .map(|l| l + limits.lifetime_delta * slot.id.saturating_sub(1));
+        if cell.recycle_asked() && old_enough {
             out.push((
                 slot.id,
                 format!("served {} requests (--max-requests)", cell.requests()),
             ));
-        } else if limits
-            .lifetime
-            .is_some_and(|l| slot.spawned_at.elapsed() > l)
-        {
+        } else if lifetime.is_some_and(|l| age > l) {
             out.push((
                 slot.id,
-                format!(
-                    "lived {}s (--max-worker-lifetime)",
-                    slot.spawned_at.elapsed().as_secs()
-                ),
+                format!("lived {}s (--max-worker-lifetime)", age.as_secs()),
             ));
-        } else if limits.rss > 0 || limits.address_space > 0 {
+        } else if (limits.rss > 0 || limits.address_space > 0) && old_enough {
             let memory = memory_bytes(pid).unwrap_or_default();
             if let Some(why) = over(memory, limits.address_space, limits.rss, "reload-on") {
                 out.push((slot.id, why));

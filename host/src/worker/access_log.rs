@@ -23,6 +23,7 @@ use rsgi_plugin_api::{Header, NameStyle};
 
 use super::log_format::LogFormat;
 use super::log_time;
+use crate::config::request_log::Outcome;
 use crate::config::RequestLogging;
 
 /// Pending bytes past this are written at once.
@@ -80,9 +81,14 @@ impl<'a> Entry<'a> {
         }
     }
 
-    /// The client: `REMOTE_ADDR` from a front server's variables when there is one (the
-    /// last, which is the one the app sees), else the socket peer.
-    pub fn client(&self) -> &[u8] {
+    /// The client: with `forwarded_for` (`--log-x-forwarded-for`), the first address of
+    /// the request's `X-Forwarded-For` if it has one; else `REMOTE_ADDR` from a front
+    /// server's variables when there is one (the last, which is the one the app sees); else
+    /// the socket peer.
+    pub fn client(&self, forwarded_for: bool) -> &[u8] {
+        if let Some(first) = forwarded_for.then(|| self.forwarded_for()).flatten() {
+            return first;
+        }
         match self
             .vars
             .iter()
@@ -94,13 +100,28 @@ impl<'a> Entry<'a> {
         }
     }
 
-    /// Appends the line. Bytes outside printable ASCII (and quotes) in the client, method
-    /// and URI are escaped, so a request cannot forge log lines.
-    fn write_to(&self, out: &mut Vec<u8>) {
+    /// The first address of the (first) `X-Forwarded-For` header, trimmed, if not empty.
+    fn forwarded_for(&self) -> Option<&[u8]> {
+        let name: &[u8] = match self.names {
+            NameStyle::Http => b"x-forwarded-for",
+            NameStyle::Cgi => b"HTTP_X_FORWARDED_FOR",
+        };
+        let header = self
+            .headers
+            .iter()
+            .find(|h| h.name.as_slice().eq_ignore_ascii_case(name))?;
+        let first = header.value.as_slice().split(|&b| b == b',').next()?;
+        Some(first.trim_ascii()).filter(|f| !f.is_empty())
+    }
+
+    /// Appends the line (`forwarded_for`: see [`Entry::client`]). Bytes outside printable
+    /// ASCII (and quotes) in the client, method and URI are escaped, so a request cannot
+    /// forge log lines.
+    fn write_to(&self, forwarded_for: bool, out: &mut Vec<u8>) {
         log_time::rfc3339(self.now_us, out);
         let micros = self.now_us.saturating_sub(self.started_us);
         // Writing to a Vec cannot fail.
-        let _ = write!(out, "  INFO {} ", self.client().escape_ascii());
+        let _ = write!(out, "  INFO {} ", self.client(forwarded_for).escape_ascii());
         let _ = if self.method.is_empty() {
             write!(out, "\"-\"")
         } else {
@@ -157,13 +178,19 @@ impl RequestLog {
     /// Adds the line of a finished request if it is one to log; writes the pending lines
     /// when they are many.
     pub fn record(&self, entry: &Entry<'_>) {
-        if !self.selection.wants(entry.status) {
+        let outcome = Outcome {
+            status: entry.status,
+            bytes: entry.bytes,
+            micros: entry.now_us.saturating_sub(entry.started_us),
+        };
+        if !self.selection.wants(outcome) {
             return;
         }
+        let forwarded_for = self.selection.forwarded_for;
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         match &self.format {
-            Some(format) => format.write(entry, &mut pending),
-            None => entry.write_to(&mut pending),
+            Some(format) => format.write(entry, forwarded_for, &mut pending),
+            None => entry.write_to(forwarded_for, &mut pending),
         }
         if pending.len() >= FLUSH_AT {
             write_out(&mut pending);
@@ -221,7 +248,7 @@ mod tests {
             worker: 3,
         };
         let mut out = Vec::new();
-        entry.write_to(&mut out);
+        entry.write_to(false, &mut out);
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "1970-01-01T00:00:01.001234Z  INFO 10.0.0.2\\n \"GET /a?\\\"b\\\"\\r\\nX HTTP/1.1\" 200 13 1.234 ms worker 3\n"
@@ -229,10 +256,34 @@ mod tests {
     }
 
     #[test]
+    fn with_log_x_forwarded_for_the_first_forwarded_address_is_the_client() {
+        let header = |name: &'static [u8], value: &'static [u8]| Header {
+            name: RSlice::from_slice(name),
+            value: RSlice::from_slice(value),
+        };
+        let http = [header(b"X-Forwarded-For", b" 203.0.113.7 , 10.0.0.1")];
+        let cgi = [header(b"HTTP_X_FORWARDED_FOR", b"2001:db8::1")];
+        let vars = [header(b"REMOTE_ADDR", b"10.0.0.2")];
+        let mut entry = Entry::unparsed("127.0.0.1", 200, 5, 1);
+        entry.headers = &http;
+        assert_eq!(entry.client(true), b"203.0.113.7");
+        assert_eq!(entry.client(false), b"127.0.0.1");
+        entry.names = NameStyle::Cgi;
+        entry.headers = &cgi;
+        entry.vars = &vars;
+        assert_eq!(entry.client(true), b"2001:db8::1");
+        assert_eq!(entry.client(false), b"10.0.0.2");
+        // No header, or an empty one: the usual client.
+        let empty = [header(b"HTTP_X_FORWARDED_FOR", b" ,x")];
+        entry.headers = &empty;
+        assert_eq!(entry.client(true), b"10.0.0.2");
+    }
+
+    #[test]
     fn a_request_refused_unread_shows_a_dash_for_its_line() {
         let entry = Entry::unparsed("::1", 400, 5, 1);
         let mut out = Vec::new();
-        entry.write_to(&mut out);
+        entry.write_to(false, &mut out);
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "1970-01-01T00:00:00.000005Z  INFO ::1 \"-\" 400 0 0.000 ms worker 1\n"

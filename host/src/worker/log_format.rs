@@ -103,13 +103,13 @@ impl LogFormat {
     }
 
     /// Appends the line for `entry`, with its newline.
-    pub fn write(&self, entry: &Entry<'_>, out: &mut Vec<u8>) {
+    pub fn write(&self, entry: &Entry<'_>, forwarded_for: bool, out: &mut Vec<u8>) {
         let micros = entry.now_us.saturating_sub(entry.started_us);
         // Writing to a Vec cannot fail.
         for piece in &self.pieces {
             let _ = match piece {
                 Piece::Text(text) => out.write_all(text.as_bytes()),
-                Piece::Addr => write!(out, "{}", entry.client().escape_ascii()),
+                Piece::Addr => write!(out, "{}", entry.client(forwarded_for).escape_ascii()),
                 Piece::User => escaped_or_dash(out, var(entry, "REMOTE_USER")),
                 Piece::Method => escaped_or_dash(out, Some(entry.method).filter(|m| !m.is_empty())),
                 Piece::Uri => {
@@ -202,7 +202,9 @@ mod tests {
 
     fn line(format: &str, entry: &Entry<'_>) -> String {
         let mut out = Vec::new();
-        LogFormat::parse(format).unwrap().write(entry, &mut out);
+        LogFormat::parse(format)
+            .unwrap()
+            .write(entry, false, &mut out);
         String::from_utf8(out).unwrap()
     }
 

@@ -80,8 +80,9 @@ fn cached<'py>(
     }
 }
 
-/// The part of every environ that does not change between requests of this process.
-pub fn base(py: Python<'_>, ctx: &AppContext) -> PyResult<Py<PyDict>> {
+/// The part of every environ that does not change between requests of this process
+/// (`file_wrapper`: offer `wsgi.file_wrapper`).
+pub fn base(py: Python<'_>, ctx: &AppContext, file_wrapper: bool) -> PyResult<Py<PyDict>> {
     let env = PyDict::new(py);
     env.set_item(intern!(py, "SCRIPT_NAME"), intern!(py, ""))?;
     env.set_item(intern!(py, "wsgi.version"), (1, 0))?;
@@ -95,10 +96,12 @@ pub fn base(py: Python<'_>, ctx: &AppContext) -> PyResult<Py<PyDict>> {
     // `wsgi.input` returns b"" at the end of the body, chunked or not, so an app may read
     // it to the end without CONTENT_LENGTH (werkzeug and Django look for this key).
     env.set_item(intern!(py, "wsgi.input_terminated"), true)?;
-    env.set_item(
-        intern!(py, "wsgi.file_wrapper"),
-        FileWrapper::type_object(py),
-    )?;
+    if file_wrapper {
+        env.set_item(
+            intern!(py, "wsgi.file_wrapper"),
+            FileWrapper::type_object(py),
+        )?;
+    }
     Ok(env.unbind())
 }
 
@@ -273,7 +276,7 @@ mod tests {
             lazy: false,
             worker_id: 1,
         };
-        let base = base(py, &ctx).unwrap().into_bound(py);
+        let base = base(py, &ctx, true).unwrap().into_bound(py);
         let input = py.None().into_bound(py);
         spec.with_request(|request| build(py, &base, request, None, &input).unwrap())
     }
@@ -483,7 +486,7 @@ mod tests {
                 lazy: false,
                 worker_id: 1,
             };
-            let base = base(py, &ctx).unwrap().into_bound(py);
+            let base = base(py, &ctx, true).unwrap().into_bound(py);
             let input = py.None().into_bound(py);
             let split = Split {
                 script_name: b"/api",

@@ -46,7 +46,7 @@ pub fn specs() -> RVec<OptionSpec> {
         ),
         spec(
             "pythonpath",
-            "python-path",
+            "python-path,pp",
             "DIR",
             "add DIR to the front of sys.path (repeatable)",
             OptionKind::List,
@@ -142,6 +142,13 @@ pub fn specs() -> RVec<OptionSpec> {
             "do not provide `import uwsgi` (rsgi's subset of uWSGI's Python API, on by default)",
             OptionKind::Flag,
         ),
+        spec(
+            "wsgi-disable-file-wrapper",
+            "",
+            "",
+            "leave wsgi.file_wrapper out of the environ (apps then send files as ordinary iterables)",
+            OptionKind::Flag,
+        ),
     ])
 }
 
@@ -190,6 +197,8 @@ pub struct Settings {
     pub highest_lock: usize,
     /// `--cache2` caches.
     pub caches: Vec<crate::uwsgi_module::cache::CacheSpec>,
+    /// Offer `wsgi.file_wrapper` (off with `--wsgi-disable-file-wrapper`).
+    pub file_wrapper: bool,
 }
 
 impl Settings {
@@ -263,6 +272,7 @@ impl Settings {
             manage_script_name: flag(values, "manage-script-name"),
             autoreload: autoreload(values)?,
             uwsgi_module: !flag(values, "no-uwsgi-module"),
+            file_wrapper: !flag(values, "wsgi-disable-file-wrapper"),
             highest_lock: highest_lock(values)?,
             caches: find_all(values, "cache2")
                 .into_iter()
@@ -387,7 +397,7 @@ mod tests {
                 ("module", "wsgi"),
                 ("wsgi-file", "file"),
                 ("callable", ""),
-                ("pythonpath", "python-path"),
+                ("pythonpath", "python-path,pp"),
                 ("virtualenv", "home,venv"),
                 ("mount", ""),
                 ("manage-script-name", ""),
@@ -401,6 +411,7 @@ mod tests {
                 ("locks", ""),
                 ("cache2", ""),
                 ("no-uwsgi-module", ""),
+                ("wsgi-disable-file-wrapper", ""),
             ]
         );
         assert_eq!(specs[3].kind, OptionKind::List);

@@ -134,7 +134,10 @@ pub fn handle(
     };
     let served = thread_state::attach(|py| {
         let base = BASE_ENVIRON
-            .get_or_try_init(py, || environ::base(py, &context()))
+            .get_or_try_init(py, || {
+                let file_wrapper = SETTINGS.get().is_none_or(|s| s.file_wrapper);
+                environ::base(py, &context(), file_wrapper)
+            })
             .map_err(|err| Error::Request(format!("cannot build the environ: {err}")))?;
         serve::serve(
             py,

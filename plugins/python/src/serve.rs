@@ -145,7 +145,7 @@ mod tests {
         let mut body = FakeBody::new(&spec.body, 7);
         let result = python(|py| {
             let app = define(py, code, "application");
-            let base = environ::base(py, &CTX).unwrap().into_bound(py);
+            let base = environ::base(py, &CTX, true).unwrap().into_bound(py);
             spec.with_request(|request| {
                 serve(
                     py,
@@ -241,7 +241,7 @@ mod tests {
         let mut body = FakeBody::new(b"", 1);
         let (result, closed) = python(|py| {
             let app = define(py, code, "application");
-            let base = environ::base(py, &CTX).unwrap().into_bound(py);
+            let base = environ::base(py, &CTX, true).unwrap().into_bound(py);
             let result = spec.with_request(|r| {
                 serve(
                     py,

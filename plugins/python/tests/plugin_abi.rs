@@ -182,7 +182,8 @@ fn plugin_serves_through_the_abi_imports_c_extensions_and_survives_fork() {
             "py-call-uwsgi-fork-hooks",
             "locks",
             "cache2",
-            "no-uwsgi-module"
+            "no-uwsgi-module",
+            "wsgi-disable-file-wrapper"
         ]
     );
 
