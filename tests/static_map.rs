@@ -329,3 +329,53 @@ fn index_files_and_precompressed_files() {
     assert_eq!(css.header("content-encoding"), None);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Input: `--add-header 'X-Frame-Options: DENY' --add-header 'Strict-Transport-Security:
+/// max-age=63072000'` (uWSGI's); an app response and a static file; then a header with a
+/// space in its name.
+/// Answer: both responses carry both headers, beside their own; the malformed one stops
+/// the start with exit 2 and a line naming it.
+#[test]
+fn add_header_goes_on_app_and_static_responses() {
+    let dir = site();
+    let map = format!("/static={}", dir.join("static").display());
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--static-map",
+        &map,
+        "--add-header",
+        "X-Frame-Options: DENY",
+        "--add-header",
+        "Strict-Transport-Security: max-age=63072000",
+    ]);
+    let mut c = Client::connect(s.addr).unwrap();
+    for path in ["/", "/static/app.css"] {
+        let r = c.request("GET", path, &[], b"").unwrap();
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.header("x-frame-options"), Some("DENY"), "{path}");
+        assert_eq!(
+            r.header("strict-transport-security"),
+            Some("max-age=63072000"),
+            "{path}"
+        );
+        assert!(r.header("content-type").is_some(), "{path}");
+    }
+    let (code, out) = rsgi_e2e::run_to_exit(
+        &[
+            "--plugin",
+            "python",
+            "--module",
+            "app",
+            "--add-header",
+            "Bad Name: x",
+        ],
+        T,
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("--add-header 'Bad Name: x': the name is not an HTTP header name"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,5 +1,6 @@
 //! Options → a validated [`Config`]. The only reader of argv, the environment and the file.
 
+pub mod add_header;
 pub mod catalog;
 pub mod cheaper;
 pub mod cli;
@@ -150,6 +151,8 @@ pub struct Config {
     pub accept: AcceptStrategy,
     /// TCP_DEFER_ACCEPT on the app's TCP sockets (off with `--no-defer-accept`).
     pub defer_accept: bool,
+    /// Headers added to every response (`--add-header`), as names and values.
+    pub add_headers: Vec<(Vec<u8>, Vec<u8>)>,
     /// SO_KEEPALIVE on TCP connections (`--so-keepalive`).
     pub so_keepalive: bool,
     /// Environment variables removed at start (`--unenv`), after `--env`.
@@ -462,6 +465,13 @@ impl Config {
             accept,
             defer_accept: !flag(values, "no-defer-accept"),
             so_keepalive: flag(values, "so-keepalive"),
+            add_headers: values
+                .get("add-header")
+                .into_iter()
+                .flatten()
+                .map(|spec| add_header::parse(spec))
+                .collect::<Result<_, _>>()
+                .map_err(HostError::Usage)?,
             unenv: values.get("unenv").cloned().unwrap_or_default(),
             stats,
             stats_http,

@@ -371,6 +371,7 @@ impl Conn {
             method == b"HEAD",
             w.date.at(started_us),
             limits.socket_timeout,
+            &shared.add_headers,
         );
         let route = shared.static_map.route(method, request.path.as_slice());
         let result = match &route {

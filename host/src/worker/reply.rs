@@ -34,6 +34,8 @@ pub struct Reply<'a> {
     broken: bool,
     /// Something of this response already went out on the wire.
     on_wire: bool,
+    /// Headers added to every response (`--add-header`).
+    added: &'a [(Vec<u8>, Vec<u8>)],
 }
 
 impl<'a> Reply<'a> {
@@ -48,6 +50,7 @@ impl<'a> Reply<'a> {
         head_request: bool,
         date: &'a str,
         timeout: Duration,
+        added: &'a [(Vec<u8>, Vec<u8>)],
     ) -> Self {
         Reply {
             fd,
@@ -63,6 +66,7 @@ impl<'a> Reply<'a> {
             status: 0,
             broken: false,
             on_wire: false,
+            added,
         }
     }
 
@@ -108,6 +112,20 @@ impl<'a> Reply<'a> {
             head_request: self.head_request,
             date: RStr::from_str(self.date),
             server: RStr::from_str("rsgi"),
+        };
+        let with_added: Vec<Header<'_>>;
+        let headers = if self.added.is_empty() {
+            headers
+        } else {
+            with_added = headers
+                .iter()
+                .cloned()
+                .chain(self.added.iter().map(|(name, value)| Header {
+                    name: RSlice::from_slice(name),
+                    value: RSlice::from_slice(value),
+                }))
+                .collect();
+            &with_added
         };
         let mark = self.out.len();
         match (self.proto.encode_head())(

@@ -66,6 +66,8 @@ pub struct Shared {
     pub request_log: Option<super::access_log::RequestLog>,
     /// `--logto`'s file, opened again on SIGWINCH from the master.
     pub log_file: Option<std::path::PathBuf>,
+    /// Headers added to every response (`--add-header`).
+    pub add_headers: Vec<(Vec<u8>, Vec<u8>)>,
     requests: AtomicU64,
     stopping: AtomicBool,
     resting: AtomicU8,
@@ -92,6 +94,7 @@ impl Shared {
             max_requests,
             static_map: config.static_map.clone(),
             log_file: config.log_target.as_ref().map(|t| t.path().to_path_buf()),
+            add_headers: config.add_headers.clone(),
             request_log: request_log.any().then(|| {
                 super::access_log::RequestLog::new(request_log, config.log_format.clone())
             }),
