@@ -76,3 +76,62 @@ fn a_failing_hook_stops_the_start() {
     assert!(!out.contains("app loaded:"), "{out}");
     assert!(!sock.exists(), "socket file left behind");
 }
+
+/// Input: uWSGI's `hook-*` forms: `--hook-asap mkdir:DIR/run`, `--hook-asap
+/// putenv:GREETING=...`, `--hook-as-user write:DIR/run/started yes`, `--hook-pre-app
+/// exec:...` (after an `--exec-pre-app`), `--hook-post-app print:...`; then one with an
+/// action rsgi does not have.
+/// Answer: the directory is made and the file written before the app loads; the variable
+/// is set in the master (the later exec hook, its child, sees it); the phase's `exec-*`
+/// runs before its `hook-*`; the print line is in the log; `mount:` stops the start with
+/// exit 2 and a line naming the action.
+#[test]
+fn hook_forms_run_their_actions_at_their_points() {
+    let dir = std::env::temp_dir().join(format!(
+        "rsgi-hook-forms-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    let run = dir.join("run");
+    let order = run.join("order");
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--hook-asap",
+        &format!("mkdir:{}", run.display()),
+        "--hook-asap",
+        "putenv:GREETING=from-a-hook",
+        "--hook-as-user",
+        &format!("write:{} yes", run.join("started").display()),
+        "--exec-pre-app",
+        &format!("echo exec >> {}", order.display()),
+        "--hook-pre-app",
+        &format!("exec:echo hook $GREETING >> {}", order.display()),
+        "--hook-post-app",
+        "print:the app is loaded, says a hook",
+    ]);
+    assert_eq!(std::fs::read_to_string(run.join("started")).unwrap(), "yes");
+    assert_eq!(
+        std::fs::read_to_string(&order).unwrap(),
+        "exec\nhook from-a-hook\n"
+    );
+    s.wait_log("the app is loaded, says a hook", T);
+    assert_eq!(get(s.addr, "/").status, 200);
+    let (code, out) = run_to_exit(
+        &[
+            "--plugin",
+            "python",
+            "--module",
+            "app",
+            "--hook-as-root",
+            "mount:proc none /proc",
+        ],
+        T,
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("--hook-as-root 'mount:proc none /proc': action 'mount' is not available"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

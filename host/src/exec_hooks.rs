@@ -11,7 +11,15 @@
 //! | `--exec-as-user` | after that drop (as the user the workers run as) |
 //! | `--exec-pre-app` | right before the master loads the app (also with `--lazy-apps`, where the workers load it) |
 //! | `--exec-post-app` | right after |
+//!
+//! uWSGI's `hook-*` options of the same points (`--hook-asap`, `--hook-as-root`,
+//! `--hook-as-user`, `--hook-pre-app`, `--hook-post-app`) take `ACTION:ARGS`, run after
+//! the phase's `exec-*` commands, and fail the same way. The actions: `exec:CMD` (as
+//! `exec-*`), `print:TEXT` / `log:TEXT` (a log line), `write:FILE TEXT`, `unlink:FILE`,
+//! `mkdir:DIR` (with its parents), `putenv:KEY=VALUE`, `chdir:DIR`. Other uWSGI actions
+//! (`mount`, `call`, `exit`, ...) stop the start with a line naming them.
 
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crate::config::sources::Values;
@@ -33,7 +41,7 @@ pub enum Phase {
 }
 
 impl Phase {
-    /// The option's name.
+    /// The `exec-*` option's name.
     pub fn option(self) -> &'static str {
         match self {
             Phase::Asap => "exec-asap",
@@ -41,6 +49,17 @@ impl Phase {
             Phase::AsUser => "exec-as-user",
             Phase::PreApp => "exec-pre-app",
             Phase::PostApp => "exec-post-app",
+        }
+    }
+
+    /// The `hook-*` option's name.
+    pub fn hook_option(self) -> &'static str {
+        match self {
+            Phase::Asap => "hook-asap",
+            Phase::AsRoot => "hook-as-root",
+            Phase::AsUser => "hook-as-user",
+            Phase::PreApp => "hook-pre-app",
+            Phase::PostApp => "hook-post-app",
         }
     }
 
@@ -54,32 +73,102 @@ impl Phase {
     ];
 }
 
-/// The commands of each phase, in the order given.
+/// What one hook does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Action {
+    /// `/bin/sh -c CMD`, waited for (`exec-*`, `exec:`).
+    Shell(String),
+    /// A log line (`print:`, `log:`).
+    Print(String),
+    /// Writes TEXT to FILE, replacing it (`write:`).
+    Write(PathBuf, String),
+    /// Removes a file (`unlink:`).
+    Unlink(PathBuf),
+    /// Makes a directory and its parents (`mkdir:`).
+    Mkdir(PathBuf),
+    /// Sets an environment variable (`putenv:`).
+    Putenv(String, String),
+    /// Changes the working directory (`chdir:`).
+    Chdir(PathBuf),
+}
+
+/// A `hook-*` value, `ACTION:ARGS`, read; `option` names it in errors.
+fn parse_hook(option: &str, value: &str) -> Result<Action, String> {
+    let bad = |why: String| format!("--{option} '{value}': {why}");
+    let (action, args) = value
+        .split_once(':')
+        .ok_or_else(|| bad("want ACTION:ARGS (e.g. exec:CMD)".into()))?;
+    let path = || {
+        Some(PathBuf::from(args.trim()))
+            .filter(|p| !p.as_os_str().is_empty())
+            .ok_or_else(|| bad(format!("{action}: needs a path")))
+    };
+    Ok(match action.trim() {
+        "exec" => Action::Shell(args.to_owned()),
+        "print" | "log" => Action::Print(args.to_owned()),
+        "write" => {
+            let (file, text) = args
+                .trim_start()
+                .split_once(' ')
+                .ok_or_else(|| bad("write: want FILE TEXT".into()))?;
+            Action::Write(PathBuf::from(file), text.to_owned())
+        }
+        "unlink" => Action::Unlink(path()?),
+        "mkdir" => Action::Mkdir(path()?),
+        "chdir" => Action::Chdir(path()?),
+        "putenv" => match args.split_once('=') {
+            Some((key, val)) if !key.is_empty() && !args.contains('\0') => {
+                Action::Putenv(key.to_owned(), val.to_owned())
+            }
+            _ => return Err(bad("putenv: want KEY=VALUE".into())),
+        },
+        other => {
+            return Err(bad(format!(
+                "action '{other}' is not available (exec, print, log, write, unlink, mkdir, putenv, chdir are)"
+            )))
+        }
+    })
+}
+
+/// The hooks of each phase, in the order given (`exec-*` before `hook-*`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecHooks {
-    commands: Vec<(Phase, String)>,
+    steps: Vec<(Phase, &'static str, Action)>,
 }
 
 impl ExecHooks {
-    /// From the merged option values.
-    pub fn from_values(values: &Values) -> Self {
-        let commands = Phase::ALL
-            .iter()
-            .flat_map(|&phase| {
-                values
-                    .get(phase.option())
-                    .into_iter()
-                    .flatten()
-                    .map(move |command| (phase, command.clone()))
-            })
-            .collect();
-        ExecHooks { commands }
+    /// From the merged option values; a malformed `hook-*` value is a usage error.
+    pub fn from_values(values: &Values) -> Result<Self, HostError> {
+        let mut steps = Vec::new();
+        for phase in Phase::ALL {
+            for command in values.get(phase.option()).into_iter().flatten() {
+                steps.push((phase, phase.option(), Action::Shell(command.clone())));
+            }
+            let option = phase.hook_option();
+            for value in values.get(option).into_iter().flatten() {
+                let action = parse_hook(option, value).map_err(HostError::Usage)?;
+                steps.push((phase, option, action));
+            }
+        }
+        Ok(ExecHooks { steps })
     }
 
-    /// Runs the commands of `phase`, one after the other; the first that fails stops them.
+    /// Runs the hooks of `phase`, one after the other; the first that fails stops them.
     pub fn run(&self, phase: Phase) -> Result<(), HostError> {
-        for (_, command) in self.commands.iter().filter(|(p, _)| *p == phase) {
-            tracing::info!("--{}: running {command}", phase.option());
+        for (_, option, action) in self.steps.iter().filter(|(p, _, _)| *p == phase) {
+            run(option, action)?;
+        }
+        Ok(())
+    }
+}
+
+fn run(option: &str, action: &Action) -> Result<(), HostError> {
+    let failed = |what: String, e: std::io::Error| {
+        HostError::Runtime(format!("--{option} {what} failed: {e}"))
+    };
+    match action {
+        Action::Shell(command) => {
+            tracing::info!("--{option}: running {command}");
             let status = Command::new("/bin/sh")
                 .arg("-c")
                 .arg(command)
@@ -87,19 +176,28 @@ impl ExecHooks {
                 .status()
                 .map_err(|e| {
                     HostError::Runtime(format!(
-                        "--{} command {command:?} could not start: {e}",
-                        phase.option()
+                        "--{option} command {command:?} could not start: {e}"
                     ))
                 })?;
             if !status.success() {
                 return Err(HostError::Runtime(format!(
-                    "--{} command {command:?} failed ({status})",
-                    phase.option()
+                    "--{option} command {command:?} failed ({status})"
                 )));
             }
         }
-        Ok(())
+        Action::Print(text) => tracing::info!("{text}"),
+        Action::Write(file, text) => std::fs::write(file, text)
+            .map_err(|e| failed(format!("write to {}", file.display()), e))?,
+        Action::Unlink(file) => std::fs::remove_file(file)
+            .map_err(|e| failed(format!("unlink of {}", file.display()), e))?,
+        Action::Mkdir(dir) => std::fs::create_dir_all(dir)
+            .map_err(|e| failed(format!("mkdir of {}", dir.display()), e))?,
+        // The master has one thread while the start-up hooks run (see process_env::apply).
+        Action::Putenv(key, value) => std::env::set_var(key, value),
+        Action::Chdir(dir) => std::env::set_current_dir(dir)
+            .map_err(|e| failed(format!("chdir to {}", dir.display()), e))?,
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -114,7 +212,7 @@ mod tests {
                 .or_default()
                 .push(command.to_string());
         }
-        ExecHooks::from_values(&values)
+        ExecHooks::from_values(&values).unwrap()
     }
 
     #[test]
@@ -137,5 +235,50 @@ mod tests {
         );
         assert!(err.contains("3"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn hook_actions_run_after_the_exec_commands_of_their_phase() {
+        let dir = std::env::temp_dir().join(format!("rsgi-hook-actions-{}", std::process::id()));
+        let out = dir.join("sub/out");
+        let h = hooks(&[
+            ("hook-asap", &format!("mkdir:{}", dir.join("sub").display())),
+            ("hook-asap", &format!("write:{} first", out.display())),
+            (
+                "exec-asap",
+                &format!("mkdir -p {}", dir.join("sub").display()),
+            ),
+            (
+                "hook-asap",
+                &format!("exec:echo second >> {}", out.display()),
+            ),
+            ("hook-asap", "putenv:RSGI_HOOK_TEST=set"),
+            ("hook-pre-app", &format!("unlink:{}", out.display())),
+        ]);
+        h.run(Phase::Asap).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "firstsecond\n");
+        assert_eq!(std::env::var("RSGI_HOOK_TEST").as_deref(), Ok("set"));
+        h.run(Phase::PreApp).unwrap();
+        assert!(!out.exists());
+        let err = h.run(Phase::PreApp).unwrap_err().to_string();
+        assert!(err.contains("--hook-pre-app unlink of"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn unknown_or_malformed_hook_actions_are_usage_errors() {
+        for (value, why) in [
+            ("mount:proc none /proc", "action 'mount' is not available"),
+            ("no colon", "want ACTION:ARGS"),
+            ("write:/tmp/only-a-file", "write: want FILE TEXT"),
+            ("putenv:NOVALUE", "putenv: want KEY=VALUE"),
+            ("mkdir:", "mkdir: needs a path"),
+        ] {
+            let mut values = Values::new();
+            values.insert("hook-as-user".into(), vec![value.into()]);
+            let err = ExecHooks::from_values(&values).unwrap_err().to_string();
+            assert!(err.contains(&format!("--hook-as-user '{value}'")), "{err}");
+            assert!(err.contains(why), "{value}: {err}");
+        }
     }
 }

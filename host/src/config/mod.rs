@@ -436,7 +436,7 @@ impl Config {
             need_app: flag(values, "need-app"),
             max_requests: number(values, "max-requests", 0)?,
             max_requests_delta: number(values, "max-requests-delta", 0)?,
-            exec_hooks: ExecHooks::from_values(values),
+            exec_hooks: ExecHooks::from_values(values)?,
             attach_daemons,
             smart_daemons,
             cheaper: cheaper::cheaper(values, processes)?,
