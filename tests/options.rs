@@ -589,3 +589,43 @@ fn memory_limits_recycle_or_kill_workers() {
     s.wait_log("(--evil-reload-on-rss): killing it", T);
     s.wait_log("killed by signal 9", T);
 }
+
+/// The CPUs of a `Cpus_allowed_list` line of /proc/PID/status (`0-2,5`).
+fn allowed_cpus(pid: u32) -> Vec<usize> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let list = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .unwrap()
+        .trim();
+    list.split(',')
+        .flat_map(|part| match part.split_once('-') {
+            Some((a, b)) => (a.parse().unwrap()..=b.parse().unwrap()).collect::<Vec<usize>>(),
+            None => vec![part.parse().unwrap()],
+        })
+        .collect()
+}
+
+/// Input: `--processes 2 --cpu-affinity 1` (uWSGI's option).
+/// Answer: each worker is bound to one CPU: worker 1 to the first CPU rsgi may use, worker
+/// 2 to the next (the same one where only one is usable); the master keeps all of them;
+/// requests are served.
+#[test]
+fn cpu_affinity_binds_each_worker_to_its_own_cpus() {
+    let s = Server::start(&["--module", "app", "--processes", "2", "--cpu-affinity", "1"]);
+    s.wait_log("worker 2 runs on CPU(s)", T);
+    let usable = allowed_cpus(std::process::id());
+    let master = s.pid() as u32;
+    assert_eq!(allowed_cpus(master), usable);
+    let children =
+        std::fs::read_to_string(format!("/proc/{master}/task/{master}/children")).unwrap();
+    let mut bound: Vec<Vec<usize>> = children
+        .split_whitespace()
+        .map(|pid| allowed_cpus(pid.parse().unwrap()))
+        .collect();
+    bound.sort();
+    let mut expected = vec![vec![usable[0]], vec![usable[1 % usable.len()]]];
+    expected.sort();
+    assert_eq!(bound, expected, "{}", s.log());
+    assert_eq!(get(s.addr, "/").status, 200);
+}

@@ -153,6 +153,8 @@ pub struct Config {
     pub defer_accept: bool,
     /// Headers added to every response (`--add-header`), as names and values.
     pub add_headers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// CPUs each worker is bound to (`--cpu-affinity`; 0 = not bound).
+    pub cpu_affinity: usize,
     /// SO_KEEPALIVE on TCP connections (`--so-keepalive`).
     pub so_keepalive: bool,
     /// Environment variables removed at start (`--unenv`), after `--env`.
@@ -465,6 +467,7 @@ impl Config {
             accept,
             defer_accept: !flag(values, "no-defer-accept"),
             so_keepalive: flag(values, "so-keepalive"),
+            cpu_affinity: number(values, "cpu-affinity", 0)?,
             add_headers: values
                 .get("add-header")
                 .into_iter()

@@ -93,6 +93,7 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("listen", &[], "N", Value, "listen queue (backlog) of each socket (default 1024; the kernel caps it at net.core.somaxconn)"),
     opt("thunder-lock", &[], "", Flag, "serialise accept() across workers with a process-shared lock (default: the kernel wakes one idle worker per connection, EPOLLEXCLUSIVE)"),
     opt("add-header", &[], "'NAME: VALUE'", List, "add this header to every response, the app's and the static files' (repeatable; as uWSGI's add-header)"),
+    opt("cpu-affinity", &[], "N", Value, "bind each worker to N CPUs of its own, handed out in turn (worker 1 gets the first N, worker 2 the next N, wrapping around), as uWSGI's cpu-affinity"),
     opt("so-keepalive", &[], "", Flag, "turn on TCP keepalive (SO_KEEPALIVE) for connections to the TCP sockets, so a peer that vanished is found (after the kernel's net.ipv4.tcp_keepalive_* times)"),
     opt("no-defer-accept", &[], "", Flag, "accept TCP connections as soon as they are established, not once their first bytes arrived (TCP_DEFER_ACCEPT is on by default, as in uWSGI)"),
     opt("reuse-port", &[], "", Flag, "give each worker its own SO_REUSEPORT socket on each TCP address; the kernel spreads connections across them"),

@@ -6,6 +6,7 @@ pub mod blocking;
 pub mod body;
 pub mod buffers;
 pub mod conn;
+pub mod cpu_affinity;
 pub mod log_format;
 pub mod log_time;
 pub mod orphan;
@@ -100,6 +101,9 @@ pub fn run(setup: Setup<'_>) -> ExitCode {
         return ExitCode::Failure;
     }
     let config = setup.config;
+    if config.cpu_affinity > 0 {
+        cpu_affinity::apply(setup.id, config.cpu_affinity);
+    }
     let ctx = app_context(config, setup.id);
     if config.lazy_apps {
         match (setup.app.load_app())(&ctx).into_result() {
