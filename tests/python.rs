@@ -198,3 +198,61 @@ fn py_autoreload_reloads_when_a_module_file_changes() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Input: `--catch-exceptions` (uWSGI's, for development); a request the app raises on,
+/// then another on the same connection.
+/// Answer: 500 whose body is the traceback (the exception's type, message and the app's
+/// line), with a length, and the connection stays usable; the traceback is logged too.
+#[test]
+fn catch_exceptions_sends_the_traceback_as_the_500_body() {
+    let s = Server::start(&["--module", "app", "--catch-exceptions"]);
+    let mut c = rsgi_e2e::Client::connect(s.addr).unwrap();
+    let r = c.request("GET", "/raise", &[], b"").unwrap();
+    assert_eq!(r.status, 500);
+    let body = r.text();
+    assert!(
+        body.starts_with("Traceback (most recent call last):"),
+        "{body}"
+    );
+    assert!(body.contains("apps/app.py\", line"), "{body}");
+    assert!(
+        body.ends_with("RuntimeError: boom from the test app"),
+        "{body}"
+    );
+    assert_eq!(
+        r.header("content-length"),
+        Some(body.len().to_string().as_str())
+    );
+    let r = c.request("GET", "/", &[], b"").unwrap();
+    assert_eq!(r.text(), "Hello, World!");
+    assert!(
+        s.log().contains("the app raised an exception"),
+        "{}",
+        s.log()
+    );
+}
+
+/// Input: `--reload-on-exception` (uWSGI's); the worker's pid, a request the app raises on,
+/// then more requests.
+/// Answer: 500 for the raise (no traceback in it); the worker stops gracefully and the
+/// master starts a new one, whose pid then answers; without a raise, no stop.
+#[test]
+fn reload_on_exception_replaces_the_worker_after_the_raise() {
+    let s = Server::start(&["--module", "app", "--reload-on-exception"]);
+    let first = get(s.addr, "/pid").text();
+    assert_eq!(get(s.addr, "/pid").text(), first, "no stop without a raise");
+    let r = get(s.addr, "/raise");
+    assert_eq!(r.status, 500);
+    assert!(!r.text().contains("Traceback"), "{}", r.text());
+    s.wait_log("stopping this worker (--reload-on-exception)", T);
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        if let Ok(r) = rsgi_e2e::try_request(s.addr, "GET", "/pid", &[], b"") {
+            if r.status == 200 && r.text() != first {
+                break;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", s.log());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -31,6 +31,7 @@ use rsgi_plugin_api::{
     PluginMod, PluginModRef, Request, Responder,
 };
 
+pub mod app_errors;
 pub mod autoreload;
 pub mod cgi_name;
 pub mod environ;

@@ -143,6 +143,20 @@ pub fn specs() -> RVec<OptionSpec> {
             OptionKind::Flag,
         ),
         spec(
+            "catch-exceptions",
+            "",
+            "",
+            "development: when the app raises before it starts its response, the 500 carries the traceback (never in production: it shows code and data)",
+            OptionKind::Flag,
+        ),
+        spec(
+            "reload-on-exception",
+            "",
+            "",
+            "when the app raises, the worker stops gracefully after its requests and the master starts a fresh one",
+            OptionKind::Flag,
+        ),
+        spec(
             "wsgi-disable-file-wrapper",
             "",
             "",
@@ -199,6 +213,8 @@ pub struct Settings {
     pub caches: Vec<crate::uwsgi_module::cache::CacheSpec>,
     /// Offer `wsgi.file_wrapper` (off with `--wsgi-disable-file-wrapper`).
     pub file_wrapper: bool,
+    /// `--catch-exceptions`, `--reload-on-exception`.
+    pub app_errors: crate::app_errors::AppErrors,
 }
 
 impl Settings {
@@ -273,6 +289,10 @@ impl Settings {
             autoreload: autoreload(values)?,
             uwsgi_module: !flag(values, "no-uwsgi-module"),
             file_wrapper: !flag(values, "wsgi-disable-file-wrapper"),
+            app_errors: crate::app_errors::AppErrors {
+                catch: flag(values, "catch-exceptions"),
+                reload: flag(values, "reload-on-exception"),
+            },
             highest_lock: highest_lock(values)?,
             caches: find_all(values, "cache2")
                 .into_iter()
@@ -411,6 +431,8 @@ mod tests {
                 ("locks", ""),
                 ("cache2", ""),
                 ("no-uwsgi-module", ""),
+                ("catch-exceptions", ""),
+                ("reload-on-exception", ""),
                 ("wsgi-disable-file-wrapper", ""),
             ]
         );

@@ -30,6 +30,7 @@ static BASE_ENVIRON: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
 pub fn init(options: &[OptionValue]) -> Result<(), Error> {
     let settings = Settings::from_options(options)?;
     crate::write_errors::set(settings.write_errors);
+    crate::app_errors::set(settings.app_errors);
     interp::initialize(&settings)?;
     if settings.uwsgi_module {
         thread_state::attach(|py| {

@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rsgi_plugin_api::{BodyReader, Header, Request, Responder, SendError};
 
+use crate::app_errors;
 use crate::environ;
 use crate::error::{Error, RequestError};
 use crate::input::WsgiInput;
@@ -52,7 +53,18 @@ pub fn serve(
             (sent, _) => sent,
         }
     })();
-    outcome.map_err(|err| report(py, &label, err))
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(RequestError::Raised(exc)) => {
+            let error = report(py, &label, RequestError::Raised(exc.clone_ref(py)));
+            if app_errors::raised(py, &exc, &label.to_string(), responder) {
+                Ok(())
+            } else {
+                Err(error)
+            }
+        }
+        Err(err) => Err(report(py, &label, err)),
+    }
 }
 
 /// Answers `404 Not Found` to a request no mounted app serves.

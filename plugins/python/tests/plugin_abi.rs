@@ -183,6 +183,8 @@ fn plugin_serves_through_the_abi_imports_c_extensions_and_survives_fork() {
             "locks",
             "cache2",
             "no-uwsgi-module",
+            "catch-exceptions",
+            "reload-on-exception",
             "wsgi-disable-file-wrapper"
         ]
     );
