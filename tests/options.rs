@@ -311,10 +311,12 @@ fn a_missing_chdir_or_a_malformed_env_is_one_line_and_exit_2() {
 /// Input: a uWSGI ini file as a Debian + nginx setup has it (`plugins = python3`, `%d`
 /// and `%n` placeholders, `chdir`, `module`, `master`, `socket` with `chmod-socket`,
 /// repeated `env`, `vacuum`, `die-on-term`, `harakiri`, `max-requests`, `buffer-size`,
-/// `enable-threads`, `single-interpreter`, `strict`, comments), given as `rsgi --ini FILE`
-/// and nothing else.
+/// `enable-threads`, `single-interpreter`, `strict`, `memory-report`,
+/// `max-worker-lifetime(-delta)`, `add-header`, `log-x-forwarded-for`, `hook-asap`,
+/// comments), given as `rsgi --ini FILE` and nothing else.
 /// Answer: rsgi serves it as is: the app runs in the file's directory with the variables,
-/// over HTTP and over the uwsgi socket named after the file, whose mode is 660.
+/// over HTTP (with the added header) and over the uwsgi socket named after the file, whose
+/// mode is 660; the hook made its directory.
 #[test]
 fn a_uwsgi_ini_file_runs_as_it_is() {
     use std::io::{BufReader, Write};
@@ -347,15 +349,25 @@ fn a_uwsgi_ini_file_runs_as_it_is() {
              max-requests = 5000\n\
              buffer-size = 32768\n\
              env = GREETING=hello\n\
-             env = DATABASE_URL=postgres://db/%n\n"
+             env = DATABASE_URL=postgres://db/%n\n\
+             ; more of what production inis carry\n\
+             memory-report = true\n\
+             max-worker-lifetime = 3600\n\
+             max-worker-lifetime-delta = 30\n\
+             add-header = X-Frame-Options: DENY\n\
+             log-x-forwarded-for = true\n\
+             hook-asap = mkdir:%d/run\n"
         ),
     )
     .unwrap();
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut s = Server::spawn(rsgi_command().args(["--ini", ini.to_str().unwrap()]), addr);
     s.wait_ready();
-    let expected = format!("{}\nhello\npostgres://db/site", dir.display());
-    assert_eq!(get(addr, "/").text(), expected, "{}", s.log());
+    let expected = format!("{}\nhello\npostgres://db/site\n-", dir.display());
+    let r = get(addr, "/");
+    assert_eq!(r.text(), expected, "{}", s.log());
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    assert!(dir.join("run").is_dir(), "hook-asap mkdir");
 
     let sock = dir.join("site.sock");
     let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
