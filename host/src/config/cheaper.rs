@@ -38,6 +38,11 @@ pub fn cheaper(values: &Values, processes: u32) -> Result<Option<CheaperConfig>,
                 "--cheaper-rss-limit-soft bounds what --cheaper does: give --cheaper N too".into(),
             ));
         }
+        if let Some(option) = busyness_given {
+            return Err(usage(format!(
+                "--{option} tunes --cheaper-algo busyness: give --cheaper N too"
+            )));
+        }
         return Ok(None);
     }
     if min >= processes {
@@ -192,6 +197,11 @@ mod tests {
                 4,
                 &[("cheaper-rss-limit-soft", "1000")],
                 "give --cheaper N too",
+            ),
+            (
+                4,
+                &[("cheaper-busyness-max", "60")],
+                "--cheaper-busyness-max tunes --cheaper-algo busyness: give --cheaper N too",
             ),
             (
                 4,
