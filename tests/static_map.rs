@@ -379,3 +379,48 @@ fn add_header_goes_on_app_and_static_responses() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Input: Range requests for the 1 MiB static file: `bytes=0-9`, `bytes=-5`,
+/// `bytes=1048570-`, one past the end, two ranges at once, and one with an `If-Range`
+/// that is not the file's date; all on one keep-alive connection.
+/// Answer: 206 with that span and its `Content-Range` (`bytes 0-9/1048576`, ...); 416 with
+/// `bytes */1048576` and no body; the whole file (200) for two ranges and for the stale
+/// `If-Range`; every answer says `Accept-Ranges: bytes`.
+#[test]
+fn a_range_of_a_static_file_gets_206_with_that_span() {
+    let dir = site();
+    let s = start(&dir);
+    let big: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+    let mut c = Client::connect(s.addr).unwrap();
+    let mut get_range = |range: &str, extra: &[(&str, &str)]| {
+        let mut headers = vec![("Range", range)];
+        headers.extend_from_slice(extra);
+        c.request("GET", "/static/big.bin", &headers, b"").unwrap()
+    };
+    for (range, first, len) in [
+        ("bytes=0-9", 0usize, 10usize),
+        ("bytes=-5", (1 << 20) - 5, 5),
+        ("bytes=1048570-", 1048570, 6),
+    ] {
+        let r = get_range(range, &[]);
+        assert_eq!(r.status, 206, "{range}");
+        assert_eq!(r.body, big[first..first + len], "{range}");
+        let content_range = format!("bytes {first}-{}/1048576", first + len - 1);
+        assert_eq!(r.header("content-range"), Some(content_range.as_str()));
+        assert_eq!(r.header("content-length"), Some(len.to_string().as_str()));
+        assert_eq!(r.header("accept-ranges"), Some("bytes"));
+    }
+    let r = get_range("bytes=2000000-", &[]);
+    assert_eq!(r.status, 416);
+    assert_eq!(r.header("content-range"), Some("bytes */1048576"));
+    assert!(r.body.is_empty());
+    let r = get_range("bytes=0-1,5-6", &[]);
+    assert_eq!((r.status, r.body.len()), (200, 1 << 20));
+    let r = get_range(
+        "bytes=0-9",
+        &[("If-Range", "Mon, 01 Jan 2001 00:00:00 GMT")],
+    );
+    assert_eq!((r.status, r.body.len()), (200, 1 << 20));
+    assert_eq!(r.header("accept-ranges"), Some("bytes"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

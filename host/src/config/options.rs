@@ -148,6 +148,7 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("post-buffering-bufsize", &[], "BYTES", Value, "accepted with --post-buffering, not needed (a warning says so)"),
     opt("http-timeout", &[], "SECONDS", Value, "accepted for uWSGI compatibility, not needed: rsgi has no HTTP router process; --socket-timeout and --http-keepalive-timeout bound the workers' HTTP connections (a warning says so)"),
     opt("offload-threads", &[], "N", Value, "accepted for uWSGI compatibility, not needed: the worker's event loop sends files with sendfile (a warning says so)"),
+    opt("honour-range", &[], "", Flag, "accepted for uWSGI compatibility: static files always answer a Range of one span with 206 (app responses are sent as the app makes them)"),
     opt("tcp-nodelay", &[], "", Flag, "accepted for uWSGI compatibility: TCP sockets always have TCP_NODELAY"),
     opt("close-on-exec", &[], "", Flag, "accepted for uWSGI compatibility: connections are always close-on-exec, never inherited by processes the app starts"),
     opt("http-auto-chunked", &[], "", Flag, "accepted for uWSGI compatibility: an HTTP/1.1 response without Content-Length is always sent chunked"),

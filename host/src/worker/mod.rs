@@ -5,6 +5,7 @@ pub mod access_log;
 pub mod blocking;
 pub mod body;
 pub mod buffers;
+pub mod byte_range;
 pub mod conn;
 pub mod cpu_affinity;
 pub mod log_format;

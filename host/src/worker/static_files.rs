@@ -2,10 +2,11 @@
 //! frames it, the request log and the scoreboard count it, and HEAD gets the head alone:
 //! `Content-Type` from the extension, `Content-Length`, `Last-Modified`, and 304 for an
 //! `If-Modified-Since` at or after the file's time. The body goes out with `sendfile`.
-//! `--static-expires*` rules add `Expires`. With `--static-gzip-all`, a client whose `Accept-Encoding` allows gzip gets `FILE.gz`
-//! instead when it sits beside FILE (same directory once symlinks are resolved), with
-//! `Content-Encoding: gzip` and FILE's type; every answer then says
-//! `Vary: Accept-Encoding`.
+//! `--static-expires*` rules add `Expires`. With `--static-gzip-all`, a client whose
+//! `Accept-Encoding` allows gzip gets `FILE.gz` instead when it sits beside FILE (same
+//! directory once symlinks are resolved), with `Content-Encoding: gzip` and FILE's type;
+//! every answer then says `Vary: Accept-Encoding`. A `Range` of one span gets 206 and
+//! that span ([`byte_range`]; `If-Range` with the file's date), one past the end 416.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -16,6 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use abi_stable::std_types::RSlice;
 use rsgi_plugin_api::{ErrorKind, Header, NameStyle, PluginError, Request, Responder};
 
+use super::byte_range::{self, Answer};
 use crate::static_expires::Served;
 use crate::static_map::StaticMap;
 
@@ -51,7 +53,6 @@ pub fn serve(
         (Some(modified), Some(since)) => modified <= since,
         _ => false,
     };
-    let length = meta.len().to_string();
     let content_type = mime_guess::from_path(path)
         .first_raw()
         .unwrap_or("application/octet-stream");
@@ -84,11 +85,59 @@ pub fn serve(
     if gzipped.is_some() {
         headers.push(header(b"Content-Encoding", b"gzip"));
     }
+    headers.push(header(b"Accept-Ranges", b"bytes"));
+    let size = meta.len();
+    let range = request_header(request, b"range", b"HTTP_RANGE")
+        .filter(|_| if_range_holds(request, modified))
+        .map_or(Answer::Whole, |value| byte_range::answer(value, size));
+    let (status, start, len, content_range) = match range {
+        Answer::Whole => (200, 0, size, None),
+        Answer::Part { start, len } => (
+            206,
+            start,
+            len,
+            Some(format!("bytes {start}-{}/{size}", start + len - 1)),
+        ),
+        Answer::Unsatisfiable => (416, 0, 0, Some(format!("bytes */{size}"))),
+    };
+    let length = len.to_string();
+    if let Some(value) = &content_range {
+        headers.push(header(b"Content-Range", value.as_bytes()));
+    }
     headers.push(header(b"Content-Length", length.as_bytes()));
     responder
-        .start(200, "", &headers)
-        .and_then(|()| responder.sendfile(file.as_raw_fd(), 0, meta.len()))
+        .start(status, "", &headers)
+        .and_then(|()| match len {
+            0 => Ok(()),
+            _ => responder.sendfile(file.as_raw_fd(), start, len),
+        })
         .map_err(|e| fail(format!("static file {}: {e:?}", path.display())))
+}
+
+/// Whether a `Range` may be answered: without `If-Range`, or when it is the file's
+/// `Last-Modified` date (an entity tag never matches: static files have none).
+fn if_range_holds(request: &Request<'_>, modified: Option<SystemTime>) -> bool {
+    match request_header(request, b"if-range", b"HTTP_IF_RANGE") {
+        None => true,
+        Some(value) => std::str::from_utf8(value)
+            .ok()
+            .and_then(|v| httpdate::parse_http_date(v.trim()).ok())
+            .is_some_and(|date| Some(date) == modified),
+    }
+}
+
+/// The value of the first request header named `http` (case-insensitively), or `cgi`
+/// when the protocol spells names as CGI variables.
+fn request_header<'r>(request: &'r Request<'_>, http: &[u8], cgi: &[u8]) -> Option<&'r [u8]> {
+    let wanted = match request.names {
+        NameStyle::Cgi => cgi,
+        _ => http,
+    };
+    request
+        .headers
+        .iter()
+        .find(|h| h.name.as_slice().eq_ignore_ascii_case(wanted))
+        .map(|h| h.value.as_slice())
 }
 
 /// `FILE.gz` when it is a regular file in FILE's own directory (symlinks resolved).
@@ -161,13 +210,6 @@ fn whole_seconds(t: SystemTime) -> SystemTime {
 
 /// The request's `If-Modified-Since`, when present and a valid HTTP date.
 fn if_modified_since(request: &Request<'_>) -> Option<SystemTime> {
-    let wanted: &[u8] = match request.names {
-        NameStyle::Cgi => b"HTTP_IF_MODIFIED_SINCE",
-        _ => b"if-modified-since",
-    };
-    let value = request
-        .headers
-        .iter()
-        .find(|h| h.name.as_slice().eq_ignore_ascii_case(wanted))?;
-    httpdate::parse_http_date(std::str::from_utf8(value.value.as_slice()).ok()?).ok()
+    let value = request_header(request, b"if-modified-since", b"HTTP_IF_MODIFIED_SINCE")?;
+    httpdate::parse_http_date(std::str::from_utf8(value).ok()?).ok()
 }
