@@ -177,6 +177,36 @@ fn head_over_a_configured_max_header_size_gets_431() {
     assert_still_serves(s.addr);
 }
 
+/// Input: uWSGI's `--buffer-size` over HTTP (the uwsgi protocol plugin declares it too:
+/// both get it): 1024 with a 2 KB head; then 32768 with a uwsgi socket beside, and a
+/// 16 KB cookie (over the default 8 KB line limit).
+/// Answer: 431 for the head over the buffer, the worker serving on; with the bigger
+/// buffer rsgi starts with both sockets and the cookie's request is answered 200.
+#[test]
+fn buffer_size_bounds_the_http_head_as_in_uwsgi() {
+    let s = start(&["--buffer-size", "1024"]);
+    let head = |n: usize| {
+        format!(
+            "GET / HTTP/1.1\r\nHost: t\r\nCookie: s={}\r\n\r\n",
+            "c".repeat(n)
+        )
+    };
+    check_refusals(
+        &s,
+        &[("a 2 KB head with buffer-size 1024", req(&head(2000)), 431)],
+    );
+    assert_still_serves(s.addr);
+    let sock = std::env::temp_dir().join(format!(
+        "rsgi-buffer-{}-{}.sock",
+        std::process::id(),
+        rsgi_e2e::free_port()
+    ));
+    let s = start(&["--buffer-size", "32768", "--socket", sock.to_str().unwrap()]);
+    let mut w = Wire::connect(s.addr);
+    w.send(head(16 * 1024).as_bytes());
+    assert_eq!(w.response(false).unwrap().status, 200, "{}", s.log());
+}
+
 #[test]
 fn body_over_limit_post_gets_413() {
     let s = start(&["--limit-post", "1000"]);

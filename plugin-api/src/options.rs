@@ -18,6 +18,12 @@ pub enum OptionKind {
 }
 
 /// One option declared by a plugin.
+///
+/// A name must be the plugin's own: one the host or another loaded plugin already declared
+/// stops the start, naming both. The exception: two *protocol* plugins may declare the
+/// same option (same name, kind and aliases); it is then one option, and each of them
+/// gets its values. The bundled `http` and `uwsgi` plugins share uWSGI's `buffer-size`
+/// this way, each applying it to its own protocol.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, Copy)]
 pub struct OptionSpec {

@@ -35,11 +35,28 @@ pub struct Entry {
     pub help: String,
     /// Flag, value or list.
     pub kind: OptionKind,
-    /// Host or plugin.
+    /// Host or plugin (the first plugin, for an option several declare).
     pub owner: Owner,
+    /// Other plugins that declared the same option (same kind and aliases): each gets its
+    /// values too. The protocol plugins share `buffer-size` this way.
+    pub shared_with: Vec<String>,
+    /// A protocol plugin's option, which another protocol plugin may declare too (app
+    /// plugins may not: two of them taking `--module` is a clash).
+    pub shareable: bool,
 }
 
 impl Entry {
+    /// The plugins that get this option's values (none for a host option).
+    pub fn plugins(&self) -> impl Iterator<Item = &str> {
+        let first = match &self.owner {
+            Owner::Plugin(name) => Some(name.as_str()),
+            Owner::Host => None,
+        };
+        first
+            .into_iter()
+            .chain(self.shared_with.iter().map(String::as_str))
+    }
+
     /// `RSGI_<NAME>` with dashes turned into underscores.
     pub fn env_name(&self) -> String {
         format!("RSGI_{}", self.name.to_ascii_uppercase().replace('-', "_"))
@@ -64,13 +81,30 @@ impl Catalog {
                 help: o.help.to_string(),
                 kind: o.kind,
                 owner: Owner::Host,
+                shared_with: Vec::new(),
+                shareable: false,
             })
             .collect();
         Catalog { entries }
     }
 
-    /// Adds a plugin's option; a name that is already taken is an error naming both owners.
+    /// Adds a plugin's option. The same option (name, kind and aliases) of two protocol
+    /// plugins becomes one option that both get; any other name already taken is an error
+    /// naming both owners.
     pub fn add(&mut self, entry: Entry) -> Result<(), String> {
+        if let (Owner::Plugin(plugin), true, Some(same)) = (
+            &entry.owner,
+            entry.shareable,
+            self.entries.iter_mut().find(|e| {
+                e.shareable
+                    && e.name == entry.name
+                    && e.kind == entry.kind
+                    && e.aliases == entry.aliases
+            }),
+        ) {
+            same.shared_with.push(plugin.clone());
+            return Ok(());
+        }
         let taken = std::iter::once(&entry.name)
             .chain(entry.aliases.iter())
             .find_map(|n| self.lookup(n).map(|e| (n.clone(), e.owner.clone())));
@@ -109,7 +143,35 @@ mod tests {
             help: String::new(),
             kind: OptionKind::Value,
             owner: Owner::Plugin(plugin.into()),
+            shared_with: Vec::new(),
+            shareable: false,
         }
+    }
+
+    fn protocol_option(plugin: &str, name: &str) -> Entry {
+        Entry {
+            shareable: true,
+            ..plugin_option(plugin, name)
+        }
+    }
+
+    #[test]
+    fn plugins_declaring_the_same_option_share_it() {
+        let mut c = Catalog::host();
+        c.add(protocol_option("uwsgi", "buffer-size")).unwrap();
+        c.add(protocol_option("http", "buffer-size")).unwrap();
+        assert_eq!(c.entries().len(), Catalog::host().entries().len() + 1);
+        let entry = c.lookup("buffer-size").unwrap();
+        assert_eq!(entry.plugins().collect::<Vec<_>>(), ["uwsgi", "http"]);
+        // Another kind is a clash, not a share.
+        let mut flag = protocol_option("x", "buffer-size");
+        flag.kind = OptionKind::Flag;
+        assert!(c.add(flag).unwrap_err().contains("clashes"));
+        // An app plugin's option of that name clashes too.
+        assert!(c
+            .add(plugin_option("python", "buffer-size"))
+            .unwrap_err()
+            .contains("clashes"));
     }
 
     #[test]

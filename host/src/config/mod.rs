@@ -25,7 +25,7 @@ use crate::master::cheaper::CheaperConfig;
 use crate::static_expires::StaticExpires;
 use crate::static_map::StaticMap;
 use crate::worker::log_format::LogFormat;
-use catalog::{Catalog, Owner};
+use catalog::Catalog;
 pub use request_log::RequestLogging;
 use sources::Values;
 
@@ -417,9 +417,12 @@ impl Config {
         let (attach_daemons, smart_daemons) = daemon_specs(values, &mut not_needed)?;
         let mut plugin_options: BTreeMap<String, RVec<OptionValue>> = BTreeMap::new();
         for entry in catalog.entries() {
-            if let (Owner::Plugin(plugin), Some(list)) = (&entry.owner, values.get(&entry.name)) {
+            let Some(list) = values.get(&entry.name) else {
+                continue;
+            };
+            for plugin in entry.plugins() {
                 plugin_options
-                    .entry(plugin.clone())
+                    .entry(plugin.to_string())
                     .or_default()
                     .push(OptionValue {
                         name: RString::from(entry.name.as_str()),

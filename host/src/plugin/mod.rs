@@ -65,6 +65,8 @@ impl Plugins {
                         help: spec.help.to_string(),
                         kind: spec.kind,
                         owner: Owner::Plugin(plugin.name.clone()),
+                        shared_with: Vec::new(),
+                        shareable: plugin.kind == PluginKind::Protocol,
                     })
                     .map_err(HostError::Usage)?;
             }

@@ -1,5 +1,6 @@
-//! The plugin's options (`http-max-header-size` and friends): declared, parsed once in
-//! `init`, read by the parser for every request.
+//! The plugin's options (`http-max-header-size` and friends, and uWSGI's `buffer-size`,
+//! which the uwsgi protocol plugin declares too): declared, parsed once in `init`, read by
+//! the parser for every request.
 
 use std::sync::OnceLock;
 
@@ -76,6 +77,13 @@ pub fn specs() -> Vec<OptionSpec> {
         kind: OptionKind::Value,
     };
     vec![
+        // Declared the same way as the uwsgi plugin's (name, kind, no aliases): the host
+        // makes them one option that both plugins get.
+        spec(
+            "buffer-size",
+            "BYTES",
+            "uWSGI's request buffer: over HTTP, the largest request head, header line and request target (the http-max-* options, when given, win)",
+        ),
         spec(
             "http-max-header-size",
             "BYTES",
@@ -103,6 +111,13 @@ pub fn specs() -> Vec<OptionSpec> {
 /// what is accepted.
 pub fn from_options(values: &[OptionValue]) -> Result<Limits, String> {
     let mut limits = Limits::default();
+    // uWSGI's one buffer bounds the whole head, so a big cookie fits once it is raised.
+    if let Some(v) = options::find(values, "buffer-size") {
+        let bytes = size("buffer-size", v, 256, 16 * 1024 * 1024)?;
+        limits.max_head = bytes;
+        limits.max_line = bytes;
+        limits.max_uri = bytes;
+    }
     if let Some(v) = options::find(values, "http-max-header-size") {
         limits.max_head = size("http-max-header-size", v, 256, 16 * 1024 * 1024)?;
     }
@@ -167,6 +182,21 @@ mod tests {
     }
 
     #[test]
+    fn buffer_size_bounds_head_line_and_uri_unless_they_are_given() {
+        let limits = from_options(&[opt("buffer-size", "32768")]).unwrap();
+        assert_eq!(
+            (limits.max_head, limits.max_line, limits.max_uri),
+            (32768, 32768, 32768)
+        );
+        let limits =
+            from_options(&[opt("http-max-line-size", "4k"), opt("buffer-size", "65535")]).unwrap();
+        assert_eq!((limits.max_head, limits.max_line), (65535, 4096));
+        assert!(from_options(&[opt("buffer-size", "10")])
+            .unwrap_err()
+            .contains("buffer-size"));
+    }
+
+    #[test]
     fn defaults_apply_when_no_option_is_set() {
         assert_eq!(from_options(&[]).unwrap(), Limits::DEFAULT);
     }
@@ -212,11 +242,12 @@ mod tests {
     }
 
     #[test]
-    fn declares_four_value_options() {
+    fn declares_five_value_options() {
         let names: Vec<_> = specs().iter().map(|s| s.name.as_str()).collect();
         assert_eq!(
             names,
             [
+                "buffer-size",
                 "http-max-header-size",
                 "http-max-line-size",
                 "http-max-uri-size",
