@@ -177,14 +177,16 @@ fn head_over_a_configured_max_header_size_gets_431() {
     assert_still_serves(s.addr);
 }
 
-/// Input: uWSGI's `--buffer-size` over HTTP (the uwsgi protocol plugin declares it too:
-/// both get it): 1024 with a 2 KB head; then 32768 with a uwsgi socket beside, and a
-/// 16 KB cookie (over the default 8 KB line limit).
-/// Answer: 431 for the head over the buffer, the worker serving on; with the bigger
-/// buffer rsgi starts with both sockets and the cookie's request is answered 200.
+/// Input: uWSGI's `--buffer-size` and `--max-vars` over HTTP (the uwsgi protocol plugin
+/// declares them too: both get them): 1024 and 5 with a 2 KB head and a request of 7
+/// header lines; then a buffer of 32768 with a uwsgi socket beside, and a 16 KB cookie
+/// (over the default 8 KB line limit).
+/// Answer: 431 for the head over the buffer and for the headers over the limit, the
+/// worker serving on; with the bigger buffer rsgi starts with both sockets and the
+/// cookie's request is answered 200.
 #[test]
 fn buffer_size_bounds_the_http_head_as_in_uwsgi() {
-    let s = start(&["--buffer-size", "1024"]);
+    let s = start(&["--buffer-size", "1024", "--max-vars", "5"]);
     let head = |n: usize| {
         format!(
             "GET / HTTP/1.1\r\nHost: t\r\nCookie: s={}\r\n\r\n",
@@ -193,7 +195,14 @@ fn buffer_size_bounds_the_http_head_as_in_uwsgi() {
     };
     check_refusals(
         &s,
-        &[("a 2 KB head with buffer-size 1024", req(&head(2000)), 431)],
+        &[
+            ("a 2 KB head with buffer-size 1024", req(&head(2000)), 431),
+            (
+                "7 header lines with max-vars 5",
+                req("GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\n\r\n"),
+                431,
+            ),
+        ],
     );
     assert_still_serves(s.addr);
     let sock = std::env::temp_dir().join(format!(

@@ -1,5 +1,5 @@
-//! The plugin's options (`http-max-header-size` and friends, and uWSGI's `buffer-size`,
-//! which the uwsgi protocol plugin declares too): declared, parsed once in `init`, read by
+//! The plugin's options (`http-max-header-size` and friends, and uWSGI's `buffer-size`
+//! and `max-vars`, which the uwsgi protocol plugin declares too): declared, parsed once in `init`, read by
 //! the parser for every request.
 
 use std::sync::OnceLock;
@@ -85,6 +85,11 @@ pub fn specs() -> Vec<OptionSpec> {
             "uWSGI's request buffer: over HTTP, the largest request head, header line and request target (the http-max-* options, when given, win)",
         ),
         spec(
+            "max-vars",
+            "N",
+            "uWSGI's variable limit: over HTTP, the most header lines in one request (1-256; --http-max-headers, when given, wins)",
+        ),
+        spec(
             "http-max-header-size",
             "BYTES",
             "largest HTTP request head (request line + headers) in bytes, k/m suffixes allowed; larger gets 431 (default 32k)",
@@ -117,6 +122,9 @@ pub fn from_options(values: &[OptionValue]) -> Result<Limits, String> {
         limits.max_head = bytes;
         limits.max_line = bytes;
         limits.max_uri = bytes;
+    }
+    if let Some(v) = options::find(values, "max-vars") {
+        limits.max_headers = count("max-vars", v, 1, HEADER_ARRAY_CAPACITY)?;
     }
     if let Some(v) = options::find(values, "http-max-header-size") {
         limits.max_head = size("http-max-header-size", v, 256, 16 * 1024 * 1024)?;
@@ -194,6 +202,12 @@ mod tests {
         assert!(from_options(&[opt("buffer-size", "10")])
             .unwrap_err()
             .contains("buffer-size"));
+        assert_eq!(
+            from_options(&[opt("max-vars", "40")]).unwrap().max_headers,
+            40
+        );
+        let both = from_options(&[opt("http-max-headers", "20"), opt("max-vars", "40")]);
+        assert_eq!(both.unwrap().max_headers, 20);
     }
 
     #[test]
@@ -242,12 +256,13 @@ mod tests {
     }
 
     #[test]
-    fn declares_five_value_options() {
+    fn declares_six_value_options() {
         let names: Vec<_> = specs().iter().map(|s| s.name.as_str()).collect();
         assert_eq!(
             names,
             [
                 "buffer-size",
+                "max-vars",
                 "http-max-header-size",
                 "http-max-line-size",
                 "http-max-uri-size",
