@@ -277,3 +277,55 @@ fn log_maxsize_rotates_the_log_file() {
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Input: uWSGI's `--logger file:LOG --req-logger file:REQ --log-requests --master-fifo
+/// FIFO`; a GET; REQ moved away and `l` written to the FIFO; another GET. Then `--logger
+/// syslog`.
+/// Answer: the master's lines go to LOG and the request lines to REQ alone; after the
+/// FIFO's `l` the worker opens REQ again (no reload: same pid), so the first request's
+/// line stays in the moved file and the second's is in the new REQ. A logger rsgi does
+/// not have stops the start with exit 2 and a line naming it.
+#[test]
+fn req_logger_sends_request_lines_to_a_file_of_their_own() {
+    let dir = scratch("reqlogger");
+    let (log, req, fifo) = (dir.join("app.log"), dir.join("req.log"), dir.join("fifo"));
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--log-requests",
+        "--logger",
+        &format!("file:{}", log.display()),
+        "--req-logger",
+        &format!("file:{}", req.display()),
+        "--master-fifo",
+        fifo.to_str().unwrap(),
+    ]);
+    let pid = get(s.addr, "/pid").text();
+    wait_file(&req, "\"GET /pid HTTP/1.1\" 200");
+    let master_lines = wait_file(&log, "spawned worker 1");
+    assert!(!master_lines.contains("\"GET /pid"), "{master_lines}");
+
+    std::fs::rename(&req, dir.join("req.log.1")).unwrap();
+    std::fs::write(&fifo, "l").unwrap();
+    wait_file(&log, "worker 1: log file opened again");
+    assert_eq!(get(s.addr, "/").status, 200);
+    wait_file(&req, "\"GET / HTTP/1.1\" 200");
+    assert_eq!(get(s.addr, "/pid").text(), pid, "no reload");
+    let first = std::fs::read_to_string(dir.join("req.log.1")).unwrap();
+    assert!(first.contains("\"GET /pid HTTP/1.1\" 200"), "{first}");
+    assert!(!first.contains("\"GET / HTTP/1.1\""), "{first}");
+    drop(s);
+
+    let (code, out) = run_to_exit(
+        &[
+            "--plugin", "python", "--module", "app", "--logger", "syslog",
+        ],
+        T,
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("--logger syslog: rsgi logs to stdio or to a file"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

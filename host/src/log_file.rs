@@ -92,6 +92,11 @@ pub fn apply(target: &LogTarget, reexecuted: bool) -> Result<(), HostError> {
     Ok(())
 }
 
+/// Opens `path` for appending, created `0640` (also `--req-logger`'s file).
+pub fn open_append(path: &Path) -> Result<File, String> {
+    open(path).map_err(|e| e.to_string())
+}
+
 fn open(path: &Path) -> Result<File, HostError> {
     OpenOptions::new()
         .append(true)

@@ -181,6 +181,8 @@ pub struct Config {
     pub chown_socket: Option<SocketOwner>,
     /// Where to write the master's pid.
     pub pidfile: Option<PathBuf>,
+    /// Where request lines go instead of the log (`--req-logger file:PATH`).
+    pub request_log_file: Option<PathBuf>,
     /// Where the log goes instead of stderr (`--logto`, `--daemonize`).
     pub log_target: Option<LogTarget>,
     /// Which requests get a log line (`--log-requests`, `--log-4xx`, `--log-5xx`).
@@ -272,7 +274,7 @@ const NOT_NEEDED: [(&str, &str); 4] = [
 /// `--log-maxsize BYTES`, which needs a log file to rotate.
 fn log_maxsize(values: &Values) -> Result<Option<u64>, HostError> {
     let max: u64 = number(values, "log-maxsize", 0)?;
-    if max > 0 && last(values, "logto").is_none() && last(values, "daemonize").is_none() {
+    if max > 0 && log_target(values)?.is_none() {
         return Err(HostError::Usage(
             "--log-maxsize rotates the --logto (or --daemonize) file: give one".into(),
         ));
@@ -280,13 +282,35 @@ fn log_maxsize(values: &Values) -> Result<Option<u64>, HostError> {
     Ok((max > 0).then_some(max))
 }
 
+/// `--logger` / `--req-logger` (uWSGI's): `file:PATH`, or `stdio` for the default;
+/// other kinds of logger are refused by name. `None` for `stdio`.
+fn logger(values: &Values, option: &str) -> Result<Option<PathBuf>, HostError> {
+    let Some(value) = last(values, option) else {
+        return Ok(None);
+    };
+    match value.split_once(':') {
+        Some(("file", path)) if !path.is_empty() => Ok(Some(PathBuf::from(path))),
+        None if value == "stdio" => Ok(None),
+        _ => Err(HostError::Usage(format!(
+            "--{option} {value}: rsgi logs to stdio or to a file (file:PATH); for syslog or the journal, run it under systemd"
+        ))),
+    }
+}
+
 fn log_target(values: &Values) -> Result<Option<LogTarget>, HostError> {
-    match (last(values, "logto"), last(values, "daemonize")) {
+    let logger = logger(values, "logger")?;
+    let logto = last(values, "logto").map(PathBuf::from);
+    if let (Some(_), Some(_)) = (&logger, &logto) {
+        return Err(HostError::Usage(
+            "--logger file:PATH and --logto both name the log file: give one".into(),
+        ));
+    }
+    match (logto.or(logger), last(values, "daemonize")) {
         (Some(_), Some(_)) => Err(HostError::Usage(
             "--logto and --daemonize both name a log file: give one (--daemonize FILE also logs to FILE)"
                 .into(),
         )),
-        (Some(path), None) => Ok(Some(LogTarget::File(PathBuf::from(path)))),
+        (Some(path), None) => Ok(Some(LogTarget::File(path))),
         (None, Some(path)) => Ok(Some(LogTarget::Daemon(PathBuf::from(path)))),
         (None, None) => Ok(None),
     }
@@ -491,6 +515,7 @@ impl Config {
             chown_socket: last(values, "chown-socket").map(str::parse).transpose()?,
             pidfile: last(values, "pidfile").map(PathBuf::from),
             log_target: log_target(values)?,
+            request_log_file: logger(values, "req-logger")?,
             request_log: RequestLogging::from_values(values, log_format.is_some())?,
             log_format,
             static_map: static_map(values)?,

@@ -165,6 +165,8 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("log-format", &["logformat"], "FORMAT", Value, "the request line in uWSGI's log-format placeholders, e.g. '%(addr) - %(user) [%(ltime)] \"%(method) %(uri) %(proto)\" %(status) %(size) %(msecs)ms' (alone, it also turns request logging on)"),
     opt("log-4xx", &[], "", Flag, "log a request line (as --log-requests does) for requests answered 400-499, even without --log-requests"),
     opt("log-5xx", &[], "", Flag, "log a request line (as --log-requests does) for requests answered 500-599, even without --log-requests"),
+    opt("req-logger", &[], "file:PATH", Value, "write the request lines to PATH instead of the log (opened again with the log: FIFO l, --touch-logreopen); stdio for the log (as uWSGI's req-logger)"),
+    opt("logger", &[], "file:PATH", Value, "log to PATH, as --logto (uWSGI's logger; stdio for stderr; other kinds are refused)"),
     opt("log-slow", &[], "MS", Value, "log a request line for requests that took longer than MS milliseconds, even without --log-requests"),
     opt("log-big", &[], "BYTES", Value, "log a request line for responses with more than BYTES body bytes, even without --log-requests"),
     opt("log-zero", &[], "", Flag, "log a request line for responses without a body, even without --log-requests"),

@@ -17,24 +17,31 @@ pub struct LogReopen {
     path: Option<PathBuf>,
     max_size: Option<u64>,
     last_look: Instant,
+    /// The workers write request lines to a file of their own (`--req-logger`).
+    request_log_file: bool,
 }
 
 impl LogReopen {
     /// For the `--logto`/`--daemonize` file `path` (none: nothing to do), rotated past
-    /// `max_size` bytes when given.
-    pub fn new(path: Option<PathBuf>, max_size: Option<u64>) -> Self {
+    /// `max_size` bytes when given; `request_log_file` when the workers have a
+    /// `--req-logger` file to open again too.
+    pub fn new(path: Option<PathBuf>, max_size: Option<u64>, request_log_file: bool) -> Self {
         LogReopen {
             path,
             max_size,
             last_look: Instant::now(),
+            request_log_file,
         }
     }
 
-    /// Opens the file again (it was moved or removed); true when the workers should too.
+    /// Opens the file again (it was moved or removed); true when the workers should too
+    /// (they also open a `--req-logger` file again).
     pub fn reopen(&self) -> bool {
         let Some(path) = &self.path else {
-            tracing::warn!("log reopen asked, but the log is not a file (--logto)");
-            return false;
+            if !self.request_log_file {
+                tracing::warn!("log reopen asked, but the log is not a file (--logto)");
+            }
+            return self.request_log_file;
         };
         match log_file::reopen(path) {
             Ok(()) => {
@@ -43,7 +50,7 @@ impl LogReopen {
             }
             Err(e) => {
                 tracing::error!("cannot reopen the log: {e}");
-                false
+                self.request_log_file
             }
         }
     }

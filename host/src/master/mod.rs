@@ -149,6 +149,7 @@ impl Master {
         let log = LogReopen::new(
             config.log_target.as_ref().map(|t| t.path().to_path_buf()),
             config.log_maxsize,
+            config.request_log_file.is_some(),
         );
         let socket_files = listen::socket_files(&listeners);
         let queues = ListenQueueWatch::new(listeners.len());

@@ -14,8 +14,14 @@
 //! stuck worker, the lines of the requests it answered before are written. Lines of the
 //! last [`FLUSH_EVERY`] are lost only when a busy worker is killed outright (SIGKILL from
 //! outside, the OOM killer).
+//!
+//! With `--req-logger file:PATH` (uWSGI's) the lines go to PATH instead of the log, which
+//! every worker opens for appending and opens again when the log is reopened (master
+//! FIFO `l`, `--touch-logreopen`).
 
+use std::fs::File;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -149,16 +155,49 @@ impl<'a> Entry<'a> {
 pub struct RequestLog {
     selection: RequestLogging,
     format: Option<LogFormat>,
-    pending: Arc<Mutex<Vec<u8>>>,
+    pending: Arc<Mutex<Sink>>,
+}
+
+/// The lines not yet written, and where they go.
+#[derive(Default)]
+struct Sink {
+    lines: Vec<u8>,
+    /// `--req-logger file:PATH`: the file (none: stderr, the log).
+    file: Option<(PathBuf, File)>,
 }
 
 impl RequestLog {
-    /// A log for the requests `selection` wants, in `format` (`--log-format`) or rsgi's own.
-    pub fn new(selection: RequestLogging, format: Option<LogFormat>) -> Self {
+    /// A log for the requests `selection` wants, in `format` (`--log-format`) or rsgi's own,
+    /// written to `file` (`--req-logger`) or to stderr. A file that cannot be opened is
+    /// logged, and the lines go to stderr.
+    pub fn new(selection: RequestLogging, format: Option<LogFormat>, file: Option<&Path>) -> Self {
+        let file = file.and_then(|path| match crate::log_file::open_append(path) {
+            Ok(f) => Some((path.to_path_buf(), f)),
+            Err(e) => {
+                tracing::error!("--req-logger: {e}; request lines go to the log");
+                None
+            }
+        });
         RequestLog {
             selection,
             format,
-            pending: Arc::default(),
+            pending: Arc::new(Mutex::new(Sink {
+                lines: Vec::new(),
+                file,
+            })),
+        }
+    }
+
+    /// Writes what is pending, then opens the `--req-logger` file again (it was moved
+    /// away); nothing to open without one.
+    pub fn reopen(&self) {
+        let mut sink = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        sink.write_out();
+        if let Some((path, file)) = &mut sink.file {
+            match crate::log_file::open_append(path) {
+                Ok(f) => *file = f,
+                Err(e) => tracing::error!("--req-logger: cannot open it again: {e}"),
+            }
         }
     }
 
@@ -187,13 +226,13 @@ impl RequestLog {
             return;
         }
         let forwarded_for = self.selection.forwarded_for;
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sink = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         match &self.format {
-            Some(format) => format.write(entry, forwarded_for, &mut pending),
-            None => entry.write_to(forwarded_for, &mut pending),
+            Some(format) => format.write(entry, forwarded_for, &mut sink.lines),
+            None => entry.write_to(forwarded_for, &mut sink.lines),
         }
-        if pending.len() >= FLUSH_AT {
-            write_out(&mut pending);
+        if sink.lines.len() >= FLUSH_AT {
+            sink.write_out();
         }
     }
 
@@ -203,17 +242,25 @@ impl RequestLog {
     }
 }
 
-fn flush(pending: &Mutex<Vec<u8>>) {
-    let mut pending = pending.lock().unwrap_or_else(|e| e.into_inner());
-    if !pending.is_empty() {
-        write_out(&mut pending);
-    }
+fn flush(pending: &Mutex<Sink>) {
+    pending
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .write_out();
 }
 
-fn write_out(pending: &mut Vec<u8>) {
-    // Nothing better to do with a failed log write than to drop the lines.
-    let _ = std::io::stderr().write_all(pending);
-    pending.clear();
+impl Sink {
+    fn write_out(&mut self) {
+        if self.lines.is_empty() {
+            return;
+        }
+        // Nothing better to do with a failed log write than to drop the lines.
+        let _ = match &mut self.file {
+            Some((_, file)) => file.write_all(&self.lines),
+            None => std::io::stderr().write_all(&self.lines),
+        };
+        self.lines.clear();
+    }
 }
 
 #[cfg(test)]

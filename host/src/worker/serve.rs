@@ -204,22 +204,23 @@ impl EventLoop<'_> {
         }
     }
 
-    /// Connections coming back from the app threads.
-    /// SIGWINCH from the master: `--logto`'s file was moved away (rotated); the request
-    /// lines still buffered go to the old one, then the worker opens the file again.
+    /// SIGWINCH from the master: `--logto`'s file (or `--req-logger`'s) was moved away
+    /// (rotated); the request lines still buffered go to the old one, then the worker
+    /// opens the files again.
     fn reopen_log(&self) {
+        if let Some(log) = &self.state.request_log {
+            log.reopen();
+        }
         let Some(path) = &self.state.log_file else {
             return;
         };
-        if let Some(log) = &self.state.request_log {
-            log.flush();
-        }
         match crate::log_file::reopen(path) {
             Ok(()) => tracing::info!("worker {}: log file opened again", self.state.id),
             Err(e) => tracing::error!("worker {}: cannot reopen the log: {e}", self.state.id),
         }
     }
 
+    /// Connections coming back from the app threads.
     fn take_back(&mut self) {
         let Some(pool) = self.pool.as_mut() else {
             return;

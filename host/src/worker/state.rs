@@ -96,7 +96,11 @@ impl Shared {
             log_file: config.log_target.as_ref().map(|t| t.path().to_path_buf()),
             add_headers: config.add_headers.clone(),
             request_log: request_log.any().then(|| {
-                super::access_log::RequestLog::new(request_log, config.log_format.clone())
+                super::access_log::RequestLog::new(
+                    request_log,
+                    config.log_format.clone(),
+                    config.request_log_file.as_deref(),
+                )
             }),
             requests: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
