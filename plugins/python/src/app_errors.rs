@@ -7,9 +7,8 @@
 
 use std::sync::OnceLock;
 
-use abi_stable::std_types::RSlice;
 use pyo3::prelude::*;
-use rsgi_plugin_api::{Header, Responder};
+use rsgi_plugin_api::Responder;
 
 use crate::traceback;
 
@@ -45,20 +44,13 @@ pub fn raised(py: Python<'_>, err: &PyErr, label: &str, responder: &mut Responde
 
 fn answer_with_traceback(py: Python<'_>, err: &PyErr, responder: &mut Responder<'_>) -> bool {
     let body = traceback::format(py, err);
-    let length = body.len().to_string();
-    let headers = [
-        Header {
-            name: RSlice::from_slice(b"Content-Type"),
-            value: RSlice::from_slice(b"text/plain; charset=utf-8"),
-        },
-        Header {
-            name: RSlice::from_slice(b"Content-Length"),
-            value: RSlice::from_slice(length.as_bytes()),
-        },
-    ];
     // Fails (and sends nothing) when the app had started its response already.
-    responder
-        .start(500, "Internal Server Error", &headers)
-        .and_then(|()| responder.write(body.as_bytes()))
-        .is_ok()
+    crate::serve::send_text(
+        responder,
+        500,
+        "Internal Server Error",
+        "text/plain; charset=utf-8",
+        body.as_bytes(),
+    )
+    .is_ok()
 }

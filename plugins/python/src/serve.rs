@@ -71,12 +71,23 @@ pub fn serve(
 pub fn not_found(request: &Request<'_>, responder: &mut Responder<'_>) -> Result<(), Error> {
     let label = Label(request);
     tracing::info!("{label}: no app is mounted for this path: 404");
-    let body = b"Not Found\n";
+    send_text(responder, 404, "Not Found", "text/plain", b"Not Found\n")
+        .map_err(|err| Error::Request(format!("{label}: {}", err.describe())))
+}
+
+/// Sends a whole response made by the plugin itself: `status`, its type and length, `body`.
+pub fn send_text(
+    responder: &mut Responder<'_>,
+    status: u16,
+    reason: &str,
+    content_type: &str,
+    body: &[u8],
+) -> Result<(), SendError> {
     let length = body.len().to_string();
     let headers = [
         Header {
             name: RSlice::from_slice(b"Content-Type"),
-            value: RSlice::from_slice(b"text/plain"),
+            value: RSlice::from_slice(content_type.as_bytes()),
         },
         Header {
             name: RSlice::from_slice(b"Content-Length"),
@@ -84,9 +95,8 @@ pub fn not_found(request: &Request<'_>, responder: &mut Responder<'_>) -> Result
         },
     ];
     responder
-        .start(404, "Not Found", &headers)
+        .start(status, reason, &headers)
         .and_then(|()| responder.write(body))
-        .map_err(|err| Error::Request(format!("{label}: {}", err.describe())))
 }
 
 /// `METHOD URI`, for log lines; formatted only when a line is written.
