@@ -189,23 +189,12 @@ fn a_control_daemon_exiting_stops_rsgi_with_status_1() {
 /// Answer: a usage error naming the option and the key (exit 2).
 #[test]
 fn attach_daemon2_mistakes_are_usage_errors() {
-    for (value, says) in [
-        ("cmd=sleep 1,ns_pid=1", "'ns_pid' is not available"),
-        ("pidfile=/tmp/x.pid", "give the command: cmd=COMMAND"),
-    ] {
-        let (code, out) = rsgi_e2e::run_to_exit(
-            &[
-                "--plugin",
-                "python",
-                "--module",
-                "app",
-                "--attach-daemon2",
-                value,
-            ],
-            T,
-        );
-        assert_eq!(code, 2, "{out}");
-        assert!(out.contains("--attach-daemon2 '"), "{out}");
-        assert!(out.contains(says), "{out}");
-    }
+    rsgi_e2e::refused_at_start(
+        &["--attach-daemon2", "cmd=sleep 1,ns_pid=1"],
+        "--attach-daemon2 'cmd=sleep 1,ns_pid=1': 'ns_pid' is not available",
+    );
+    rsgi_e2e::refused_at_start(
+        &["--attach-daemon2", "pidfile=/tmp/x.pid"],
+        "--attach-daemon2 'pidfile=/tmp/x.pid': give the command: cmd=COMMAND",
+    );
 }

@@ -316,16 +316,9 @@ fn req_logger_sends_request_lines_to_a_file_of_their_own() {
     assert!(!first.contains("\"GET / HTTP/1.1\""), "{first}");
     drop(s);
 
-    let (code, out) = run_to_exit(
-        &[
-            "--plugin", "python", "--module", "app", "--logger", "syslog",
-        ],
-        T,
-    );
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains("--logger syslog: rsgi logs to stdio or to a file"),
-        "{out}"
+    rsgi_e2e::refused_at_start(
+        &["--logger", "syslog"],
+        "--logger syslog: rsgi logs to stdio or to a file",
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

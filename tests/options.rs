@@ -62,21 +62,13 @@ fn a_missing_value_is_one_line_naming_the_option() {
 
 #[test]
 fn a_bad_value_names_the_option() {
-    refused_at_start(
+    rsgi_e2e::refused_at_start(
         &["--processes", "lots"],
         "invalid value 'lots' for --processes",
     );
 }
 
 /// `rsgi --plugin python --module app <extra>` exits 2 at start, saying `message`.
-fn refused_at_start(extra: &[&str], message: &str) {
-    let mut args = vec!["--plugin", "python", "--module", "app"];
-    args.extend_from_slice(extra);
-    let (code, out) = run_to_exit(&args, T);
-    assert_eq!(code, 2, "{out}");
-    assert!(out.contains(message), "{out}");
-}
-
 fn write_config(text: &str) -> std::path::PathBuf {
     let path = std::env::temp_dir().join(format!(
         "rsgi-cfg-{}-{}.toml",
@@ -198,7 +190,7 @@ fn uid_and_gid_drop_root_once_the_sockets_are_bound() {
 /// `--uid` naming no user is a usage error naming the option (exit 2).
 #[test]
 fn an_unknown_uid_is_a_usage_error() {
-    refused_at_start(
+    rsgi_e2e::refused_at_start(
         &["--uid", "no-such-user-rsgi"],
         "invalid value for --uid: no user named 'no-such-user-rsgi'",
     );
@@ -298,11 +290,11 @@ fn chdir_env_and_uwsgi_no_op_options_hold_across_a_reload() {
 
 #[test]
 fn a_missing_chdir_or_a_malformed_env_is_one_line_and_exit_2() {
-    refused_at_start(
+    rsgi_e2e::refused_at_start(
         &["--chdir", "/nonexistent/rsgi-dir"],
         "cannot change to --chdir /nonexistent/rsgi-dir: No such file or directory",
     );
-    refused_at_start(
+    rsgi_e2e::refused_at_start(
         &["--env", "JUST_A_NAME"],
         "invalid value 'JUST_A_NAME' for --env: expected KEY=VALUE",
     );

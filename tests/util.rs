@@ -74,6 +74,16 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// Runs `rsgi --plugin python --module app EXTRA...`, which must refuse to start: exit
+/// status 2 (a usage error) and `message` in its output.
+pub fn refused_at_start(extra: &[&str], message: &str) {
+    let mut args = vec!["--plugin", "python", "--module", "app"];
+    args.extend_from_slice(extra);
+    let (code, out) = run_to_exit(&args, std::time::Duration::from_secs(20));
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains(message), "{out}");
+}
+
 /// Sets `path`'s modification time `ahead` into the future: a touch that a watcher
 /// comparing mtimes sees even within the file system's timestamp granularity.
 pub fn touch_ahead(path: &std::path::Path, ahead: std::time::Duration) {
