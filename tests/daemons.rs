@@ -198,3 +198,50 @@ fn attach_daemon2_mistakes_are_usage_errors() {
         "--attach-daemon2 'pidfile=/tmp/x.pid': give the command: cmd=COMMAND",
     );
 }
+
+/// Input: uWSGI's `--cron '-1 -1 -1 -1 -1 CMD'` (every minute) where CMD records a line
+/// and exits, `--unique-cron` of the same kind for a command that sleeps, and a
+/// malformed entry.
+/// Answer: the master runs CMD in the current minute (the log has its start and its end
+/// with status 0), the unique one starts once; at SIGTERM the sleeping run gets SIGTERM
+/// (it is gone) and the master exits 0; the malformed entry stops the start (exit 2)
+/// naming the field.
+#[test]
+fn cron_runs_commands_at_the_minutes_their_entry_names() {
+    let dir = scratch();
+    let file = dir.join("ran");
+    let cmd = format!("-1 -1 -1 -1 -1 echo ran >> {}", file.display());
+    let mut s = Server::start(&[
+        "--module",
+        "app",
+        "--cron",
+        &cmd,
+        "--unique-cron",
+        "-1 -1 -1 -1 -1 exec sleep 600",
+    ]);
+    let deadline = Instant::now() + T;
+    while std::fs::read_to_string(&file).unwrap_or_default() != "ran\n" {
+        assert!(Instant::now() < deadline, "{}", s.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    s.wait_log(&format!("done: echo ran >> {}", file.display()), T);
+    s.wait_log("): exec sleep 600", T);
+    let log = s.log();
+    assert_eq!(log.matches("sleep 600").count(), 1, "{log}");
+    let sleeper: i32 = log
+        .lines()
+        .find(|l| l.ends_with("): exec sleep 600"))
+        .and_then(|l| l.split("(pid ").nth(1))
+        .and_then(|r| r.split(')').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(alive(sleeper));
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit(T).success(), "{}", s.log());
+    wait_gone(sleeper);
+    rsgi_e2e::refused_at_start(
+        &["--cron", "-1 -1 oops -1 -1 true"],
+        "--cron '-1 -1 oops -1 -1 true': field 3 is \"oops\"",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -42,11 +42,17 @@ pub fn command(catalog: &Catalog) -> Command {
                 .action(ArgAction::Append)
                 .num_args(1)
                 .value_name(entry.value_name.clone())
-                .allow_hyphen_values(false),
+                .allow_hyphen_values(takes_hyphen_values(&entry.name)),
         };
         cmd = cmd.arg(arg);
     }
     cmd
+}
+
+/// Options whose values start with `-` (a cron entry's `-1 -1 ...` fields); any other
+/// value starting with `-` is taken for an option, so a missing value is reported as such.
+fn takes_hyphen_values(name: &str) -> bool {
+    matches!(name, "cron" | "unique-cron")
 }
 
 /// Parses `args` (program name first). Bad or unknown options give one line naming them.

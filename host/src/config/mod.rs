@@ -120,6 +120,8 @@ pub struct Config {
     /// Commands the master keeps running beside the workers (`--attach-daemon`,
     /// `--attach-daemon2` without a pidfile).
     pub attach_daemons: Vec<daemons::DaemonSpec>,
+    /// `--cron` and `--unique-cron` (true) entries with their commands.
+    pub cron_jobs: Vec<(rsgi_cron::Cron, String, bool)>,
     /// Pidfile-tracked daemons kept across reloads (`--smart-attach-daemon`,
     /// `--smart-attach-daemon2`, `--attach-daemon2` with a pidfile).
     pub smart_daemons: Vec<daemons::SmartSpec>,
@@ -205,6 +207,19 @@ pub struct Config {
     pub procname: crate::proctitle::ProcNames,
     /// Each plugin's own option values, by plugin name.
     pub plugin_options: BTreeMap<String, RVec<OptionValue>>,
+}
+
+/// `--cron` and `--unique-cron` lines, read.
+fn cron_jobs(values: &Values) -> Result<Vec<(rsgi_cron::Cron, String, bool)>, HostError> {
+    let mut jobs = Vec::new();
+    for (option, unique) in [("cron", false), ("unique-cron", true)] {
+        for line in values.get(option).into_iter().flatten() {
+            let (cron, command) = rsgi_cron::parse_line(line)
+                .map_err(|e| HostError::Usage(format!("--{option} {e}")))?;
+            jobs.push((cron, command.to_owned(), unique));
+        }
+    }
+    Ok(jobs)
 }
 
 /// The daemons of `--attach-daemon`, `--attach-daemon2`, `--smart-attach-daemon` and
@@ -468,6 +483,7 @@ impl Config {
             exec_hooks: ExecHooks::from_values(values)?,
             attach_daemons,
             smart_daemons,
+            cron_jobs: cron_jobs(values)?,
             cheaper: cheaper::cheaper(values, processes)?,
             recycle: crate::master::recycle::RecycleLimits {
                 lifetime: Some(seconds(values, "max-worker-lifetime", 0)?).filter(|d| !d.is_zero()),

@@ -51,6 +51,8 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("need-app", &[], "", Flag, "exit with status 22 if the app cannot be loaded (otherwise serve 500s)"),
     opt("smart-attach-daemon", &[], "'PIDFILE CMD'", List, "keep a daemon running that CMD starts and that writes its pid to PIDFILE: CMD runs again when that pid is gone; a graceful reload leaves the daemon running, a shutdown sends it SIGTERM; repeatable"),
     opt("smart-attach-daemon2", &[], "'PIDFILE CMD'", List, "as --smart-attach-daemon for a CMD that stays in the foreground: rsgi writes its pid to PIDFILE; repeatable"),
+    opt("cron", &[], "'MIN HOUR DAY MONTH WEEKDAY CMD'", List, "the master runs CMD (/bin/sh -c) at the minutes the five fields name, local time (-1 any, -N every N), as uWSGI's cron; repeatable"),
+    opt("unique-cron", &[], "'MIN HOUR DAY MONTH WEEKDAY CMD'", List, "as --cron, but not started again while its last run goes on; repeatable"),
     opt("attach-daemon", &[], "CMD", List, "run CMD (with /bin/sh -c) beside the workers, start it again when it exits, stop it with the master (SIGTERM to its process group at shutdown and reload); repeatable"),
     opt("attach-daemon2", &[], "KEY=VALUE,...", List, "a daemon in uWSGI's key=value form: cmd= (required), pidfile= (a smart daemon), daemonize=1 (rsgi writes the pidfile), stopsignal=, reloadsignal=, notifypid=1, control=1 (its death stops rsgi), touch=FILE;FILE (restart it when touched), chdir=, stdin=1, uid=, gid=; repeatable"),
     opt("cheaper", &[], "N", Value, "adaptive worker count: run between N and --processes workers (0 = off); with the default algorithm (spare) add --cheaper-step when every worker has been busy for --cheaper-overload seconds, retire one when more than one has been idle as long"),

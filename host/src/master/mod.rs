@@ -5,6 +5,7 @@
 
 pub mod cheaper;
 mod command;
+pub mod cron;
 pub mod daemons;
 pub mod fifo;
 pub mod harakiri;
@@ -40,6 +41,7 @@ use crate::scoreboard::{Scoreboard, Status};
 use crate::signals::SignalPipe;
 use cheaper::Cheaper;
 use command::Command;
+use cron::CronJobs;
 use daemons::Daemons;
 use fifo::MasterFifo;
 use listen_queue::ListenQueueWatch;
@@ -104,6 +106,8 @@ pub struct Master {
     daemons: Daemons,
     /// `--smart-attach-daemon` processes (tracked by pidfile, kept across reloads).
     smart_daemons: SmartDaemons,
+    /// `--cron` / `--unique-cron` commands.
+    cron: CronJobs,
     /// `--logto`'s file, reopened on demand or rotated by size.
     log: LogReopen,
     /// Slots still to replace in a chain reload.
@@ -162,7 +166,9 @@ impl Master {
             config.worker_reload_mercy,
         );
         let smart_daemons = SmartDaemons::new(&config.smart_daemons);
+        let cron = CronJobs::new(&config.cron_jobs);
         Ok(Master {
+            cron,
             log,
             cheaper,
             smart_daemons,
@@ -214,6 +220,7 @@ impl Master {
                 self.daemons.restart_touched();
                 self.daemons.start_due();
                 self.smart_daemons.watch();
+                self.cron.run_due(rsgi_cron::local_now());
             }
             self.notify_service();
         }
@@ -266,6 +273,7 @@ impl Master {
                 self.service.stopping("immediate shutdown");
                 self.daemons.kill_all();
                 self.smart_daemons.stop_all();
+                self.cron.stop_all();
                 self.table.signal_all(Signal::SIGKILL);
                 self.phase = Phase::Stopping {
                     kill_at: None,
@@ -353,6 +361,7 @@ impl Master {
         self.table.signal_all(Signal::SIGTERM);
         self.daemons.stop_all(self.config.reload_mercy, false);
         self.smart_daemons.stop_all();
+        self.cron.stop_all();
     }
 
     fn reap_workers(&mut self) {
@@ -362,7 +371,9 @@ impl Master {
                     let running = self.phase == Phase::Running;
                     match self.daemons.exited(pid, death, running) {
                         daemons::Ended::NotADaemon => {
-                            self.smart_daemons.exited(pid, death);
+                            if !self.smart_daemons.exited(pid, death) {
+                                self.cron.exited(pid, death);
+                            }
                         }
                         daemons::Ended::Control => {
                             self.stop("control daemon exited", ExitCode::Failure)

@@ -28,7 +28,6 @@
 //! probes for a feature takes its fallback.
 
 pub mod cache;
-pub mod cron;
 pub mod harakiri;
 pub mod locks;
 pub mod signals;

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use super::cron::{self, Cron};
 use super::signals;
 use crate::thread_state;
+use rsgi_cron::{self as cron, Cron};
 
 #[derive(Debug, Clone, Copy)]
 enum Kind {

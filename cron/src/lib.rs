@@ -1,5 +1,6 @@
-//! `uwsgi.add_cron(signum, minute, hour, day, month, weekday)`: which minutes a cron
-//! entry runs in, with uWSGI's field rules.
+//! uWSGI's cron entries: which minutes one runs in, with uWSGI's field rules. The python
+//! plugin's `uwsgi.add_cron(signum, minute, hour, day, month, weekday)` and the master's
+//! `--cron 'MIN HOUR DAY MONTH WEEKDAY COMMAND'` both use them.
 //!
 //! Each field is a number (`30`: at minute 30), `-1` (any), or `-N` for N > 1 (every N:
 //! `-15` in the minute field is minutes 0, 15, 30, 45), as in uWSGI. Weekdays count from
@@ -94,6 +95,29 @@ impl Cron {
     }
 }
 
+/// Reads `MIN HOUR DAY MONTH WEEKDAY COMMAND` (uWSGI's `cron` option): the entry and the
+/// command (the rest of the line, trimmed); the error says what is wrong.
+pub fn parse_line(line: &str) -> Result<(Cron, &str), String> {
+    let mut rest = line.trim_start();
+    let mut fields = [0i64; 5];
+    for (i, field) in fields.iter_mut().enumerate() {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let word = &rest[..end];
+        *field = word.parse().map_err(|_| {
+            format!("'{line}': field {} is {word:?}, want a number (-1 any, -N every N) and then the command", i + 1)
+        })?;
+        rest = rest[end..].trim_start();
+    }
+    let command = rest.trim_end();
+    if command.is_empty() {
+        return Err(format!("'{line}': no command after the five fields"));
+    }
+    let [minute, hour, day, month, weekday] = fields;
+    let cron =
+        Cron::new(minute, hour, day, month, weekday).map_err(|e| format!("'{line}': {e}"))?;
+    Ok((cron, command))
+}
+
 /// The local time now (`localtime_r`).
 pub fn local_now() -> LocalTime {
     // SAFETY: `time(NULL)` has no memory effects; `localtime_r` writes only into `tm`,
@@ -125,6 +149,23 @@ mod tests {
             month,
             weekday,
         }
+    }
+
+    #[test]
+    fn a_line_is_five_fields_and_a_command() {
+        let (cron, command) = parse_line(" -5 -1 -1 -1 -1  /usr/bin/backup --all ").unwrap();
+        assert_eq!(command, "/usr/bin/backup --all");
+        assert_eq!(cron, Cron::new(-5, -1, -1, -1, -1).unwrap());
+        assert!(parse_line("-1 -1 -1 -1").unwrap_err().contains("field 5"));
+        assert!(parse_line("-1 -1 x -1 -1 cmd")
+            .unwrap_err()
+            .contains("field 3 is \"x\""));
+        assert!(parse_line("-1 -1 -1 -1 -1")
+            .unwrap_err()
+            .contains("no command"));
+        assert!(parse_line("60 -1 -1 -1 -1 cmd")
+            .unwrap_err()
+            .contains("minute 60"));
     }
 
     #[test]
