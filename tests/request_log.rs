@@ -192,11 +192,13 @@ fn behind_nginx_the_line_names_remote_addr_and_escapes_the_uri() {
 }
 
 /// Input: `--log-format` alone with Apache's combined format plus the worker, and a GET
-/// with a `User-Agent`, a `Referer` and a quote in the query; then a server started with an
-/// unknown placeholder.
+/// with a `User-Agent`, a `Referer` and a quote in the query; then a format with uWSGI's
+/// `%(cl)`, `%(rssM)`, `%(secs)`, `%(ctime)` and a 5-byte POST; then a server started
+/// with an unknown placeholder.
 /// Answer: request logging is on, each line is exactly the format filled in (no time or
-/// level in front, the quote escaped); the unknown placeholder stops the start with exit
-/// 2 and a line naming it.
+/// level in front, the quote escaped); the second line has cl=5, the worker's resident MiB,
+/// the seconds and the date; the unknown placeholder stops the start with exit 2 and a line
+/// naming it.
 #[test]
 fn log_format_writes_the_line_in_the_given_shape() {
     let format = "%(addr) - %(user) [%(ltime)] \"%(method) %(uri) %(proto)\" %(status) %(size) \"%(referer)\" \"%(uagent)\" w%(wid)";
@@ -225,6 +227,27 @@ fn log_format_writes_the_line_in_the_given_shape() {
         ),
         "{line}"
     );
+    drop(s);
+
+    // uWSGI's other placeholders: a POST's length and the worker's memory in MiB.
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--log-format",
+        "cl=%(cl) rssM=%(rssM) secs=%(secs) [%(ctime)] %(uri)",
+    ]);
+    let mut c = Client::connect(s.addr).unwrap();
+    assert_eq!(
+        c.request("POST", "/echo", &[], b"12345").unwrap().status,
+        200
+    );
+    s.wait_log(" /echo", T);
+    let log = s.log();
+    let line = log.lines().find(|l| l.ends_with(" /echo")).unwrap();
+    assert!(line.starts_with("cl=5 rssM="), "{line}");
+    let rss_mib: u64 = line[10..].split(' ').next().unwrap().parse().unwrap();
+    assert!(rss_mib > 0, "{line}");
+    assert!(line.contains(" secs=0.") && line.contains(" 20"), "{line}");
     drop(s);
 
     let (code, out) = rsgi_e2e::run_to_exit(

@@ -17,6 +17,12 @@
 //! | `%(host)`, `%(referer)`, `%(uagent)` | the `Host`, `Referer`, `User-Agent` headers (`-`) |
 //! | `%(var.NAME)` | a request variable by its CGI name (`HTTP_X_FORWARDED_FOR`, `REMOTE_PORT`, ...; `-`) |
 //! | `%(pid)`, `%(wid)` | the worker's process id, its worker number |
+//! | `%(secs)` | how long the request took, in seconds (`0.000214`) |
+//! | `%(tmsecs)`, `%(tmicros)` | its start, milliseconds / microseconds since 1970 |
+//! | `%(ctime)` | its start, `Tue Nov 24 01:44:18 2026` (UTC) |
+//! | `%(cl)` | the request body's `Content-Length` (0 without one) |
+//! | `%(vars)` | how many variables and headers the request had |
+//! | `%(rss)`, `%(vsz)`, `%(rssM)`, `%(vszM)` | the worker's memory, bytes / MiB (read per line) |
 //!
 //! Values that come from the request are escaped as in the default line (bytes outside
 //! printable ASCII as `\xNN`, quotes and backslashes with a backslash), so no request can
@@ -53,6 +59,17 @@ enum Piece {
     Var(String),
     Pid,
     Wid,
+    Secs,
+    StartMillis,
+    StartMicros,
+    Ctime,
+    ContentLength,
+    Vars,
+    /// Resident (true) or virtual memory, in MiB (true) or bytes.
+    Memory {
+        resident: bool,
+        mib: bool,
+    },
 }
 
 impl LogFormat {
@@ -87,10 +104,20 @@ impl LogFormat {
                 "uagent" => Piece::Header("user-agent", "HTTP_USER_AGENT"),
                 "pid" => Piece::Pid,
                 "wid" => Piece::Wid,
+                "secs" => Piece::Secs,
+                "tmsecs" => Piece::StartMillis,
+                "tmicros" => Piece::StartMicros,
+                "ctime" => Piece::Ctime,
+                "cl" => Piece::ContentLength,
+                "vars" => Piece::Vars,
+                "rss" => Piece::Memory { resident: true, mib: false },
+                "vsz" => Piece::Memory { resident: false, mib: false },
+                "rssM" => Piece::Memory { resident: true, mib: true },
+                "vszM" => Piece::Memory { resident: false, mib: true },
                 var if var.starts_with("var.") && var.len() > 4 => Piece::Var(var[4..].to_string()),
                 other => {
                     return Err(format!(
-                        "--log-format: unknown placeholder %({other}) (known: addr, user, method, uri, proto, status, size, msecs, micros, ltime, time, epoch, iso, host, referer, uagent, var.NAME, pid, wid)"
+                        "--log-format: unknown placeholder %({other}) (known: addr, user, method, uri, proto, status, size, msecs, micros, secs, ltime, ctime, time, epoch, tmsecs, tmicros, iso, host, referer, uagent, var.NAME, cl, vars, pid, wid, rss, vsz, rssM, vszM)"
                     ))
                 }
             });
@@ -136,10 +163,42 @@ impl LogFormat {
                 Piece::Var(name) => escaped_or_dash(out, var(entry, name)),
                 Piece::Pid => write!(out, "{}", std::process::id()),
                 Piece::Wid => write!(out, "{}", entry.worker),
+                Piece::Secs => write!(out, "{:.6}", micros as f64 / 1e6),
+                Piece::StartMillis => write!(out, "{}", entry.started_us / 1000),
+                Piece::StartMicros => write!(out, "{}", entry.started_us),
+                Piece::Ctime => {
+                    super::log_time::ctime(entry.started_us, out);
+                    Ok(())
+                }
+                Piece::ContentLength => {
+                    let length = var(entry, "CONTENT_LENGTH")
+                        .or_else(|| header(entry, "content-length", "HTTP_CONTENT_LENGTH"))
+                        .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok());
+                    write!(out, "{}", length.unwrap_or(0))
+                }
+                Piece::Vars => write!(out, "{}", entry.vars.len() + entry.headers.len()),
+                Piece::Memory { resident, mib } => {
+                    let bytes = own_memory(*resident);
+                    write!(out, "{}", if *mib { bytes >> 20 } else { bytes })
+                }
             };
         }
         out.push(b'\n');
     }
+}
+
+/// This process's resident or virtual memory in bytes, from `/proc/self/statm` (0 when
+/// it cannot be read).
+fn own_memory(resident: bool) -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(usize::from(resident))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
+    pages * page
 }
 
 fn escaped_or_dash(out: &mut Vec<u8>, value: Option<&[u8]>) -> std::io::Result<()> {
@@ -253,6 +312,35 @@ mod tests {
                 &e
             ),
             "{\"client\": \"10.9.9.9\", \"user\": \"ann\", \"host\": \"site\", \"ip\": \"10.2.2.2\", \"t\": 1795484658, \"us\": 413589, \"at\": \"2026-11-24T01:44:18.413589Z\"}\n"
+        );
+    }
+
+    #[test]
+    fn timing_size_and_memory_placeholders() {
+        let headers = [h("Content-Length", "12"), h("Host", "h")];
+        let e = entry(&headers, &[], NameStyle::Http);
+        assert_eq!(
+            line(
+                "%(secs) %(tmsecs) %(tmicros) [%(ctime)] cl=%(cl) vars=%(vars)",
+                &e
+            ),
+            "0.413589 1795484658000 1795484658000000 [Tue Nov 24 01:44:18 2026] cl=12 vars=2\n"
+        );
+        // Behind the uwsgi protocol the length is nginx's CONTENT_LENGTH; none is 0.
+        let vars = [h("CONTENT_LENGTH", "7")];
+        assert_eq!(line("%(cl)", &entry(&[], &vars, NameStyle::Cgi)), "7\n");
+        assert_eq!(line("%(cl)", &entry(&[], &[], NameStyle::Cgi)), "0\n");
+        // This test process's own memory: some MiB resident, more virtual.
+        let memory = line("%(rss) %(vsz) %(rssM) %(vszM)", &e);
+        let n: Vec<u64> = memory
+            .split_whitespace()
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert!(n[0] > 1 << 20 && n[1] >= n[0], "{memory}");
+        // Read again for each placeholder: the same within what the test threads move.
+        assert!(
+            n[2].abs_diff(n[0] >> 20) <= 16 && n[3].abs_diff(n[1] >> 20) <= 64,
+            "{memory}"
         );
     }
 

@@ -43,11 +43,29 @@ pub fn rfc3339(unix_us: u64, out: &mut Vec<u8>) {
     );
 }
 
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Appends `Tue Nov 24 01:44:18 2026` (`ctime(3)`'s shape, UTC: uWSGI's `%(ctime)`).
+pub fn ctime(unix_us: u64, out: &mut Vec<u8>) {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    let c = Civil::at(unix_us);
+    let weekday = DAYS[(unix_us / 1_000_000 / 86_400 % 7) as usize];
+    let _ = write!(
+        out,
+        "{weekday} {} {:>2} {:02}:{:02}:{:02} {:04}",
+        MONTHS[c.month as usize - 1],
+        c.day,
+        c.hour,
+        c.minute,
+        c.second,
+        c.year
+    );
+}
+
 /// Appends `24/Nov/2026:01:44:18 +0000`.
 pub fn apache(unix_us: u64, out: &mut Vec<u8>) {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
     let c = Civil::at(unix_us);
     let _ = write!(
         out,
@@ -102,6 +120,16 @@ mod tests {
             text(rfc3339, 4_107_542_400_000_001),
             "2100-03-01T00:00:00.000001Z"
         );
+    }
+
+    #[test]
+    fn ctime_names_the_weekday_and_pads_the_day() {
+        assert_eq!(text(ctime, 0), "Thu Jan  1 00:00:00 1970");
+        assert_eq!(
+            text(ctime, 1_795_484_658_413_589),
+            "Tue Nov 24 01:44:18 2026"
+        );
+        assert_eq!(text(ctime, 951_868_799_500_000), "Tue Feb 29 23:59:59 2000");
     }
 
     #[test]
