@@ -49,10 +49,17 @@ impl CronJobs {
         }
     }
 
+    /// Starts the commands due now (local time); nothing to look up without entries.
+    pub fn run_due_now(&mut self) {
+        if !self.jobs.is_empty() {
+            self.run_due(rsgi_cron::local_now());
+        }
+    }
+
     /// Starts the commands due in the minute `now`, once per minute (the master looks at
     /// least once a second).
-    pub fn run_due(&mut self, now: LocalTime) {
-        if self.jobs.is_empty() || self.last_minute == Some(now) {
+    fn run_due(&mut self, now: LocalTime) {
+        if self.last_minute == Some(now) {
             return;
         }
         self.last_minute = Some(now);

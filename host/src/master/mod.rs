@@ -220,7 +220,7 @@ impl Master {
                 self.daemons.restart_touched();
                 self.daemons.start_due();
                 self.smart_daemons.watch();
-                self.cron.run_due(rsgi_cron::local_now());
+                self.cron.run_due_now();
             }
             self.notify_service();
         }
