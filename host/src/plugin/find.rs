@@ -1,10 +1,13 @@
-//! Where plugins are looked for: `--plugin-dir`, `RSGI_PLUGIN_DIR`, the directory of the
-//! `rsgi` binary (a cargo target dir in a dev build, so `cargo run` just works), then the
-//! install's default `$prefix/lib/rsgi/plugins`.
+//! Where plugins are looked for: `--plugin-dir` (also `RSGI_PLUGIN_DIR` or the config
+//! file, as every option), then `../lib/rsgi/plugins` beside the `rsgi` binary (an install
+//! under any prefix), the binary's own directory (a cargo target dir in a dev build, so
+//! `cargo run` just works), then [`DEFAULT_DIR`].
 
 use std::path::{Path, PathBuf};
 
-/// The default plugin directory of an installed rsgi (`RSGI_PLUGIN_PREFIX` at build time).
+/// The default plugin directory of an installed rsgi: `RSGI_DEFAULT_PLUGIN_DIR` in the
+/// environment of the build (`cargo build`), read at compile time; without it
+/// `/usr/local/lib/rsgi/plugins`.
 pub const DEFAULT_DIR: &str = match option_env!("RSGI_DEFAULT_PLUGIN_DIR") {
     Some(dir) => dir,
     None => "/usr/local/lib/rsgi/plugins",
