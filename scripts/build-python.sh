@@ -24,12 +24,14 @@
 #
 # Build dependencies come from Debian (installed when missing; needs root or sudo).
 # Environment: RSGI_PYTHONS_DIR (default build/pythons), RSGI_PYTHON_SUITE (default trixie),
-# RSGI_DEBIAN_MIRROR (default http://deb.debian.org/debian), JOBS (default 2).
+# RSGI_DEBIAN_MIRROR (the Debian archive to take the source from; by default the one this
+# machine's own apt configuration uses for Debian, read from /etc/apt/sources.list and
+# /etc/apt/sources.list.d/), JOBS (default 2).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHONS="${RSGI_PYTHONS_DIR:-$ROOT/build/pythons}"
-MIRROR="${RSGI_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+MIRROR="${RSGI_DEBIAN_MIRROR:-}"
 JOBS="${JOBS:-2}"
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
@@ -112,6 +114,44 @@ install_build_deps() {
 
 # --- the source, through an apt configuration of our own ----------------------
 
+# The Debian archive this machine's apt is set up to use: the first URI of an enabled
+# entry (one-line `deb`/`deb-src` lines or deb822 stanzas) for a Debian release suite.
+# Suites of other archives (security, a vendor's repository) do not count.
+machine_debian_mirror() {
+    local files=()
+    [ -r /etc/apt/sources.list ] && files+=(/etc/apt/sources.list)
+    for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+        [ -r "$f" ] && files+=("$f")
+    done
+    [ "${#files[@]}" -gt 0 ] || return 1
+    awk '
+        function release(suite) {
+            return suite ~ /^(oldoldstable|oldstable|stable|testing|unstable|sid|experimental|buster|bullseye|bookworm|trixie|forky|duke)(-updates)?$/
+        }
+        function stanza_end() {
+            if (types ~ /deb/ && enabled && uris != "") {
+                n = split(suites, s, /[ \t]+/)
+                for (i = 1; i <= n; i++) if (release(s[i])) { split(uris, u, /[ \t]+/); print u[1]; exit }
+            }
+            types = ""; uris = ""; suites = ""; enabled = 1
+        }
+        FNR == 1 { stanza_end() }
+        /^[ \t]*#/ { next }
+        /^(deb|deb-src)[ \t]/ {
+            line = $0; sub(/\[[^]]*\]/, "", line)
+            n = split(line, w, /[ \t]+/)
+            if (n >= 3 && release(w[3])) { print w[2]; exit }
+            next
+        }
+        /^Types:/ { sub(/^Types:[ \t]*/, ""); types = $0; next }
+        /^URIs:/ { sub(/^URIs:[ \t]*/, ""); uris = $0; next }
+        /^Suites:/ { sub(/^Suites:[ \t]*/, ""); suites = $0; next }
+        /^Enabled:[ \t]*no/ { enabled = 0; next }
+        /^[ \t]*$/ { stanza_end() }
+        END { stanza_end() }
+    ' "${files[@]}" | head -1
+}
+
 APT_DIR="$PYTHONS/apt-$SUITE"
 APT_OPTS=(
     -o "Dir::Etc::SourceList=$APT_DIR/sources.list"
@@ -126,6 +166,11 @@ APT_OPTS=(
 
 # Downloads the source package into $APT_DIR/src (once); prints the orig tarball's path.
 download_source() {
+    if [ -z "$MIRROR" ]; then
+        MIRROR="$(machine_debian_mirror)" || true
+        [ -n "$MIRROR" ] || die "no Debian archive in this machine's apt configuration (/etc/apt/sources.list, /etc/apt/sources.list.d/): set RSGI_DEBIAN_MIRROR to one"
+        log "Debian archive from this machine's apt configuration: $MIRROR"
+    fi
     mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial" "$APT_DIR/src"
     [ -r "$KEYRING" ] || die "$KEYRING is missing (Debian package debian-archive-keyring)"
     printf 'deb-src [signed-by=%s] %s %s main\n' "$KEYRING" "$MIRROR" "$SUITE" \
