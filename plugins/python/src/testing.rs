@@ -2,7 +2,7 @@
 //! host-side fakes of the body reader and the responder that record what they were asked.
 
 use std::ffi::c_void;
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 
 use abi_stable::std_types::{RErr, ROk, ROption, RResult, RSlice, RSliceMut, RStr};
 use pyo3::prelude::*;
@@ -14,10 +14,45 @@ use crate::thread_state;
 
 static START: Once = Once::new();
 
+/// The dispositions of [`PYTHON_SIGNALS`] right before the interpreter started.
+static BEFORE_START: OnceLock<Vec<(i32, libc::sighandler_t)>> = OnceLock::new();
+
+/// The signals CPython takes over when it installs its handlers (`install_signal_handlers`):
+/// SIGINT (KeyboardInterrupt, only when its disposition is the default one), SIGPIPE and
+/// SIGXFSZ (ignored).
+pub const PYTHON_SIGNALS: [i32; 3] = [libc::SIGINT, libc::SIGPIPE, libc::SIGXFSZ];
+
 /// Runs `f` attached to an interpreter started once for the whole test binary.
 pub fn python<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
-    START.call_once(|| interp::initialize(&Settings::default()).expect("Python starts"));
+    START.call_once(|| {
+        let _ = BEFORE_START.set(signal_dispositions());
+        interp::initialize(&Settings::default()).expect("Python starts")
+    });
     thread_state::attach(f)
+}
+
+/// The current disposition (handler, `SIG_DFL` or `SIG_IGN`) of each of [`PYTHON_SIGNALS`].
+pub fn signal_dispositions() -> Vec<(i32, libc::sighandler_t)> {
+    PYTHON_SIGNALS
+        .iter()
+        .map(|&signal| {
+            // SAFETY: reads the disposition without changing it (no new action given).
+            let handler = unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                assert_eq!(libc::sigaction(signal, std::ptr::null(), &mut old), 0);
+                old.sa_sigaction
+            };
+            (signal, handler)
+        })
+        .collect()
+}
+
+/// [`signal_dispositions`] as they were right before [`python`] started the interpreter:
+/// what the test process inherited (SIGINT is ignored when the tests run in the background
+/// or under `nohup`; Rust ignores SIGPIPE), which Python must leave as it found it.
+pub fn signal_dispositions_before_start() -> &'static [(i32, libc::sighandler_t)] {
+    python(|_| ());
+    BEFORE_START.get().expect("recorded at the start")
 }
 
 /// An option value as the host hands it over: `opt("pythonpath", &["a", "b"])`.
