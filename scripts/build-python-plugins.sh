@@ -6,7 +6,7 @@
 #   scripts/build-python-plugins.sh --release 3.14t    # only 3.14t, next to target/release/rsgi
 #
 # For each TAG (`3.13`, or `3.13t` for the free-threaded build):
-#   - the interpreter: build/pythons/TAG/bin/pythonTAG when scripts/build-python.sh built
+#   - the interpreter: PYTHONS/TAG/bin/pythonTAG (scripts/pythons-dir.sh) when scripts/build-python.sh built
 #     it; else `python3` on PATH when that is Python TAG (with a shared libpython); else
 #     scripts/build-python.sh builds it from Debian's source package;
 #   - `cargo build -p rsgi-plugin-python` (for 3.13t: plugins/python-pyo3-0.28) with
@@ -24,7 +24,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PYTHONS="${RSGI_PYTHONS_DIR:-$ROOT/build/pythons}"
+# shellcheck source=scripts/pythons-dir.sh
+source "$ROOT/scripts/pythons-dir.sh"
+PYTHONS="$(rsgi_pythons_dir)"
 RSGI_TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 PROFILE=debug
 CARGO_PROFILE=()

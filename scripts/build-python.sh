@@ -2,15 +2,17 @@
 # Build a CPython from Debian's own source package, for running rsgi's python plugin
 # against a Python other than the one on PATH.
 #
-#   scripts/build-python.sh 3.13                # -> build/pythons/3.13/bin/python3.13
-#   scripts/build-python.sh 3.13 --disable-gil   # -> build/pythons/3.13t/bin/python3.13t
+#   scripts/build-python.sh 3.13                # -> PYTHONS/3.13/bin/python3.13
+#   scripts/build-python.sh 3.13 --disable-gil   # -> PYTHONS/3.13t/bin/python3.13t
+# PYTHONS is a cache outside the clone, shared by every clone on the machine: see
+# scripts/pythons-dir.sh (~/.cache/rsgi/pythons unless RSGI_PYTHONS_DIR says otherwise).
 #   RSGI_PYTHON_SUITE=forky scripts/build-python.sh 3.14 --disable-gil  # where the mirror has it
 #
 # Prints the path of the built interpreter as its last line of output.
 #
 # Where the source comes from: `apt-get source --download-only python3.13` from Debian
 # trixie (or RSGI_PYTHON_SUITE), through an apt configuration of its own (a sources list,
-# lists and cache directories under build/pythons/apt-<suite>), so the machine's apt setup is neither read nor
+# lists and cache directories under PYTHONS/apt-<suite>), so the machine's apt setup is neither read nor
 # changed. Only the upstream tarball in the source package (python3.13_*.orig.tar.xz) is
 # used; Debian's patches are not applied. The download is checked by apt against the
 # signed Release file (debian-archive-keyring).
@@ -18,19 +20,21 @@
 # How it is built: ./configure --enable-shared (a libpython for the plugin to link),
 # with an rpath to its own lib directory so the interpreter finds its own libpython,
 # and --disable-gil for the free-threaded build; `make -j2`, `make install` into
-# build/pythons/<VERSION>[t]. A stamp file records what was built; a second run with the
+# PYTHONS/<VERSION>[t]. A stamp file records what was built; a second run with the
 # same arguments does nothing but print the path. ssl, sqlite3, ctypes, decimal, bz2,
 # lzma, zlib and readline must import, or the build counts as failed.
 #
 # Build dependencies come from Debian (installed when missing; needs root or sudo).
-# Environment: RSGI_PYTHONS_DIR (default build/pythons), RSGI_PYTHON_SUITE (default trixie),
+# Environment: RSGI_PYTHONS_DIR (default ~/.cache/rsgi/pythons), RSGI_PYTHON_SUITE (default trixie),
 # RSGI_DEBIAN_MIRROR (the Debian archive to take the source from; by default the one this
 # machine's own apt configuration uses for Debian, read from /etc/apt/sources.list and
 # /etc/apt/sources.list.d/), JOBS (default 2).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PYTHONS="${RSGI_PYTHONS_DIR:-$ROOT/build/pythons}"
+# shellcheck source=scripts/pythons-dir.sh
+source "$ROOT/scripts/pythons-dir.sh"
+PYTHONS="$(rsgi_pythons_dir)"
 MIRROR="${RSGI_DEBIAN_MIRROR:-}"
 JOBS="${JOBS:-2}"
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
@@ -89,6 +93,12 @@ SOURCE_PKG="python$VERSION"
 
 # What a finished build must match: the arguments and the tarball it came from.
 stamp_key() { echo "python=$TAG tarball=$1 configure=--enable-shared${2:+ $2}"; }
+
+# One build of a TAG at a time on this machine (two clones may ask at once); the second
+# finds the first one's result.
+mkdir -p "$PYTHONS"
+exec 9>"$PYTHONS/.lock-$TAG"
+flock 9
 
 if [ -f "$STAMP" ] && [ -x "$EXE" ]; then
     log "$TAG already built ($(head -1 "$STAMP")); remove $PREFIX to rebuild"

@@ -3,7 +3,8 @@
 # (3.11): the last step of scripts/test.sh, which installed the Debian packages and built
 # the workspace before it.
 #   1. scripts/build-python.sh 3.13 and 3.13 --disable-gil: CPython from Debian's source
-#      package, into build/pythons/ (cached: a second run reuses them);
+#      package, into the machine's CPython cache outside the clone (scripts/pythons-dir.sh;
+#      a second run, from any clone, reuses them);
 #   2. cargo build --workspace: the rsgi binary and the http plugin the tests use;
 #   3. scripts/build-python-plugins.sh: librsgi_python3.11.so, librsgi_python3.13.so and
 #      librsgi_python3.13t.so (pyo3 0.28 build, plugins/python-pyo3-0.28) next to
@@ -14,6 +15,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$(pwd)"
+# shellcheck source=scripts/pythons-dir.sh
+source "$ROOT/scripts/pythons-dir.sh"
+PYTHONS="$(rsgi_pythons_dir)"
 start=$(date +%s)
 TIMES=()
 
@@ -37,7 +41,7 @@ step "build the python plugin per interpreter" scripts/build-python-plugins.sh
 unit_tests() {
     local tag="$1" crate=(-p rsgi-plugin-python)
     [ "$tag" = 3.13t ] && crate=(--manifest-path plugins/python-pyo3-0.28/Cargo.toml --locked)
-    PYO3_PYTHON="$ROOT/build/pythons/$tag/bin/python$tag" RSGI_PYTHON_PLUGIN_NAME="python$tag" \
+    PYO3_PYTHON="$PYTHONS/$tag/bin/python$tag" RSGI_PYTHON_PLUGIN_NAME="python$tag" \
         CARGO_TARGET_DIR="$ROOT/build/plugin-$tag" \
         nice -n 10 cargo test -q "${crate[@]}"
 }
