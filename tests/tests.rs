@@ -17,6 +17,8 @@ mod harakiri;
 mod threads;
 // Options: --help, bad options, config file and environment precedence.
 mod options;
+// Config files that include others: uWSGI's ini/include/inherit, TOML's include; loops refused.
+mod ini_inherit;
 // --cheaper: workers added under load, retired when idle.
 mod cheaper;
 // systemd's notify protocol: READY=1, RELOADING=1, STOPPING=1, watchdog pings.

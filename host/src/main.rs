@@ -25,6 +25,7 @@ mod worker;
 use config::catalog::Catalog;
 use config::cli::{self, Parsed};
 use config::sources::{self, Bootstrap};
+use config::suggest::Suggestions;
 use config::{Config, SocketProtocol};
 use error::HostError;
 use exec_hooks::Phase;
@@ -67,18 +68,28 @@ fn run() -> Result<ExitCode, HostError> {
     let plugins = Plugins::load(&plugin_specs(&boot), &boot.plugin_dirs)?;
     let mut catalog = Catalog::host();
     plugins.declare_options(&mut catalog)?;
-    let no_app_hint = |e: HostError| hint_app_plugin(e, plugins.app().is_none());
-    let cli_values = match cli::parse(&catalog, &args).map_err(no_app_hint)? {
+    let suggest = Suggestions::new(&catalog, &plugins.app_names(), || {
+        plugin::options_in_search_path(&boot.plugin_dirs)
+    });
+    let cli_values = match cli::parse(&catalog, &args, &suggest)? {
         Parsed::Print(text) => {
             print!("{text}");
             return Ok(ExitCode::Clean);
         }
         Parsed::Run(values) => values,
     };
-    let file_values = match &boot.config_file {
-        Some(path) => sources::read_file(path, &catalog).map_err(no_app_hint)?,
-        None => Default::default(),
-    };
+    let file_values = sources::file_values(&boot.file_settings, &catalog, &suggest)?;
+    let internal = [
+        master::reload::ENV_FDS,
+        master::reload::ENV_WORKERS,
+        master::reload::ENV_DAEMONS,
+    ];
+    let env_names = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| !internal.contains(&k.as_str()));
+    // Loaded options only: a server that starts loads no other plugin file into the master.
+    let loaded_only = Suggestions::new(&catalog, &plugins.app_names(), Vec::new);
+    let env_warnings = sources::misspelt_env(&catalog, env_names, &loaded_only);
     let values = config::merge(cli_values, sources::read_env(&catalog, &env), file_values);
     let config = Config::from_values(&values, &catalog)?;
     process_env::apply(&config)?;
@@ -89,7 +100,7 @@ fn run() -> Result<ExitCode, HostError> {
     if let Some(dir) = &config.chdir {
         tracing::info!("working directory {}", dir.display());
     }
-    for warning in &config.not_needed {
+    for warning in config.not_needed.iter().chain(&env_warnings) {
         tracing::warn!("{warning}");
     }
     config.exec_hooks.run(Phase::Asap)?;
@@ -179,23 +190,6 @@ fn run() -> Result<ExitCode, HostError> {
     let master = Master::new(config, plugins, app, listeners, stats, signals, &inherited)
         .map_err(HostError::Runtime)?;
     Ok(master.run())
-}
-
-/// An unknown option while no app plugin is loaded is most likely one of the app plugin's
-/// (`--module`, `enable-threads`): say so, and how to load it.
-fn hint_app_plugin(e: HostError, no_app: bool) -> HostError {
-    let unknown = |m: &str| m.contains("unexpected argument") || m.contains("unknown option");
-    let hint = "no app plugin is loaded, and options such as --module come from one: add --plugin python (in an ini file: plugins = python3)";
-    match e {
-        HostError::Usage(m) if no_app && unknown(&m) => HostError::Usage(format!("{m}\n  {hint}")),
-        HostError::ConfigFile { path, message } if no_app && unknown(&message) => {
-            HostError::ConfigFile {
-                path,
-                message: format!("{message}\n  {hint}"),
-            }
-        }
-        e => e,
-    }
 }
 
 /// The plugins to load: those asked for, plus the protocol plugins the sockets need.

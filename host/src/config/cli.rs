@@ -5,6 +5,7 @@ use rsgi_plugin_api::OptionKind;
 
 use super::catalog::{Catalog, Owner};
 use super::sources::Values;
+use super::suggest::{Spelling, Suggestions};
 use crate::error::HostError;
 
 /// What the command line asked for.
@@ -55,14 +56,20 @@ fn takes_hyphen_values(name: &str) -> bool {
     matches!(name, "cron" | "unique-cron")
 }
 
-/// Parses `args` (program name first). Bad or unknown options give one line naming them.
-pub fn parse(catalog: &Catalog, args: &[String]) -> Result<Parsed, HostError> {
+/// Parses `args` (program name first). Bad or unknown options give one line naming them;
+/// an unknown one also the nearest known option (and how to load its plugin).
+pub fn parse(
+    catalog: &Catalog,
+    args: &[String],
+    suggest: &Suggestions,
+) -> Result<Parsed, HostError> {
     let matches = match command(catalog).try_get_matches_from(args) {
         Ok(m) => m,
         Err(e) => {
             use clap::error::ErrorKind as K;
             return match e.kind() {
                 K::DisplayHelp | K::DisplayVersion => Ok(Parsed::Print(e.render().to_string())),
+                K::UnknownArgument => Err(HostError::Usage(unknown(&e, suggest))),
                 _ => Err(HostError::Usage(one_line(&e.render().to_string()))),
             };
         }
@@ -84,6 +91,23 @@ pub fn parse(catalog: &Catalog, args: &[String]) -> Result<Parsed, HostError> {
     Ok(Parsed::Run(values))
 }
 
+/// `unexpected argument '--proceses' found; did you mean --processes? (see rsgi --help)`.
+fn unknown(e: &clap::Error, suggest: &Suggestions) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let first = one_line(&e.render().to_string());
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return first;
+    };
+    let Some(name) = arg.strip_prefix("--") else {
+        return first;
+    };
+    let name = name.split_once('=').map_or(name, |(n, _)| n);
+    let head = first.trim_end_matches(" (see rsgi --help)");
+    suggest
+        .advise(name, Spelling::Flag)
+        .around(head, " (see rsgi --help)")
+}
+
 /// clap's first line (`error: unexpected argument '--bogus' found`) without the prefix.
 fn one_line(rendered: &str) -> String {
     let first = rendered
@@ -101,7 +125,8 @@ mod tests {
     fn run(args: &[&str]) -> Result<Parsed, HostError> {
         let mut all = vec!["rsgi".to_string()];
         all.extend(args.iter().map(|s| s.to_string()));
-        parse(&Catalog::host(), &all)
+        let catalog = Catalog::host();
+        parse(&catalog, &all, &Suggestions::new(&catalog, &[], Vec::new))
     }
 
     #[test]
@@ -109,6 +134,17 @@ mod tests {
         let err = run(&["--bogus"]).err().unwrap().to_string();
         assert!(err.contains("--bogus"), "{err}");
         assert_eq!(err.lines().count(), 1);
+    }
+
+    #[test]
+    fn a_typo_gets_the_nearest_option_on_the_same_line() {
+        for typo in ["--proceses", "--proceses=4"] {
+            let err = run(&[typo, "4"]).err().unwrap().to_string();
+            assert_eq!(
+                err,
+                "unexpected argument '--proceses' found; did you mean --processes? (see rsgi --help)"
+            );
+        }
     }
 
     #[test]

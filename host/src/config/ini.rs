@@ -1,34 +1,32 @@
-//! uWSGI's ini files: `rsgi --config uwsgi.ini` reads the `[uwsgi]` section as a config
-//! table, so an existing setup starts as it is, and each option rsgi lacks is named by the
-//! usual "unknown option" error instead of being dropped.
+//! uWSGI's ini files: `rsgi --config uwsgi.ini` reads the `[uwsgi]` section as options, so
+//! an existing setup starts as it is, and each option rsgi lacks is named by the usual
+//! "unknown option" error instead of being dropped.
 //!
-//! What is read, as uWSGI reads it: `key = value` lines of the `[uwsgi]` section (other
-//! sections are skipped); `#` and `;` start comment lines; `_` in a key means `-`; a key
-//! given again adds a value (a list option takes them all; a single-valued one refuses
-//! the repeat); a bare `key` is the flag `true`. In values: `%d` (the file's directory,
-//! with a trailing `/`), `%n` (its name without `.ini`), `%%`, `%(key)` (the last value of
-//! a key read so far) and `$(NAME)` (an environment variable, empty when unset). Any other
-//! `%` placeholder is an error naming it.
+//! What is read, as uWSGI reads it: `key = value` lines of the `[uwsgi]` section (or of
+//! the section a `FILE:SECTION` name asks for; other sections are skipped); `#` and `;`
+//! start comment lines; `_` in a key means `-`; a key given again adds a value (a list
+//! option takes them all; a single-valued one refuses the repeat); a bare `key` is the
+//! flag `true`. In values: `%d` (the file's directory, with a trailing `/`), `%n` (its name
+//! without `.ini`), `%%`, `%(key)` (the last value of a key read so far) and `$(NAME)` (an
+//! environment variable, empty when unset). Any other `%` placeholder is an error naming
+//! it. This file reads one file; `include.rs` follows `ini =` / `inherit =` to others.
 
 use std::path::Path;
 
-/// The `[uwsgi]` section of `text` (the file at `path`) as a table of strings and arrays
-/// of strings; `env` looks up `$(NAME)`. Errors name the line.
-pub fn to_table(
-    text: &str,
-    path: &Path,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<toml::Table, String> {
-    // The file's directory as an absolute path: `%d` must not change meaning after --chdir.
-    let dir = match std::path::absolute(path).map(|p| p.parent().map(Path::to_path_buf)) {
-        Ok(Some(dir)) => format!("{}/", dir.display()).replace("//", "/"),
-        _ => "./".to_string(),
-    };
-    let name = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut table = toml::Table::new();
+/// One `key = value` line of the section, the value as written (placeholders not expanded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// 1-based line number in the file.
+    pub number: usize,
+    /// The key, `_` turned into `-`.
+    pub key: String,
+    /// The value, trimmed; `true` for a bare key.
+    pub value: String,
+}
+
+/// The `key = value` lines of section `section` of `text`. Errors name the line.
+pub fn section_lines(text: &str, section: &str) -> Result<Vec<Line>, String> {
+    let mut lines = Vec::new();
     let mut in_section = false;
     let mut seen_section = false;
     for (index, raw) in text.lines().enumerate() {
@@ -37,11 +35,11 @@ pub fn to_table(
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
-        if let Some(section) = line.strip_prefix('[') {
-            let section = section
+        if let Some(name) = line.strip_prefix('[') {
+            let name = name
                 .strip_suffix(']')
                 .ok_or_else(|| format!("{}: unclosed section header {line}", at()))?;
-            in_section = section.trim() == "uwsgi";
+            in_section = name.trim() == section;
             seen_section |= in_section;
             continue;
         }
@@ -55,32 +53,49 @@ pub fn to_table(
         if key.is_empty() {
             return Err(format!("{}: a value without a key", at()));
         }
-        let key = key.replace('_', "-");
-        let value =
-            expand(value, &table, &dir, &name, env).map_err(|e| format!("{}: {e}", at()))?;
-        match table.get_mut(&key) {
-            None => {
-                table.insert(key, toml::Value::String(value));
-            }
-            Some(toml::Value::Array(list)) => list.push(toml::Value::String(value)),
-            Some(first) => {
-                let earlier = std::mem::replace(first, toml::Value::Boolean(false));
-                *first = toml::Value::Array(vec![earlier, toml::Value::String(value)]);
-            }
-        }
+        lines.push(Line {
+            number: index + 1,
+            key: key.replace('_', "-"),
+            value: value.to_string(),
+        });
     }
     if !seen_section {
-        return Err("no [uwsgi] section".to_string());
+        return Err(format!("no [{section}] section"));
     }
-    Ok(table)
+    Ok(lines)
 }
 
-/// Replaces the placeholders of one value.
-fn expand(
+/// What `%d` and `%n` stand for in one file.
+#[derive(Debug, Clone)]
+pub struct FileVars {
+    /// `%d`: the file's directory, absolute, with a trailing `/`.
+    pub dir: String,
+    /// `%n`: the file's name without its extension.
+    pub name: String,
+}
+
+impl FileVars {
+    /// The placeholders of the file at `path`. `%d` is absolute so that it keeps its
+    /// meaning after `--chdir`.
+    pub fn of(path: &Path) -> FileVars {
+        let dir = match std::path::absolute(path).map(|p| p.parent().map(Path::to_path_buf)) {
+            Ok(Some(dir)) => format!("{}/", dir.display()).replace("//", "/"),
+            _ => "./".to_string(),
+        };
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        FileVars { dir, name }
+    }
+}
+
+/// Replaces the placeholders of one value: `earlier` gives the last value of a key read
+/// so far (`%(key)`), `env` an environment variable (`$(NAME)`).
+pub fn expand(
     value: &str,
-    table: &toml::Table,
-    dir: &str,
-    name: &str,
+    vars: &FileVars,
+    earlier: &dyn Fn(&str) -> Option<String>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, String> {
     let mut out = String::with_capacity(value.len());
@@ -99,14 +114,9 @@ fn expand(
                 .split_once(')')
                 .ok_or_else(|| format!("unclosed %( in {value:?}"))?;
             let key = key.replace('_', "-");
-            let earlier = match table.get(&key) {
-                Some(toml::Value::String(s)) => s.as_str(),
-                Some(toml::Value::Array(list)) => {
-                    list.last().and_then(|v| v.as_str()).unwrap_or("")
-                }
-                _ => return Err(format!("%({key}) names no key set above it")),
-            };
-            out.push_str(earlier);
+            let earlier =
+                earlier(&key).ok_or_else(|| format!("%({key}) names no key set above it"))?;
+            out.push_str(&earlier);
             rest = after;
         } else if let Some(after) = tail.strip_prefix('$') {
             out.push('$');
@@ -114,8 +124,8 @@ fn expand(
         } else {
             let mut chars = tail[1..].chars();
             match chars.next() {
-                Some('d') => out.push_str(dir),
-                Some('n') => out.push_str(name),
+                Some('d') => out.push_str(&vars.dir),
+                Some('n') => out.push_str(&vars.name),
                 Some('%') => out.push('%'),
                 Some(other) => {
                     return Err(format!(
@@ -135,9 +145,30 @@ fn expand(
 mod tests {
     use super::*;
 
-    fn table(text: &str) -> Result<toml::Table, String> {
+    /// The section's values with placeholders expanded in order, as `include.rs` does.
+    fn table(text: &str) -> Result<Vec<(String, String)>, String> {
         let env = |k: &str| (k == "HOME").then(|| "/home/app".to_string());
-        to_table(text, Path::new("/srv/site/uwsgi.ini"), &env)
+        let vars = FileVars::of(Path::new("/srv/site/uwsgi.ini"));
+        let mut out: Vec<(String, String)> = Vec::new();
+        for line in section_lines(text, "uwsgi")? {
+            let earlier = |k: &str| {
+                out.iter()
+                    .rev()
+                    .find(|(key, _)| key == k)
+                    .map(|(_, v)| v.clone())
+            };
+            let value = expand(&line.value, &vars, &earlier, &env)
+                .map_err(|e| format!("line {}: {e}", line.number))?;
+            out.push((line.key, value));
+        }
+        Ok(out)
+    }
+
+    fn get<'a>(t: &'a [(String, String)], key: &str) -> Vec<&'a str> {
+        t.iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     #[test]
@@ -146,32 +177,37 @@ mod tests {
             "[other]\nprocesses = 9\n\n[uwsgi]\n# comment\n; another\nmodule = site.wsgi:application\nchmod_socket = 660\nmaster\n",
         )
         .unwrap();
-        assert_eq!(t["module"].as_str(), Some("site.wsgi:application"));
-        assert_eq!(t["chmod-socket"].as_str(), Some("660"));
-        assert_eq!(t["master"].as_str(), Some("true"));
-        assert!(!t.contains_key("processes"));
+        assert_eq!(get(&t, "module"), ["site.wsgi:application"]);
+        assert_eq!(get(&t, "chmod-socket"), ["660"]);
+        assert_eq!(get(&t, "master"), ["true"]);
+        assert!(get(&t, "processes").is_empty());
     }
 
     #[test]
-    fn d_is_absolute_for_a_relative_file_name() {
-        let t = to_table("[uwsgi]\nchdir = %d\n", Path::new("site.ini"), &|_| None).unwrap();
-        let cwd = std::env::current_dir().unwrap();
+    fn another_section_is_read_when_asked_for() {
+        let lines = section_lines("[uwsgi]\na = 1\n[prod]\nb = 2\n", "prod").unwrap();
         assert_eq!(
-            t["chdir"].as_str().unwrap(),
-            format!("{}/", cwd.display()).replace("//", "/")
+            lines,
+            [Line {
+                number: 4,
+                key: "b".into(),
+                value: "2".into()
+            }]
         );
     }
 
     #[test]
-    fn a_repeated_key_becomes_a_list_in_order() {
+    fn d_is_absolute_for_a_relative_file_name() {
+        let vars = FileVars::of(Path::new("site.ini"));
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(vars.dir, format!("{}/", cwd.display()).replace("//", "/"));
+        assert_eq!(vars.name, "site");
+    }
+
+    #[test]
+    fn a_repeated_key_gives_each_value_in_order() {
         let t = table("[uwsgi]\nenv = A=1\nenv = B=2\nenv = C=3\n").unwrap();
-        let list: Vec<&str> = t["env"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap())
-            .collect();
-        assert_eq!(list, ["A=1", "B=2", "C=3"]);
+        assert_eq!(get(&t, "env"), ["A=1", "B=2", "C=3"]);
     }
 
     #[test]
@@ -180,12 +216,12 @@ mod tests {
             "[uwsgi]\nchdir = %d\nsocket = /run/%n.sock\nhome = $(HOME)/venv\nwsgi-file = %(chdir)app.py\nx = 100%%\nmissing = [$(NOPE)]\n",
         )
         .unwrap();
-        assert_eq!(t["chdir"].as_str(), Some("/srv/site/"));
-        assert_eq!(t["socket"].as_str(), Some("/run/uwsgi.sock"));
-        assert_eq!(t["home"].as_str(), Some("/home/app/venv"));
-        assert_eq!(t["wsgi-file"].as_str(), Some("/srv/site/app.py"));
-        assert_eq!(t["x"].as_str(), Some("100%"));
-        assert_eq!(t["missing"].as_str(), Some("[]"));
+        assert_eq!(get(&t, "chdir"), ["/srv/site/"]);
+        assert_eq!(get(&t, "socket"), ["/run/uwsgi.sock"]);
+        assert_eq!(get(&t, "home"), ["/home/app/venv"]);
+        assert_eq!(get(&t, "wsgi-file"), ["/srv/site/app.py"]);
+        assert_eq!(get(&t, "x"), ["100%"]);
+        assert_eq!(get(&t, "missing"), ["[]"]);
         assert_eq!(
             table("[uwsgi]\nprocesses = %k\n").unwrap_err(),
             "line 2: unsupported placeholder %k in \"%k\" (rsgi knows %d, %n, %%, %(key) and $(NAME))"

@@ -5,10 +5,13 @@ pub mod catalog;
 pub mod cheaper;
 pub mod cli;
 pub mod daemons;
+pub mod env_list;
+pub mod include;
 pub mod ini;
 pub mod options;
 pub mod request_log;
 pub mod sources;
+pub mod suggest;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

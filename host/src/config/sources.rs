@@ -3,87 +3,83 @@
 //! Precedence: command line > environment > file.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rsgi_plugin_api::OptionKind;
 
 use super::catalog::Catalog;
+use super::env_list;
+use super::include::{self, Setting};
+use super::suggest::{Spelling, Suggestions};
 use crate::error::HostError;
 
 /// Option values by canonical name, each a list of strings (flags are `"true"`/`"false"`).
 pub type Values = BTreeMap<String, Vec<String>>;
 
-/// Reads the config file into values; an unknown key is an error naming it.
-pub fn read_file(path: &Path, catalog: &Catalog) -> Result<Values, HostError> {
-    let text = std::fs::read_to_string(path).map_err(|e| HostError::ConfigFile {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    parse_file(path, &text, catalog)
-}
-
-/// The file's table: TOML, or uWSGI's ini format (its `[uwsgi]` section) for `*.ini`.
-fn parse_table(path: &Path, text: &str) -> Result<toml::Table, HostError> {
-    let bad = |message: String| HostError::ConfigFile {
-        path: path.to_path_buf(),
-        message,
+/// The config files' settings as values, by the catalog: an unknown key is an error naming
+/// its file and line (and the nearest known option); a list option takes every value in
+/// reading order; a single-valued one the value of the highest rank (see `include.rs`),
+/// and two values at one rank (the same key twice in one file) are refused.
+pub fn file_values(
+    settings: &[Setting],
+    catalog: &Catalog,
+    suggest: &Suggestions,
+) -> Result<Values, HostError> {
+    let bad = |s: &Setting, message: String| HostError::ConfigFile {
+        path: s.file.clone(),
+        message: format!("{}: {message}", s.at()),
     };
-    if path.extension().is_some_and(|e| e == "ini") {
-        return super::ini::to_table(text, path, &|name| std::env::var(name).ok()).map_err(bad);
+    let mut by_name: BTreeMap<&str, Vec<&Setting>> = BTreeMap::new();
+    for setting in settings {
+        let Some(entry) = catalog.lookup(&setting.key) else {
+            let advice = suggest.advise(&setting.key, Spelling::Key);
+            return Err(bad(
+                setting,
+                format!("unknown option '{}'{advice}", setting.key),
+            ));
+        };
+        by_name
+            .entry(entry.name.as_str())
+            .or_default()
+            .push(setting);
     }
-    text.parse()
-        .map_err(|e: toml::de::Error| bad(e.message().to_string()))
-}
-
-fn parse_file(path: &Path, text: &str, catalog: &Catalog) -> Result<Values, HostError> {
-    let bad = |message: String| HostError::ConfigFile {
-        path: path.to_path_buf(),
-        message,
-    };
-    let table = parse_table(path, text)?;
     let mut values = Values::new();
-    for (key, value) in table {
-        let entry = catalog
-            .lookup(&key)
-            .ok_or_else(|| bad(format!("unknown option '{key}'")))?;
-        let list = toml_strings(&value)
-            .ok_or_else(|| bad(format!("option '{key}': unsupported value {value}")))?;
-        if entry.kind != OptionKind::List && list.len() > 1 {
-            return Err(bad(format!("option '{key}' takes one value, not a list")));
-        }
-        values.entry(entry.name.clone()).or_default().extend(list);
+    for (name, found) in by_name {
+        let kind = catalog.lookup(name).map(|e| e.kind);
+        let list: Vec<String> = if kind == Some(OptionKind::List) {
+            found
+                .iter()
+                .flat_map(|s| s.values.iter().cloned())
+                .collect()
+        } else {
+            let top = found.iter().map(|s| &s.rank).max().expect("one at least");
+            let winners: Vec<&&Setting> = found.iter().filter(|s| s.rank == *top).collect();
+            let count: usize = winners.iter().map(|s| s.values.len()).sum();
+            if count > 1 {
+                let last = winners.last().expect("one at least");
+                return Err(bad(
+                    last,
+                    format!("option '{}' takes one value, not a list", last.key),
+                ));
+            }
+            winners
+                .iter()
+                .flat_map(|s| s.values.iter().cloned())
+                .collect()
+        };
+        values.insert(name.to_string(), list);
     }
     Ok(values)
 }
 
-fn toml_strings(value: &toml::Value) -> Option<Vec<String>> {
-    Some(match value {
-        toml::Value::String(s) => vec![s.clone()],
-        toml::Value::Integer(i) => vec![i.to_string()],
-        toml::Value::Float(f) => vec![f.to_string()],
-        toml::Value::Boolean(b) => vec![b.to_string()],
-        toml::Value::Array(items) => {
-            let mut out = Vec::new();
-            for item in items {
-                out.extend(toml_strings(item)?);
-            }
-            out
-        }
-        _ => return None,
-    })
-}
-
-/// Reads every known option from `RSGI_<NAME>` variables. List options split on commas.
+/// Reads every known option from `RSGI_<NAME>` variables. A list option's entries are
+/// separated as `env_list.rs` says (commas, or lines).
 pub fn read_env(catalog: &Catalog, env: &dyn Fn(&str) -> Option<String>) -> Values {
     let mut values = Values::new();
     for entry in catalog.entries() {
         if let Some(raw) = env(&entry.env_name()) {
             let list = match entry.kind {
-                OptionKind::List => raw
-                    .split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect(),
+                OptionKind::List => env_list::split(&raw),
                 _ => vec![raw],
             };
             values.insert(entry.name.clone(), list);
@@ -92,13 +88,33 @@ pub fn read_env(catalog: &Catalog, env: &dyn Fn(&str) -> Option<String>) -> Valu
     values
 }
 
+/// A warning for each `RSGI_*` variable among `names` that names no option but is near one
+/// (or names an option of a plugin that is not loaded): most likely a typo. Other `RSGI_*`
+/// variables are left alone: they may be another program's.
+pub fn misspelt_env(
+    catalog: &Catalog,
+    names: impl Iterator<Item = String>,
+    suggest: &Suggestions,
+) -> Vec<String> {
+    let known: Vec<String> = catalog.entries().iter().map(|e| e.env_name()).collect();
+    names
+        .filter(|name| name.starts_with("RSGI_") && !known.contains(name))
+        .filter_map(|name| {
+            let advice = suggest.advise(&name["RSGI_".len()..], Spelling::Env);
+            (advice != Default::default())
+                .then(|| advice.around(&format!("{name} names no option and is not used"), ""))
+        })
+        .collect()
+}
+
 /// What must be known before plugins are loaded: which plugins, where to find them, and
 /// the config file. Gathered from a quick scan of the command line, the environment and
 /// the file, with the usual precedence.
 #[derive(Debug, Clone, Default)]
 pub struct Bootstrap {
-    /// The config file, if any.
-    pub config_file: Option<PathBuf>,
+    /// The settings of the config files (`--config`, repeatable, or `RSGI_CONFIG`) and of
+    /// the files they include, read once.
+    pub file_settings: Vec<Setting>,
     /// Plugin names or paths to load.
     pub plugins: Vec<String>,
     /// Extra plugin directories.
@@ -150,32 +166,19 @@ impl Bootstrap {
         args: &[String],
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, HostError> {
-        let config_file = scan_args(args, &["config", "ini"])
-            .pop()
-            .or_else(|| env("RSGI_CONFIG"))
-            .map(PathBuf::from);
-        let file_text = match &config_file {
-            Some(path) => {
-                Some(
-                    std::fs::read_to_string(path).map_err(|e| HostError::ConfigFile {
-                        path: path.clone(),
-                        message: e.to_string(),
-                    })?,
-                )
-            }
-            None => None,
-        };
-        let file_table = match (&config_file, &file_text) {
-            (Some(path), Some(text)) => Some(parse_table(path, text)?),
-            _ => None,
-        };
+        let mut config_files: Vec<PathBuf> = scan_args(args, &["config", "ini"])
+            .into_iter()
+            .map(PathBuf::from)
+            .collect();
+        if config_files.is_empty() {
+            config_files.extend(env("RSGI_CONFIG").map(PathBuf::from));
+        }
+        let file_settings = include::read(&config_files, env)?;
         let from_file = |keys: &[&str]| -> Vec<String> {
-            let Some(table) = &file_table else {
-                return Vec::new();
-            };
-            keys.iter()
-                .filter_map(|k| table.get(*k))
-                .flat_map(|v| toml_strings(v).unwrap_or_default())
+            file_settings
+                .iter()
+                .filter(|s| keys.contains(&s.key.as_str()))
+                .flat_map(|s| s.values.iter().cloned())
                 .collect()
         };
         let pick = |arg_names: &[&str], env_name: &str| -> Vec<String> {
@@ -190,11 +193,9 @@ impl Bootstrap {
         };
         let plugins = pick(&["plugin", "plugins"], "RSGI_PLUGIN")
             .iter()
-            .flat_map(|s| s.split(','))
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
+            .flat_map(|s| env_list::split(s))
             .collect();
-        let plugin_dirs = pick(&["plugin-dir"], "RSGI_PLUGIN_DIR")
+        let plugin_dirs = pick(&["plugin-dir", "plugins-dir"], "RSGI_PLUGIN_DIR")
             .iter()
             .flat_map(|s| s.split(':'))
             .filter(|s| !s.is_empty())
@@ -203,7 +204,7 @@ impl Bootstrap {
         let wants_uwsgi = !pick(&["socket", "uwsgi-socket"], "RSGI_SOCKET").is_empty();
         let http = !pick(&["http", "http-socket"], "RSGI_HTTP").is_empty();
         Ok(Bootstrap {
-            config_file,
+            file_settings,
             plugins,
             plugin_dirs,
             wants_uwsgi,
@@ -251,32 +252,102 @@ mod tests {
         assert!(!boot.wants_http);
     }
 
+    /// The values of a config file of `text` named `name` (in a directory of its own).
+    fn from_file(name: &str, text: &str) -> Result<Values, HostError> {
+        let dir = std::env::temp_dir().join(format!(
+            "rsgi-sources-{}-{}",
+            std::process::id(),
+            name.replace('.', "-")
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let settings = include::read(&[path], &|_| None);
+        let _ = std::fs::remove_dir_all(&dir);
+        let catalog = Catalog::host();
+        file_values(
+            &settings?,
+            &catalog,
+            &Suggestions::new(&catalog, &[], Vec::new),
+        )
+    }
+
     #[test]
-    fn file_rejects_unknown_key_by_name() {
-        let err = parse_file(Path::new("x.toml"), "bogus = 1\n", &Catalog::host()).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "config file x.toml: unknown option 'bogus'"
+    fn file_rejects_unknown_key_by_name_and_line_with_the_nearest_option() {
+        let err = from_file(
+            "x.toml",
+            "processes = 2
+bogus = 1
+",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("x.toml: line 2: unknown option 'bogus'"),
+            "{err}"
+        );
+        let err = from_file(
+            "y.ini",
+            "[uwsgi]
+proceses = 2
+",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("y.ini: line 2: unknown option 'proceses'; did you mean 'processes'?"),
+            "{err}"
         );
     }
 
     #[test]
     fn file_accepts_aliases_and_lists() {
-        let values = parse_file(
-            Path::new("x.toml"),
-            "workers = 4\nhttp = [\"a:1\", \"b:2\"]\n",
-            &Catalog::host(),
-        )
-        .unwrap();
+        let values = from_file("a.toml", "workers = 4\nhttp = [\"a:1\", \"b:2\"]\n").unwrap();
         assert_eq!(values["processes"], vec!["4"]);
         assert_eq!(values["http"], vec!["a:1", "b:2"]);
     }
 
     #[test]
-    fn env_splits_lists_on_commas() {
-        let values = read_env(&Catalog::host(), &|k| {
-            (k == "RSGI_HTTP").then(|| "a:1, b:2".to_string())
+    fn a_single_valued_option_twice_in_one_file_is_refused() {
+        let err = from_file("twice.ini", "[uwsgi]\nprocesses = 2\nworkers = 3\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("twice.ini: line 3: option 'workers' takes one value, not a list"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn misspelt_rsgi_variables_are_warned_about_and_others_left_alone() {
+        let catalog = Catalog::host();
+        let suggest = Suggestions::new(&catalog, &[], Vec::new);
+        let names = [
+            "RSGI_PROCESES",
+            "RSGI_PROCESSES",
+            "RSGI_SOMETHING_ELSE",
+            "PROCESES",
+        ];
+        assert_eq!(
+            misspelt_env(&catalog, names.iter().map(|s| s.to_string()), &suggest),
+            ["RSGI_PROCESES names no option and is not used; did you mean RSGI_PROCESSES?"]
+        );
+    }
+
+    #[test]
+    fn env_splits_lists_on_commas_or_lines() {
+        let values = read_env(&Catalog::host(), &|k| match k {
+            "RSGI_HTTP" => Some("a:1, b:2".to_string()),
+            "RSGI_ADD_HEADER" => Some("Cache-Control: no-cache\\, no-store".to_string()),
+            "RSGI_ENV" => Some("A=1,2\nB=3\n".to_string()),
+            "RSGI_CHDIR" => Some("/srv/a,b".to_string()),
+            _ => None,
         });
         assert_eq!(values["http"], vec!["a:1", "b:2"]);
+        assert_eq!(
+            values["add-header"],
+            vec!["Cache-Control: no-cache, no-store"]
+        );
+        assert_eq!(values["env"], vec!["A=1,2", "B=3"]);
+        assert_eq!(values["chdir"], vec!["/srv/a,b"]);
     }
 }

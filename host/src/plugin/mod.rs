@@ -10,6 +10,7 @@ use abi_stable::std_types::RSlice;
 use rsgi_plugin_api::{AppModRef, LogLevel, OptionValue, PluginKind, ProtocolModRef};
 
 use crate::config::catalog::{Catalog, Entry, Owner};
+use crate::config::suggest::PluginOptions;
 use crate::error::HostError;
 pub use load::LoadedPlugin;
 
@@ -74,6 +75,15 @@ impl Plugins {
         Ok(())
     }
 
+    /// The names of the loaded app plugins.
+    pub fn app_names(&self) -> Vec<&str> {
+        self.list
+            .iter()
+            .filter(|p| p.kind == PluginKind::App)
+            .map(|p| p.name.as_str())
+            .collect()
+    }
+
     /// Calls each plugin's `init` with its own options. A refusal names the plugin.
     pub fn init(
         &self,
@@ -132,6 +142,33 @@ impl Plugins {
             })
             .collect()
     }
+}
+
+/// The options each plugin file in the search path declares, for "did you mean" (a file
+/// that does not load is skipped: the plugin asked for reports its own failure).
+pub fn options_in_search_path(user_dirs: &[PathBuf]) -> Vec<PluginOptions> {
+    find::all(&find::search_dirs(user_dirs))
+        .iter()
+        .filter_map(|path| load::load(path).ok())
+        .map(|p| PluginOptions {
+            names: (p.module.options())()
+                .iter()
+                .flat_map(|spec| {
+                    std::iter::once(spec.name.to_string()).chain(
+                        spec.aliases
+                            .as_str()
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|a| !a.is_empty())
+                            .map(String::from)
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect(),
+            app: p.kind == PluginKind::App,
+            plugin: p.name,
+        })
+        .collect()
 }
 
 /// Shows the plugins found in the search path, for `--list-plugins`.
