@@ -40,6 +40,9 @@ pub enum HttpError {
     /// A second `Host` header.
     #[error("more than one Host header")]
     DuplicateHost,
+    /// An HTTP/1.1 request without a `Host` header (RFC 9112 §3.2).
+    #[error("HTTP/1.1 request without a Host header")]
+    MissingHost,
     /// `Content-Length` is not a plain run of digits, or does not fit in 64 bits.
     #[error("invalid Content-Length")]
     BadContentLength,
@@ -138,6 +141,7 @@ impl HttpError {
             LineTooLong => "request line or header line too long",
             UriTooLong => "request URI too long",
             DuplicateHost => "more than one Host header",
+            MissingHost => "HTTP/1.1 request without a Host header",
             BadContentLength => "invalid Content-Length",
             ConflictingContentLength => "conflicting Content-Length values",
             LengthWithTransferEncoding => "Content-Length together with Transfer-Encoding",
@@ -175,7 +179,7 @@ impl From<HttpError> for ProtocolError {
 mod tests {
     use super::*;
 
-    const ALL: [HttpError; 31] = {
+    const ALL: [HttpError; 32] = {
         use HttpError::*;
         [
             BadRequestLine,
@@ -188,6 +192,7 @@ mod tests {
             LineTooLong,
             UriTooLong,
             DuplicateHost,
+            MissingHost,
             BadContentLength,
             ConflictingContentLength,
             LengthWithTransferEncoding,

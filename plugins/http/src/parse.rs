@@ -48,6 +48,10 @@ pub fn parse_request(
     let mut raw = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; HEADER_ARRAY_CAPACITY];
     let mut req = httparse::Request::new(&mut []);
     match req.parse_with_uninit_headers(buf, &mut raw[..cap]) {
+        Err(httparse::Error::Version) => match later_http1_minor(buf) {
+            Some(digit) => parse_as_http11(buf, digit, headers, limits),
+            None => Err(map_error(httparse::Error::Version, buf)),
+        },
         Err(e) => Err(map_error(e, buf)),
         Ok(httparse::Status::Partial) => {
             check_partial(buf, limits)?;
@@ -80,7 +84,27 @@ fn holds_empty_line(buf: &[u8]) -> bool {
     })
 }
 
+/// The first limit a head breaks, by where a client sending it a byte at a time would
+/// meet it: the partial checks refuse a head as soon as it breaks a limit, so the answer
+/// to a complete head must not depend on how its bytes arrived (all at once, or trickled).
+#[derive(Default)]
+struct FirstOver(Option<(usize, HttpError)>);
+
+impl FirstOver {
+    /// The limit behind `e` is broken once the buffer holds `at` bytes. On a tie the first
+    /// one noted wins, in the order the partial checks run.
+    fn note(&mut self, at: usize, e: HttpError) {
+        if self.0.is_none_or(|(first, _)| at < first) {
+            self.0 = Some((at, e));
+        }
+    }
+}
+
 /// Checks a complete head against the limits and the framing rules, and fills the spans.
+///
+/// A broken limit is answered before any other fault (a duplicate Host, a bad
+/// Content-Length), since the partial checks would have refused the head before those
+/// could be seen; among the limits, the one a trickled head breaks first.
 fn complete(
     buf: &[u8],
     head_len: usize,
@@ -92,18 +116,20 @@ fn complete(
     let (Some(method), Some(uri), Some(minor)) = (req.method, req.path, req.version) else {
         return Err(HttpError::BadRequestLine);
     };
-    if uri.len() > limits.max_uri {
-        return Err(HttpError::UriTooLong);
-    }
-    if head_len > limits.max_head {
-        return Err(HttpError::HeadTooLarge);
-    }
     let method = Span::of(buf, method.as_bytes());
     let uri = Span::of(buf, uri.as_bytes());
+    let mut over = FirstOver::default();
+    if uri.len as usize > limits.max_uri {
+        over.note(
+            uri.start as usize + limits.max_uri + 1,
+            HttpError::UriTooLong,
+        );
+    }
     // method SP uri SP "HTTP/1.x"
     let request_line = (uri.start + uri.len) as usize + 9 - method.start as usize;
     if request_line > limits.max_request_line() {
-        return Err(HttpError::LineTooLong);
+        let at = method.start as usize + limits.max_request_line() + 1;
+        over.note(at, HttpError::LineTooLong);
     }
     let version = if minor == 0 {
         Version::Http10
@@ -114,33 +140,65 @@ fn complete(
     let mut body = BodyHeaders::default();
     let mut connection = ConnectionHeaders::default();
     let mut host_seen = false;
+    // The first fault that is not a limit: reported only when no limit is broken.
+    let mut fault = None;
     // Each header line runs from its name to the next line's start, measured like the
-    // partial check does: the bytes before the LF (a CR included) may be `max_line + 1`.
-    let line_fits = |start: u32, next: usize| next - start as usize - 1 <= limits.max_line + 1;
+    // partial check does: the bytes before the LF (a CR included) may be `max_line + 1`;
+    // a trickled line is refused once `max_line + 2` of its bytes are in.
+    let line_ends = |start: u32, next: usize, over: &mut FirstOver| {
+        if next - start as usize - 1 > limits.max_line + 1 {
+            over.note(start as usize + limits.max_line + 2, HttpError::LineTooLong);
+        }
+    };
     let mut previous_start = None;
     for (slot, h) in out.iter_mut().zip(req.headers.iter()) {
         let name = Span::of(buf, h.name.as_bytes());
         let value = Span::of(buf, h.value);
-        if previous_start.is_some_and(|p| !line_fits(p, name.start as usize)) {
-            return Err(HttpError::LineTooLong);
+        if let Some(p) = previous_start {
+            line_ends(p, name.start as usize, &mut over);
         }
         previous_start = Some(name.start);
         *slot = HeaderSpan { name, value };
+        if fault.is_some() {
+            continue;
+        }
         let name = h.name.as_bytes();
-        if body.header(name, h.value)? || connection.header(name, h.value) {
+        match body.header(name, h.value) {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => {
+                fault = Some(e);
+                continue;
+            }
+        }
+        if connection.header(name, h.value) {
             continue;
         }
         if name.eq_ignore_ascii_case(b"host") {
             if host_seen {
-                return Err(HttpError::DuplicateHost);
+                fault = Some(HttpError::DuplicateHost);
             }
             host_seen = true;
         }
     }
     // The head ends with an empty line: CRLF, or a bare LF.
     let headers_end = head_len - if buf[head_len - 2] == b'\r' { 2 } else { 1 };
-    if previous_start.is_some_and(|p| !line_fits(p, headers_end)) {
-        return Err(HttpError::LineTooLong);
+    if let Some(p) = previous_start {
+        line_ends(p, headers_end, &mut over);
+    }
+    if head_len > limits.max_head {
+        over.note(limits.max_head + 1, HttpError::HeadTooLarge);
+    }
+    if let Some((_, e)) = over.0 {
+        return Err(e);
+    }
+    if let Some(e) = fault {
+        return Err(e);
+    }
+    // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without a Host
+    // header (HTTP/1.0 did not require one).
+    if version == Version::Http11 && !host_seen {
+        return Err(HttpError::MissingHost);
     }
     let body = body.finish(version)?;
     let has_body = body.kind == BodyKind::Chunked || body.length > 0;
@@ -236,6 +294,41 @@ fn check_partial(buf: &[u8], limits: &Limits) -> Result<(), HttpError> {
         return Err(HttpError::HeadTooLarge);
     }
     Ok(())
+}
+
+/// Where the minor digit of an `HTTP/1.x` version with `x` above 1 (`HTTP/1.2` to
+/// `HTTP/1.9`) is, when the request line at the start of `buf` ends with one (or `buf`
+/// ends right after it). httparse only knows `HTTP/1.0` and `HTTP/1.1`.
+fn later_http1_minor(buf: &[u8]) -> Option<usize> {
+    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n')?;
+    let line = &buf[start..];
+    let line = &line[..memchr::memchr(b'\n', line).unwrap_or(line.len())];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let version_at = line.len().checked_sub(8)?;
+    let version = &line[version_at..];
+    let later = version.starts_with(b"HTTP/1.") && matches!(version[7], b'2'..=b'9');
+    // The version is its own field: a space before it (httparse accepted what precedes).
+    (later && version_at > 0 && line[version_at - 1] == b' ').then_some(start + version_at + 7)
+}
+
+/// Parses a request of `HTTP/1.2` to `HTTP/1.9` as HTTP/1.1 (RFC 9110 §2.5: a recipient
+/// treats a later minor version of its major version as the highest one it knows; RFC
+/// 9112 §2.3). httparse refuses them, so the head (not what follows it) is copied with
+/// the minor digit at `digit` written as `1` and parsed again; the spans are offsets, so
+/// they hold for `buf` too. Only such requests pay for the copy.
+fn parse_as_http11(
+    buf: &[u8],
+    digit: usize,
+    headers: &mut [HeaderSpan],
+    limits: &Limits,
+) -> Result<Parsed, HttpError> {
+    let end = memchr::memchr_iter(b'\n', &buf[digit..])
+        .map(|i| digit + i + 1)
+        .find(|&i| buf[i..].first() == Some(&b'\n') || buf[i..].starts_with(b"\r\n"))
+        .map_or(buf.len(), |i| i + if buf[i] == b'\n' { 1 } else { 2 });
+    let mut head = buf[..end].to_vec();
+    head[digit] = b'1';
+    parse_request(&head, headers, limits)
 }
 
 /// Maps httparse's error to ours. A well-formed but unsupported version (`HTTP/2.0`) is

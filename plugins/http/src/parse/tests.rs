@@ -314,9 +314,99 @@ fn answers_505_to_other_http_versions() {
         HttpError::VersionNotSupported
     );
     assert_eq!(
-        error(b"GET / HTTP/1.2\r\n\r\n"),
+        error(b"GET / HTTP/3.0\r\nHost: t\r\n\r\n"),
         HttpError::VersionNotSupported
     );
+}
+
+#[test]
+fn serves_a_later_http1_minor_version_as_http11() {
+    for input in [
+        &b"GET /v?q HTTP/1.2\r\nHost: t\r\nX-A: 1\r\n\r\n"[..],
+        b"\r\nGET /v?q HTTP/1.9\r\nHost: t\r\nX-A: 1\r\n\r\n",
+        b"GET /v?q HTTP/1.2\nHost: t\nX-A: 1\n\n",
+    ] {
+        let h = head(input);
+        assert_eq!(h.version, Version::Http11, "{input:?}");
+        assert_eq!(h.head_len as usize, input.len());
+        assert_eq!(h.path.get(input), b"/v");
+        assert_eq!(h.query.get(input), b"q");
+        assert!(h.keep_alive);
+        assert_eq!(
+            header_pairs(input, input),
+            [(&b"Host"[..], &b"t"[..]), (b"X-A", b"1")]
+        );
+    }
+    // Only the head is looked at again: the body and a pipelined request stay where they are.
+    let input = b"POST / HTTP/1.2\r\nHost: t\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n";
+    let Ok(Parsed::Complete(h)) = parse_with(input, &Limits::DEFAULT) else {
+        panic!("a complete head")
+    };
+    assert_eq!(&input[h.head_len as usize..][..3], b"abc");
+    assert_eq!(h.body.length, 3);
+    // Still HTTP/1.1's rules: a Host is required.
+    assert_eq!(error(b"GET / HTTP/1.3\r\n\r\n"), HttpError::MissingHost);
+}
+
+#[test]
+fn refuses_a_version_that_is_not_one_digit_dot_one_digit() {
+    for input in [
+        &b"GET / HTTP/1.2x\r\nHost: t\r\n\r\n"[..],
+        b"GET / HTTP/1.10\r\nHost: t\r\n\r\n",
+        b"GET / HTTP/1.\r\nHost: t\r\n\r\n",
+        b"GET HTTP/1.2\r\nHost: t\r\n\r\n",
+    ] {
+        assert!(feed(input, &Limits::DEFAULT).0.is_err(), "{input:?}");
+    }
+}
+
+#[test]
+fn refuses_an_http11_request_without_host() {
+    assert_eq!(error(b"GET / HTTP/1.1\r\n\r\n"), HttpError::MissingHost);
+    assert_eq!(
+        error(b"POST / HTTP/1.1\r\nContent-Length: 0\r\nX-Host: t\r\n\r\n"),
+        HttpError::MissingHost
+    );
+    assert_eq!(HttpError::MissingHost.status(), 400);
+    // An empty Host is a Host (RFC 9112 §3.2: for a target without an authority).
+    assert_eq!(head(b"GET / HTTP/1.1\r\nHost:\r\n\r\n").header_count, 1);
+    assert_eq!(head(b"GET / HTTP/1.1\r\nhOsT: t\r\n\r\n").header_count, 1);
+}
+
+#[test]
+fn accepts_an_http10_request_without_host() {
+    let h = head(b"GET / HTTP/1.0\r\nAccept: */*\r\n\r\n");
+    assert_eq!(h.version, Version::Http10);
+}
+
+#[test]
+fn a_broken_limit_is_answered_before_other_faults_whatever_the_read_sizes() {
+    // A duplicate Host (400) and a header line over the limit (431): 431, as a trickled
+    // head would have been refused before its second Host arrived.
+    let mut input = b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nX-Long: ".to_vec();
+    input.extend_from_slice(&[b'l'; 200]);
+    input.extend_from_slice(b"\r\n\r\n");
+    assert_eq!(error_with(&input, &small_limits()), HttpError::LineTooLong);
+    // A long line and a head over the limit: whichever a trickled head meets first.
+    let mut line_first = b"GET / HTTP/1.1\r\nHost: t\r\nX-Long: ".to_vec();
+    line_first.extend_from_slice(&[b'l'; 1000]);
+    line_first.extend_from_slice(b"\r\n\r\n");
+    assert_eq!(
+        error_with(&line_first, &small_limits()),
+        HttpError::LineTooLong
+    );
+    let mut head_first = b"GET / HTTP/1.1\r\nHost: t\r\n".to_vec();
+    for i in 0..6 {
+        head_first.extend_from_slice(format!("X-{i}: {}\r\n", "f".repeat(100)).as_bytes());
+    }
+    head_first.extend_from_slice(b"X-Long: ");
+    head_first.extend_from_slice(&[b'l'; 1000]);
+    head_first.extend_from_slice(b"\r\n\r\n");
+    let limits = Limits {
+        max_headers: 100,
+        ..small_limits()
+    };
+    assert_eq!(error_with(&head_first, &limits), HttpError::HeadTooLarge);
 }
 
 #[test]
@@ -403,12 +493,12 @@ fn small_limits() -> Limits {
 
 #[test]
 fn answers_431_to_more_headers_than_the_limit() {
-    let ok = b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n";
+    let ok = b"GET / HTTP/1.1\r\nHost: t\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n";
     assert!(matches!(
         feed(ok, &small_limits()).0,
         Ok(Parsed::Complete(_))
     ));
-    let too_many = b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\n";
+    let too_many = b"GET / HTTP/1.1\r\nHost: t\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\n";
     assert_eq!(
         error_with(too_many, &small_limits()),
         HttpError::TooManyHeaders
@@ -430,8 +520,8 @@ fn answers_431_when_the_host_array_is_smaller_than_the_limit() {
 
 #[test]
 fn accepts_the_default_hundred_headers_and_refuses_the_hundred_and_first() {
-    let mut input = b"GET / HTTP/1.1\r\n".to_vec();
-    for i in 0..100 {
+    let mut input = b"GET / HTTP/1.1\r\nHost: t\r\n".to_vec();
+    for i in 1..100 {
         input.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
     }
     let mut complete = input.clone();
