@@ -633,3 +633,154 @@ fn cpu_affinity_binds_each_worker_to_its_own_cpus() {
     assert_eq!(bound, expected, "{}", s.log());
     assert_eq!(get(s.addr, "/").status, 200);
 }
+
+/// Input: list options in the environment whose entries hold commas, as an operator
+/// writes them: `RSGI_ADD_HEADER` with `\,` inside an entry and a plain comma between
+/// two, `RSGI_ENV` one entry per line (what a Kubernetes `value: |` block or `\n` in a
+/// systemd `Environment=` gives), and `RSGI_PLUGIN=python,http` as before.
+/// Answer: the response carries both headers whole, and the app sees both variables
+/// with their commas.
+#[test]
+fn environment_lists_keep_commas_inside_entries() {
+    let dir = std::env::temp_dir().join(format!(
+        "rsgi-envlist-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("where_app.py"), WHERE_APP).unwrap();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let s = Server::spawn(
+        rsgi_command()
+            .current_dir(&dir)
+            .env("RSGI_PLUGIN", "python,http")
+            .env(
+                "RSGI_ADD_HEADER",
+                r"Cache-Control: no-cache\, no-store,X-Frame-Options: DENY",
+            )
+            .env(
+                "RSGI_ENV",
+                "GREETING=hello, world\nDATABASE_URL=postgres://db/app?a=1,b=2\n",
+            )
+            .args([
+                "--http",
+                &format!("127.0.0.1:{port}"),
+                "--module",
+                "where_app",
+            ]),
+        addr,
+    );
+    s.wait_ready();
+    let r = get(addr, "/");
+    let cwd = dir.canonicalize().unwrap();
+    assert_eq!(
+        r.text(),
+        format!(
+            "{}\nhello, world\npostgres://db/app?a=1,b=2\n-",
+            cwd.display()
+        ),
+        "{}",
+        s.log()
+    );
+    assert_eq!(r.header("cache-control"), Some("no-cache, no-store"));
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Input: typos of a newcomer: `--proceses 4` (a host option), `--plugin python --modul
+/// app`, `--modul app` without any `--plugin` (an option of the python plugin, found in
+/// the search path), `--module app` without `--plugin`, an ini key `proceses`.
+/// Answer: exit 2; the nearest option on the same line (with its plugin when that is not
+/// loaded), and the line about loading an app plugin only for the python plugin's option.
+#[test]
+fn a_typo_gets_the_nearest_option_and_the_plugin_line_only_for_an_app_option() {
+    let cases: [(&[&str], &str, bool); 4] = [
+        (
+            &["--proceses", "4"],
+            "unexpected argument '--proceses' found; did you mean --processes? (see rsgi --help)",
+            false,
+        ),
+        (
+            &["--plugin", "python", "--modul", "app"],
+            "unexpected argument '--modul' found; did you mean --module? (see rsgi --help)",
+            false,
+        ),
+        (
+            &["--modul", "app"],
+            "unexpected argument '--modul' found; did you mean --module (plugin python)? (see rsgi --help)",
+            true,
+        ),
+        (
+            &["--module", "app"],
+            "unexpected argument '--module' found (see rsgi --help)",
+            true,
+        ),
+    ];
+    for (args, first_line, app_line) in cases {
+        let (code, out) = run_to_exit(args, T);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        let lines: Vec<&str> = out.trim().lines().collect();
+        assert_eq!(lines[0], format!("rsgi: {first_line}"), "{args:?}: {out}");
+        if app_line {
+            assert_eq!(lines.len(), 2, "{args:?}: {out}");
+            assert!(
+                lines[1].contains(
+                    "no app plugin is loaded, and --module comes from one: add --plugin python"
+                ),
+                "{args:?}: {out}"
+            );
+        } else {
+            assert_eq!(lines.len(), 1, "{args:?}: {out}");
+        }
+    }
+    let ini = std::env::temp_dir().join(format!(
+        "rsgi-typo-{}-{}.ini",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::write(
+        &ini,
+        "[uwsgi]\nplugins = python3\nmodule = app\nproceses = 4\n",
+    )
+    .unwrap();
+    let (code, out) = run_to_exit(&["--ini", ini.to_str().unwrap()], T);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        out.trim(),
+        format!(
+            "rsgi: config file {}: line 4: unknown option 'proceses'; did you mean 'processes'?",
+            ini.display()
+        )
+    );
+    let _ = std::fs::remove_file(&ini);
+}
+
+/// Input: `RSGI_PROCESES=2` (a typo) in the environment of a server that starts.
+/// Answer: it starts, and its log warns that the variable names no option, naming the
+/// one meant.
+#[test]
+fn a_misspelt_rsgi_variable_is_warned_about() {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let s = Server::spawn(
+        rsgi_command().env("RSGI_PROCESES", "2").args([
+            "--plugin",
+            "python",
+            "--module",
+            "app",
+            "--http",
+            &format!("127.0.0.1:{port}"),
+        ]),
+        addr,
+    );
+    s.wait_ready();
+    assert!(
+        s.log().contains(
+            "RSGI_PROCESES names no option and is not used; did you mean RSGI_PROCESSES?"
+        ),
+        "{}",
+        s.log()
+    );
+}

@@ -140,7 +140,7 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("hook-pre-app", &[], "ACTION:ARGS", List, "a hook (see --hook-asap) at the point of --exec-pre-app; repeatable"),
     opt("hook-post-app", &[], "ACTION:ARGS", List, "a hook (see --hook-asap) at the point of --exec-post-app; repeatable"),
     opt("chdir", &[], "DIR", Value, "change to DIR before binding sockets and loading the app: later relative paths start there (--plugin and --config paths do not)"),
-    opt("env", &[], "KEY=VALUE", List, "set an environment variable for the app (repeatable; in RSGI_ENV, commas separate entries)"),
+    opt("env", &[], "KEY=VALUE", List, "set an environment variable for the app (repeatable; in RSGI_ENV, commas separate entries, \\, is a comma inside one, and a value with a newline has one entry per line)"),
     opt("unenv", &[], "KEY", List, "remove an environment variable before the app starts (after --env; repeatable)"),
     opt("strict", &[], "", Flag, "accepted for uWSGI compatibility: an unknown option is always an error"),
     opt("harakiri-verbose", &[], "", Flag, "accepted for uWSGI compatibility: the harakiri line always names the request, and the worker's stacks follow"),
