@@ -95,6 +95,53 @@ pub fn touch_ahead(path: &std::path::Path, ahead: std::time::Duration) {
         .unwrap();
 }
 
+/// A fresh, empty directory under the system temp dir, removed on drop. Its name holds
+/// `what`, the test process's pid and a counter of the process, so no two tests share one
+/// (tests of one binary run in one process: a name keyed on the pid alone would be shared);
+/// one left behind by an earlier run whose pid was the same is removed first.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Makes `rsgi-{what}-{pid}-{n}` under the system temp dir.
+    pub fn new(what: &str) -> TempDir {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("rsgi-{what}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        TempDir(dir)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// `name` in the directory.
+    pub fn join(&self, name: impl AsRef<Path>) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Replaces `path`'s content at once: writes a file beside it and renames it into place,
+/// so a process reading `path` meanwhile (a worker importing a module) sees the old
+/// content or the new one, never an empty or half-written file (`std::fs::write`
+/// truncates first).
+pub fn write_atomically(path: &Path, content: impl AsRef<[u8]>) {
+    let name = path.file_name().expect("a file name").to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.writing"));
+    std::fs::write(&tmp, content).unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
+    std::fs::rename(&tmp, path).unwrap_or_else(|e| panic!("rename to {}: {e}", path.display()));
+}
+
 /// `127.0.0.1` on a port from [`free_port`].
 pub fn free_addr() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], free_port()))
@@ -196,6 +243,20 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("log never contained {needle:?}; log:\n{}", self.log());
+    }
+
+    /// Waits until the log contains `needle` at least `count` times (panics after
+    /// `timeout`).
+    pub fn wait_log_count(&self, needle: &str, count: usize, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.log().matches(needle).count() < count {
+            assert!(
+                Instant::now() < deadline,
+                "log never contained {needle:?} {count} times; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The master's pid.
@@ -531,15 +592,23 @@ pub struct LoadReport {
 pub struct LoadLoop {
     stop: Arc<std::sync::atomic::AtomicBool>,
     threads: Vec<std::thread::JoinHandle<LoadReport>>,
+    /// Requests answered 200 so far, by every client.
+    ok: Arc<std::sync::atomic::AtomicU64>,
+    /// Bodies seen so far, by every client.
+    seen: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 impl LoadLoop {
     /// Starts `clients` threads against `addr`.
     pub fn start(addr: SocketAddr, path: &'static str, clients: usize) -> LoadLoop {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ok = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let seen = Arc::new(Mutex::new(std::collections::HashSet::new()));
         let threads = (0..clients)
             .map(|_| {
                 let stop = stop.clone();
+                let ok = ok.clone();
+                let seen = seen.clone();
                 std::thread::spawn(move || {
                     let mut report = LoadReport::default();
                     let mut conn: Option<Client> = None;
@@ -563,8 +632,10 @@ impl LoadLoop {
                                 report.ok += 1;
                                 let body = r.text();
                                 if !report.bodies.contains(&body) {
+                                    seen.lock().unwrap().insert(body.clone());
                                     report.bodies.push(body);
                                 }
+                                ok.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                                 if r.header("connection")
                                     .is_some_and(|v| v.eq_ignore_ascii_case("close"))
                                 {
@@ -591,7 +662,45 @@ impl LoadLoop {
                 })
             })
             .collect();
-        LoadLoop { stop, threads }
+        LoadLoop {
+            stop,
+            threads,
+            ok,
+            seen,
+        }
+    }
+
+    /// Requests answered 200 so far.
+    pub fn ok(&self) -> u64 {
+        self.ok.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Waits until the clients have had `more` answers (200) beyond the `since` they had
+    /// (from [`LoadLoop::ok`]); panics after `timeout`.
+    pub fn wait_answers(&self, since: u64, more: u64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.ok() < since + more {
+            assert!(
+                Instant::now() < deadline,
+                "the load clients had {} answers, waited for {}",
+                self.ok(),
+                since + more
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits until some client got `body` (200); panics after `timeout`.
+    pub fn wait_body(&self, body: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.seen.lock().unwrap().contains(body) {
+            assert!(
+                Instant::now() < deadline,
+                "the load clients never got {body:?}; they got {:?}",
+                self.seen.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Stops the clients and adds up their reports.

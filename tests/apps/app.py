@@ -1,6 +1,7 @@
 """The end-to-end test app: one WSGI callable, a route per behaviour under test."""
 import json
 import os
+import sys
 import time
 
 
@@ -22,6 +23,9 @@ def application(environ, start_response):
         raise RuntimeError("boom from the test app")
     if path == "/slow":
         seconds = float(environ.get("QUERY_STRING") or "1")
+        # Tests wait for this line to know the request is in the app (not for a while).
+        sys.stderr.write("app: slow request started (pid %d)\n" % os.getpid())
+        sys.stderr.flush()
         time.sleep(seconds)
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"slept %.1f" % seconds]
