@@ -784,3 +784,66 @@ fn a_misspelt_rsgi_variable_is_warned_about() {
         s.log()
     );
 }
+
+/// Input: options that act only with another one, given without it: `--static-index`
+/// without a static map, `--max-requests-delta` without `--max-requests`,
+/// `--touch-logreopen` without a log file; `list-plugins` in a config file.
+/// Answer: exit 2 and one line naming the option and what it needs.
+#[test]
+fn an_option_that_would_change_nothing_is_refused_by_name() {
+    for (args, message) in [
+        (
+            &["--static-index", "index.html"][..],
+            "--static-index applies to directories --static-map (or --check-static) serves: add one",
+        ),
+        (
+            &["--max-requests-delta", "10"],
+            "--max-requests-delta spreads --max-requests over the workers: give --max-requests",
+        ),
+        (
+            &["--touch-logreopen", "/tmp/rsgi-never-touched"],
+            "--touch-logreopen opens the log file again",
+        ),
+    ] {
+        rsgi_e2e::refused_at_start(args, message);
+    }
+    let cfg = write_config("list-plugins = true\n");
+    rsgi_e2e::refused_at_start(
+        &["--config", cfg.to_str().unwrap()],
+        "--list-plugins lists the plugins and exits: give it on the command line",
+    );
+    let _ = std::fs::remove_file(&cfg);
+}
+
+/// Input: an ini file with `log-level = warn` (read only from the command line and the
+/// environment before), `chmod-socket = 660` with only a TCP socket and
+/// `log-x-forwarded-for` without request logging (both common in uWSGI inis).
+/// Answer: it serves; the log has no info lines, and a warning for each of the two
+/// options saying why it changes nothing.
+#[test]
+fn log_level_in_a_file_counts_and_idle_uwsgi_options_are_warned_about() {
+    let port = free_port();
+    let ini = std::env::temp_dir().join(format!("rsgi-warn-{}-{port}.ini", std::process::id()));
+    std::fs::write(
+        &ini,
+        format!(
+            "[uwsgi]\nplugins = python3\nmodule = app\nhttp-socket = 127.0.0.1:{port}\n\
+             log-level = warn\nchmod-socket = 660\nlog-x-forwarded-for = true\n"
+        ),
+    )
+    .unwrap();
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let s = Server::spawn(rsgi_command().args(["--ini", ini.to_str().unwrap()]), addr);
+    s.wait_ready();
+    let log = s.log();
+    assert!(!log.contains(" INFO "), "{log}");
+    assert!(
+        log.contains("--chmod-socket changes nothing: every socket is a TCP one"),
+        "{log}"
+    );
+    assert!(
+        log.contains("--log-x-forwarded-for changes nothing: no request gets a line"),
+        "{log}"
+    );
+    let _ = std::fs::remove_file(&ini);
+}

@@ -52,15 +52,12 @@ fn run() -> Result<ExitCode, HostError> {
     // Before any process title overwrites the strings std::env::args() reads.
     proctitle::remember_args(&args);
     let env = |key: &str| std::env::var(key).ok();
-    let level_name = sources::scan_args(&args[1..], &["log-level"])
-        .pop()
-        .or_else(|| env("RSGI_LOG_LEVEL"))
-        .unwrap_or_else(|| "info".into());
+    let boot = Bootstrap::gather(&args[1..], &env)?;
+    let level_name = boot.log_level.clone().unwrap_or_else(|| "info".into());
     let level = logging::parse_level(&level_name)
         .ok_or_else(|| HostError::Usage(format!("invalid value '{level_name}' for --log-level: expected error, warn, info, debug or trace")))?;
     logging::init(level);
 
-    let boot = Bootstrap::gather(&args[1..], &env)?;
     if boot.list_plugins {
         print!("{}", plugin::list_available(&boot.plugin_dirs));
         return Ok(ExitCode::Clean);

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod cheaper;
 pub mod cli;
 pub mod daemons;
+pub mod dependent;
 pub mod env_list;
 pub mod include;
 pub mod ini;
@@ -69,6 +70,14 @@ pub struct SocketSpec {
     pub protocol: SocketProtocol,
     /// The address as written (`127.0.0.1:8000`, `:8000`, `[::1]:80`, `/run/app.sock`).
     pub addr: String,
+}
+
+impl SocketSpec {
+    /// Whether the address names a Unix socket (as `listen.rs` tells them apart).
+    pub fn is_unix(&self) -> bool {
+        let a = &self.addr;
+        a.starts_with('/') || a.starts_with("./") || a.starts_with("unix:")
+    }
 }
 
 /// Who should own the Unix sockets (`--chown-socket USER[:GROUP]`). Names are resolved
@@ -456,6 +465,19 @@ impl Config {
                 format!("--{option} is not needed in rsgi and has no effect: {why}")
             })
             .collect();
+        if values.contains_key("list-plugins") {
+            return Err(HostError::Usage(
+                "--list-plugins lists the plugins and exits: give it on the command line, not in a config file or RSGI_LIST_PLUGINS".into(),
+            ));
+        }
+        not_needed.extend(dependent::check(values)?);
+        for option in ["chmod-socket", "chown-socket"] {
+            if values.contains_key(option) && !sockets.iter().any(SocketSpec::is_unix) {
+                not_needed.push(format!(
+                    "--{option} changes nothing: every socket is a TCP one (it applies to Unix sockets)"
+                ));
+            }
+        }
         let (attach_daemons, smart_daemons) = daemon_specs(values, &mut not_needed)?;
         let mut plugin_options: BTreeMap<String, RVec<OptionValue>> = BTreeMap::new();
         for entry in catalog.entries() {

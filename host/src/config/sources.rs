@@ -125,6 +125,8 @@ pub struct Bootstrap {
     pub wants_http: bool,
     /// `--list-plugins` was given.
     pub list_plugins: bool,
+    /// `--log-level`, from the command line, `RSGI_LOG_LEVEL` or the config file.
+    pub log_level: Option<String>,
 }
 
 /// Scans `args` (without the program name) for `--name value` / `--name=value` of the
@@ -201,6 +203,16 @@ impl Bootstrap {
             .filter(|s| !s.is_empty())
             .map(PathBuf::from)
             .collect();
+        let log_level = scan_args(args, &["log-level"])
+            .pop()
+            .or_else(|| env("RSGI_LOG_LEVEL"))
+            .or_else(|| {
+                file_settings
+                    .iter()
+                    .filter(|s| s.key == "log-level")
+                    .max_by(|a, b| a.rank.cmp(&b.rank))
+                    .and_then(|s| s.values.last().cloned())
+            });
         let wants_uwsgi = !pick(&["socket", "uwsgi-socket"], "RSGI_SOCKET").is_empty();
         let http = !pick(&["http", "http-socket"], "RSGI_HTTP").is_empty();
         Ok(Bootstrap {
@@ -210,6 +222,7 @@ impl Bootstrap {
             wants_uwsgi,
             wants_http: http || !wants_uwsgi,
             list_plugins: has_flag(args, "list-plugins"),
+            log_level,
         })
     }
 }
