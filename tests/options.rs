@@ -787,7 +787,8 @@ fn a_misspelt_rsgi_variable_is_warned_about() {
 
 /// Input: options that act only with another one, given without it: `--static-index`
 /// without a static map, `--max-requests-delta` without `--max-requests`,
-/// `--touch-logreopen` without a log file; `list-plugins` in a config file.
+/// `--cheaper-step` without `--cheaper`, `--touch-logreopen` without a log file;
+/// `list-plugins` in a config file.
 /// Answer: exit 2 and one line naming the option and what it needs.
 #[test]
 fn an_option_that_would_change_nothing_is_refused_by_name() {
@@ -799,6 +800,10 @@ fn an_option_that_would_change_nothing_is_refused_by_name() {
         (
             &["--max-requests-delta", "10"],
             "--max-requests-delta spreads --max-requests over the workers: give --max-requests",
+        ),
+        (
+            &["--cheaper-step", "2"],
+            "--cheaper-step tunes --cheaper: give --cheaper N too",
         ),
         (
             &["--touch-logreopen", "/tmp/rsgi-never-touched"],

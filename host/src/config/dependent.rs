@@ -21,7 +21,7 @@ fn any(values: &Values, names: &[&str]) -> bool {
 }
 
 /// Refusals: (the option, the ones it needs (one of), what to say).
-const NEEDS: [(&str, &[&str], &str); 8] = [
+const NEEDS: [(&str, &[&str], &str); 12] = [
     ("static-index", &["static-map", "check-static"], "applies to directories --static-map (or --check-static) serves: add one"),
     ("static-gzip-all", &["static-map", "check-static"], "applies to files --static-map (or --check-static) serves: add one"),
     ("static-skip-ext", &["static-map", "check-static"], "applies to files --static-map (or --check-static) serves: add one"),
@@ -30,6 +30,10 @@ const NEEDS: [(&str, &[&str], &str); 8] = [
     ("max-worker-lifetime-delta", &["max-worker-lifetime"], "spreads --max-worker-lifetime over the workers: give --max-worker-lifetime"),
     ("min-worker-lifetime", &["max-requests", "reload-on-rss", "reload-on-as"], "holds back --max-requests, --reload-on-rss and --reload-on-as: give one of them"),
     ("touch-logreopen", &["logto", "daemonize", "logger", "req-logger"], "opens the log file again: give --logto (or --daemonize, --logger file:PATH, --req-logger file:PATH)"),
+    ("cheaper-initial", &["cheaper"], "tunes --cheaper: give --cheaper N too"),
+    ("cheaper-step", &["cheaper"], "tunes --cheaper: give --cheaper N too"),
+    ("cheaper-overload", &["cheaper"], "tunes --cheaper: give --cheaper N too"),
+    ("cheaper-algo", &["cheaper"], "chooses how --cheaper adapts the workers: give --cheaper N too"),
 ];
 
 /// The options that make request lines.
@@ -90,6 +94,10 @@ mod tests {
             (
                 &[("min-worker-lifetime", "60")],
                 "--min-worker-lifetime holds back --max-requests, --reload-on-rss and --reload-on-as: give one of them",
+            ),
+            (
+                &[("cheaper-step", "2"), ("cheaper", "0")],
+                "--cheaper-step tunes --cheaper: give --cheaper N too",
             ),
             (
                 &[("touch-logreopen", "/tmp/t")],
