@@ -5,20 +5,76 @@
 //! plugin built by different compilers, at different times, can still talk safely: the host
 //! checks the version and the layout of every type here when it loads the plugin.
 //!
-//! There are two kinds of plugins:
+//! There are two kinds of plugins, each a trait of the SDK ([`sdk`]):
 //!
-//! * **protocol** plugins ([`protocol::ProtocolMod`]) turn bytes into request heads and
-//!   response heads into bytes. They never touch a socket: the host owns I/O.
-//! * **app** plugins ([`app::AppMod`]) load an application (a WSGI callable, say) and serve
+//! * **protocol** plugins ([`Protocol`]) turn bytes into request heads and response heads
+//!   into bytes. They never touch a socket: the host owns I/O.
+//! * **app** plugins ([`App`]) load an application (a WSGI callable, say) and serve
 //!   [`Request`]s through a [`Responder`] and a [`BodyReader`] provided by the host.
+//!
+//! A plugin implements one of the traits and exports it with one line,
+//! [`export_app!`] or [`export_protocol!`]. The macro writes what the host loads: the root
+//! module ([`PluginModRef`]), one `extern "C"` shim per entry point running the method
+//! inside a panic guard (a panic costs the request a 500, or the connection once the head
+//! is out, and logs one line naming plugin and hook; the worker serves on), the options
+//! the plugin declares, and the log bridge (after `init`, `tracing` events in the plugin
+//! reach the host's log). No plugin writes `extern "C"` by hand. [`testing`] has fakes of
+//! the host's side (request, body, responder, host table) for unit tests that call the
+//! trait's methods directly.
+//!
+//! ```
+//! use rsgi_plugin_api::{options, App, AppContext, BodyReader, ErrorKind, Header, OptionSpec,
+//!     OptionValue, PluginError, Request, Responder};
+//!
+//! /// Answers every request with a greeting (`--hello-text TEXT`).
+//! pub struct Hello {
+//!     text: String,
+//! }
+//!
+//! rsgi_plugin_api::export_app!(Hello, name = "hello");
+//!
+//! impl App for Hello {
+//!     fn options() -> Vec<OptionSpec> {
+//!         vec![OptionSpec::value("hello-text", "TEXT", "what every answer says")]
+//!     }
+//!     fn init(options: &[OptionValue]) -> Result<Hello, PluginError> {
+//!         let text = options::find(options, "hello-text").unwrap_or("hello").to_string();
+//!         Ok(Hello { text })
+//!     }
+//!     fn load_app(&self, ctx: &AppContext) -> Result<String, PluginError> {
+//!         Ok(format!("hello app in worker {}", ctx.worker_id))
+//!     }
+//!     fn handle(&self, _request: &Request<'_>, _body: &mut BodyReader<'_>,
+//!               responder: &mut Responder<'_>) -> Result<(), PluginError> {
+//!         let fail = |e: rsgi_plugin_api::SendError| PluginError::new(ErrorKind::Request, e.describe());
+//!         let length = self.text.len().to_string();
+//!         responder.start(200, "", &[Header::new(b"Content-Length", length.as_bytes())]).map_err(fail)?;
+//!         responder.write(self.text.as_bytes()).map_err(fail)
+//!     }
+//! }
+//!
+//! # fn main() {
+//! // Unit-tested through the fakes, no library loading:
+//! use rsgi_plugin_api::testing::{option, FakeBody, FakeResponse, RequestSpec};
+//! let hello = Hello::init(&[option("hello-text", &["hi"])]).unwrap();
+//! let (spec, mut response) = (RequestSpec::get("/"), FakeResponse::default());
+//! let mut body = FakeBody::new(b"", 1);
+//! spec.with_request(|r| hello.handle(r, &mut body.reader(), &mut response.responder())).unwrap();
+//! assert_eq!(response.body(), b"hi");
+//! assert_eq!(get_library().name().as_str(), "hello");
+//! # }
+//! ```
+//!
+//! `plugins/http` and `plugins/uwsgi-proto` are real protocol plugins, `plugins/python` a
+//! real app plugin, and `examples/plugin-template` a skeleton to copy. The contract (which
+//! hook runs on which thread, before or after fork) is `docs/plugin-abi.md`.
 //!
 //! Rules every plugin follows:
 //!
-//! * Nothing unwinds across the boundary: wrap every exported function's body in
-//!   [`guard::guard`] / [`guard::guard_or`].
-//! * Log with `tracing` after calling [`log::install`] in `init`; lines reach the host's log.
-//! * Keep process-wide setup out of `init` when it must not survive `fork()`; use the fork
-//!   hooks of [`app::AppMod`].
+//! * Keep process-wide setup out of `init` when it must not survive `fork()` (the master
+//!   forks after it; start no threads there); use [`App::post_fork_child`].
+//! * Methods of [`Protocol`] run on any worker thread, concurrently under `--threads`:
+//!   keep per-request state in the arguments, not in `self`.
 //!
 //! ## Compatibility
 //!
@@ -36,68 +92,6 @@
 //! [`PluginModRef`] with the series' frozen description in `abi/<series>.txt`, and fails
 //! on any difference that abi_stable would check.
 //!
-//! ## A complete protocol plugin
-//!
-//! This plugin answers every request with nothing: it only shows the shape. See
-//! `plugins/http` for a real one and `examples/plugin-template` for a skeleton to copy.
-//!
-//! ```
-//! use abi_stable::{export_root_module, prefix_type::PrefixTypeTrait, sabi_extern_fn,
-//!     std_types::{RResult, RSlice, RSliceMut, RStr, RVec, ROption, RNone, RSome, ROk, RErr}};
-//! use rsgi_plugin_api::{*, protocol::*};
-//!
-//! #[sabi_extern_fn]
-//! fn options() -> RVec<OptionSpec> { RVec::new() }
-//!
-//! #[sabi_extern_fn]
-//! fn init(host: &HostApi, _opts: RSlice<'_, OptionValue>) -> RResult<(), PluginError> {
-//!     rsgi_plugin_api::log::install(host);
-//!     ROk(())
-//! }
-//!
-//! #[sabi_extern_fn]
-//! fn parse(buf: RSlice<'_, u8>, _h: RSliceMut<'_, HeaderSpan>, _v: RSliceMut<'_, HeaderSpan>) -> ParseOutcome {
-//!     guard::guard_or("parse", ParseOutcome::invalid(ProtocolError::new(400, "panic")), || {
-//!         if buf.is_empty() { ParseOutcome::partial() }
-//!         else { ParseOutcome::invalid(ProtocolError::new(0, "this example accepts nothing")) }
-//!     })
-//! }
-//! #[sabi_extern_fn]
-//! fn decode_body(_s: &mut DecoderState, _i: RSlice<'_, u8>, _o: RSliceMut<'_, u8>) -> DecodeOutcome {
-//!     DecodeOutcome { consumed: 0, produced: 0, done: true, error: ProtocolError::new(0, "") }
-//! }
-//! #[sabi_extern_fn]
-//! fn encode_head(_c: &ResponseContext<'_>, _s: u16, _r: RStr<'_>, _h: RSlice<'_, Header<'_>>,
-//!                _o: &mut RVec<u8>) -> RResult<ResponseFraming, ProtocolError> {
-//!     RErr(ProtocolError::new(500, "this example cannot answer"))
-//! }
-//! #[sabi_extern_fn]
-//! fn body_noop(_f: &ResponseFraming, _len: u64, _o: &mut RVec<u8>) {}
-//! #[sabi_extern_fn]
-//! fn body_end(_f: &ResponseFraming, _o: &mut RVec<u8>) {}
-//! #[sabi_extern_fn]
-//! fn encode_error(_v: Version, _s: u16, _o: &mut RVec<u8>) -> bool { false }
-//!
-//! #[export_root_module]
-//! pub fn get_library() -> PluginModRef {
-//!     PluginMod {
-//!         name: RStr::from_str("null"),
-//!         version: RStr::from_str("0.1.0"),
-//!         kind: PluginKind::Protocol,
-//!         options,
-//!         init,
-//!         protocol: RSome(ProtocolMod {
-//!             parse, decode_body, encode_head,
-//!             body_prefix: body_noop, body_suffix: body_end, body_end,
-//!             encode_error, encode_continue: encode_error_continue,
-//!         }.leak_into_prefix()),
-//!         app: RNone,
-//!     }.leak_into_prefix()
-//! }
-//! # #[sabi_extern_fn]
-//! # fn encode_error_continue(_v: Version, _o: &mut RVec<u8>) -> bool { false }
-//! # fn main() { let m = get_library(); assert_eq!(m.name().as_str(), "null"); }
-//! ```
 #![deny(missing_docs)]
 
 pub mod app;
@@ -110,7 +104,9 @@ pub mod options;
 pub mod protocol;
 pub mod request;
 pub mod response;
+pub mod sdk;
 pub mod status;
+pub mod testing;
 
 pub use app::{AppContext, AppMod, AppModRef};
 pub use error::{ErrorKind, PluginError};
@@ -120,6 +116,7 @@ pub use options::{OptionKind, OptionSpec, OptionValue};
 pub use protocol::{ProtocolMod, ProtocolModRef};
 pub use request::{BodyReader, Header, NameStyle, Request};
 pub use response::{Responder, SendError, SendResult};
+pub use sdk::{App, Protocol};
 
 /// Re-export of `abi_stable`, so plugins build against the exact version the host uses.
 pub use abi_stable;

@@ -39,6 +39,54 @@ pub struct OptionSpec {
     pub kind: OptionKind,
 }
 
+impl OptionSpec {
+    /// A switch `--NAME` (true when present).
+    pub const fn flag(name: &'static str, help: &'static str) -> OptionSpec {
+        OptionSpec::new(name, "", help, OptionKind::Flag)
+    }
+
+    /// `--NAME VALUE_NAME`, one value.
+    pub const fn value(
+        name: &'static str,
+        value_name: &'static str,
+        help: &'static str,
+    ) -> OptionSpec {
+        OptionSpec::new(name, value_name, help, OptionKind::Value)
+    }
+
+    /// `--NAME VALUE_NAME`, repeatable (a list in the config file).
+    pub const fn list(
+        name: &'static str,
+        value_name: &'static str,
+        help: &'static str,
+    ) -> OptionSpec {
+        OptionSpec::new(name, value_name, help, OptionKind::List)
+    }
+
+    /// The same option with other accepted names (comma-separated: `"home,venv"`).
+    pub const fn aliases(self, aliases: &'static str) -> OptionSpec {
+        OptionSpec {
+            aliases: RStr::from_str(aliases),
+            ..self
+        }
+    }
+
+    const fn new(
+        name: &'static str,
+        value_name: &'static str,
+        help: &'static str,
+        kind: OptionKind,
+    ) -> OptionSpec {
+        OptionSpec {
+            name: RStr::from_str(name),
+            aliases: RStr::from_str(""),
+            value_name: RStr::from_str(value_name),
+            help: RStr::from_str(help),
+            kind,
+        }
+    }
+}
+
 /// The value(s) the user gave for one option, after command line > environment > file
 /// precedence was applied. Options the user did not set are absent.
 #[repr(C)]

@@ -28,6 +28,16 @@ pub struct Header<'a> {
     pub value: RSlice<'a, u8>,
 }
 
+impl<'a> Header<'a> {
+    /// A header of `name` and `value`.
+    pub const fn new(name: &'a [u8], value: &'a [u8]) -> Header<'a> {
+        Header {
+            name: RSlice::from_slice(name),
+            value: RSlice::from_slice(value),
+        }
+    }
+}
+
 /// A request, borrowed from the host's buffers for the duration of one
 /// [`crate::app::AppMod::handle`] call. Nothing here is copied from the wire.
 #[repr(C)]

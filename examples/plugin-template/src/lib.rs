@@ -10,79 +10,85 @@
 //!
 //! The shape of every plugin:
 //!
-//! 1. one `#[export_root_module]` function returning a [`PluginModRef`] with the plugin's
-//!    name, version, kind, options, `init`, and its per-kind module (`AppMod` here);
-//! 2. every `extern "C"` entry point runs its body inside [`guard`]/[`guard_or`], because
-//!    a panic must never unwind into the host;
-//! 3. `init` installs the logging bridge, so `tracing` lines reach the host's log;
-//! 4. state lives in statics (`OnceLock`): one loaded library is one plugin instance per
-//!    process, shared by the master and (after fork) each worker.
+//! 1. a type implementing [`rsgi_plugin_api::App`] (or `Protocol`): `init` makes it from
+//!    the plugin's options, `handle` serves a request; the other hooks have defaults;
+//! 2. one `export_app!` line, which generates what rsgi loads: the root module, a panic
+//!    guard around every hook (a panic costs a 500, never the worker), option
+//!    declaration and the log bridge (`tracing` lines reach rsgi's log);
+//! 3. tests call the trait's methods with the fakes of `rsgi_plugin_api::testing`.
 
-use std::sync::OnceLock;
-
-use abi_stable::export_root_module;
-use abi_stable::prefix_type::PrefixTypeTrait;
-use abi_stable::sabi_extern_fn;
-use abi_stable::std_types::{RErr, RNone, ROk, RResult, RSlice, RSome, RStr, RString, RVec};
-use rsgi_plugin_api::guard::{guard, guard_or};
 use rsgi_plugin_api::{
-    options, AppContext, AppMod, BodyReader, ErrorKind, Header, HostApi, OptionKind, OptionSpec,
-    OptionValue, PluginError, PluginKind, PluginMod, PluginModRef, Request, Responder,
+    options, App, AppContext, BodyReader, ErrorKind, Header, OptionSpec, OptionValue, PluginError,
+    Request, Responder,
 };
 
-/// What `init` was told.
-struct Settings {
+/// The echo plugin: what `init` was told.
+pub struct Echo {
     greeting: String,
 }
 
-static SETTINGS: OnceLock<Settings> = OnceLock::new();
+rsgi_plugin_api::export_app!(Echo, name = "echo");
 
-#[sabi_extern_fn]
-fn declare_options() -> RVec<OptionSpec> {
-    vec![OptionSpec {
-        name: RStr::from_str("echo-greeting"),
-        aliases: RStr::from_str(""),
-        value_name: RStr::from_str("TEXT"),
-        help: RStr::from_str("first line of every answer (default: \"echo\")"),
-        kind: OptionKind::Value,
-    }]
-    .into()
-}
+impl App for Echo {
+    fn options() -> Vec<OptionSpec> {
+        vec![OptionSpec::value(
+            "echo-greeting",
+            "TEXT",
+            "first line of every answer (default: \"echo\")",
+        )]
+    }
 
-#[sabi_extern_fn]
-fn init(host: &HostApi, values: RSlice<'_, OptionValue>) -> RResult<(), PluginError> {
-    guard("echo init", || {
-        rsgi_plugin_api::log::install(host);
-        let greeting = options::find(values.as_slice(), "echo-greeting").unwrap_or("echo");
+    fn init(options: &[OptionValue]) -> Result<Echo, PluginError> {
+        let greeting = options::find(options, "echo-greeting").unwrap_or("echo");
         if greeting.contains(['\r', '\n']) {
             return Err(PluginError::new(
                 ErrorKind::Config,
                 "--echo-greeting must be one line",
             ));
         }
-        let _ = SETTINGS.set(Settings {
+        Ok(Echo {
             greeting: greeting.to_string(),
-        });
+        })
+    }
+
+    fn load_app(&self, ctx: &AppContext) -> Result<String, PluginError> {
+        Ok(format!("echo app (worker {})", ctx.worker_id))
+    }
+
+    fn handle(
+        &self,
+        request: &Request<'_>,
+        body: &mut BodyReader<'_>,
+        responder: &mut Responder<'_>,
+    ) -> Result<(), PluginError> {
+        let fail = |what: &str| PluginError::new(ErrorKind::Request, what);
+        let mut data = Vec::new();
+        let mut chunk = [0u8; 8192];
+        loop {
+            match body.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => data.extend_from_slice(&chunk[..n]),
+                Err(why) => return Err(fail(why)),
+            }
+        }
+        let answer = describe(&self.greeting, request, &data);
+        let length = answer.len().to_string();
+        let headers = [
+            Header::new(b"Content-Type", b"text/plain; charset=utf-8"),
+            Header::new(b"Content-Length", length.as_bytes()),
+        ];
+        responder
+            .start(200, "", &headers)
+            .map_err(|e| fail(e.describe()))?;
+        responder
+            .write(answer.as_bytes())
+            .map_err(|e| fail(e.describe()))?;
+        tracing::debug!("echoed {} body bytes", data.len());
         Ok(())
-    })
-    .into()
+    }
 }
 
-#[sabi_extern_fn]
-fn load_app(ctx: &AppContext) -> RResult<RString, PluginError> {
-    ROk(RString::from(format!(
-        "echo app (worker {})",
-        ctx.worker_id
-    )))
-}
-
-#[sabi_extern_fn]
-fn no_op() {}
-
-#[sabi_extern_fn]
-fn post_fork_child(_ctx: &AppContext) {}
-
-/// The answer for `request` with `body` (split out so tests can call it without a host).
+/// The answer for `request` with `body`.
 pub fn describe(greeting: &str, request: &Request<'_>, body: &[u8]) -> String {
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     let mut out = format!(
@@ -103,118 +109,51 @@ pub fn describe(greeting: &str, request: &Request<'_>, body: &[u8]) -> String {
     out
 }
 
-fn serve(
-    request: &Request<'_>,
-    body: &mut BodyReader<'_>,
-    responder: &mut Responder<'_>,
-) -> Result<(), PluginError> {
-    let fail = |what: &str| PluginError::new(ErrorKind::Request, what);
-    let mut data = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        match body.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => data.extend_from_slice(&chunk[..n]),
-            Err(why) => return Err(fail(why)),
-        }
-    }
-    let greeting = SETTINGS
-        .get()
-        .map(|s| s.greeting.as_str())
-        .unwrap_or("echo");
-    let answer = describe(greeting, request, &data);
-    let length = answer.len().to_string();
-    let headers = [
-        Header {
-            name: RSlice::from_slice(b"Content-Type"),
-            value: RSlice::from_slice(b"text/plain; charset=utf-8"),
-        },
-        Header {
-            name: RSlice::from_slice(b"Content-Length"),
-            value: RSlice::from_slice(length.as_bytes()),
-        },
-    ];
-    responder
-        .start(200, "", &headers)
-        .map_err(|e| fail(e.describe()))?;
-    responder
-        .write(answer.as_bytes())
-        .map_err(|e| fail(e.describe()))?;
-    tracing::debug!("echoed {} body bytes", data.len());
-    Ok(())
-}
-
-#[sabi_extern_fn]
-fn handle(
-    request: &Request<'_>,
-    body: &mut BodyReader<'_>,
-    responder: &mut Responder<'_>,
-) -> RResult<(), PluginError> {
-    guard_or(
-        "echo handle",
-        RErr(PluginError::new(ErrorKind::Panic, "echo plugin panicked")),
-        || serve(request, body, responder).into(),
-    )
-}
-
-/// The root module rsgi loads.
-#[export_root_module]
-pub fn get_library() -> PluginModRef {
-    PluginMod {
-        name: RStr::from_str("echo"),
-        version: RStr::from_str(env!("CARGO_PKG_VERSION")),
-        kind: PluginKind::App,
-        options: declare_options,
-        init,
-        protocol: RNone,
-        app: RSome(
-            AppMod {
-                load_app,
-                pre_fork: no_op,
-                post_fork_parent: no_op,
-                post_fork_child,
-                handle,
-                shutdown: no_op,
-            }
-            .leak_into_prefix(),
-        ),
-    }
-    .leak_into_prefix()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use abi_stable::std_types::RNone;
-    use rsgi_plugin_api::NameStyle;
+    use rsgi_plugin_api::testing::{option, FakeBody, FakeResponse, RequestSpec};
+    use rsgi_plugin_api::PluginKind;
+
+    fn echo(greeting: &str) -> Echo {
+        Echo::init(&[option("echo-greeting", &[greeting])]).unwrap()
+    }
 
     #[test]
     fn the_answer_lists_method_path_query_headers_and_body_size() {
-        let headers = [Header {
-            name: RSlice::from_slice(b"X-Test"),
-            value: RSlice::from_slice(b"1"),
-        }];
-        let request = Request {
-            method: RSlice::from_slice(b"POST"),
-            uri: RSlice::from_slice(b"/a?b=c"),
-            path: RSlice::from_slice(b"/a"),
-            query: RSlice::from_slice(b"b=c"),
-            protocol: RStr::from_str("HTTP/1.1"),
-            scheme: RStr::from_str("http"),
-            headers: RSlice::from_slice(&headers),
-            names: NameStyle::Http,
-            vars: RSlice::from_slice(&[]),
-            remote_addr: RStr::from_str("127.0.0.1"),
-            remote_port: 1,
-            server_name: RStr::from_str("127.0.0.1"),
-            server_port: 8000,
-            content_length: RNone,
-            worker_id: 1,
-        };
+        let spec = RequestSpec::post("/a?b=c", b"xyz").header("X-Test", "1");
+        let mut body = FakeBody::new(&spec.body, 2);
+        let mut response = FakeResponse::default();
+        spec.with_request(|r| echo("hi").handle(r, &mut body.reader(), &mut response.responder()))
+            .unwrap();
+        let want = "hi\nPOST /a HTTP/1.1\nquery: b=c\nheader: X-Test: 1\nbody: 3 bytes\n";
+        assert_eq!(response.head().unwrap().0, 200);
         assert_eq!(
-            describe("hi", &request, b"xyz"),
-            "hi\nPOST /a HTTP/1.1\nquery: b=c\nheader: X-Test: 1\nbody: 3 bytes\n"
+            response.header("content-length"),
+            Some(want.len().to_string())
         );
+        assert_eq!(response.body(), want.as_bytes());
+    }
+
+    #[test]
+    fn a_client_gone_mid_body_is_a_request_error() {
+        let spec = RequestSpec::post("/", b"xyz");
+        let mut body = FakeBody::new(&spec.body, 1);
+        body.fail = Some("client disconnected");
+        let mut response = FakeResponse::default();
+        let err = spec
+            .with_request(|r| echo("hi").handle(r, &mut body.reader(), &mut response.responder()))
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Request);
+        assert!(response.head().is_none());
+    }
+
+    #[test]
+    fn a_greeting_of_two_lines_is_a_config_error() {
+        let err = Echo::init(&[option("echo-greeting", &["a\nb"])])
+            .err()
+            .unwrap();
+        assert_eq!(err.kind, ErrorKind::Config);
     }
 
     #[test]

@@ -1,7 +1,5 @@
 //! The plugin's options (`buffer-size`, `max-vars`), validated once in `init`.
 
-use std::sync::OnceLock;
-
 use abi_stable::std_types::{RStr, RVec};
 use rsgi_plugin_api::{
     options::{self, OptionKind, OptionSpec, OptionValue},
@@ -60,19 +58,6 @@ fn parse_number(name: &str, value: &str, min: usize, max: usize) -> Result<usize
             format!("uwsgi: --{name} must be a whole number from {min} to {max}, not {value:?}"),
         )),
     }
-}
-
-static CONFIG: OnceLock<Config> = OnceLock::new();
-
-/// Stores the configuration for the life of the process. A second call keeps the first
-/// configuration and returns false.
-pub fn install(config: Config) -> bool {
-    CONFIG.set(config).is_ok()
-}
-
-/// The installed configuration, or the defaults before `init` ran.
-pub fn current() -> Config {
-    CONFIG.get().copied().unwrap_or_default()
 }
 
 /// The options this plugin declares.

@@ -34,19 +34,12 @@
 //! ```
 #![deny(missing_docs)]
 
-use abi_stable::{
-    export_root_module,
-    prefix_type::PrefixTypeTrait,
-    sabi_extern_fn,
-    std_types::{RErr, RNone, ROk, RResult, RSlice, RSliceMut, RSome, RStr, RVec},
-};
+use abi_stable::std_types::RVec;
 use rsgi_plugin_api::{
-    guard::{guard, guard_or},
     protocol::{
-        DecodeOutcome, DecoderState, HeaderSpan, ParseOutcome, ProtocolError, ProtocolMod,
-        ResponseContext, ResponseFraming, Version,
+        HeaderSpan, ParseOutcome, ProtocolError, ResponseContext, ResponseFraming, Version,
     },
-    Header, HostApi, OptionSpec, OptionValue, PluginError, PluginKind, PluginMod, PluginModRef,
+    Header, OptionSpec, OptionValue, PluginError, Protocol,
 };
 
 pub mod config;
@@ -68,39 +61,32 @@ use crate::error::UwsgiError;
 /// The plugin's name, as `--plugin uwsgi` refers to it.
 pub const NAME: &str = "uwsgi";
 
-#[sabi_extern_fn]
-fn options() -> RVec<OptionSpec> {
-    guard_or("uwsgi options", RVec::new(), config::specs)
+/// The uwsgi protocol plugin: its options, as `init` read them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Uwsgi {
+    config: config::Config,
 }
 
-#[sabi_extern_fn]
-fn init(host: &HostApi, options: RSlice<'_, OptionValue>) -> RResult<(), PluginError> {
-    guard("uwsgi init", || {
-        rsgi_plugin_api::log::install(host);
-        let config = config::Config::from_options(options.as_slice())?;
-        if !config::install(config) {
-            tracing::warn!("uwsgi: init called twice; keeping the first options");
-        }
-        Ok(())
-    })
-    .into()
-}
+rsgi_plugin_api::export_protocol!(Uwsgi, name = NAME);
 
-#[sabi_extern_fn]
-fn parse(
-    buf: RSlice<'_, u8>,
-    mut headers: RSliceMut<'_, HeaderSpan>,
-    mut vars: RSliceMut<'_, HeaderSpan>,
-) -> ParseOutcome {
-    let fallback = ParseOutcome::invalid(ProtocolError::new(0, "uwsgi parser panicked"));
-    guard_or("uwsgi parse", fallback, || {
-        let config = config::current();
-        match request::parse(
-            buf.as_slice(),
-            headers.as_mut_slice(),
-            vars.as_mut_slice(),
-            &config,
-        ) {
+impl Protocol for Uwsgi {
+    fn options() -> Vec<OptionSpec> {
+        config::specs().into_vec()
+    }
+
+    fn init(options: &[OptionValue]) -> Result<Uwsgi, PluginError> {
+        Ok(Uwsgi {
+            config: config::Config::from_options(options)?,
+        })
+    }
+
+    fn parse(
+        &self,
+        buf: &[u8],
+        headers: &mut [HeaderSpan],
+        vars: &mut [HeaderSpan],
+    ) -> ParseOutcome {
+        match request::parse(buf, headers, vars, &self.config) {
             Ok(None) => ParseOutcome::partial(),
             Ok(Some(head)) => ParseOutcome::complete(head),
             Err(e) => {
@@ -110,149 +96,49 @@ fn parse(
                 ParseOutcome::invalid(e.to_protocol_error())
             }
         }
-    })
-}
+    }
 
-/// The uwsgi protocol has no chunked request bodies: the host never needs this, and a call
-/// is answered with an error.
-#[sabi_extern_fn]
-fn decode_body(
-    _state: &mut DecoderState,
-    _input: RSlice<'_, u8>,
-    _out: RSliceMut<'_, u8>,
-) -> DecodeOutcome {
-    let error = ProtocolError::new(0, "the uwsgi protocol has no chunked request bodies");
-    guard_or(
-        "uwsgi decode_body",
-        DecodeOutcome {
-            consumed: 0,
-            produced: 0,
-            done: true,
-            error,
-        },
-        || DecodeOutcome {
-            consumed: 0,
-            produced: 0,
-            done: true,
-            error,
-        },
-    )
-}
+    // No chunked request bodies: the default `decode_body` answers with an error.
 
-#[sabi_extern_fn]
-fn encode_head(
-    ctx: &ResponseContext<'_>,
-    status: u16,
-    reason: RStr<'_>,
-    headers: RSlice<'_, Header<'_>>,
-    out: &mut RVec<u8>,
-) -> RResult<ResponseFraming, ProtocolError> {
-    let fallback = RErr(ProtocolError::new(500, "uwsgi response encoder panicked"));
-    guard_or(
-        "uwsgi encode_head",
-        fallback,
-        || match response::encode_head(ctx, status, reason.as_str(), headers.as_slice(), out) {
-            Ok(framing) => ROk(framing),
-            Err(e) => RErr(e.to_protocol_error()),
-        },
-    )
-}
+    fn encode_head(
+        &self,
+        ctx: &ResponseContext<'_>,
+        status: u16,
+        reason: &str,
+        headers: &[Header<'_>],
+        out: &mut RVec<u8>,
+    ) -> Result<ResponseFraming, ProtocolError> {
+        response::encode_head(ctx, status, reason, headers, out).map_err(|e| e.to_protocol_error())
+    }
 
-/// The body goes out as is: no framing around chunks.
-#[sabi_extern_fn]
-fn body_prefix(_framing: &ResponseFraming, _len: u64, _out: &mut RVec<u8>) {
-    guard_or("uwsgi body_prefix", (), || ())
-}
+    // The body goes out as is and ends with the connection: the default `body_prefix`,
+    // `body_suffix` and `body_end` write nothing.
 
-/// Nothing follows a body chunk.
-#[sabi_extern_fn]
-fn body_suffix(_framing: &ResponseFraming, _out: &mut RVec<u8>) {
-    guard_or("uwsgi body_suffix", (), || ())
-}
-
-/// The end of the body is the end of the connection: nothing to write.
-#[sabi_extern_fn]
-fn body_end(_framing: &ResponseFraming, _out: &mut RVec<u8>) {
-    guard_or("uwsgi body_end", (), || ())
-}
-
-#[sabi_extern_fn]
-fn encode_error(_version: Version, status: u16, out: &mut RVec<u8>) -> bool {
-    guard_or("uwsgi encode_error", false, || {
+    fn encode_error(&self, _version: Version, status: u16, out: &mut RVec<u8>) -> bool {
         response::encode_error(status, out);
         true
-    })
-}
-
-/// The front end handles `Expect: 100-continue` itself; there is no interim response here.
-#[sabi_extern_fn]
-fn encode_continue(_version: Version, _out: &mut RVec<u8>) -> bool {
-    guard_or("uwsgi encode_continue", false, || false)
-}
-
-pub use root::get_library;
-
-/// Holds the export alone: the macro adds an undocumented static next to it.
-#[allow(missing_docs)]
-mod root {
-    use super::*;
-
-    /// The plugin's root module: a protocol plugin named [`NAME`].
-    #[export_root_module]
-    pub fn get_library() -> PluginModRef {
-        PluginMod {
-            name: RStr::from_str(NAME),
-            version: RStr::from_str(env!("CARGO_PKG_VERSION")),
-            kind: PluginKind::Protocol,
-            options,
-            init,
-            protocol: RSome(
-                ProtocolMod {
-                    parse,
-                    decode_body,
-                    encode_head,
-                    body_prefix,
-                    body_suffix,
-                    body_end,
-                    encode_error,
-                    encode_continue,
-                }
-                .leak_into_prefix(),
-            ),
-            app: RNone,
-        }
-        .leak_into_prefix()
     }
+
+    // The front end handles `Expect: 100-continue` itself: the default `encode_continue`
+    // has no interim response.
 }
 
 #[cfg(test)]
 mod tests {
-    use abi_stable::std_types::RString;
+    use abi_stable::std_types::{RSlice, RSliceMut, RStr};
     use rsgi_plugin_api::{
-        protocol::{BodyKind, ParseStatus, ResponseBody},
-        LogLevel, LogSink,
+        protocol::{BodyKind, DecoderState, ParseStatus, ResponseBody},
+        testing::{host, option},
+        ErrorKind, PluginKind,
     };
 
     use super::*;
     use crate::encode::encode_packet;
 
-    extern "C" fn discard(_level: LogLevel, _target: RStr<'_>, _message: RStr<'_>) {}
-
-    fn host() -> HostApi {
-        HostApi {
-            log: LogSink { log: discard },
-            max_level: LogLevel::Warn,
-        }
-    }
-
     fn run_parse(bytes: &[u8]) -> ParseOutcome {
         let mut headers = [HeaderSpan::default(); 256];
         let mut vars = [HeaderSpan::default(); 256];
-        parse(
-            RSlice::from_slice(bytes),
-            RSliceMut::from_mut_slice(&mut headers),
-            RSliceMut::from_mut_slice(&mut vars),
-        )
+        Uwsgi::default().parse(bytes, &mut headers, &mut vars)
     }
 
     #[test]
@@ -271,17 +157,20 @@ mod tests {
 
     #[test]
     fn init_accepts_defaults_and_refuses_bad_options() {
-        assert!(init(&host(), RSlice::from_slice(&[])).is_ok());
-        let bad = [OptionValue {
-            name: RString::from("max-vars"),
-            values: RVec::from(vec![RString::from("1000")]),
-        }];
-        let err = init(&host(), RSlice::from_slice(&bad)).unwrap_err();
-        assert_eq!(err.kind, rsgi_plugin_api::ErrorKind::Config);
+        assert!(Uwsgi::init(&[]).is_ok());
+        let err = Uwsgi::init(&[option("max-vars", &["1000"])]).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Config);
+        // The same through the exported entry point, as the host calls it.
+        let init = get_library().init();
+        let bad = [option("max-vars", &["1000"])];
+        assert_eq!(
+            init(&host(), RSlice::from_slice(&bad)).unwrap_err().kind,
+            ErrorKind::Config
+        );
     }
 
     #[test]
-    fn parse_entry_point_answers_partial_complete_and_invalid() {
+    fn parse_answers_partial_complete_and_invalid() {
         let packet =
             encode_packet(0, 0, [("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "4")]).unwrap();
         assert_eq!(run_parse(&packet[..2]).status, ParseStatus::Partial);
@@ -301,15 +190,35 @@ mod tests {
         );
     }
 
+    /// The only test that gives the exported `init` options it accepts: the value it makes
+    /// is the library's for the rest of the test binary, so no other test relies on it.
+    #[test]
+    fn the_exported_parse_uses_the_options_init_was_given() {
+        let module = get_library();
+        let init = module.init();
+        init(
+            &host(),
+            RSlice::from_slice(&[option("buffer-size", &["16"])]),
+        )
+        .unwrap();
+        let packet =
+            encode_packet(0, 0, [("REQUEST_METHOD", "GET"), ("REQUEST_URI", "/x")]).unwrap();
+        let parse = module.protocol().unwrap().parse();
+        let mut headers = [HeaderSpan::default(); 8];
+        let mut vars = [HeaderSpan::default(); 8];
+        let outcome = parse(
+            RSlice::from_slice(&packet),
+            RSliceMut::from_mut_slice(&mut headers),
+            RSliceMut::from_mut_slice(&mut vars),
+        );
+        assert_eq!(outcome.status, ParseStatus::Invalid, "{outcome:?}");
+    }
+
     #[test]
     fn decode_body_refuses_with_an_error() {
         let mut state = DecoderState::default();
         let mut out = [0u8; 8];
-        let outcome = decode_body(
-            &mut state,
-            RSlice::from_slice(b"5\r\nhello\r\n"),
-            RSliceMut::from_mut_slice(&mut out),
-        );
+        let outcome = Uwsgi::default().decode_body(&mut state, b"5\r\nhello\r\n", &mut out);
         assert_eq!((outcome.consumed, outcome.produced), (0, 0));
         assert!(!outcome.error.reason.is_empty());
     }
@@ -321,27 +230,29 @@ mod tests {
             length: 0,
             keep_alive: false,
         };
+        let uwsgi = Uwsgi::default();
         let mut out = RVec::new();
-        body_prefix(&framing, 10, &mut out);
-        body_suffix(&framing, &mut out);
-        body_end(&framing, &mut out);
+        uwsgi.body_prefix(&framing, 10, &mut out);
+        uwsgi.body_suffix(&framing, &mut out);
+        uwsgi.body_end(&framing, &mut out);
         assert!(out.is_empty());
     }
 
     #[test]
     fn encode_error_answers_and_continue_does_not() {
+        let uwsgi = Uwsgi::default();
         let mut out = RVec::new();
-        assert!(encode_error(Version::Http10, 413, &mut out));
+        assert!(uwsgi.encode_error(Version::Http10, 413, &mut out));
         assert!(out
             .as_slice()
             .starts_with(b"HTTP/1.1 413 Content Too Large\r\n"));
         let mut out = RVec::new();
-        assert!(!encode_continue(Version::Http11, &mut out));
+        assert!(!uwsgi.encode_continue(Version::Http11, &mut out));
         assert!(out.is_empty());
     }
 
     #[test]
-    fn encode_head_entry_point_maps_errors_to_500() {
+    fn encode_head_maps_errors_to_500() {
         let ctx = ResponseContext {
             version: Version::Http11,
             keep_alive: false,
@@ -349,19 +260,11 @@ mod tests {
             date: RStr::from_str(""),
             server: RStr::from_str(""),
         };
-        let bad = [Header {
-            name: RSlice::from_slice(b"X"),
-            value: RSlice::from_slice(b"a\r\nb"),
-        }];
+        let bad = [Header::new(b"X", b"a\r\nb")];
         let mut out = RVec::new();
-        let err = encode_head(
-            &ctx,
-            200,
-            RStr::from_str("OK"),
-            RSlice::from_slice(&bad),
-            &mut out,
-        )
-        .unwrap_err();
+        let err = Uwsgi::default()
+            .encode_head(&ctx, 200, "OK", &bad, &mut out)
+            .unwrap_err();
         assert_eq!(err.status, 500);
         assert!(out.is_empty());
     }
