@@ -637,9 +637,10 @@ fn cpu_affinity_binds_each_worker_to_its_own_cpus() {
 /// Input: list options in the environment whose entries hold commas, as an operator
 /// writes them: `RSGI_ADD_HEADER` with `\,` inside an entry and a plain comma between
 /// two, `RSGI_ENV` one entry per line (what a Kubernetes `value: |` block or `\n` in a
-/// systemd `Environment=` gives), and `RSGI_PLUGIN=python,http` as before.
-/// Answer: the response carries both headers whole, and the app sees both variables
-/// with their commas.
+/// systemd `Environment=` gives), `RSGI_PLUGIN=python,http` as before, and
+/// `RSGI_WORKERS=2` (the variable of an alias).
+/// Answer: the response carries both headers whole, the app sees both variables with
+/// their commas, and two workers run.
 #[test]
 fn environment_lists_keep_commas_inside_entries() {
     let dir = std::env::temp_dir().join(format!(
@@ -655,6 +656,7 @@ fn environment_lists_keep_commas_inside_entries() {
         rsgi_command()
             .current_dir(&dir)
             .env("RSGI_PLUGIN", "python,http")
+            .env("RSGI_WORKERS", "2")
             .env(
                 "RSGI_ADD_HEADER",
                 r"Cache-Control: no-cache\, no-store,X-Frame-Options: DENY",
@@ -685,6 +687,7 @@ fn environment_lists_keep_commas_inside_entries() {
     );
     assert_eq!(r.header("cache-control"), Some("no-cache, no-store"));
     assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    assert!(s.log().contains("2 worker process(es)"), "{}", s.log());
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -57,10 +57,18 @@ impl Entry {
             .chain(self.shared_with.iter().map(String::as_str))
     }
 
-    /// `RSGI_<NAME>` with dashes turned into underscores.
-    pub fn env_name(&self) -> String {
-        format!("RSGI_{}", self.name.to_ascii_uppercase().replace('-', "_"))
+    /// The variables that set it: `RSGI_<NAME>` first, then one per alias
+    /// (`RSGI_WORKERS` for `--processes`).
+    pub fn env_names(&self) -> impl Iterator<Item = String> + '_ {
+        std::iter::once(&self.name)
+            .chain(&self.aliases)
+            .map(|n| env_name(n))
     }
+}
+
+/// `RSGI_<NAME>` of an option name: upper case, dashes turned into underscores.
+pub fn env_name(name: &str) -> String {
+    format!("RSGI_{}", name.to_ascii_uppercase().replace('-', "_"))
 }
 
 /// The options of the host and of every loaded plugin.

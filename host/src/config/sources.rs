@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use rsgi_plugin_api::OptionKind;
 
-use super::catalog::Catalog;
+use super::catalog::{env_name, Catalog};
 use super::env_list;
 use super::include::{self, Setting};
 use super::suggest::{Spelling, Suggestions};
@@ -72,12 +72,13 @@ pub fn file_values(
     Ok(values)
 }
 
-/// Reads every known option from `RSGI_<NAME>` variables. A list option's entries are
+/// Reads every known option from `RSGI_<NAME>` variables (or one of an alias,
+/// `RSGI_WORKERS`, when `RSGI_PROCESSES` is not set). A list option's entries are
 /// separated as `env_list.rs` says (commas, or lines).
 pub fn read_env(catalog: &Catalog, env: &dyn Fn(&str) -> Option<String>) -> Values {
     let mut values = Values::new();
     for entry in catalog.entries() {
-        if let Some(raw) = env(&entry.env_name()) {
+        if let Some(raw) = entry.env_names().find_map(|name| env(&name)) {
             let list = match entry.kind {
                 OptionKind::List => env_list::split(&raw),
                 _ => vec![raw],
@@ -96,7 +97,11 @@ pub fn misspelt_env(
     names: impl Iterator<Item = String>,
     suggest: &Suggestions,
 ) -> Vec<String> {
-    let known: Vec<String> = catalog.entries().iter().map(|e| e.env_name()).collect();
+    let known: Vec<String> = catalog
+        .entries()
+        .iter()
+        .flat_map(|e| e.env_names())
+        .collect();
     names
         .filter(|name| name.starts_with("RSGI_") && !known.contains(name))
         .filter_map(|name| {
@@ -173,7 +178,12 @@ impl Bootstrap {
             .map(PathBuf::from)
             .collect();
         if config_files.is_empty() {
-            config_files.extend(env("RSGI_CONFIG").map(PathBuf::from));
+            config_files.extend(
+                ["config", "ini"]
+                    .iter()
+                    .find_map(|n| env(&env_name(n)))
+                    .map(PathBuf::from),
+            );
         }
         let file_settings = include::read(&config_files, env)?;
         let from_file = |keys: &[&str]| -> Vec<String> {
@@ -183,21 +193,23 @@ impl Bootstrap {
                 .flat_map(|s| s.values.iter().cloned())
                 .collect()
         };
-        let pick = |arg_names: &[&str], env_name: &str| -> Vec<String> {
+        // The option's values from the command line, else its variable (or an alias's),
+        // else the file.
+        let pick = |arg_names: &[&str]| -> Vec<String> {
             let cli = scan_args(args, arg_names);
             if !cli.is_empty() {
                 return cli;
             }
-            if let Some(v) = env(env_name) {
+            if let Some(v) = arg_names.iter().find_map(|n| env(&env_name(n))) {
                 return vec![v];
             }
             from_file(arg_names)
         };
-        let plugins = pick(&["plugin", "plugins"], "RSGI_PLUGIN")
+        let plugins = pick(&["plugin", "plugins"])
             .iter()
             .flat_map(|s| env_list::split(s))
             .collect();
-        let plugin_dirs = pick(&["plugin-dir", "plugins-dir"], "RSGI_PLUGIN_DIR")
+        let plugin_dirs = pick(&["plugin-dir", "plugins-dir"])
             .iter()
             .flat_map(|s| s.split(':'))
             .filter(|s| !s.is_empty())
@@ -213,8 +225,8 @@ impl Bootstrap {
                     .max_by(|a, b| a.rank.cmp(&b.rank))
                     .and_then(|s| s.values.last().cloned())
             });
-        let wants_uwsgi = !pick(&["socket", "uwsgi-socket"], "RSGI_SOCKET").is_empty();
-        let http = !pick(&["http", "http-socket"], "RSGI_HTTP").is_empty();
+        let wants_uwsgi = !pick(&["socket", "uwsgi-socket"]).is_empty();
+        let http = !pick(&["http", "http-socket"]).is_empty();
         Ok(Bootstrap {
             file_settings,
             plugins,
@@ -362,5 +374,25 @@ proceses = 2
         );
         assert_eq!(values["env"], vec!["A=1,2", "B=3"]);
         assert_eq!(values["chdir"], vec!["/srv/a,b"]);
+    }
+
+    #[test]
+    fn an_alias_names_a_variable_too_and_the_canonical_name_wins() {
+        let values = read_env(&Catalog::host(), &|k| match k {
+            "RSGI_WORKERS" => Some("3".to_string()),
+            "RSGI_HTTP_SOCKET" => Some("a:1".to_string()),
+            "RSGI_HTTP" => Some("b:2".to_string()),
+            _ => None,
+        });
+        assert_eq!(values["processes"], vec!["3"]);
+        assert_eq!(values["http"], vec!["b:2"]);
+        let boot = Bootstrap::gather(&[], &|k| match k {
+            "RSGI_PLUGINS" => Some("python".into()),
+            "RSGI_UWSGI_SOCKET" => Some("/tmp/x.sock".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(boot.plugins, vec!["python"]);
+        assert!(boot.wants_uwsgi);
     }
 }
