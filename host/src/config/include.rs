@@ -5,7 +5,7 @@
 //! `inherit = FILE` names a template, read before the file's first line. In a TOML file,
 //! `include`, `config`, `ini` and `inherit` (a name or a list of names) are read before
 //! the file's own keys. FILE is TOML, or ini for a name ending in `.ini` (`FILE.ini:NAME`
-//! reads section `[NAME]`); a relative name is taken from the including file's directory;
+//! reads section `[NAME]`, `:NAME` that section of the same file); a relative name is taken from the including file's directory;
 //! `%d`, `%n` in a value stand for the file the value is written in.
 //!
 //! Which value counts: a list option takes every value in reading order. For a
@@ -93,8 +93,8 @@ struct IncludedFrom<'a> {
 struct Reader<'e> {
     env: &'e dyn Fn(&str) -> Option<String>,
     settings: Vec<Setting>,
-    /// The files being read, outermost first: (as shown, canonical).
-    chain: Vec<(PathBuf, PathBuf)>,
+    /// The files being read, outermost first: (as shown, (canonical, section)).
+    chain: Vec<(String, (PathBuf, String))>,
 }
 
 impl Reader<'_> {
@@ -120,17 +120,24 @@ impl Reader<'_> {
             Some(_) => refuse(format!("cannot read {}: {e}", path.display())),
             None => refuse(e.to_string()),
         })?;
-        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        let canonical = (
+            path.canonicalize().unwrap_or_else(|_| path.to_path_buf()),
+            section.to_string(),
+        );
+        let shown = match section {
+            "uwsgi" => path.display().to_string(),
+            other => format!("{}:{other}", path.display()),
+        };
         if self.chain.iter().any(|(_, c)| *c == canonical) {
-            let names: Vec<String> = self
+            let names: Vec<&str> = self
                 .chain
                 .iter()
-                .map(|(shown, _)| shown.display().to_string())
-                .chain(std::iter::once(path.display().to_string()))
+                .map(|(shown, _)| shown.as_str())
+                .chain(std::iter::once(shown.as_str()))
                 .collect();
             return Err(refuse(format!("include loop: {}", names.join(" -> "))));
         }
-        self.chain.push((path.to_path_buf(), canonical));
+        self.chain.push((shown, canonical));
         let read = if path.extension().is_some_and(|e| e == "ini") {
             self.ini(path, section, &text, &rank)
         } else {
@@ -148,6 +155,11 @@ impl Reader<'_> {
         line: usize,
         rank: Vec<u32>,
     ) -> Result<(), HostError> {
+        // `:NAME`: another section of the same file, as in uWSGI.
+        if let Some(section) = spec.strip_prefix(':').filter(|s| !s.is_empty()) {
+            let from = Some(IncludedFrom { file, line });
+            return self.file(file, section, rank, from);
+        }
         let (named, section) = split_section(spec);
         let path = match file.parent() {
             Some(dir) if named.is_relative() => dir.join(&named),
@@ -439,6 +451,18 @@ mod tests {
         assert_eq!(
             pairs(&read_one(&site).unwrap()),
             [("processes".to_string(), "8".to_string())]
+        );
+        // `:NAME` is a section of the same file; not a loop.
+        let own = dir.write(
+            "own.ini",
+            "[uwsgi]\nini = :common\nprocesses = 2\n[common]\nthreads = 4\n",
+        );
+        assert_eq!(
+            pairs(&read_one(&own).unwrap()),
+            [
+                ("threads".to_string(), "4".to_string()),
+                ("processes".into(), "2".into())
+            ]
         );
     }
 
