@@ -146,10 +146,15 @@ fn corpus() -> Vec<Case> {
     cases
 }
 
-/// Sends a case in one write; returns what went wrong, if anything.
+/// Sends a case in one write, then closes the sending side (a client with nothing more
+/// to send; a case that stops mid-body is a client that gave up); returns what went
+/// wrong, if anything.
 fn replay(addr: SocketAddr, case: &Case) -> Option<String> {
     let mut w = Wire::connect(addr);
-    w.send(&case.bytes);
+    // The server may answer and close before it has read everything (431 for a 100 KB
+    // head): a failed write is not the verdict, the answer read below is.
+    let _ = w.try_send(&case.bytes);
+    let _ = w.r.get_mut().shutdown(Shutdown::Write);
     let head_only = case.bytes.starts_with(b"HEAD ");
     let mut got = Vec::new();
     while got.len() < case.expect.len() {

@@ -1,6 +1,8 @@
 //! The HTTP/1.1 plugin end to end, part two: bad input (each answer and the worker still
 //! serving afterwards), slow and idle clients. Helpers are in the parent module.
 
+use std::io::BufRead;
+
 use super::*;
 
 // ---------------------------------------------------------------------------------------
@@ -110,6 +112,250 @@ fn malformed_request_lines_and_fields_get_400_and_close() {
                 req("GET / HTTP/2.0\r\nHost: t\r\n\r\n"),
                 505,
             ),
+        ],
+    );
+    assert_still_serves(s.addr);
+}
+
+/// Input: HTTP/1.1 requests without a Host header (a GET, a POST with a body, an
+/// absolute-form target), and with two. Answer: 400 and a closed connection (RFC 9112
+/// §3.2: a server MUST). An HTTP/1.0 request without Host is served (200).
+#[test]
+fn http11_without_exactly_one_host_gets_400_and_http10_without_host_is_served() {
+    let s = start(&[]);
+    check_refusals(
+        &s,
+        &[
+            (
+                "HTTP/1.1 GET without Host",
+                req("GET /nohost HTTP/1.1\r\n\r\n"),
+                400,
+            ),
+            (
+                "HTTP/1.1 POST without Host",
+                req("POST /nohost HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"),
+                400,
+            ),
+            (
+                "HTTP/1.1 absolute-form target without Host",
+                req("GET http://t/nohost HTTP/1.1\r\n\r\n"),
+                400,
+            ),
+            (
+                "HTTP/1.1 with two Host headers",
+                req("GET /nohost HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"),
+                400,
+            ),
+        ],
+    );
+    let mut w = Wire::connect(s.addr);
+    w.send(b"GET /h10 HTTP/1.0\r\n\r\n");
+    assert_eq!(w.response(false).unwrap().text(), "GET /h10 0");
+    let seen = seen(s.addr);
+    assert!(!seen.iter().any(|p| p == "/nohost"), "{seen:?}");
+    assert_still_serves(s.addr);
+}
+
+/// Input: request lines of `HTTP/1.2` and `HTTP/1.9`, then `HTTP/2.0` and `HTTP/3.0`.
+/// Answer: the first two are served as HTTP/1.1 (RFC 9110 §2.5, RFC 9112 §2.3): 200 with
+/// a status line of `HTTP/1.1`, the connection kept alive for a next request; the others
+/// get 505 and a closed connection.
+#[test]
+fn a_later_http1_minor_version_is_served_as_http11_and_other_majors_get_505() {
+    let s = start(&[]);
+    let mut w = Wire::connect(s.addr);
+    for (minor, path) in [(2, "/v12"), (9, "/v19")] {
+        w.send(format!("GET {path} HTTP/1.{minor}\r\nHost: t\r\n\r\n").as_bytes());
+        let mut status_line = String::new();
+        w.r.read_line(&mut status_line).unwrap();
+        assert!(status_line.starts_with("HTTP/1.1 200 "), "{status_line:?}");
+        // The rest of the response, behind the status line put back (nothing follows it:
+        // the next request is sent once this response is read).
+        let line = std::io::Cursor::new(status_line.into_bytes());
+        let r = read_response(&mut BufReader::new(line.chain(&mut w.r)), false).unwrap();
+        assert_eq!(r.text(), format!("GET {path} 0"));
+        assert!(!has_header(&r, "connection", "close"), "{:?}", r.headers);
+    }
+    check_refusals(
+        &s,
+        &[
+            ("HTTP/2.0", req("GET / HTTP/2.0\r\nHost: t\r\n\r\n"), 505),
+            ("HTTP/3.0", req("GET / HTTP/3.0\r\nHost: t\r\n\r\n"), 505),
+        ],
+    );
+    assert_still_serves(s.addr);
+}
+
+// ---------------------------------------------------------------------------------------
+// Head limits: at the edge, one past it, far past it; in one write and trickled
+
+/// A head of exactly `total` bytes (request line, headers, final CRLF), of lines shorter
+/// than 8000 bytes.
+fn head_of(total: usize) -> Vec<u8> {
+    let mut out = b"GET / HTTP/1.1\r\nHost: t\r\n".to_vec();
+    let mut i = 0;
+    loop {
+        let prefix = format!("X-Fill{i}: ");
+        // Room before the final CRLF.
+        let left = total - out.len() - 2;
+        let line = if left <= 8000 {
+            left
+        } else {
+            7000.min(left - 100)
+        };
+        out.extend_from_slice(prefix.as_bytes());
+        out.extend(std::iter::repeat_n(b'f', line - prefix.len() - 2));
+        out.extend_from_slice(b"\r\n");
+        if left <= 8000 {
+            break;
+        }
+        i += 1;
+    }
+    out.extend_from_slice(b"\r\n");
+    assert_eq!(out.len(), total);
+    out
+}
+
+/// A request whose `X-Long` header line is `n` bytes, without its CRLF.
+fn header_line_of(n: usize) -> Vec<u8> {
+    format!(
+        "GET / HTTP/1.1\r\nHost: t\r\nX-Long: {}\r\n\r\n",
+        "l".repeat(n - "X-Long: ".len())
+    )
+    .into_bytes()
+}
+
+/// A request whose target is `n` bytes.
+fn target_of(n: usize) -> Vec<u8> {
+    format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "u".repeat(n - 1)).into_bytes()
+}
+
+/// A request of `n` header lines, Host included.
+fn header_lines(n: usize) -> Vec<u8> {
+    let lines: String = (1..n).map(|i| format!("X-H{i}: v\r\n")).collect();
+    format!("GET / HTTP/1.1\r\nHost: t\r\n{lines}\r\n").into_bytes()
+}
+
+/// Bytes per write when a head is trickled.
+const TRICKLE: usize = 64;
+
+/// Sends `bytes` on a fresh connection, in one write or in writes of [`TRICKLE`] bytes
+/// (write errors ignored: the server may answer before it has read everything; the
+/// answer is the verdict), and expects `status`; a refusal must close the connection.
+fn check_answer(
+    addr: SocketAddr,
+    what: &str,
+    bytes: &[u8],
+    trickled: bool,
+    status: u16,
+) -> Option<String> {
+    let how = if trickled { "trickled" } else { "one write" };
+    let mut w = Wire::connect(addr);
+    let pieces = if trickled { TRICKLE } else { bytes.len() };
+    for piece in bytes.chunks(pieces) {
+        if w.try_send(piece).is_err() {
+            break;
+        }
+    }
+    let r = match w.response(false) {
+        Ok(r) => r,
+        Err(e) => return Some(format!("{what} ({how}): expected {status}, got {e}")),
+    };
+    if r.status != status {
+        return Some(format!(
+            "{what} ({how}): expected {status}, got {}",
+            r.status
+        ));
+    }
+    if status >= 400 && !w.closed_within(Duration::from_secs(5)) {
+        return Some(format!(
+            "{what} ({how}): {status} but the connection stayed open"
+        ));
+    }
+    None
+}
+
+fn check_answers(s: &Server, cases: &[(&str, Vec<u8>, u16)]) {
+    let failures: Vec<String> = cases
+        .iter()
+        .flat_map(|(what, bytes, status)| {
+            [false, true]
+                .into_iter()
+                .filter_map(|trickled| check_answer(s.addr, what, bytes, trickled, *status))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{}\nlog:\n{}",
+        failures.join("\n"),
+        s.log()
+    );
+}
+
+/// Input: for each default limit of the plugin (`http-max-header-size` 32 KiB,
+/// `http-max-line-size` 8 KiB, `http-max-uri-size` 8 KiB, `http-max-headers` 100) a
+/// request exactly at it, one byte (or line) past it, and far past it (100 KB, 5000
+/// lines), each sent in one write and trickled in 64-byte writes.
+/// Answer: 200 at the limit; one past and far past, 431 (414 for the target) and a
+/// closed connection. Far past, the server answers long before the client has sent
+/// everything: the answer must still reach the client (it used to see a reset and no
+/// answer). The worker serves on.
+#[test]
+fn every_head_limit_is_exact_at_its_edge_and_answered_far_past_it() {
+    let s = start(&[]);
+    const K: usize = 1024;
+    check_answers(
+        &s,
+        &[
+            ("a 32 KiB head", head_of(32 * K), 200),
+            ("a head of 32 KiB + 1", head_of(32 * K + 1), 431),
+            ("a 100 KiB head", head_of(100 * K), 431),
+            ("an 8 KiB header line", header_line_of(8 * K), 200),
+            ("a header line of 8 KiB + 1", header_line_of(8 * K + 1), 431),
+            ("a 100 KiB header line", header_line_of(100 * K), 431),
+            ("an 8 KiB target", target_of(8 * K), 200),
+            ("a target of 8 KiB + 1", target_of(8 * K + 1), 414),
+            ("a 100 KiB target", target_of(100 * K), 414),
+            ("100 header lines", header_lines(100), 200),
+            ("101 header lines", header_lines(101), 431),
+            ("5000 header lines", header_lines(5000), 431),
+        ],
+    );
+    assert_still_serves(s.addr);
+}
+
+/// Input: with `--threads 2` (connections driven on app threads), a 100 KB head, header
+/// line and target, in one write and trickled. Answer: 431, 431, 414, each before a close.
+#[test]
+fn far_past_a_limit_the_answer_arrives_with_app_threads_too() {
+    let s = start(&["--threads", "2"]);
+    check_answers(
+        &s,
+        &[
+            ("a 100 KiB head", head_of(100 * 1024), 431),
+            ("a 100 KiB header line", header_line_of(100 * 1024), 431),
+            ("a 100 KiB target", target_of(100 * 1024), 414),
+        ],
+    );
+    assert_still_serves(s.addr);
+}
+
+/// Input: `--buffer-size 4096` (uWSGI's, which bounds the whole head here), and heads of
+/// 4096 bytes, 4097 bytes and 100 KB, a 100 KB header line and a 100 KB target, in one
+/// write and trickled.
+/// Answer: 200 at 4096; 431 and a closed connection for the others: the target too, as a
+/// head trickled in breaks the 4096-byte head limit before its target is 4097 bytes long.
+#[test]
+fn buffer_size_bounds_the_head_at_its_edge_and_far_past_it() {
+    let s = start(&["--buffer-size", "4096"]);
+    check_answers(
+        &s,
+        &[
+            ("a 4096-byte head", head_of(4096), 200),
+            ("a 4097-byte head", head_of(4097), 431),
+            ("a 100 KiB head", head_of(100 * 1024), 431),
+            ("a 100 KiB header line", header_line_of(100 * 1024), 431),
+            ("a 100 KiB target", target_of(100 * 1024), 431),
         ],
     );
     assert_still_serves(s.addr);
@@ -340,6 +586,77 @@ fn malformed_chunked_body_gets_400_and_close() {
     assert!(w.closed_within(Duration::from_secs(3)));
     let seen = seen(s.addr);
     assert!(!seen.iter().any(|p| p == "/smuggled"), "{seen:?}");
+    assert_still_serves(s.addr);
+}
+
+/// Input: chunked bodies that never end: the last chunk (`0`) without the CRLF that ends
+/// the trailer section, and a trailer field with no empty line after it; the client then
+/// either closes its sending side or keeps the connection open and silent. The app reads
+/// its body. Answer: 400 when the client closed its side, 408 once --socket-timeout (1 s)
+/// has passed; never the app's 500 for its failed read; the connection is closed and the
+/// worker serves on. A Content-Length body cut short (one larger than the event loop reads
+/// before calling the app) gets 400 too.
+#[test]
+fn a_chunked_body_that_never_ends_gets_400_or_408_never_500() {
+    let s = start(&["--socket-timeout", "1"]);
+    let post = "POST /neverends HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let cases = [
+        (
+            "last chunk without its CRLF",
+            format!("{post}3\r\nabc\r\n0\r\n"),
+        ),
+        (
+            "trailer section without its end",
+            format!("{post}3\r\nabc\r\n0\r\nX-Trailer: done\r\n"),
+        ),
+        (
+            "last chunk's CRLF cut after CR",
+            format!("{post}3\r\nabc\r\n0\r\n\r"),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (what, bytes) in &cases {
+        for (half_close, status) in [(true, 400), (false, 408)] {
+            let mut w = Wire::connect(s.addr);
+            w.send(bytes.as_bytes());
+            if half_close {
+                w.r.get_mut().shutdown(Shutdown::Write).unwrap();
+            }
+            let how = if half_close {
+                "then a half-close"
+            } else {
+                "then silence"
+            };
+            match w.response(false) {
+                Ok(r) if r.status == status => {
+                    if !w.closed_within(Duration::from_secs(5)) {
+                        failures.push(format!("{what}, {how}: {status} but left open"));
+                    }
+                }
+                Ok(r) => failures.push(format!(
+                    "{what}, {how}: expected {status}, got {}",
+                    r.status
+                )),
+                Err(e) => failures.push(format!("{what}, {how}: expected {status}, got {e}")),
+            }
+        }
+    }
+    // A Content-Length body of 100,000 bytes of which 10 come before a half-close.
+    let mut w = Wire::connect(s.addr);
+    w.send(b"POST /neverends HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n0123456789");
+    w.r.get_mut().shutdown(Shutdown::Write).unwrap();
+    match w.response(false) {
+        Ok(r) if r.status == 400 => {}
+        other => failures.push(format!(
+            "Content-Length body cut short: expected 400, got {other:?}"
+        )),
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\nlog:\n{}",
+        failures.join("\n"),
+        s.log()
+    );
     assert_still_serves(s.addr);
 }
 

@@ -149,6 +149,31 @@ impl<'a> Body<'a> {
         why
     }
 
+    /// The client ended its side before the body did (a chunked body without its last
+    /// CRLF or the end of its trailers, fewer bytes than its Content-Length): an
+    /// incomplete request, the client's fault, answered 400 if the app has not answered.
+    fn cut_short(&mut self, why: BodyError) -> BodyError {
+        tracing::warn!("incomplete request body: {why}");
+        self.refusal = 400;
+        self.fail(why)
+    }
+
+    /// The socket failed while the app waited for body bytes: 408 when they stopped
+    /// coming for `--socket-timeout`, 400 when the connection broke.
+    fn read_failed(&mut self, e: &std::io::Error) -> BodyError {
+        if e.kind() == std::io::ErrorKind::TimedOut {
+            tracing::warn!(
+                "request body stalled for {:?} (--socket-timeout)",
+                self.timeout
+            );
+            self.refusal = 408;
+            self.fail("timed out waiting for the request body")
+        } else {
+            self.refusal = 400;
+            self.fail("failed reading the request body")
+        }
+    }
+
     fn read_length(&mut self, buf: &mut [u8]) -> Result<usize, BodyError> {
         let want = (buf.len() as u64).min(self.remaining) as usize;
         let available = &self.buffered[self.used..];
@@ -160,10 +185,12 @@ impl<'a> Body<'a> {
         } else {
             match blocking::read_blocking(self.fd, &mut buf[..want], self.timeout) {
                 Ok(0) => {
-                    return Err(self.fail("client closed the connection in the middle of the body"))
+                    return Err(
+                        self.cut_short("client closed the connection in the middle of the body")
+                    )
                 }
                 Ok(n) => n,
-                Err(_) => return Err(self.fail("timed out or failed reading the request body")),
+                Err(e) => return Err(self.read_failed(&e)),
             }
         };
         self.remaining -= n as u64;
@@ -186,11 +213,12 @@ impl<'a> Body<'a> {
                 self.raw_pos = 0;
                 match blocking::read_blocking(self.fd, &mut self.raw, self.timeout) {
                     Ok(0) => {
-                        return Err(self
-                            .fail("client closed the connection in the middle of a chunked body"))
+                        return Err(self.cut_short(
+                            "client closed the connection in the middle of a chunked body",
+                        ))
                     }
                     Ok(n) => self.raw.truncate(n),
-                    Err(_) => return Err(self.fail("timed out or failed reading the request body")),
+                    Err(e) => return Err(self.read_failed(&e)),
                 }
                 continue;
             }

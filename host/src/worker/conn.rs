@@ -2,7 +2,7 @@
 //! stops when the socket would block.
 
 use std::os::fd::{AsRawFd, RawFd};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use abi_stable::std_types::{RSlice, RSliceMut, RStr, RVec};
 use rsgi_plugin_api::protocol::{BodyKind, ParseStatus, RequestHead, Version};
@@ -25,6 +25,18 @@ use crate::static_map::Lookup;
 /// chunked bodies stream to the app as they arrive.
 pub const BUFFER_BODY_UP_TO: u64 = 64 * 1024;
 
+/// How long a connection closed after an error answer keeps reading (and discarding) what
+/// the client still sends, at most: its answer is out and its write side shut down.
+/// Closing a socket with unread input sends a reset, and a reset that reaches the client
+/// before it has read the answer destroys it: a client sending a 100 KB head saw its
+/// connection reset instead of a 431. nginx calls this a lingering close
+/// (`lingering_time` 30 s, `lingering_timeout` 5 s).
+pub const LINGER_FOR: Duration = Duration::from_secs(2);
+
+/// Most bytes discarded in one go while lingering: a client that sends more without a
+/// pause is closed (and may see a reset) rather than hold the event loop.
+const LINGER_DISCARDS_UP_TO: usize = 1024 * 1024;
+
 /// What the event loop should do with the connection after driving it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -32,6 +44,19 @@ pub enum Verdict {
     Open,
     /// Close it.
     Close,
+}
+
+/// A connection's close: at once, or after a lingering read (see [`LINGER_FOR`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Linger {
+    /// Close as soon as the answer is written (the usual close: nothing unread is
+    /// expected, and a connection behind nginx closes after each response).
+    No,
+    /// Linger once the answer is written.
+    AfterWrite,
+    /// Write side shut down at `idle_since` (a field reused: a worker holds thousands of
+    /// connections, and one that lingers is not idle).
+    Since,
 }
 
 /// Outcome of looking at the buffered bytes.
@@ -51,6 +76,8 @@ pub struct Conn {
     wbuf: RVec<u8>,
     wpos: usize,
     close_after_write: bool,
+    /// How the connection closes once `close_after_write` is set and the answer is out.
+    linger: Linger,
     peer: Peer,
     /// Since when the current request head has been arriving in pieces (header timeout).
     pub head_started: Option<Instant>,
@@ -61,7 +88,8 @@ pub struct Conn {
     /// body sent a byte at a time would otherwise have the whole head (up to the protocol's
     /// limit, 32 KB for HTTP) parsed once per read.
     body_complete_at: u32,
-    /// When the connection last finished a request or was accepted (keep-alive timeout).
+    /// When the connection last finished a request or was accepted (keep-alive timeout);
+    /// while it lingers, when that began.
     pub idle_since: Instant,
     /// Requests served on this connection.
     served: u64,
@@ -86,6 +114,7 @@ impl Conn {
             wbuf,
             wpos: 0,
             close_after_write: false,
+            linger: Linger::No,
             peer,
             head_started: None,
             body_wait_since: None,
@@ -103,6 +132,15 @@ impl Conn {
     /// The socket's fd.
     pub fn fd(&self) -> RawFd {
         self.socket.as_raw_fd()
+    }
+
+    /// Since when the connection has been lingering (its answer out, its input read and
+    /// discarded until the client closes or [`LINGER_FOR`] passes).
+    pub fn lingering_since(&self) -> Option<Instant> {
+        match self.linger {
+            Linger::Since => Some(self.idle_since),
+            _ => None,
+        }
     }
 
     /// True when no request is in progress and nothing waits to be written.
@@ -123,7 +161,10 @@ impl Conn {
                 }
             }
             if self.close_after_write {
-                return Verdict::Close;
+                return match self.linger {
+                    Linger::No => Verdict::Close,
+                    _ => self.linger(),
+                };
             }
             if !self.rbuf.is_empty() {
                 if let Step::Served = self.serve_buffered(w) {
@@ -148,11 +189,55 @@ impl Conn {
             }
             let room = spare.len();
             match blocking::read_some(fd, spare) {
+                Ok(0) if self.body_complete_at > 0 => {
+                    // The client ended its side in the middle of a small body the loop was
+                    // gathering: an incomplete request, as when the app reads a larger one.
+                    self.body_complete_at = 0;
+                    self.body_wait_since = None;
+                    self.answer_error(
+                        w,
+                        Version::Http11,
+                        400,
+                        "client closed the connection in the middle of the body",
+                    );
+                    continue;
+                }
                 Ok(0) => return Verdict::Close,
                 Ok(n) => {
                     drained = n < room;
                     self.rbuf.filled(n);
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Verdict::Open,
+                Err(_) => return Verdict::Close,
+            }
+        }
+    }
+
+    /// The answer is out: shuts down the write side (the client reads the answer and an
+    /// end of file) and reads and discards what the client still sends, until it closes,
+    /// [`LINGER_FOR`] passes (checked here and by the sweep) or it sends more than
+    /// [`LINGER_DISCARDS_UP_TO`] at once. Then the socket closes with nothing unread: no
+    /// reset.
+    fn linger(&mut self) -> Verdict {
+        if self.linger != Linger::Since {
+            if self.socket.shutdown(std::net::Shutdown::Write).is_err() {
+                return Verdict::Close;
+            }
+            self.linger = Linger::Since;
+            self.idle_since = Instant::now();
+            self.head_started = None;
+            self.body_wait_since = None;
+        }
+        let fd = self.fd();
+        self.rbuf.clear();
+        let mut discarded = 0;
+        loop {
+            if discarded > LINGER_DISCARDS_UP_TO || self.idle_since.elapsed() > LINGER_FOR {
+                return Verdict::Close;
+            }
+            match blocking::read_some(fd, self.rbuf.spare(HEAD_CEILING)) {
+                Ok(0) => return Verdict::Close,
+                Ok(n) => discarded += n,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Verdict::Open,
                 Err(_) => return Verdict::Close,
             }
@@ -183,12 +268,14 @@ impl Conn {
         let proto = w.listeners[self.listener as usize].proto;
         let queued_from = self.wbuf.len();
         (proto.encode_error())(version, status, &mut self.wbuf);
+        let answered = self.wbuf.len() > queued_from;
+        if answered {
+            // The client may still be sending (the rest of a head too large to read, a
+            // body over --limit-post): the answer must not be lost to a reset.
+            self.linger = Linger::AfterWrite;
+        }
         // In the request log only when an answer goes out (a protocol may just close).
-        if let Some(log) = w
-            .request_log
-            .as_ref()
-            .filter(|_| self.wbuf.len() > queued_from)
-        {
+        if let Some(log) = w.request_log.as_ref().filter(|_| answered) {
             let now_us = crate::scoreboard::now_us();
             log.record(&access_log::Entry::unparsed(
                 self.peer.addr(),
@@ -440,6 +527,10 @@ impl Conn {
         self.rbuf.push(&leftover);
         if !keep {
             self.close_after_write = true;
+            if !drained {
+                // Body bytes may still be on their way (a malformed or unread body).
+                self.linger = Linger::AfterWrite;
+            }
         }
     }
 }

@@ -15,7 +15,7 @@ use slab::Slab;
 
 use super::accept::Acceptor;
 use super::buffers::Buffers;
-use super::conn::{Conn, Verdict};
+use super::conn::{Conn, Verdict, LINGER_FOR};
 use super::peer::Peer;
 use super::pool::{Job, Pool};
 use super::state::{Shared, WorkerState};
@@ -377,6 +377,10 @@ impl EventLoop<'_> {
                 Entry::Away { .. } => None,
             })
             .filter(|(_, c)| {
+                if let Some(since) = c.lingering_since() {
+                    // Its answer is out; a stopping worker does not wait for the client.
+                    return self.state.stopping() || now.duration_since(since) > LINGER_FOR;
+                }
                 if let Some(since) = c.body_wait_since {
                     let slow_body = now.duration_since(since) > limits.socket_timeout;
                     if slow_body {

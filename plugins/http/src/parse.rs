@@ -270,13 +270,21 @@ fn check_partial(buf: &[u8], limits: &Limits) -> Result<(), HttpError> {
     let request_line_end = window.iter().position(|&b| b == b'\n');
     let request_line = &window[..request_line_end.unwrap_or(window.len())];
     let request_line = request_line.strip_suffix(b"\r").unwrap_or(request_line);
+    // Several limits may be broken at once when many bytes arrived in one read: the
+    // answer is the one a head trickled in a byte at a time gets (see `FirstOver`), so a
+    // long target gets 414 or 431 whatever the read sizes.
+    let mut over = FirstOver::default();
     let mut parts = request_line.splitn(3, |&b| b == b' ');
-    parts.next();
+    let method_len = parts.next().map_or(0, <[u8]>::len);
     if parts.next().is_some_and(|uri| uri.len() > limits.max_uri) {
-        return Err(HttpError::UriTooLong);
+        let at = start + method_len + 1 + limits.max_uri + 1;
+        over.note(at, HttpError::UriTooLong);
     }
     if request_line.len() > limits.max_request_line() {
-        return Err(HttpError::LineTooLong);
+        over.note(
+            start + limits.max_request_line() + 1,
+            HttpError::LineTooLong,
+        );
     }
     if let Some(end) = request_line_end {
         // The header line being received: it started after the last LF.
@@ -287,13 +295,24 @@ fn check_partial(buf: &[u8], limits: &Limits) -> Result<(), HttpError> {
             .max(first_header);
         let unterminated = !buf[tail_start..].contains(&b'\n');
         if unterminated && buf.len() - tail_start > limits.max_line + 1 {
-            return Err(HttpError::LineTooLong);
+            // Where it started only matters when the head is over its limit too (an
+            // error path, once per connection).
+            let line_start = if buf.len() > limits.max_head {
+                memchr::memrchr(b'\n', &buf[first_header..tail_start])
+                    .map_or(first_header, |i| first_header + i + 1)
+            } else {
+                tail_start
+            };
+            over.note(line_start + limits.max_line + 2, HttpError::LineTooLong);
         }
     }
     if buf.len() > limits.max_head {
-        return Err(HttpError::HeadTooLarge);
+        over.note(limits.max_head + 1, HttpError::HeadTooLarge);
     }
-    Ok(())
+    match over.0 {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// Where the minor digit of an `HTTP/1.x` version with `x` above 1 (`HTTP/1.2` to

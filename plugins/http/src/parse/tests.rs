@@ -379,6 +379,51 @@ fn accepts_an_http10_request_without_host() {
     assert_eq!(h.version, Version::Http10);
 }
 
+/// The first outcome that is not `Partial` when `input` arrives `step` bytes at a time.
+fn feed_in_steps(input: &[u8], limits: &Limits, step: usize) -> Result<Parsed, HttpError> {
+    let mut end = 0;
+    loop {
+        end = (end + step).min(input.len());
+        match parse_with(&input[..end], limits) {
+            Ok(Parsed::Partial) if end < input.len() => continue,
+            decided => return decided,
+        }
+    }
+}
+
+#[test]
+fn the_answer_to_a_head_over_several_limits_does_not_depend_on_the_read_sizes() {
+    // uWSGI's buffer-size sets the head, line and target limits alike: a 100 KB target
+    // breaks the head limit (431) a few bytes before its own (414).
+    let same = Limits {
+        max_head: 1024,
+        max_line: 1024,
+        max_uri: 1024,
+        max_headers: 100,
+    };
+    let mut long_target = b"GET /".to_vec();
+    long_target.extend_from_slice(&[b'u'; 100 * 1024]);
+    long_target.extend_from_slice(b" HTTP/1.1\r\nHost: t\r\n\r\n");
+    let mut long_line = b"GET / HTTP/1.1\r\nHost: t\r\nX-Long: ".to_vec();
+    long_line.extend_from_slice(&[b'l'; 100 * 1024]);
+    long_line.extend_from_slice(b"\r\n\r\n");
+    for (input, limits, want) in [
+        (&long_target, same, HttpError::HeadTooLarge),
+        (&long_target, Limits::DEFAULT, HttpError::UriTooLong),
+        // The line would break its limit at byte 25 + 1026, the head at byte 1025.
+        (&long_line, same, HttpError::HeadTooLarge),
+        (&long_line, Limits::DEFAULT, HttpError::LineTooLong),
+    ] {
+        for step in [1, 7, 100, 1000, 4096, 8192, 16384, input.len()] {
+            assert_eq!(
+                feed_in_steps(input, &limits, step),
+                Err(want),
+                "{step} bytes at a time, {limits:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_broken_limit_is_answered_before_other_faults_whatever_the_read_sizes() {
     // A duplicate Host (400) and a header line over the limit (431): 431, as a trickled
