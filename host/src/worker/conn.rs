@@ -244,6 +244,21 @@ impl Conn {
         }
     }
 
+    /// A small body the loop was gathering stopped arriving for `--socket-timeout`: the
+    /// request is answered 408 (as when the app waits for a larger one) and the
+    /// connection closes, lingering. Returns what the loop should do with it now.
+    pub fn time_out_body(&mut self, w: &mut WorkerState) -> Verdict {
+        self.body_complete_at = 0;
+        self.body_wait_since = None;
+        self.answer_error(
+            w,
+            Version::Http11,
+            408,
+            "the request body did not arrive within --socket-timeout",
+        );
+        self.drive(w)
+    }
+
     /// Writes queued bytes; Ok(true) when all went out.
     fn write_pending(&mut self) -> std::io::Result<bool> {
         while self.wpos < self.wbuf.len() {

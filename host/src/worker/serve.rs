@@ -369,7 +369,8 @@ impl EventLoop<'_> {
         } else {
             limits.keepalive_timeout
         };
-        let expired: Vec<usize> = self
+        // (key, whether it waits for a small body: that one is answered 408 first)
+        let expired: Vec<(usize, bool)> = self
             .conns
             .iter()
             .filter_map(|(k, e)| match e {
@@ -385,8 +386,8 @@ impl EventLoop<'_> {
                     let slow_body = now.duration_since(since) > limits.socket_timeout;
                     if slow_body {
                         tracing::info!(
-                            "closing a connection whose request body did not arrive within \
-                             {:?} (--socket-timeout)",
+                            "answering 408 to a connection whose request body did not arrive \
+                             within {:?} (--socket-timeout)",
                             limits.socket_timeout
                         );
                     }
@@ -403,9 +404,21 @@ impl EventLoop<'_> {
                 }
                 slow_head || (c.is_idle() && now.duration_since(c.idle_since) > idle_limit)
             })
-            .map(|(k, _)| k)
+            .map(|(k, c)| {
+                (
+                    k,
+                    c.body_wait_since.is_some() && c.lingering_since().is_none(),
+                )
+            })
             .collect();
-        for key in expired {
+        for (key, slow_body) in expired {
+            if slow_body {
+                if let Some(Entry::Here(conn)) = self.conns.get_mut(key) {
+                    if conn.time_out_body(&mut self.state) == Verdict::Open {
+                        continue;
+                    }
+                }
+            }
             self.close(key);
         }
     }
