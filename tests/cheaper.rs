@@ -130,7 +130,7 @@ fn busyness_adds_an_emergency_worker_for_a_long_listen_queue() {
     ]);
     let addr = s.addr;
     let slow = std::thread::spawn(move || get(addr, "/slow?3").status);
-    std::thread::sleep(Duration::from_millis(300));
+    s.wait_log("app: slow request started", T);
     let queued: Vec<_> = (0..12)
         .map(|_| std::thread::spawn(move || get(addr, "/").status))
         .collect();
@@ -221,8 +221,12 @@ fn workers_are_retired_one_per_cycle_over_the_hard_rss_limit_down_to_one() {
         "over --cheaper-rss-limit-hard (0.0 MiB): retiring worker 2",
         T,
     );
-    std::thread::sleep(Duration::from_millis(1500));
+    // Worker 2's process gone, the one left serves; the master's later looks (one per
+    // wake-up, a cycle each second) find no slot to retire: the last one is never
+    // removed (WorkerTable::remove_slot), so no time has to pass to show it.
+    s.wait_log("old worker 2 (pid", T);
     assert_eq!(get(s.addr, "/").status, 200);
+    s.log_barrier();
     let log = s.log();
     assert!(!log.contains("retiring worker 1"), "{log}");
     assert!(!log.contains("adding worker"), "{log}");

@@ -6,9 +6,24 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use rsgi_e2e::{free_addr, get, http_args, target_dir, Server};
+use rsgi_e2e::{free_addr, get, http_args, target_dir, Server, TempDir};
 
 const T: Duration = Duration::from_secs(20);
+
+/// SIGKILLs a process when dropped unless disarmed (rsgi's master behind unshare, which
+/// the test server's own SIGINT at drop does not reach, on a test failing before it stops
+/// it); in a PID namespace, its workers and daemons go with it.
+struct KillOnDrop(Option<i32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            // SAFETY: kill(2) on the master this test started, still running (the test
+            // disarms this once it has stopped it).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
 
 /// The children of `pid`, from /proc.
 fn children(pid: i32) -> Vec<i32> {
@@ -28,13 +43,19 @@ fn state(pid: i32) -> char {
 
 /// Input: `unshare --pid --fork --mount-proc rsgi ...` with 2 workers and an attached
 /// daemon whose shell leaves an orphan behind (it is handed to PID 1, rsgi's master, and
-/// exits 0.2 s later); a request; SIGTERM to the master.
+/// exits once the test creates a file); a request; SIGTERM to the master.
 /// Answer: the log says master pid 1; the request is served; the orphan is reaped (no
 /// zombie among the master's children); SIGTERM stops the workers gracefully and the
 /// namespace's init exits 0.
 #[test]
 fn as_pid_1_it_serves_reaps_orphans_and_stops_gracefully_on_sigterm() {
     let addr = free_addr();
+    let dir = TempDir::new("container");
+    let go = dir.join("go");
+    let daemon = format!(
+        "(while [ ! -e {} ]; do sleep 0.05; done &); exec sleep 600",
+        go.display()
+    );
     let mut cmd = Command::new("unshare");
     cmd.args(["--pid", "--fork", "--mount-proc"])
         .arg(target_dir().join("rsgi"))
@@ -46,25 +67,57 @@ fn as_pid_1_it_serves_reaps_orphans_and_stops_gracefully_on_sigterm() {
                 "--processes",
                 "2",
                 "--attach-daemon",
-                "(sleep 0.2 &); exec sleep 600",
+                &daemon,
             ],
         ))
         .current_dir(rsgi_e2e::apps_dir())
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env_remove("RSGI_PLUGIN_DIR");
+        .env_remove("RSGI_PLUGIN_DIR")
+        .stdin(std::process::Stdio::null());
     let mut s = Server::spawn(&mut cmd, addr);
     s.wait_ready();
     assert!(s.log().contains("master pid 1\n"), "{}", s.log());
     assert_eq!(get(addr, "/").status, 200);
 
-    // unshare's child is rsgi's master (pid 1 inside, another pid outside).
+    // unshare's child is rsgi's master (pid 1 inside, another pid outside). Should the
+    // test fail before its SIGTERM, the guard stops it (unshare passes no signal on).
     let master = children(s.pid())
         .first()
         .copied()
         .expect("unshare has a child");
-    // Once the orphan has exited: no zombie left among the master's children.
-    std::thread::sleep(Duration::from_millis(1000));
+    let mut stop = KillOnDrop(Some(master));
+    // The orphan: the loop the daemon's subshell left behind, now the master's child.
+    // Until the daemon's shell has become `sleep 600` it has the same command line; by
+    // then its subshell has exited, so the loop has been handed to the master.
+    let cmdline = |pid: i32| {
+        let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        String::from_utf8_lossy(&raw).replace('\0', " ")
+    };
     let deadline = Instant::now() + T;
+    let orphan = loop {
+        let kids = children(master);
+        let daemon_execd = kids.iter().any(|&p| cmdline(p).trim_end() == "sleep 600");
+        // A shell (the workers' command lines hold the daemon's too).
+        let found = kids
+            .into_iter()
+            .find(|&p| cmdline(p).starts_with("/bin/sh -c (while"));
+        if let (true, Some(pid)) = (daemon_execd, found) {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "no orphan: {}", s.log());
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // It exits; the master reaps it (a zombie keeps its /proc entry until then).
+    std::fs::write(&go, b"").unwrap();
+    while std::path::Path::new(&format!("/proc/{orphan}")).exists() {
+        assert!(
+            Instant::now() < deadline,
+            "orphan {orphan} not reaped (state {})",
+            state(orphan)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // No zombie left among the master's children.
     loop {
         let zombies: Vec<i32> = children(master)
             .into_iter()
@@ -80,6 +133,7 @@ fn as_pid_1_it_serves_reaps_orphans_and_stops_gracefully_on_sigterm() {
     // SAFETY: kill(2) on the master this test started (through unshare).
     unsafe { libc::kill(master, libc::SIGTERM) };
     let status = s.wait_exit(T);
+    stop.0 = None;
     assert!(status.success(), "{status:?}: {}", s.log());
     let log = s.log();
     assert!(

@@ -1,20 +1,14 @@
 //! `--attach-daemon`: processes the master runs beside its workers.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use rsgi_e2e::{free_port, get, touch_ahead, Server};
+use rsgi_e2e::{get, touch_ahead, Server, TempDir};
 
 const T: Duration = Duration::from_secs(20);
 
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "rsgi-daemons-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch() -> TempDir {
+    TempDir::new("daemons")
 }
 
 /// The pids the daemon wrote to `file`, one per start, once there are `n`.
@@ -80,7 +74,6 @@ fn a_daemon_is_started_restarted_reloaded_and_stopped_with_the_master() {
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit(T).success(), "{}", s.log());
     assert!(!alive(third), "daemon outlived the master");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: a daemon that ignores SIGTERM and has a child of its own, `--reload-mercy 1`,
@@ -109,7 +102,6 @@ fn a_daemon_that_ignores_sigterm_is_killed_after_the_mercy() {
     for pid in both {
         wait_gone(pid);
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: `--attach-daemon2 cmd=...,stopsignal=INT,reloadsignal=USR1,touch=FILE,chdir=DIR`
@@ -164,7 +156,6 @@ fn attach_daemon2_takes_uwsgis_keys_for_signals_touch_and_directory() {
         std::fs::read_to_string(&signals).unwrap(),
         "int\nusr1\nint\n"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: `--attach-daemon2 cmd=sleep 1,control=1` (uWSGI's control daemon).
@@ -243,5 +234,4 @@ fn cron_runs_commands_at_the_minutes_their_entry_names() {
         &["--cron", "-1 -1 oops -1 -1 true"],
         "--cron '-1 -1 oops -1 -1 true': field 3 is \"oops\"",
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

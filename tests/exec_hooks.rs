@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use rsgi_e2e::{free_port, get, run_to_exit, Server};
+use rsgi_e2e::{get, run_to_exit, Server, TempDir};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -12,9 +12,7 @@ const T: Duration = Duration::from_secs(20);
 /// after the graceful reload (the re-executed master runs them again).
 #[test]
 fn hooks_run_in_order_at_start_and_again_on_reload() {
-    let dir =
-        std::env::temp_dir().join(format!("rsgi-hooks-{}-{}", std::process::id(), free_port()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("hooks");
     let file = dir.join("order");
     let cmd = |name: &str| format!("echo {name} >> {}", file.display());
     let names = ["asap", "as-root", "as-user", "pre-app", "post-app"];
@@ -42,7 +40,6 @@ fn hooks_run_in_order_at_start_and_again_on_reload() {
     }
     s.wait_log("old worker 1", T);
     assert_eq!(get(s.addr, "/").status, 200);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: `--exec-pre-app "exit 7"` with a Unix socket.
@@ -50,11 +47,8 @@ fn hooks_run_in_order_at_start_and_again_on_reload() {
 /// is not loaded and the socket file is removed.
 #[test]
 fn a_failing_hook_stops_the_start() {
-    let sock = std::env::temp_dir().join(format!(
-        "rsgi-hook-{}-{}.sock",
-        std::process::id(),
-        free_port()
-    ));
+    let dir = TempDir::new("hook-fails");
+    let sock = dir.join("app.sock");
     let (code, out) = run_to_exit(
         &[
             "--plugin",
@@ -87,11 +81,7 @@ fn a_failing_hook_stops_the_start() {
 /// exit 2 and a line naming the action.
 #[test]
 fn hook_forms_run_their_actions_at_their_points() {
-    let dir = std::env::temp_dir().join(format!(
-        "rsgi-hook-forms-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
+    let dir = TempDir::new("hook-forms");
     let run = dir.join("run");
     let order = run.join("order");
     let s = Server::start(&[
@@ -121,5 +111,4 @@ fn hook_forms_run_their_actions_at_their_points() {
         &["--hook-as-root", "mount:proc none /proc"],
         "--hook-as-root 'mount:proc none /proc': action 'mount' is not available",
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,21 +1,15 @@
 //! `--logto FILE` and `--daemonize FILE`: the log goes to a file, reopened by a graceful
 //! reload; `--daemonize` returns at once and leaves a detached master serving.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use rsgi_e2e::{free_addr, free_port, get, http_args, run_to_exit, Server};
+use rsgi_e2e::{free_addr, get, http_args, run_to_exit, Server, TempDir};
 
 const T: Duration = Duration::from_secs(20);
 
-fn scratch(what: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "rsgi-{what}-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(what: &str) -> TempDir {
+    TempDir::new(what)
 }
 
 /// Starts `rsgi --module app --log-requests --logto FILE <extra>`.
@@ -81,7 +75,6 @@ fn logto_writes_the_whole_log_to_the_file_and_a_reload_opens_it_again() {
     let old = std::fs::read_to_string(&rotated).unwrap();
     assert!(old.contains("graceful reload: re-executing"), "{old}");
     drop(s);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Stops a daemon the test started if the test fails before it does.
@@ -158,7 +151,6 @@ fn daemonize_returns_at_once_and_leaves_a_detached_master_serving() {
     // Gone: its pid may be reused, so no signal from the guard.
     std::mem::forget(guard);
     assert!(!pidfile.exists(), "pidfile left behind");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: `--logto` and `--daemonize` together; `--logto` in a directory that does not
@@ -242,7 +234,6 @@ fn the_fifo_and_touch_logreopen_reopen_the_log_without_a_reload() {
     assert!(second.contains("\"GET /pid HTTP/1.1\" 200"), "{second}");
     assert!(!second.contains("\"GET / HTTP/1.1\""), "{second}");
     drop(s);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: `--logto FILE --log-maxsize 4000 --log-requests`, then requests until FILE
@@ -275,7 +266,6 @@ fn log_maxsize_rotates_the_log_file() {
     assert_eq!(get(s.addr, "/pid").status, 200);
     wait_file(&file, "\"GET /pid HTTP/1.1\" 200");
     drop(s);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: uWSGI's `--logger file:LOG --req-logger file:REQ --log-requests --master-fifo
@@ -320,5 +310,4 @@ fn req_logger_sends_request_lines_to_a_file_of_their_own() {
         &["--logger", "syslog"],
         "--logger syslog: rsgi logs to stdio or to a file",
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

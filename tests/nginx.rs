@@ -641,12 +641,13 @@ struct Tally {
     pids: HashSet<String>,
 }
 
-/// GETs `/pid` through nginx on a keep-alive connection until `stop`, for at most 20 s;
-/// every non-200 and every I/O error is a failure (and a reconnect).
+/// GETs `/pid` through nginx on a keep-alive connection until `stop` (a test that fails
+/// before it stops them ends after 5 minutes anyway); every non-200 and every I/O error is
+/// a failure (and a reconnect).
 fn client_loop(addr: SocketAddr, stop: Arc<AtomicBool>, tally: Arc<Mutex<Tally>>) {
     let started = Instant::now();
     let mut client: Option<Client> = None;
-    while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(20) {
+    while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(300) {
         let outcome = match client.as_mut() {
             Some(c) => c.request("GET", "/pid", &[], b""),
             None => Client::connect(addr)
@@ -675,10 +676,30 @@ fn client_loop(addr: SocketAddr, stop: Arc<AtomicBool>, tally: Arc<Mutex<Tally>>
     }
 }
 
-/// The worker pids an instance answers with (a few direct requests, so both workers
-/// are likely to show up).
-fn pids_of(target: &Target) -> HashSet<String> {
-    (0..8).map(|_| worker_pid(target)).collect()
+/// Waits until the clients have had `more` answers beyond what they have now.
+fn wait_more_answers(tally: &Mutex<Tally>, more: usize) {
+    let want = tally.lock().unwrap().ok + more;
+    let deadline = Instant::now() + T;
+    while tally.lock().unwrap().ok < want {
+        assert!(
+            Instant::now() < deadline,
+            "the clients got no answers: {:?}",
+            tally.lock().unwrap().failures
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The pids of the workers `server` spawned, from its log (all of them, not only those
+/// that happened to answer a few requests).
+fn worker_pids(server: &Server, workers: usize) -> HashSet<String> {
+    server.wait_log_count("spawned worker ", workers, T);
+    server
+        .log()
+        .lines()
+        .filter_map(|l| l.split("spawned worker ").nth(1)?.split("(pid ").nth(1))
+        .filter_map(|rest| rest.split(')').next().map(str::to_string))
+        .collect()
 }
 
 #[test]
@@ -710,7 +731,7 @@ fn graceful_restarts_behind_nginx_lose_no_request() {
             std::thread::spawn(move || client_loop(addr, stop, tally))
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(300));
+    wait_more_answers(&tally, 8);
     for (i, socket) in sockets.iter().enumerate() {
         let old = &mut instances[i];
         old.signal(libc::SIGTERM);
@@ -718,7 +739,7 @@ fn graceful_restarts_behind_nginx_lose_no_request() {
         assert_eq!(status.code(), Some(0), "instance {i}: {}", old.log());
         instances[i] = start_uwsgi(std::slice::from_ref(socket), &args);
         // Back in nginx's rotation once the traffic reaches one of its new workers.
-        let fresh = pids_of(&Target::of(socket));
+        let fresh = worker_pids(&instances[i], 2);
         let deadline = Instant::now() + T;
         while tally.lock().unwrap().pids.is_disjoint(&fresh) {
             assert!(
@@ -728,7 +749,7 @@ fn graceful_restarts_behind_nginx_lose_no_request() {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-    std::thread::sleep(Duration::from_millis(300));
+    wait_more_answers(&tally, 20);
     stop.store(true, Ordering::Relaxed);
     for client in traffic {
         client.join().unwrap();

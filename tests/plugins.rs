@@ -53,8 +53,7 @@ fn a_shared_library_that_is_not_a_plugin_is_refused() {
 
 #[test]
 fn a_file_that_is_not_a_library_is_refused() {
-    let dir = std::env::temp_dir().join(format!("rsgi-notlib-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = rsgi_e2e::TempDir::new("notlib");
     let fake = dir.join("librsgi_fake.so");
     std::fs::write(&fake, b"this is not an ELF file\n").unwrap();
     let (code, out) = run_to_exit(&["--plugin", fake.to_str().unwrap(), "--module", "app"], T);
@@ -80,8 +79,7 @@ fn a_plugin_of_another_abi_version_names_both_versions() {
 
 #[test]
 fn plugin_dir_option_and_environment_are_searched() {
-    let dir = std::env::temp_dir().join(format!("rsgi-plugdir-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = rsgi_e2e::TempDir::new("plugdir");
     let (code, out) = run_to_exit(
         &[
             "--plugin-dir",
@@ -103,7 +101,7 @@ fn plugin_dir_option_and_environment_are_searched() {
     .unwrap();
     let out = rsgi_command()
         .args(["--list-plugins"])
-        .env("RSGI_PLUGIN_DIR", &dir)
+        .env("RSGI_PLUGIN_DIR", dir.path())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

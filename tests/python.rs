@@ -101,8 +101,7 @@ fn callable_falls_back_to_app_and_can_be_named() {
 fn pythonpath_makes_another_directory_importable() {
     let dir = rsgi_e2e::apps_dir().join("wsgifile");
     let dir = dir.to_str().unwrap();
-    let tmp = std::env::temp_dir().join(format!("rsgi-pp-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp = rsgi_e2e::TempDir::new("pp");
     std::fs::write(
         tmp.join("ppapp.py"),
         "def application(e, sr):\n    sr('200 OK', [('Content-Type', 'text/plain')])\n    return [b'from pythonpath']\n",
@@ -112,7 +111,7 @@ fn pythonpath_makes_another_directory_importable() {
         "--module",
         "ppapp",
         "--pythonpath",
-        tmp.to_str().unwrap(),
+        tmp.path().to_str().unwrap(),
         "--pythonpath",
         dir,
     ]);
@@ -153,12 +152,7 @@ fn fork_hooks_registered_by_the_app_run_in_each_worker() {
 /// it is "v2"; no request fails meanwhile.
 #[test]
 fn py_autoreload_reloads_when_a_module_file_changes() {
-    let dir = std::env::temp_dir().join(format!(
-        "rsgi-autoreload-{}-{}",
-        std::process::id(),
-        rsgi_e2e::free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = rsgi_e2e::TempDir::new("autoreload");
     let module = dir.join("auto_app.py");
     let app = |v: &str| {
         format!("def application(e, sr):\n    sr('200 OK', [('Content-Type', 'text/plain')])\n    return [b'{v}']\n")
@@ -166,7 +160,7 @@ fn py_autoreload_reloads_when_a_module_file_changes() {
     std::fs::write(&module, app("v1")).unwrap();
     let s = Server::start(&[
         "--pythonpath",
-        dir.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
         "--module",
         "auto_app",
         "--processes",
@@ -175,13 +169,21 @@ fn py_autoreload_reloads_when_a_module_file_changes() {
         "1",
     ]);
     assert_eq!(get(s.addr, "/").text(), "v1");
-    // Let the watcher see the file once before it changes.
-    std::thread::sleep(Duration::from_millis(1500));
-    std::fs::write(&module, app("v2")).unwrap();
-    s.wait_log(
-        "auto_app.py changed: asking the master for a graceful reload",
-        T,
-    );
+    // The watcher counts a change against its first look at the file, which it takes at
+    // a time the test cannot see (and which may come after this write): the file's mtime
+    // is moved on again until the watcher reports it, each time to a time of its own
+    // (whole seconds ahead, so no file system granularity hides a step).
+    rsgi_e2e::write_atomically(&module, app("v2"));
+    let changed = "auto_app.py changed: asking the master for a graceful reload";
+    let deadline = std::time::Instant::now() + T;
+    for ahead in 1.. {
+        if s.log().contains(changed) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", s.log());
+        rsgi_e2e::touch_ahead(&module, Duration::from_secs(ahead));
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let deadline = std::time::Instant::now() + T;
     loop {
         let text = get(s.addr, "/").text();
@@ -196,7 +198,6 @@ fn py_autoreload_reloads_when_a_module_file_changes() {
     for _ in 0..6 {
         assert_eq!(get(s.addr, "/").text(), "v2");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: `--catch-exceptions` (uWSGI's, for development); a request the app raises on,

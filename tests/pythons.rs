@@ -195,8 +195,11 @@ fn passes_the_wsgi_validator(tag: &str) {
             assert_eq!(r.text(), expected, "{method} {path}");
         }
     }
-    // Give a leaked, unclosed iterable's __del__ assertion a moment to reach the log.
-    std::thread::sleep(Duration::from_millis(200));
+    // A leaked, unclosed iterable's __del__ assertion is written when the worker drops
+    // it, after its response: one more request on the same connection (the same worker)
+    // comes after that, and the barrier after everything written before.
+    assert_eq!(c.request("GET", "/", &[], b"").unwrap().status, 200);
+    s.log_barrier();
     let log = s.log();
     for bad in [
         "AssertionError",
@@ -218,8 +221,8 @@ fn virtualenv_made_by_this_python(tag: &str) {
     let s = start(tag, &["--module", "cpu_app"]);
     let base = info(&s);
     drop(s);
-    let venv = std::env::temp_dir().join(format!("rsgi-venv-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&venv);
+    let venv_dir = rsgi_e2e::TempDir::new(&format!("venv-{tag}"));
+    let venv = venv_dir.join("venv");
     let made = Command::new(&base["executable"])
         .args(["-m", "venv", "--without-pip"])
         .arg(&venv)

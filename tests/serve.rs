@@ -147,35 +147,40 @@ fn environ_carries_request_facts() {
     }
 }
 
-/// Input: 1 worker (one thread) busy with a 1-second request A while two 3-second
-/// requests B and C wait in the listen queue; once A is answered, SIGTTIN adds a worker.
+/// Input: 1 worker (one thread) busy with a 5-second request A while two 6-second
+/// requests B and C wait in the listen queue; once the worker is in B, SIGTTIN adds a
+/// worker.
 /// Answer: B and C are answered by different workers: the first worker, back from A,
 /// takes one queued connection (B), not every queued one, so C is left to the new worker
-/// instead of waiting 3 s behind B.
+/// instead of waiting behind B.
 #[test]
 fn a_worker_takes_one_queued_connection_at_a_time() {
     use std::time::{Duration, Instant};
+    const T: Duration = Duration::from_secs(30);
     let s = Server::start(&["--module", "app", "--log-requests"]);
     let addr = s.addr;
-    let a = std::thread::spawn(move || get(addr, "/slow?1"));
-    std::thread::sleep(Duration::from_millis(200));
+    let a = std::thread::spawn(move || get(addr, "/slow?5"));
+    s.wait_log_count("app: slow request started", 1, T);
     let queued: Vec<_> = (0..2)
-        .map(|_| std::thread::spawn(move || get(addr, "/slow?3")))
+        .map(|_| std::thread::spawn(move || get(addr, "/slow?6")))
         .collect();
+    // Both wait in the queue while A runs (two local connections: A lasts far longer).
+    rsgi_e2e::wait_accept_queue(addr.port(), 2, T);
     assert_eq!(a.join().unwrap().status, 200);
-    std::thread::sleep(Duration::from_millis(100));
+    // The worker is in B: C waits in the queue, for the worker added now.
+    s.wait_log_count("app: slow request started", 2, T);
     s.signal(libc::SIGTTIN);
     for request in queued {
         let r = request.join().unwrap();
-        assert_eq!((r.status, r.text().as_str()), (200, "slept 3.0"));
+        assert_eq!((r.status, r.text().as_str()), (200, "slept 6.0"));
     }
     // Each worker writes its request lines when its loop next waits: poll for both.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + T;
     loop {
         let log = s.log();
         let workers: Vec<&str> = log
             .lines()
-            .filter(|l| l.contains("\"GET /slow?3 HTTP/1.1\" 200"))
+            .filter(|l| l.contains("\"GET /slow?6 HTTP/1.1\" 200"))
             .filter_map(|l| l.rsplit(' ').next())
             .collect();
         if workers.len() == 2 {

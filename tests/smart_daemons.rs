@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use rsgi_e2e::{free_port, get, Server};
+use rsgi_e2e::{get, Server, TempDir};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -85,9 +85,7 @@ impl Drop for KillOnDrop {
 /// shutdown sends it SIGTERM and the master exits 0.
 #[test]
 fn a_smart_daemon_survives_reloads_is_restarted_when_gone_and_stopped_at_shutdown() {
-    let dir =
-        std::env::temp_dir().join(format!("rsgi-smart-{}-{}", std::process::id(), free_port()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("smart");
     let pidfile = dir.join("d.pid");
     let starts = dir.join("starts");
     let spec = format!(
@@ -125,7 +123,6 @@ fn a_smart_daemon_survives_reloads_is_restarted_when_gone_and_stopped_at_shutdow
     assert!(s
         .log()
         .contains(&format!("stopping smart daemon (pid {second})")));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: `--smart-attach-daemon` with only a pidfile.
@@ -156,12 +153,7 @@ fn a_smart_daemon_without_a_command_is_a_usage_error() {
 /// `--smart-attach-daemon2` form keeps it across the reload the same way.
 #[test]
 fn a_smart_daemon_whose_pidfile_rsgi_writes_is_kept_across_reloads_and_notified() {
-    let dir = std::env::temp_dir().join(format!(
-        "rsgi-smart2-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("smart2");
     let (pidfile, starts, signals) = (dir.join("d.pid"), dir.join("starts"), dir.join("signals"));
     let command = format!(
         "trap 'echo usr2 >> {sig}' USR2; echo run >> {st}; while :; do sleep 0.1; done",
@@ -212,5 +204,4 @@ fn a_smart_daemon_whose_pidfile_rsgi_writes_is_kept_across_reloads_and_notified(
         wait_gone(first);
         drop(guard);
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

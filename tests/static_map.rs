@@ -1,21 +1,16 @@
 //! `--static-map PREFIX=DIR`: files served by the worker without the app, over HTTP here
 //! (behind nginx in tests/nginx.rs).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use rsgi_e2e::{free_port, get, Client, Server};
+use rsgi_e2e::{get, Client, Server, TempDir};
 
 const T: Duration = Duration::from_secs(20);
 
 /// DIR/static/{app.css, big.bin (1 MiB), a b.txt}, DIR/secret.txt and
 /// DIR/static/out -> DIR/secret.txt.
-fn site() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "rsgi-static-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
+fn site() -> TempDir {
+    let dir = TempDir::new("static");
     std::fs::create_dir_all(dir.join("static")).unwrap();
     std::fs::write(dir.join("static/app.css"), "body { color: red }\n").unwrap();
     std::fs::write(dir.join("static/a b.txt"), "spaced").unwrap();
@@ -87,7 +82,6 @@ fn files_under_the_prefix_are_sent_with_type_length_and_last_modified() {
         "{}",
         s.log()
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: a missing file and a directory under the prefix, a POST to a file, a path
@@ -110,7 +104,6 @@ fn what_is_not_a_file_goes_to_the_app() {
         .request("POST", "/static/app.css", &[], b"posted")
         .unwrap();
     assert_eq!((r.status, r.text().as_str()), (200, "Hello, World!"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: `..` (plain and percent-encoded), a `%00`, and a symlink leading out of DIR.
@@ -136,7 +129,6 @@ fn paths_that_leave_the_directory_get_403() {
         s.wait_log(&format!("GET {target}: refused (403)"), T);
     }
     assert_eq!(get(s.addr, "/static/app.css").status, 200);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: GET of a file under the prefix that the worker may not read (mode 0600 and the
@@ -162,7 +154,6 @@ fn a_file_the_worker_may_not_read_gets_403() {
     assert!(!r.text().contains("private"));
     s.wait_log("locked.txt is not readable by the worker", T);
     assert_eq!(get(s.addr, "/static/app.css").status, 200);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: `--check-static DIR/static --check-static DIR/more --static-skip-ext .txt
@@ -204,7 +195,6 @@ fn check_static_directories_are_tried_in_turn_with_skip_ext_and_static_safe() {
         "secret",
         "a symlink into --static-safe"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: `--static-expires-type-mtime text/css=3600` and `--static-expires-uri
@@ -262,7 +252,6 @@ fn static_expires_rules_set_the_expires_header() {
     );
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("add --static-map"), "{out}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: `--static-index index.html --static-gzip-all`; GET of the directory; GET of
@@ -327,7 +316,6 @@ fn index_files_and_precompressed_files() {
         .unwrap();
     assert_eq!(css.text(), "body { color: red }\n");
     assert_eq!(css.header("content-encoding"), None);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: `--add-header 'X-Frame-Options: DENY' --add-header 'Strict-Transport-Security:
@@ -365,7 +353,6 @@ fn add_header_goes_on_app_and_static_responses() {
         &["--add-header", "Bad Name: x"],
         "--add-header 'Bad Name: x': the name is not an HTTP header name",
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: Range requests for the 1 MiB static file: `bytes=0-9`, `bytes=-5`,
@@ -410,5 +397,4 @@ fn a_range_of_a_static_file_gets_206_with_that_span() {
     );
     assert_eq!((r.status, r.body.len()), (200, 1 << 20));
     assert_eq!(r.header("accept-ranges"), Some("bytes"));
-    let _ = std::fs::remove_dir_all(&dir);
 }

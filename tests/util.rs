@@ -125,6 +125,19 @@ impl TempDir {
     }
 }
 
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
@@ -140,6 +153,35 @@ pub fn write_atomically(path: &Path, content: impl AsRef<[u8]>) {
     let tmp = path.with_file_name(format!(".{name}.writing"));
     std::fs::write(&tmp, content).unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
     std::fs::rename(&tmp, path).unwrap_or_else(|e| panic!("rename to {}: {e}", path.display()));
+}
+
+/// How many connections wait in the accept queue of the TCP socket listening on
+/// 127.0.0.1:`port` (the `rx_queue` the kernel shows for a listening socket in
+/// /proc/net/tcp), if there is one.
+pub fn accept_queue_len(port: u16) -> Option<u32> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let local_port = u16::from_str_radix(f.get(1)?.rsplit(':').next()?, 16).ok()?;
+        // 0A: LISTEN.
+        if local_port != port || *f.get(3)? != "0A" {
+            return None;
+        }
+        u32::from_str_radix(f.get(4)?.split(':').nth(1)?, 16).ok()
+    })
+}
+
+/// Waits until `count` connections wait in the accept queue of 127.0.0.1:`port`.
+pub fn wait_accept_queue(port: u16, count: u32, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while accept_queue_len(port) != Some(count) {
+        assert!(
+            Instant::now() < deadline,
+            "the accept queue of port {port} holds {:?}, waited for {count}",
+            accept_queue_len(port)
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// `127.0.0.1` on a port from [`free_port`].
@@ -257,6 +299,16 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Returns once everything the server's processes wrote to the log before this call
+    /// is in [`Server::log`]: the master writes a stats summary on SIGUSR1, which comes
+    /// through the same pipe after whatever was written before it. For a check that
+    /// something was *not* logged after an event, instead of a pause.
+    pub fn log_barrier(&self) {
+        let before = self.log().matches("stats: up ").count();
+        self.signal(libc::SIGUSR1);
+        self.wait_log_count("stats: up ", before + 1, Duration::from_secs(30));
     }
 
     /// The master's pid.

@@ -423,8 +423,8 @@ fn close_is_called_exactly_once_on_success_error_and_client_disconnect() {
     drop(c);
 
     // The next request waits for the one worker: it is served once the slow one was
-    // abandoned, and shows close() was called once for each body.
-    let started = Instant::now();
+    // abandoned, and shows close() was called once for each body (and the generator
+    // stopped before its end, which is the proof that it was abandoned early).
     let counts = get(s.addr, "/close/counts").text();
     assert!(
         counts.starts_with(r#"{"closes": {"ok": 1, "raise": 1, "slow": 1}"#),
@@ -435,7 +435,6 @@ fn close_is_called_exactly_once_on_success_error_and_client_disconnect() {
         produced < 500,
         "the generator ran to its end ({produced} chunks) after the client left"
     );
-    assert!(started.elapsed() < Duration::from_secs(9));
     assert_eq!(get(s.addr, "/list").status, 200);
 }
 

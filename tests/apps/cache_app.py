@@ -51,8 +51,11 @@ def memo():
 
 @app.get("/raw/expiring")
 def raw_expiring():
-    stored = uwsgi.cache_update("brief", b"soon gone", 1)
-    return jsonify(pid=os.getpid(), stored=stored)
+    # Two seconds: the cache counts whole seconds, so an item lives between one and two
+    # seconds, and the read right after storing always finds it.
+    stored = uwsgi.cache_update("brief", b"soon gone", 2)
+    value = uwsgi.cache_get("brief")
+    return jsonify(pid=os.getpid(), stored=stored, value=None if value is None else value.decode())
 
 
 @app.get("/raw/get/<key>")

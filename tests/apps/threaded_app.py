@@ -24,7 +24,19 @@ threading.Thread(target=_background, daemon=True, name="app-background").start()
 _TICKED.wait(10)
 
 
+_BARRIERS = {}
+_BARRIERS_LOCK = threading.Lock()
+
+
 def application(environ, start_response):
+    if environ["PATH_INFO"] == "/together":
+        # Answers once N requests (the query string) are in the app at the same time:
+        # proof of concurrency without a clock. If they never are, BrokenBarrierError
+        # after 20 s: a 500.
+        n = int(environ.get("QUERY_STRING") or "2")
+        with _BARRIERS_LOCK:
+            barrier = _BARRIERS.setdefault(n, threading.Barrier(n, timeout=20))
+        barrier.wait()
     if environ["PATH_INFO"] == "/slow":
         time.sleep(float(environ.get("QUERY_STRING") or "1"))
     body = ("%d %s %d" % (os.getpid(), environ["wsgi.multithread"], TICKS[0] > 0)).encode()
