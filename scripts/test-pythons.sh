@@ -13,6 +13,11 @@
 #   5. cargo test -p rsgi-e2e --features pythons pythons:: (tests/pythons.rs).
 # Prints how long each part took.
 set -euo pipefail
+# Runs the same with no terminal and no standard input (CI: `bash .ci/run` with none;
+# `nohup ... &`): nothing here reads it, and a closed fd 0 would otherwise be handed to
+# the first file a child opens. The tests do not rely on inherited signal dispositions
+# (SIGINT and SIGQUIT are ignored in the background, SIGHUP under nohup).
+exec </dev/null
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$(pwd)"
 # shellcheck source=scripts/pythons-dir.sh

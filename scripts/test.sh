@@ -8,6 +8,11 @@
 #      (built from Debian's source packages the first time, about 15 minutes on 2 cores;
 #      cached in build/pythons afterwards). RSGI_TEST_PYTHONS=0 skips this step.
 set -euo pipefail
+# Runs the same with no terminal and no standard input (CI: `bash .ci/run` with none;
+# `nohup ... &`): nothing here reads it, and a closed fd 0 would otherwise be handed to
+# the first file a child opens. The tests do not rely on inherited signal dispositions
+# (SIGINT and SIGQUIT are ignored in the background, SIGHUP under nohup).
+exec </dev/null
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
