@@ -71,9 +71,9 @@ fn as_pid_1_it_serves_reaps_orphans_and_stops_gracefully_on_sigterm() {
             ],
         ))
         .current_dir(rsgi_e2e::apps_dir())
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env_remove("RSGI_PLUGIN_DIR")
         .stdin(std::process::Stdio::null());
+    rsgi_e2e::isolate_env(&mut cmd);
+    cmd.env("PYTHONDONTWRITEBYTECODE", "1");
     let mut s = Server::spawn(&mut cmd, addr);
     s.wait_ready();
     assert!(s.log().contains("master pid 1\n"), "{}", s.log());

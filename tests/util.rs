@@ -209,14 +209,34 @@ pub struct Server {
     log: Arc<Mutex<String>>,
 }
 
-/// The `rsgi` command with cwd = the test apps, bytecode writing off.
+/// The `rsgi` command with cwd = the test apps, stdin from /dev/null, the caller's
+/// environment kept out ([`isolate_env`]), bytecode writing off.
 pub fn rsgi_command() -> Command {
     let mut cmd = Command::new(target_dir().join("rsgi"));
-    cmd.current_dir(apps_dir())
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env_remove("RSGI_PLUGIN_DIR")
-        .stdin(Stdio::null());
+    cmd.current_dir(apps_dir()).stdin(Stdio::null());
+    isolate_env(&mut cmd);
+    cmd.env("PYTHONDONTWRITEBYTECODE", "1");
     cmd
+}
+
+/// Removes from `cmd`'s environment what would change a test server depending on who
+/// runs the tests: rsgi's own options (`RSGI_*`: `RSGI_PROCESSES`, `RSGI_CONFIG`,
+/// `RSGI_PLUGIN_DIR`...), the embedded interpreter's settings (`PYTHON*`: a
+/// `PYTHONPATH`, `PYTHONHOME`, `PYTHONFAULTHANDLER`...), and a service manager's
+/// (`NOTIFY_SOCKET`, `WATCHDOG_*`, `LISTEN_*`: run from a systemd unit, every test server
+/// would report to it). A test sets what it needs after this.
+pub fn isolate_env(cmd: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        let text = name.to_string_lossy();
+        if text.starts_with("RSGI_")
+            || text.starts_with("PYTHON")
+            || text == "NOTIFY_SOCKET"
+            || text.starts_with("WATCHDOG_")
+            || text.starts_with("LISTEN_")
+        {
+            cmd.env_remove(&name);
+        }
+    }
 }
 
 impl Server {
