@@ -71,7 +71,9 @@ fn a_plugin_of_another_abi_version_names_both_versions() {
     assert_eq!(code, 2, "{out}");
     assert_eq!(out.trim().lines().count(), 1, "{out}");
     assert!(
-        out.contains("was built for plugin ABI 0.99.0, but this rsgi speaks plugin ABI 0.1.0"),
+        out.contains(
+            "speaks plugin ABI 0.99 (0.99.0), but this rsgi speaks plugin ABI 0.2 (0.2.0)"
+        ),
         "{out}"
     );
     assert!(out.contains("librsgi_wrongabi.so"), "{out}");
@@ -119,7 +121,9 @@ fn list_plugins_shows_name_version_kind_and_path() {
             .find(|l| l.starts_with(name))
             .unwrap_or_else(|| panic!("{name} missing: {text}"));
         assert!(
-            line.contains("0.1.0") && line.contains(&format!("librsgi_{name}.so")),
+            line.contains("0.1.0")
+                && line.contains("abi 0.2.0")
+                && line.contains(&format!("librsgi_{name}.so")),
             "{line}"
         );
     }

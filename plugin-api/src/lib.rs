@@ -1,9 +1,11 @@
 //! # rsgi-plugin-api
 //!
-//! The stable ABI between the `rsgi` host and its plugins. A plugin is a `cdylib` that
-//! exports one root module, [`PluginModRef`], built with `abi_stable` so that a host and a
-//! plugin built by different compilers, at different times, can still talk safely: the host
-//! checks the version and the layout of every type here when it loads the plugin.
+//! The SDK for rsgi plugins. A plugin is a `cdylib` that exports one root module,
+//! [`PluginModRef`], over the stable ABI of `rsgi-plugin-abi` (re-exported here: its
+//! modules [`app`], [`protocol`], [`request`], [`response`], [`host`], [`module`],
+//! [`options`], [`error`], [`extension`]), so that a host and a plugin built by different
+//! compilers, at different times, can still talk safely: the host checks the ABI series and
+//! the layout of every type when it loads the plugin.
 //!
 //! There are two kinds of plugins, each a trait of the SDK ([`sdk`]):
 //!
@@ -78,44 +80,27 @@
 //!
 //! ## Compatibility
 //!
-//! The ABI comes in series: `0.N` while the version is below 1.0 (0.1.0, 0.1.1, ... are
-//! series `0.1`), then one per major version. A host loads every plugin built against any
-//! release of its own series, older or newer than the host, and refuses a plugin of another
-//! series with one line naming the file and both versions (then: rebuild the plugin).
-//!
-//! For that, nothing a host and a plugin exchange changes within a series: no field, entry
-//! point, variant or parameter is added, removed or retyped. (abi_stable would let an older
-//! host load a plugin with fields appended to a prefix module, but it refuses the other way
-//! round, a newer host with an older plugin: "too many fields".) A change starts a new
-//! series: bump this crate's version (which is its own, not the rsgi release's) to the next
-//! minor. `tests/abi_frozen.rs` holds the promise: it compares every type reachable from
-//! [`PluginModRef`] with the series' frozen description in `abi/<series>.txt`, and fails
-//! on any difference that abi_stable would check.
-//!
+//! The ABI comes in series (`0.2` now; `0.1` was the first, request/response only). A host
+//! loads every plugin built against any release of its own series, older or newer, and
+//! refuses a plugin of another series with one line naming both. Within the series the ABI
+//! only grows: fields appended to its tables (read as `Option`s) and extensions asked for
+//! by name and version ([`sdk::extensions`]); see `rsgi-plugin-abi`'s docs, "Series and
+//! growth". This crate's minor version follows the series it builds on.
 #![deny(missing_docs)]
 
-pub mod app;
-pub mod error;
 pub mod guard;
-pub mod host;
 pub mod log;
-pub mod module;
-pub mod options;
-pub mod protocol;
-pub mod request;
-pub mod response;
 pub mod sdk;
 pub mod status;
 pub mod testing;
 
-pub use app::{AppContext, AppMod, AppModRef};
-pub use error::{ErrorKind, PluginError};
-pub use host::{HostApi, LogLevel, LogSink};
-pub use module::{PluginKind, PluginMod, PluginModRef, ABI_VERSION};
-pub use options::{OptionKind, OptionSpec, OptionValue};
-pub use protocol::{ProtocolMod, ProtocolModRef};
-pub use request::{BodyReader, Header, NameStyle, Request};
-pub use response::{Responder, SendError, SendResult};
+pub use rsgi_plugin_abi::{
+    abi_series, app, error, extension, host, module, options, protocol, request, response,
+    series_of, AppContext, AppMod, AppModRef, BodyReader, ErrorKind, Extension, ExtensionId,
+    ExtensionNeed, Header, Host, HostRef, LogLevel, LogSink, NameStyle, OptionKind, OptionSpec,
+    OptionValue, PluginError, PluginKind, PluginMod, PluginModRef, ProtocolMod, ProtocolModRef,
+    Request, Responder, SendError, SendResult, ABI_VERSION,
+};
 pub use sdk::{App, Protocol};
 
 /// Re-export of `abi_stable`, so plugins build against the exact version the host uses.

@@ -10,18 +10,18 @@ use abi_stable::std_types::RStr;
 use tracing::{Level, Metadata};
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::host::{HostApi, LogLevel};
+use crate::host::{HostRef, LogLevel, LogSink};
 
-static SINK: OnceLock<HostApi> = OnceLock::new();
+static SINK: OnceLock<LogSink> = OnceLock::new();
 
 /// Installs a global `tracing` subscriber (this cdylib's copy) that forwards to the host.
 ///
 /// Calling it more than once is harmless; the first host API wins.
-pub fn install(host: &HostApi) {
-    if SINK.set(*host).is_err() {
+pub fn install(host: HostRef) {
+    if SINK.set(host.log()).is_err() {
         return;
     }
-    let max = match host.max_level {
+    let max = match host.max_level() {
         LogLevel::Trace => Level::TRACE,
         LogLevel::Debug => Level::DEBUG,
         LogLevel::Info => Level::INFO,
@@ -41,8 +41,8 @@ pub fn install(host: &HostApi) {
 
 /// Sends one already-formatted line to the host, if [`install`] has run.
 pub fn emit(level: LogLevel, target: &str, message: &str) {
-    if let Some(host) = SINK.get() {
-        (host.log.log)(level, RStr::from_str(target), RStr::from_str(message));
+    if let Some(sink) = SINK.get() {
+        (sink.log)(level, RStr::from_str(target), RStr::from_str(message));
     }
 }
 

@@ -1,7 +1,11 @@
-//! The host end of the logging bridge: plugin log lines re-emitted through `tracing`.
+//! The host's table for plugins: its ABI release, the extensions it offers, and the host
+//! end of the logging bridge (plugin log lines re-emitted through `tracing`).
 
+use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::RStr;
-use rsgi_plugin_api::{HostApi, LogLevel, LogSink};
+use rsgi_plugin_api::{Host, HostRef, LogLevel, LogSink, ABI_VERSION};
+
+use super::offered;
 
 extern "C" fn log(level: LogLevel, target: RStr<'_>, message: RStr<'_>) {
     let _ = std::panic::catch_unwind(|| {
@@ -17,10 +21,14 @@ extern "C" fn log(level: LogLevel, target: RStr<'_>, message: RStr<'_>) {
     });
 }
 
-/// The services handed to every plugin's `init`.
-pub fn host_api(max_level: LogLevel) -> HostApi {
-    HostApi {
+/// The table handed to every plugin's `init` (made once per process: it lives as long).
+pub fn host_table(max_level: LogLevel) -> HostRef {
+    Host {
+        abi_version: RStr::from_str(ABI_VERSION),
         log: LogSink { log },
         max_level,
+        extensions: offered::list,
+        extension: offered::lookup,
     }
+    .leak_into_prefix()
 }

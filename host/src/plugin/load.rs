@@ -1,10 +1,19 @@
 //! Open one plugin file, check its ABI, and return its root module — or one line saying
-//! why not (missing file, not an rsgi plugin, wrong ABI version, incompatible layout).
+//! why not (missing file, not an rsgi plugin, another ABI series, incompatible layout).
+//!
+//! Within the host's series a plugin may be older or newer than the host: its root-module
+//! layout is checked against the host's in both directions, and either passing means one
+//! is a prefix of the other (appended fields, read as optional by whichever side lacks
+//! them). abi_stable's own checked load tries only the host-first direction, which refuses
+//! an older plugin ("too many fields"), so the check is done here and the module then
+//! loaded without a second one.
 
 use std::path::{Path, PathBuf};
 
-use abi_stable::library::{lib_header_from_path, LibraryError};
-use rsgi_plugin_api::{PluginKind, PluginModRef, ABI_VERSION};
+use abi_stable::abi_stability::check_layout_compatibility;
+use abi_stable::library::{lib_header_from_path, LibHeader, LibraryError};
+use abi_stable::StableAbi;
+use rsgi_plugin_api::{series_of, PluginKind, PluginModRef, ABI_VERSION};
 
 /// A plugin whose root module passed the host's checks.
 #[derive(Clone)]
@@ -13,6 +22,8 @@ pub struct LoadedPlugin {
     pub name: String,
     /// Its own version.
     pub version: String,
+    /// The plugin ABI release it was built against (`0.2.0`).
+    pub abi_version: String,
     /// Protocol or app.
     pub kind: PluginKind,
     /// The file it came from.
@@ -21,53 +32,71 @@ pub struct LoadedPlugin {
     pub module: PluginModRef,
 }
 
-/// Opens `path` and checks it is an rsgi plugin of a compatible ABI.
+/// Opens `path` and checks it is an rsgi plugin of the host's ABI series.
 ///
-/// Uses `lib_header_from_path` + `init_root_module` rather than `RootModule::load_from_file`,
-/// which caches one module per type and would hand back the first plugin for every path.
+/// Uses `lib_header_from_path` rather than `RootModule::load_from_file`, which caches one
+/// module per type and would hand back the first plugin for every path.
 pub fn load(path: &Path) -> Result<LoadedPlugin, String> {
     if !path.exists() {
         return Err(format!("plugin file {} does not exist", path.display()));
     }
     let header = lib_header_from_path(path).map_err(|e| describe(path, &e))?;
-    check_version(path, header.version_strings().version.as_str())?;
-    let module = header
-        .init_root_module::<PluginModRef>()
+    let abi_version = header.version_strings().version.as_str().to_string();
+    check_series(path, &abi_version)?;
+    check_layout(path, header)?;
+    // SAFETY: the layout was checked just above, in the direction that fits this plugin.
+    let module = unsafe { header.init_root_module_with_unchecked_layout::<PluginModRef>() }
         .map_err(|e| describe(path, &e))?;
     Ok(LoadedPlugin {
         name: module.name().to_string(),
         version: module.version().to_string(),
+        abi_version,
         kind: module.kind(),
         path: path.to_path_buf(),
         module,
     })
 }
 
-/// Refuses a plugin built against an incompatible `rsgi-plugin-api` before its layout is
-/// compared (the version says more than a layout diff): same major version, and for 0.x
-/// the same minor version.
-fn check_version(path: &Path, plugin: &str) -> Result<(), String> {
-    if compatible(ABI_VERSION, plugin) {
+/// Refuses a plugin built against another ABI series before its layout is compared (the
+/// series says more than a layout diff).
+fn check_series(path: &Path, plugin: &str) -> Result<(), String> {
+    let (ours, theirs) = (series_of(ABI_VERSION), series_of(plugin));
+    if ours == theirs {
         return Ok(());
     }
     Err(format!(
-        "plugin {} was built for plugin ABI {plugin}, but this rsgi speaks plugin ABI {ABI_VERSION}; \
-         rebuild the plugin against rsgi-plugin-api {ABI_VERSION}",
+        "plugin {} speaks plugin ABI {theirs} ({plugin}), but this rsgi speaks plugin ABI {ours} \
+         ({ABI_VERSION}); rebuild the plugin against rsgi-plugin-api {ours}",
         path.display()
     ))
 }
 
-/// Semver compatibility of two `major.minor.patch` strings.
-fn compatible(host: &str, plugin: &str) -> bool {
-    let parts = |v: &str| -> Option<(u64, u64)> {
-        let mut it = v.split('.').map(|p| p.parse::<u64>().ok());
-        Some((it.next()??, it.next()??))
+/// Checks the plugin's root-module layout against the host's, host-first (the plugin is
+/// as new or newer) and then plugin-first (it is older): one of them passes for any two
+/// releases of a series.
+fn check_layout(path: &Path, header: &LibHeader) -> Result<(), String> {
+    let ours = <PluginModRef as StableAbi>::LAYOUT;
+    let Some(theirs) = header.layout() else {
+        return Err(format!(
+            "plugin {} carries no layout to check (built without abi_stable's layout constant)",
+            path.display()
+        ));
     };
-    match (parts(host), parts(plugin)) {
-        (Some((0, h_minor)), Some((0, p_minor))) => h_minor == p_minor,
-        (Some((h_major, _)), Some((p_major, _))) => h_major == p_major,
-        _ => false,
+    let Err(newer) = check_layout_compatibility(ours, theirs).into_result() else {
+        return Ok(());
+    };
+    if check_layout_compatibility(theirs, ours)
+        .into_result()
+        .is_ok()
+    {
+        return Ok(());
     }
+    Err(format!(
+        "plugin {} has an incompatible ABI layout (host plugin ABI {ABI_VERSION}, plugin {}): {}",
+        path.display(),
+        header.version_strings().version,
+        error_lines(&newer.to_string())
+    ))
 }
 
 /// One line for a load failure.
@@ -148,16 +177,6 @@ mod tests {
             error_lines(dump),
             "mismatched type Expected: u16 Found: u32"
         );
-    }
-
-    #[test]
-    fn versions_are_compatible_by_semver() {
-        assert!(compatible("0.1.0", "0.1.7"));
-        assert!(!compatible("0.1.0", "0.2.0"));
-        assert!(!compatible("0.1.0", "0.99.0"));
-        assert!(compatible("1.2.0", "1.0.3"));
-        assert!(!compatible("1.2.0", "2.0.0"));
-        assert!(!compatible("0.1.0", "garbage"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod bridge;
 pub mod find;
 pub mod load;
+pub mod offered;
 
 use std::path::PathBuf;
 
@@ -36,7 +37,10 @@ impl Plugins {
                         plugin.path.display()
                     );
                 }
-                Ok(plugin) => list.push(plugin),
+                Ok(plugin) => match check_needs(&plugin) {
+                    Ok(()) => list.push(plugin),
+                    Err(e) => errors.push(e),
+                },
                 Err(e) => errors.push(e),
             }
         }
@@ -90,12 +94,12 @@ impl Plugins {
         options: &std::collections::BTreeMap<String, abi_stable::std_types::RVec<OptionValue>>,
         level: LogLevel,
     ) -> Result<(), HostError> {
-        let api = bridge::host_api(level);
+        let host = bridge::host_table(level);
         let empty = abi_stable::std_types::RVec::new();
         for plugin in &self.list {
             let values = options.get(&plugin.name).unwrap_or(&empty);
             if let Err(e) =
-                (plugin.module.init())(&api, RSlice::from_slice(values.as_slice())).into_result()
+                (plugin.module.init())(host, RSlice::from_slice(values.as_slice())).into_result()
             {
                 return Err(match e.kind {
                     rsgi_plugin_api::ErrorKind::Config => {
@@ -144,6 +148,32 @@ impl Plugins {
     }
 }
 
+/// Refuses a plugin that needs an extension this host does not offer, naming both; an
+/// optional one it lacks is only logged (the plugin falls back).
+fn check_needs(plugin: &LoadedPlugin) -> Result<(), String> {
+    for need in (plugin.module.needs())().iter() {
+        if offered::offers(need.id) {
+            continue;
+        }
+        if need.optional {
+            tracing::info!(
+                "plugin {} can use extension {}, which this rsgi does not offer: it does without",
+                plugin.name,
+                need.id
+            );
+        } else {
+            return Err(format!(
+                "plugin {} ({}) needs extension {}, which this rsgi (plugin ABI {}) does not offer",
+                plugin.name,
+                plugin.path.display(),
+                need.id,
+                rsgi_plugin_api::ABI_VERSION
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The options each plugin file in the search path declares, for "did you mean" (a file
 /// that does not load is skipped: the plugin asked for reports its own failure).
 pub fn options_in_search_path(user_dirs: &[PathBuf]) -> Vec<PluginOptions> {
@@ -177,13 +207,33 @@ pub fn list_available(user_dirs: &[PathBuf]) -> String {
     let mut out = String::new();
     for path in find::all(&dirs) {
         match load::load(&path) {
-            Ok(p) => out.push_str(&format!(
-                "{:<12} {:<8} {:<9} {}\n",
-                p.name,
-                p.version,
-                p.kind.as_str(),
-                path.display()
-            )),
+            Ok(p) => {
+                let offers: Vec<String> = (p.module.offers())()
+                    .iter()
+                    .map(|id| id.to_string())
+                    .collect();
+                let needs: Vec<String> = (p.module.needs())()
+                    .iter()
+                    .map(|n| match n.optional {
+                        true => format!("{} (optional)", n.id),
+                        false => n.id.to_string(),
+                    })
+                    .collect();
+                let list = |l: &[String]| match l.is_empty() {
+                    true => "-".to_string(),
+                    false => l.join(", "),
+                };
+                out.push_str(&format!(
+                    "{:<12} {:<8} {:<9} abi {:<7} offers: {}; needs: {}; {}\n",
+                    p.name,
+                    p.version,
+                    p.kind.as_str(),
+                    p.abi_version,
+                    list(&offers),
+                    list(&needs),
+                    path.display()
+                ))
+            }
             Err(e) => out.push_str(&format!(
                 "{:<12} {:<8} {:<9} {} ({e})\n",
                 "?",

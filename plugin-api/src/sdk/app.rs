@@ -2,13 +2,14 @@
 //! exported with [`crate::export_app!`].
 
 use abi_stable::prefix_type::PrefixTypeTrait;
-use abi_stable::std_types::{RNone, RResult, RSlice, RSome, RStr, RString, RVec};
+use abi_stable::std_types::{RNone, ROption, RResult, RSlice, RSome, RStr, RString, RVec};
 
 use super::instance::Instance;
 use crate::app::{AppContext, AppMod};
 use crate::error::PluginError;
+use crate::extension::{Extension, ExtensionId, ExtensionNeed};
 use crate::guard::{guard_hook, guard_hook_or};
-use crate::host::HostApi;
+use crate::host::HostRef;
 use crate::module::{PluginKind, PluginMod, PluginModRef};
 use crate::options::{OptionSpec, OptionValue};
 use crate::request::{BodyReader, Request};
@@ -33,6 +34,20 @@ use crate::response::Responder;
 pub trait App: Sized + Send + Sync + 'static {
     /// The options this plugin understands. None by default.
     fn options() -> Vec<OptionSpec> {
+        Vec::new()
+    }
+
+    /// The extensions this plugin needs of the host ([`crate::sdk::extensions`]). Asked
+    /// before `init`: a required one the host lacks stops the start with one line naming
+    /// the plugin and the extension (exit 2); an optional one is looked up later with
+    /// [`crate::sdk::extensions::from_host`], which answers `None`. None by default.
+    fn needs() -> Vec<ExtensionNeed> {
+        Vec::new()
+    }
+
+    /// The extensions this plugin offers, each made with
+    /// [`crate::sdk::extensions::offer`]. None by default.
+    fn extensions() -> Vec<Extension> {
         Vec::new()
     }
 
@@ -80,7 +95,10 @@ pub fn root_module<A: App + Instance>(version: &'static str) -> PluginModRef {
         version: RStr::from_str(version),
         kind: PluginKind::App,
         options: options::<A>,
+        needs: needs::<A>,
         init: init::<A>,
+        offers: offers::<A>,
+        extension: extension::<A>,
         protocol: RNone,
         app: RSome(
             AppMod {
@@ -118,12 +136,32 @@ extern "C" fn options<A: App + Instance>() -> RVec<OptionSpec> {
     guard_hook_or(A::NAME, "options", RVec::new(), || RVec::from(A::options()))
 }
 
+extern "C" fn needs<A: App + Instance>() -> RVec<ExtensionNeed> {
+    guard_hook_or(A::NAME, "needs", RVec::new(), || RVec::from(A::needs()))
+}
+
+extern "C" fn extension<A: App + Instance>(name: RStr<'_>, version: u32) -> ROption<Extension> {
+    guard_hook_or(A::NAME, "extension", ROption::RNone, || {
+        A::extensions()
+            .into_iter()
+            .find(|e| e.id.name == name && e.id.version == version)
+            .into()
+    })
+}
+
+extern "C" fn offers<A: App + Instance>() -> RVec<ExtensionId> {
+    guard_hook_or(A::NAME, "offers", RVec::new(), || {
+        A::extensions().into_iter().map(|e| e.id).collect()
+    })
+}
+
 extern "C" fn init<A: App + Instance>(
-    host: &HostApi,
+    host: HostRef,
     options: RSlice<'_, OptionValue>,
 ) -> RResult<(), PluginError> {
     guard_hook(A::NAME, "init", || {
         crate::log::install(host);
+        super::extensions::remember_host(host);
         A::install(A::init(options.as_slice())?);
         Ok(())
     })

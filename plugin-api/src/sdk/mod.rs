@@ -13,6 +13,7 @@
 
 pub mod app;
 pub mod export;
+pub mod extensions;
 pub mod instance;
 pub mod protocol;
 

@@ -6,12 +6,13 @@
 //! a panic guard, so a bug in the plugin costs one request, never the worker.
 
 use abi_stable::prefix_type::PrefixTypeTrait;
-use abi_stable::std_types::{RErr, RNone, RResult, RSlice, RSliceMut, RSome, RStr, RVec};
+use abi_stable::std_types::{RErr, RNone, ROption, RResult, RSlice, RSliceMut, RSome, RStr, RVec};
 
 use super::instance::Instance;
 use crate::error::PluginError;
+use crate::extension::{Extension, ExtensionId, ExtensionNeed};
 use crate::guard::{guard_hook, guard_hook_or};
-use crate::host::HostApi;
+use crate::host::HostRef;
 use crate::module::{PluginKind, PluginMod, PluginModRef};
 use crate::options::{OptionSpec, OptionValue};
 use crate::protocol::{
@@ -34,6 +35,20 @@ pub trait Protocol: Sized + Send + Sync + 'static {
     /// The options this plugin understands: shown by `rsgi --help`, accepted on the
     /// command line, in the config file and as `RSGI_<NAME>`. None by default.
     fn options() -> Vec<OptionSpec> {
+        Vec::new()
+    }
+
+    /// The extensions this plugin needs of the host ([`crate::sdk::extensions`]). Asked
+    /// before `init`: a required one the host lacks stops the start with one line naming
+    /// the plugin and the extension (exit 2); an optional one is looked up later with
+    /// [`crate::sdk::extensions::from_host`], which answers `None`. None by default.
+    fn needs() -> Vec<ExtensionNeed> {
+        Vec::new()
+    }
+
+    /// The extensions this plugin offers, each made with
+    /// [`crate::sdk::extensions::offer`]. None by default.
+    fn extensions() -> Vec<Extension> {
         Vec::new()
     }
 
@@ -115,7 +130,10 @@ pub fn root_module<P: Protocol + Instance>(version: &'static str) -> PluginModRe
         version: RStr::from_str(version),
         kind: PluginKind::Protocol,
         options: options::<P>,
+        needs: needs::<P>,
         init: init::<P>,
+        offers: offers::<P>,
+        extension: extension::<P>,
         protocol: RSome(
             ProtocolMod {
                 parse: parse::<P>,
@@ -138,12 +156,35 @@ extern "C" fn options<P: Protocol + Instance>() -> RVec<OptionSpec> {
     guard_hook_or(P::NAME, "options", RVec::new(), || RVec::from(P::options()))
 }
 
+extern "C" fn needs<P: Protocol + Instance>() -> RVec<ExtensionNeed> {
+    guard_hook_or(P::NAME, "needs", RVec::new(), || RVec::from(P::needs()))
+}
+
+extern "C" fn extension<P: Protocol + Instance>(
+    name: RStr<'_>,
+    version: u32,
+) -> ROption<Extension> {
+    guard_hook_or(P::NAME, "extension", ROption::RNone, || {
+        P::extensions()
+            .into_iter()
+            .find(|e| e.id.name == name && e.id.version == version)
+            .into()
+    })
+}
+
+extern "C" fn offers<P: Protocol + Instance>() -> RVec<ExtensionId> {
+    guard_hook_or(P::NAME, "offers", RVec::new(), || {
+        P::extensions().into_iter().map(|e| e.id).collect()
+    })
+}
+
 extern "C" fn init<P: Protocol + Instance>(
-    host: &HostApi,
+    host: HostRef,
     options: RSlice<'_, OptionValue>,
 ) -> RResult<(), PluginError> {
     guard_hook(P::NAME, "init", || {
         crate::log::install(host);
+        super::extensions::remember_host(host);
         P::install(P::init(options.as_slice())?);
         Ok(())
     })

@@ -2,9 +2,11 @@
 
 use std::sync::Mutex;
 
-use abi_stable::std_types::{RStr, RString};
+use abi_stable::prefix_type::PrefixTypeTrait;
+use abi_stable::std_types::{ROption, RStr, RString, RVec};
 
-use crate::host::{HostApi, LogLevel, LogSink};
+use crate::extension::{Extension, ExtensionId};
+use crate::host::{Host, HostRef, LogLevel, LogSink};
 use crate::options::OptionValue;
 
 /// Lines the plugin logged through the fake host, in order, as `LEVEL message`.
@@ -15,12 +17,25 @@ extern "C" fn keep(level: LogLevel, _target: RStr<'_>, message: RStr<'_>) {
     lines.push(format!("{level:?} {message}"));
 }
 
-/// A host table whose log keeps every line (see [`logged`]), up to `Debug`.
-pub fn host() -> HostApi {
-    HostApi {
+extern "C" fn no_extensions() -> RVec<ExtensionId> {
+    RVec::new()
+}
+
+extern "C" fn no_extension(_name: RStr<'_>, _version: u32) -> ROption<Extension> {
+    ROption::RNone
+}
+
+/// A host table of this SDK's ABI release that offers no extensions and whose log keeps
+/// every line (see [`logged`]), up to `Debug`.
+pub fn host() -> HostRef {
+    Host {
+        abi_version: RStr::from_str(crate::ABI_VERSION),
         log: LogSink { log: keep },
         max_level: LogLevel::Debug,
+        extensions: no_extensions,
+        extension: no_extension,
     }
+    .leak_into_prefix()
 }
 
 /// What plugins logged through [`host`] so far in this test binary (the log bridge is

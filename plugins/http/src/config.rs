@@ -2,8 +2,6 @@
 //! and `max-vars`, which the uwsgi protocol plugin declares too): declared, parsed once in `init`, read by
 //! the parser for every request.
 
-use std::sync::OnceLock;
-
 use abi_stable::std_types::RStr;
 use rsgi_plugin_api::{options, OptionKind, OptionSpec, OptionValue};
 
@@ -46,24 +44,6 @@ impl Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits::DEFAULT
-    }
-}
-
-static LIMITS: OnceLock<Limits> = OnceLock::new();
-
-/// The limits set in `init`, or the defaults when `init` has not run (tests, fuzzing).
-pub fn limits() -> &'static Limits {
-    LIMITS.get_or_init(Limits::default)
-}
-
-/// Stores the limits for this process. The first call wins; a later call with other
-/// values is refused (the plugin is initialised once per process).
-pub fn install(limits: Limits) -> Result<(), String> {
-    let stored = LIMITS.get_or_init(|| limits);
-    if *stored == limits {
-        Ok(())
-    } else {
-        Err("the http plugin was already initialised with other limits".to_string())
     }
 }
 

@@ -12,8 +12,9 @@
 //! * [`error_response`] — the canned answer to a refused request;
 //! * [`config`] — the plugin's options (`http-max-header-size`, ...).
 //!
-//! Every entry point exported through the root module ([`get_library`]) runs inside a
-//! panic guard, so a bug here costs a request, not the worker.
+//! [`Http`] is the plugin, written on the SDK's `Protocol` trait; `export_protocol!`
+//! exports it ([`get_library`]) with every entry point inside a panic guard, so a bug here
+//! costs a request, not the worker.
 //!
 //! ```
 //! use rsgi_http::{config::Limits, parse::{parse_request, Parsed}};
@@ -43,154 +44,90 @@ pub mod parse;
 pub mod response;
 pub mod sink;
 
-use abi_stable::{
-    export_root_module,
-    prefix_type::PrefixTypeTrait,
-    std_types::{RErr, RNone, ROk, RResult, RSlice, RSliceMut, RSome, RStr, RVec},
-};
-use rsgi_plugin_api::guard::guard_or;
+use abi_stable::std_types::RVec;
 use rsgi_plugin_api::protocol::{
-    DecodeOutcome, DecoderState, HeaderSpan, ParseOutcome, ProtocolError, ProtocolMod,
-    ResponseContext, ResponseFraming, Version,
+    DecodeOutcome, DecoderState, HeaderSpan, ParseOutcome, ProtocolError, ResponseContext,
+    ResponseFraming, Version,
 };
-use rsgi_plugin_api::{
-    ErrorKind, Header, HostApi, OptionSpec, OptionValue, PluginError, PluginKind, PluginMod,
-    PluginModRef,
-};
+use rsgi_plugin_api::{ErrorKind, Header, OptionSpec, OptionValue, PluginError, Protocol};
 
+use crate::config::Limits;
 use crate::parse::Parsed;
 
-pub use root::get_library;
+/// The HTTP/1.1 plugin: the limits `init` read from its options.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Http {
+    limits: Limits,
+}
 
-/// The exported root module. It lives in a private module because the export macro also
-/// emits the library-header static, which cannot carry a doc comment.
-mod root {
-    use super::*;
+rsgi_plugin_api::export_protocol!(Http, name = "http");
 
-    /// The plugin's root module: name `http`, a protocol plugin.
-    #[export_root_module]
-    pub fn get_library() -> PluginModRef {
-        PluginMod {
-            name: RStr::from_str("http"),
-            version: RStr::from_str(env!("CARGO_PKG_VERSION")),
-            kind: PluginKind::Protocol,
-            options,
-            init,
-            protocol: RSome(
-                ProtocolMod {
-                    parse,
-                    decode_body,
-                    encode_head,
-                    body_prefix,
-                    body_suffix,
-                    body_end,
-                    encode_error,
-                    encode_continue,
-                }
-                .leak_into_prefix(),
-            ),
-            app: RNone,
-        }
-        .leak_into_prefix()
+impl Http {
+    /// The plugin with these limits.
+    pub fn new(limits: Limits) -> Http {
+        Http { limits }
     }
 }
 
-extern "C" fn options() -> RVec<OptionSpec> {
-    guard_or("http options", RVec::new(), || RVec::from(config::specs()))
-}
+impl Protocol for Http {
+    fn options() -> Vec<OptionSpec> {
+        config::specs()
+    }
 
-extern "C" fn init(host: &HostApi, opts: RSlice<'_, OptionValue>) -> RResult<(), PluginError> {
-    let panicked = RErr(PluginError::new(ErrorKind::Panic, "panic in http init"));
-    guard_or("http init", panicked, || {
-        rsgi_plugin_api::log::install(host);
-        let installed = config::from_options(opts.as_slice()).and_then(|limits| {
-            config::install(limits)?;
-            Ok(limits)
-        });
-        match installed {
-            Ok(limits) => {
-                tracing::debug!("http limits: {limits:?}");
-                ROk(())
-            }
-            Err(message) => RErr(PluginError::new(ErrorKind::Config, message)),
-        }
-    })
-}
+    fn init(options: &[OptionValue]) -> Result<Http, PluginError> {
+        let limits = config::from_options(options)
+            .map_err(|message| PluginError::new(ErrorKind::Config, message))?;
+        tracing::debug!("http limits: {limits:?}");
+        Ok(Http { limits })
+    }
 
-extern "C" fn parse(
-    buf: RSlice<'_, u8>,
-    mut headers: RSliceMut<'_, HeaderSpan>,
-    _vars: RSliceMut<'_, HeaderSpan>,
-) -> ParseOutcome {
-    let panicked = ParseOutcome::invalid(ProtocolError::new(500, "panic in the http parser"));
-    guard_or("http parse", panicked, || {
-        match parse::parse_request(buf.as_slice(), headers.as_mut_slice(), config::limits()) {
+    fn parse(
+        &self,
+        buf: &[u8],
+        headers: &mut [HeaderSpan],
+        _vars: &mut [HeaderSpan],
+    ) -> ParseOutcome {
+        match parse::parse_request(buf, headers, &self.limits) {
             Ok(Parsed::Complete(head)) => ParseOutcome::complete(head),
             Ok(Parsed::Partial) => ParseOutcome::partial(),
             Err(e) => ParseOutcome::invalid(e.into()),
         }
-    })
-}
+    }
 
-extern "C" fn decode_body(
-    state: &mut DecoderState,
-    input: RSlice<'_, u8>,
-    mut out: RSliceMut<'_, u8>,
-) -> DecodeOutcome {
-    let panicked = DecodeOutcome {
-        consumed: 0,
-        produced: 0,
-        done: false,
-        error: ProtocolError::new(500, "panic in the chunked decoder"),
-    };
-    guard_or("http decode_body", panicked, || {
-        chunked::decode_body(state, input.as_slice(), out.as_mut_slice())
-    })
-}
+    fn decode_body(&self, state: &mut DecoderState, input: &[u8], out: &mut [u8]) -> DecodeOutcome {
+        chunked::decode_body(state, input, out)
+    }
 
-extern "C" fn encode_head(
-    ctx: &ResponseContext<'_>,
-    status: u16,
-    reason: RStr<'_>,
-    headers: RSlice<'_, Header<'_>>,
-    out: &mut RVec<u8>,
-) -> RResult<ResponseFraming, ProtocolError> {
-    let panicked = RErr(ProtocolError::new(
-        500,
-        "panic while encoding the response head",
-    ));
-    guard_or(
-        "http encode_head",
-        panicked,
-        || match response::encode_head(ctx, status, reason.as_str(), headers.as_slice(), out) {
-            Ok(framing) => ROk(framing),
-            Err(e) => RErr(e.into()),
-        },
-    )
-}
+    fn encode_head(
+        &self,
+        ctx: &ResponseContext<'_>,
+        status: u16,
+        reason: &str,
+        headers: &[Header<'_>],
+        out: &mut RVec<u8>,
+    ) -> Result<ResponseFraming, ProtocolError> {
+        response::encode_head(ctx, status, reason, headers, out).map_err(Into::into)
+    }
 
-extern "C" fn body_prefix(framing: &ResponseFraming, len: u64, out: &mut RVec<u8>) {
-    guard_or("http body_prefix", (), || body::prefix(framing, len, out))
-}
+    fn body_prefix(&self, framing: &ResponseFraming, len: u64, out: &mut RVec<u8>) {
+        body::prefix(framing, len, out)
+    }
 
-extern "C" fn body_suffix(framing: &ResponseFraming, out: &mut RVec<u8>) {
-    guard_or("http body_suffix", (), || body::suffix(framing, out))
-}
+    fn body_suffix(&self, framing: &ResponseFraming, out: &mut RVec<u8>) {
+        body::suffix(framing, out)
+    }
 
-extern "C" fn body_end(framing: &ResponseFraming, out: &mut RVec<u8>) {
-    guard_or("http body_end", (), || body::end(framing, out))
-}
+    fn body_end(&self, framing: &ResponseFraming, out: &mut RVec<u8>) {
+        body::end(framing, out)
+    }
 
-extern "C" fn encode_error(version: Version, status: u16, out: &mut RVec<u8>) -> bool {
-    guard_or("http encode_error", false, || {
+    fn encode_error(&self, version: Version, status: u16, out: &mut RVec<u8>) -> bool {
         error_response::encode_error(version, status, out)
-    })
-}
+    }
 
-extern "C" fn encode_continue(version: Version, out: &mut RVec<u8>) -> bool {
-    guard_or("http encode_continue", false, || {
+    fn encode_continue(&self, version: Version, out: &mut RVec<u8>) -> bool {
         response::encode_continue(version, out)
-    })
+    }
 }
 
 #[cfg(test)]

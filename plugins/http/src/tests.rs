@@ -1,21 +1,19 @@
 //! The plugin through its root module, as the host sees it.
 
 use super::*;
-use abi_stable::std_types::{RString, RVec};
+use abi_stable::std_types::{RSlice, RSliceMut, RStr, RString, RVec};
 use rsgi_plugin_api::protocol::{BodyKind, ParseStatus, ResponseBody};
-use rsgi_plugin_api::{LogLevel, LogSink};
+use rsgi_plugin_api::testing::host;
+use rsgi_plugin_api::PluginKind;
 
-extern "C" fn discard_log(_level: LogLevel, _target: RStr<'_>, _message: RStr<'_>) {}
-
-fn host() -> HostApi {
-    HostApi {
-        log: LogSink { log: discard_log },
-        max_level: LogLevel::Error,
-    }
-}
-
+/// The protocol table, after the exported `init` ran once with the defaults (every test
+/// of this file that calls an entry point goes through here, so the library's value is
+/// always the default one).
 fn protocol() -> rsgi_plugin_api::ProtocolModRef {
-    get_library().protocol().unwrap()
+    static INIT: std::sync::Once = std::sync::Once::new();
+    let m = get_library();
+    INIT.call_once(|| (m.init())(host(), RSlice::from_slice(&[])).unwrap());
+    m.protocol().unwrap()
 }
 
 #[test]
@@ -34,12 +32,12 @@ fn root_module_names_a_protocol_plugin() {
 #[test]
 fn init_accepts_defaults_and_refuses_bad_values_as_config_errors() {
     let m = get_library();
-    assert!((m.init())(&host(), RSlice::from_slice(&[])).is_ok());
+    assert!((m.init())(host(), RSlice::from_slice(&[])).is_ok());
     let bad = [OptionValue {
         name: RString::from("http-max-headers"),
         values: RVec::from(vec![RString::from("many")]),
     }];
-    let err = (m.init())(&host(), RSlice::from_slice(&bad)).unwrap_err();
+    let err = (m.init())(host(), RSlice::from_slice(&bad)).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Config);
     assert!(err.message.contains("http-max-headers"));
 }

@@ -1,5 +1,6 @@
 //! Loads the built `librsgi_http.so` the way the host does (`lib_header_from_path` +
-//! `init_root_module`) and drives one request through the loaded entry points.
+//! `init_root_module`), initialises it and drives one request through the loaded entry
+//! points.
 
 use std::path::PathBuf;
 
@@ -26,6 +27,7 @@ fn the_cdylib_loads_and_parses_a_request() {
     let module = header.init_root_module::<PluginModRef>().unwrap();
     assert_eq!(module.name().as_str(), "http");
     assert_eq!(module.kind(), PluginKind::Protocol);
+    (module.init())(rsgi_plugin_api::testing::host(), RSlice::from_slice(&[])).unwrap();
     let protocol = module.protocol().unwrap();
 
     let buf = b"GET /hello?x=1 HTTP/1.1\r\nHost: a\r\n\r\n";

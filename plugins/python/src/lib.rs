@@ -8,8 +8,8 @@
 //! rsgi --plugin python,http --module site --mount /api=api.wsgi:app --manage-script-name
 //! ```
 //!
-//! This file only exports the root module and adapts its `extern "C"` entry points, each
-//! guarded so no panic crosses the boundary. The work is in:
+//! This file only implements the SDK's `App` trait over [`runtime`] and exports it
+//! (`export_app!`: the root module, a panic guard around every hook). The work is in:
 //!
 //! - [`interp`], [`libpython`], [`thread_state`]: starting Python in the master, the fork
 //!   protocol, one thread state per OS thread;
@@ -22,13 +22,8 @@
 //!   [`runtime`]: the per-process state;
 //! - [`uwsgi_module`]: `import uwsgi`, the part of uWSGI's Python API rsgi can honour.
 
-use abi_stable::export_root_module;
-use abi_stable::prefix_type::PrefixTypeTrait;
-use abi_stable::std_types::{RNone, RResult, RSlice, RSome, RStr, RString, RVec};
-use rsgi_plugin_api::guard::{guard, guard_or};
 use rsgi_plugin_api::{
-    AppContext, AppMod, BodyReader, HostApi, OptionSpec, OptionValue, PluginError, PluginKind,
-    PluginMod, PluginModRef, Request, Responder,
+    App, AppContext, BodyReader, OptionSpec, OptionValue, PluginError, Request, Responder,
 };
 
 pub mod app_errors;
@@ -60,76 +55,50 @@ pub mod write_errors;
 #[cfg(test)]
 mod testing;
 
-/// The plugin's root module: kind app, name `python` (or the versioned name this build was
-/// given, like `python3.13t`: see `build.rs`).
-#[export_root_module]
-pub fn get_library() -> PluginModRef {
-    PluginMod {
-        name: RStr::from_str(env!("RSGI_PYTHON_PLUGIN_NAME")),
-        version: RStr::from_str(env!("CARGO_PKG_VERSION")),
-        kind: PluginKind::App,
-        options,
-        init,
-        protocol: RNone,
-        app: RSome(
-            AppMod {
-                load_app,
-                pre_fork,
-                post_fork_parent,
-                post_fork_child,
-                handle,
-                shutdown,
-            }
-            .leak_into_prefix(),
-        ),
+/// The python plugin. Its state is per process, in [`runtime`] (one interpreter per
+/// process); this value only stands for it.
+pub struct Python;
+
+// The name is `python`, or the versioned name this build was given, like `python3.13t`
+// (see `build.rs`).
+rsgi_plugin_api::export_app!(Python, name = env!("RSGI_PYTHON_PLUGIN_NAME"));
+
+impl App for Python {
+    fn options() -> Vec<OptionSpec> {
+        options::specs().into_vec()
     }
-    .leak_into_prefix()
-}
 
-extern "C" fn options() -> RVec<OptionSpec> {
-    guard_or("options", RVec::new(), options::specs)
-}
+    fn init(options: &[OptionValue]) -> Result<Python, PluginError> {
+        runtime::init(options).map_err(PluginError::from)?;
+        Ok(Python)
+    }
 
-extern "C" fn init(host: &HostApi, values: RSlice<'_, OptionValue>) -> RResult<(), PluginError> {
-    guard("init", || {
-        rsgi_plugin_api::log::install(host);
-        runtime::init(values.as_slice()).map_err(PluginError::from)
-    })
-    .into()
-}
+    fn load_app(&self, ctx: &AppContext) -> Result<String, PluginError> {
+        runtime::load_app(ctx).map_err(PluginError::from)
+    }
 
-extern "C" fn load_app(ctx: &AppContext) -> RResult<RString, PluginError> {
-    guard("load_app", || {
-        runtime::load_app(ctx)
-            .map(RString::from)
-            .map_err(PluginError::from)
-    })
-    .into()
-}
+    fn pre_fork(&self) {
+        runtime::pre_fork()
+    }
 
-extern "C" fn pre_fork() {
-    guard_or("pre_fork", (), runtime::pre_fork)
-}
+    fn post_fork_parent(&self) {
+        runtime::post_fork_parent()
+    }
 
-extern "C" fn post_fork_parent() {
-    guard_or("post_fork_parent", (), runtime::post_fork_parent)
-}
+    fn post_fork_child(&self, ctx: &AppContext) {
+        runtime::post_fork_child(ctx)
+    }
 
-extern "C" fn post_fork_child(ctx: &AppContext) {
-    guard_or("post_fork_child", (), || runtime::post_fork_child(ctx))
-}
-
-extern "C" fn handle(
-    request: &Request<'_>,
-    body: &mut BodyReader<'_>,
-    responder: &mut Responder<'_>,
-) -> RResult<(), PluginError> {
-    guard("handle", || {
+    fn handle(
+        &self,
+        request: &Request<'_>,
+        body: &mut BodyReader<'_>,
+        responder: &mut Responder<'_>,
+    ) -> Result<(), PluginError> {
         runtime::handle(request, body, responder).map_err(PluginError::from)
-    })
-    .into()
-}
+    }
 
-extern "C" fn shutdown() {
-    guard_or("shutdown", (), runtime::shutdown)
+    fn shutdown(&self) {
+        runtime::shutdown()
+    }
 }

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use abi_stable::library::lib_header_from_path;
 use abi_stable::std_types::{RErr, ROk, ROption, RResult, RSlice, RSliceMut, RStr, RString};
 use rsgi_plugin_api::{
-    AppContext, AppModRef, BodyReader, Header, HostApi, LogLevel, LogSink, NameStyle, OptionValue,
-    PluginKind, PluginModRef, Request, Responder, SendResult,
+    AppContext, AppModRef, BodyReader, Header, NameStyle, OptionValue, PluginKind, PluginModRef,
+    Request, Responder, SendResult,
 };
 
 const APP: &str = r#"
@@ -27,10 +27,6 @@ def application(environ, start_response):
 fn plugin_path() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     exe.parent().unwrap().join("librsgi_python.so")
-}
-
-extern "C" fn log(level: LogLevel, _target: RStr<'_>, message: RStr<'_>) {
-    eprintln!("[{level:?}] {message}");
 }
 
 fn option(name: &str, value: &str) -> OptionValue {
@@ -189,15 +185,12 @@ fn plugin_serves_through_the_abi_imports_c_extensions_and_survives_fork() {
         ]
     );
 
-    let host = HostApi {
-        log: LogSink { log },
-        max_level: LogLevel::Info,
-    };
+    let host = rsgi_plugin_api::testing::host();
     let options = [
         option("module", "abi_app"),
         option("pythonpath", dir.to_str().unwrap()),
     ];
-    (module.init())(&host, RSlice::from_slice(&options))
+    (module.init())(host, RSlice::from_slice(&options))
         .into_result()
         .unwrap();
     let app = module

@@ -164,7 +164,7 @@ mod tests {
         let init = get_library().init();
         let bad = [option("max-vars", &["1000"])];
         assert_eq!(
-            init(&host(), RSlice::from_slice(&bad)).unwrap_err().kind,
+            init(host(), RSlice::from_slice(&bad)).unwrap_err().kind,
             ErrorKind::Config
         );
     }
@@ -197,7 +197,7 @@ mod tests {
         let module = get_library();
         let init = module.init();
         init(
-            &host(),
+            host(),
             RSlice::from_slice(&[option("buffer-size", &["16"])]),
         )
         .unwrap();

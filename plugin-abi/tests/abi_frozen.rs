@@ -1,33 +1,23 @@
-//! The plugin ABI is frozen within a series (`0.N` before 1.0, `N` after): every type a
-//! host and a plugin exchange keeps its layout, so a host of the series loads every plugin
-//! built against any release of it, older or newer. (abi_stable refuses even an appended
-//! field in one direction: a host with more prefix fields than an older plugin was
-//! measured to fail with "too many fields".)
-//!
-//! This test walks every type reachable from [`PluginModRef`] (fields, function pointer
-//! parameters and returns) and compares abi_stable's description of each, versions and
-//! line numbers left out, with the series' frozen copy in `abi/<series>.txt`. A change
-//! means a new series: bump `rsgi-plugin-api`'s version (0.1.x → 0.2.0), then write
-//! `abi/0.2.txt` with `RSGI_FREEZE_ABI=1 cargo test -p rsgi-plugin-api --test abi_frozen`.
-//! Hosts of the new series then refuse plugins of the old one with one line naming both
-//! versions (tested end to end with a plugin of another series).
+//! Within a series (`0.2` now) released things never change: a release only appends
+//! fields to the prefix tables and adds extensions (see the crate docs, "Series and
+//! growth"). Every release therefore keeps a golden description of its ABI,
+//! `abi/<version>.txt`, and this test compares every type reachable from
+//! [`PluginModRef`] (fields, function pointer parameters and returns; abi_stable's
+//! description, package versions and line numbers left out) with the file of the current
+//! release. A difference is either a mistake (undo it) or a new release: bump
+//! `rsgi-plugin-abi`'s patch version for appended fields, then write the new release's file
+//! with `RSGI_FREEZE_ABI=1 cargo test -p rsgi-plugin-abi --test abi_frozen`, keeping the
+//! older files as they are. That an older release's plugins still load in the current host
+//! is proven end to end (`cargo test -p rsgi-e2e --test e2e abi_compat`, with a plugin
+//! built against a frozen copy of the first 0.2 release). `abi/0.1.txt` is the record of
+//! series 0.1, which 0.2 hosts refuse.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
 
 use abi_stable::type_layout::TypeLayout;
 use abi_stable::StableAbi;
-use rsgi_plugin_api::{PluginModRef, ABI_VERSION};
-
-/// The series of `version`: `0.N` for 0.x, else the major version.
-fn series(version: &str) -> String {
-    let mut parts = version.split('.');
-    match (parts.next(), parts.next()) {
-        (Some("0"), Some(minor)) => format!("0.{minor}"),
-        (Some(major), _) => major.to_owned(),
-        _ => panic!("not a version: {version}"),
-    }
-}
+use rsgi_plugin_abi::{PluginModRef, ABI_VERSION};
 
 /// abi_stable's description of one type without what may change within a series: the
 /// package versions and the line numbers of the definitions.
@@ -78,28 +68,32 @@ fn describe_all(root: &'static TypeLayout) -> String {
 }
 
 #[test]
-fn the_plugin_abi_matches_the_frozen_layout_of_its_series() {
-    let series = series(ABI_VERSION);
+fn the_plugin_abi_matches_the_golden_file_of_its_release() {
     let frozen = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("abi")
-        .join(format!("{series}.txt"));
+        .join(format!("{ABI_VERSION}.txt"));
     let current = describe_all(<PluginModRef as StableAbi>::LAYOUT) + "\n";
     if std::env::var_os("RSGI_FREEZE_ABI").is_some() {
+        assert!(
+            !frozen.exists(),
+            "{} exists: a released ABI is never rewritten; bump the version first",
+            frozen.display()
+        );
         std::fs::create_dir_all(frozen.parent().unwrap()).unwrap();
         std::fs::write(&frozen, &current).unwrap();
         return;
     }
     let expected = std::fs::read_to_string(&frozen).unwrap_or_else(|e| {
         panic!(
-            "{}: {e}; a new series needs its frozen layout: \
-             RSGI_FREEZE_ABI=1 cargo test -p rsgi-plugin-api --test abi_frozen",
+            "{}: {e}; a new release needs its golden file: \
+             RSGI_FREEZE_ABI=1 cargo test -p rsgi-plugin-abi --test abi_frozen",
             frozen.display()
         )
     });
     if current == expected {
         return;
     }
-    let seen = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("abi-{series}.txt"));
+    let seen = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("abi-{ABI_VERSION}.txt"));
     std::fs::write(&seen, &current).unwrap();
     let differs = current
         .lines()
@@ -107,22 +101,14 @@ fn the_plugin_abi_matches_the_frozen_layout_of_its_series() {
         .position(|(a, b)| a != b)
         .unwrap_or(current.lines().count().min(expected.lines().count()));
     panic!(
-        "the plugin ABI changed within series {series} (rsgi-plugin-api {ABI_VERSION}): \
-         plugins built against another {series}.x release would be refused. Undo the change, \
-         or start a new series (bump the version, then RSGI_FREEZE_ABI=1). \
-         First difference at line {} of {}; the current layout is in {}",
+        "the plugin ABI differs from its release {ABI_VERSION}: plugins built against it could \
+         be refused. Undo the change, or make it a new release that only appends (bump the \
+         version, then RSGI_FREEZE_ABI=1). First difference at line {} of {}; the current \
+         layout is in {}",
         differs + 1,
         frozen.display(),
         seen.display()
     );
-}
-
-#[test]
-fn series_are_minor_versions_before_1_0_and_major_versions_after() {
-    assert_eq!(series("0.1.0"), "0.1");
-    assert_eq!(series("0.1.7"), "0.1");
-    assert_eq!(series("0.12.0"), "0.12");
-    assert_eq!(series("1.4.2"), "1");
 }
 
 #[test]

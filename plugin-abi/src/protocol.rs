@@ -264,12 +264,12 @@ pub struct ResponseFraming {
     pub keep_alive: bool,
 }
 
-/// The entry points of a protocol plugin. Frozen within an ABI series (see the crate docs,
-/// "Compatibility"): a new entry point starts a new series.
+/// The entry points of a protocol plugin. Within the series, entries are only appended
+/// (see the crate docs, "Growth"); the host reads appended ones as optional.
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = ProtocolModRef)))]
-#[sabi(missing_field(panic))]
+#[sabi(missing_field(option))]
 pub struct ProtocolMod {
     /// Parses a request head from the start of `buf`, filling `headers` and `vars` (their
     /// lengths are the host's limits: running out is an error, 431 for HTTP).

@@ -46,12 +46,12 @@ pub struct AppContext {
     pub worker_id: u32,
 }
 
-/// The entry points of an app plugin. Frozen within an ABI series (see the crate docs,
-/// "Compatibility"): a new entry point starts a new series.
+/// The entry points of an app plugin. Within the series, entries are only appended (see
+/// the crate docs, "Growth"); the host reads appended ones as optional.
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = AppModRef)))]
-#[sabi(missing_field(panic))]
+#[sabi(missing_field(option))]
 pub struct AppMod {
     /// Loads the application; returns a one-line description for the startup log
     /// (`app:application from /srv/app.py`). An [`crate::error::ErrorKind::AppLoad`]
