@@ -98,7 +98,7 @@ fn a_daemon_that_ignores_sigterm_is_killed_after_the_mercy() {
     let both = pids(&file, 2);
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit(T).success(), "{}", s.log());
-    assert!(s.log().contains("SIGKILL"), "{}", s.log());
+    s.wait_log("SIGKILL", T);
     for pid in both {
         wait_gone(pid);
     }

@@ -57,7 +57,7 @@ fn harakiri_sees_a_stuck_thread_while_another_thread_keeps_serving() {
         stuck.join().unwrap().is_err(),
         "the stuck request must be cut"
     );
-    assert!(s.log().contains("(--harakiri 2)"), "{}", s.log());
+    s.wait_log("(--harakiri 2)", T);
     assert!(
         s.log().contains("running \"GET /slow?30\""),
         "the line names the stuck request, not the last one started: {}",

@@ -94,7 +94,7 @@ fn two_sites_share_a_base_ini_and_override_it() {
         "{}",
         one.log()
     );
-    assert!(one.log().contains("2 worker process(es)"), "{}", one.log());
+    one.wait_log("2 worker process(es)", T);
     let r = get(two.addr, "/");
     assert_eq!(
         r.text(),
@@ -102,7 +102,7 @@ fn two_sites_share_a_base_ini_and_override_it() {
         "{}",
         two.log()
     );
-    assert!(two.log().contains("1 worker process(es)"), "{}", two.log());
+    two.wait_log("1 worker process(es)", T);
 }
 
 /// Input: a TOML config file that includes a TOML base (the module and an `env`) and a
@@ -138,7 +138,7 @@ fn a_toml_file_includes_others() {
         "{}",
         s.log()
     );
-    assert!(s.log().contains("1 worker process(es)"), "{}", s.log());
+    s.wait_log("1 worker process(es)", T);
 }
 
 /// Input: `a.ini` includes `b.ini`, which includes `a.ini` again; a file that includes

@@ -170,11 +170,7 @@ fn max_requests_recycles_the_worker_without_failing_requests() {
         pids.insert(r.text());
     }
     assert!(pids.len() >= 3, "expected recycled workers, saw {pids:?}");
-    assert!(
-        s.log().contains("recycling worker 1: served"),
-        "{}",
-        s.log()
-    );
+    s.wait_log("recycling worker 1: served", T);
 }
 
 #[test]

@@ -548,11 +548,7 @@ fn process_limits_not_needed_options_and_touch_workers_reload() {
     assert_eq!(first["umask"], 0o027);
     assert_eq!(first["nofile"], 300);
     assert_eq!(first["as"], 4096u64 << 20);
-    assert!(
-        s.log().contains("--post-buffering is not needed in rsgi"),
-        "{}",
-        s.log()
-    );
+    s.wait_log("--post-buffering is not needed in rsgi", T);
 
     std::thread::sleep(Duration::from_millis(20));
     std::fs::write(&touch, "now").unwrap();
@@ -581,7 +577,7 @@ fn process_limits_not_needed_options_and_touch_workers_reload() {
 fn memory_limits_recycle_or_kill_workers() {
     let s = Server::start(&["--module", "app", "--reload-on-as", "1"]);
     s.wait_log("(--reload-on-as)", T);
-    assert!(s.log().contains("recycling worker 1: has "), "{}", s.log());
+    s.wait_log("recycling worker 1: has ", T);
     drop(s);
     let addr = rsgi_e2e::free_addr();
     let mut cmd = rsgi_command();
@@ -687,7 +683,7 @@ fn environment_lists_keep_commas_inside_entries() {
     );
     assert_eq!(r.header("cache-control"), Some("no-cache, no-store"));
     assert_eq!(r.header("x-frame-options"), Some("DENY"));
-    assert!(s.log().contains("2 worker process(es)"), "{}", s.log());
+    s.wait_log("2 worker process(es)", T);
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -779,12 +775,9 @@ fn a_misspelt_rsgi_variable_is_warned_about() {
         addr,
     );
     s.wait_ready();
-    assert!(
-        s.log().contains(
-            "RSGI_PROCESES names no option and is not used; did you mean RSGI_PROCESSES?"
-        ),
-        "{}",
-        s.log()
+    s.wait_log(
+        "RSGI_PROCESES names no option and is not used; did you mean RSGI_PROCESSES?",
+        T,
     );
 }
 

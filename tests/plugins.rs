@@ -222,6 +222,6 @@ fn a_third_party_app_plugin_serves_without_python() {
         text.contains("header: X-Test: yes\n") && text.ends_with("body: 9 bytes\n"),
         "{text}"
     );
-    assert!(s.log().contains("plugin echo 0.1.0 (app)"), "{}", s.log());
+    s.wait_log("plugin echo 0.1.0 (app)", T);
     assert!(!s.log().contains("Python"), "no interpreter is involved");
 }

@@ -226,11 +226,7 @@ fn catch_exceptions_sends_the_traceback_as_the_500_body() {
     );
     let r = c.request("GET", "/", &[], b"").unwrap();
     assert_eq!(r.text(), "Hello, World!");
-    assert!(
-        s.log().contains("the app raised an exception"),
-        "{}",
-        s.log()
-    );
+    s.wait_log("the app raised an exception", T);
 }
 
 /// Input: `--reload-on-exception` (uWSGI's); the worker's pid, a request the app raises on,

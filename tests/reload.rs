@@ -111,7 +111,7 @@ fn touch_reload_reloads_when_the_file_changes() {
     write_version(dir.path(), 1);
     touch_ahead(&touch, Duration::from_secs(2));
     wait_for_body(&s, "v1");
-    assert!(s.log().contains("was touched"), "{}", s.log());
+    s.wait_log("was touched", T);
 }
 
 fn fifo_write(path: &Path, command: &str) {

@@ -95,7 +95,7 @@ fn app_exception_gives_500_traceback_and_the_worker_keeps_serving() {
         "RuntimeError: boom from the test app",
         std::time::Duration::from_secs(5),
     );
-    assert!(s.log().contains("Traceback"), "{}", s.log());
+    s.wait_log("Traceback", std::time::Duration::from_secs(30));
     let r = get(s.addr, "/");
     assert_eq!(r.status, 200);
 }

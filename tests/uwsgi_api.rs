@@ -112,11 +112,7 @@ fn an_app_written_for_uwsgi_runs_with_its_decorators_in_preforking_mode() {
         "a one-worker timer runs in worker 1 only"
     );
     s.wait_log("boom from a timer", T);
-    assert!(
-        s.log().contains("the handler of uwsgi signal"),
-        "{}",
-        s.log()
-    );
+    s.wait_log("the handler of uwsgi signal", T);
 
     let clients: Vec<_> = (0..4)
         .map(|_| {
@@ -215,7 +211,7 @@ fn no_uwsgi_module_leaves_the_name_free() {
     let mut s = Server::spawn(&mut cmd, addr);
     let status = s.wait_exit(T);
     assert_eq!(status.code(), Some(22), "{}", s.log());
-    assert!(s.log().contains("No module named 'uwsgi'"), "{}", s.log());
+    s.wait_log("No module named 'uwsgi'", T);
 }
 
 /// Input: one worker; a request that calls `set_user_harakiri(1)` and returns, then a
