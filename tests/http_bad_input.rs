@@ -490,6 +490,40 @@ fn body_over_limit_post_gets_413() {
     assert_still_serves(s.addr);
 }
 
+/// Input: `--limit-post 1000` and a POST declaring 2,000,000 body bytes, which the client
+/// sends whole right behind its head, in one write and in 4 KB writes, without reading.
+/// Answer: 413, which reaches the client although the server refused the request at its
+/// head with most of the body still to come (it reads and drops the rest, then closes);
+/// the worker serves on.
+#[test]
+fn a_413_reaches_a_client_still_sending_its_large_body() {
+    let s = start(&["--limit-post", "1000"]);
+    let mut bytes = req("POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n");
+    bytes.resize(bytes.len() + 2_000_000, b'b');
+    let failures: Vec<String> = [bytes.len(), 4096]
+        .into_iter()
+        .filter_map(|piece| {
+            let mut w = Wire::connect(s.addr);
+            for part in bytes.chunks(piece) {
+                if w.try_send(part).is_err() {
+                    break;
+                }
+            }
+            match w.response(false) {
+                Ok(r) if r.status == 413 => None,
+                other => Some(format!("{piece}-byte writes: expected 413, got {other:?}")),
+            }
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{}\nlog:\n{}",
+        failures.join("\n"),
+        s.log()
+    );
+    assert_still_serves(s.addr);
+}
+
 /// Framing conflicts close the connection, and what follows them in the same write (a
 /// request, if a front end and this server disagreed) is never run.
 #[test]

@@ -34,8 +34,10 @@ pub const BUFFER_BODY_UP_TO: u64 = 64 * 1024;
 pub const LINGER_FOR: Duration = Duration::from_secs(2);
 
 /// Most bytes discarded in one go while lingering: a client that sends more without a
-/// pause is closed (and may see a reset) rather than hold the event loop.
-const LINGER_DISCARDS_UP_TO: usize = 1024 * 1024;
+/// pause is closed (and may see a reset) rather than hold the event loop. More than a
+/// socket's receive queue holds by default (Linux's `tcp_rmem` maximum is 6 MiB), so what
+/// queued up while the app ran is read in one go.
+const LINGER_DISCARDS_UP_TO: usize = 8 * 1024 * 1024;
 
 /// What the event loop should do with the connection after driving it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
