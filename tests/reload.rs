@@ -167,6 +167,7 @@ fn ten_chain_reloads_with_lazy_apps_drop_nothing() {
         report.ok, report.failed, report.max_latency
     );
     assert_eq!(report.failed, 0, "failures: {:?}", report.errors);
+    s.log_barrier();
     assert!(!s.log().contains(" died: "), "a worker died:\n{}", s.log());
 }
 

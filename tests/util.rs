@@ -207,6 +207,8 @@ pub struct Server {
     /// The HTTP address it listens on.
     pub addr: SocketAddr,
     log: Arc<Mutex<String>>,
+    /// Set once the log pipe reached its end (every process holding it is gone).
+    log_ended: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The `rsgi` command with cwd = the test apps, stdin from /dev/null, the caller's
@@ -257,8 +259,9 @@ impl Server {
             .spawn()
             .expect("start rsgi");
         let log = Arc::new(Mutex::new(String::new()));
+        let log_ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
+        let (sink, ended) = (log.clone(), log_ended.clone());
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if std::env::var_os("RSGI_TEST_LOG").is_some() {
@@ -268,11 +271,13 @@ impl Server {
                 l.push_str(&line);
                 l.push('\n');
             }
+            ended.store(true, std::sync::atomic::Ordering::Release);
         });
         Server {
             child: Some(child),
             addr,
             log,
+            log_ended,
         }
     }
 
@@ -342,12 +347,21 @@ impl Server {
         unsafe { libc::kill(self.pid(), signal) };
     }
 
-    /// Waits for the master to exit.
+    /// Waits for the master to exit, and for its last log lines: the log is read on a
+    /// thread of its own, which may not have taken everything from the pipe yet when the
+    /// process is gone. It waits for the pipe's end, which comes once every process
+    /// holding it (workers, daemons) is gone too, or `timeout`, after which it returns
+    /// all the same (a test may leave such a process running on purpose).
     pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
         let deadline = Instant::now() + timeout;
         let child = self.child.as_mut().unwrap();
         loop {
             if let Some(status) = child.try_wait().unwrap() {
+                while !self.log_ended.load(std::sync::atomic::Ordering::Acquire)
+                    && Instant::now() < deadline
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 return status;
             }
             if Instant::now() > deadline {
