@@ -56,3 +56,5 @@ mod request_log;
 mod accept;
 // --auto-procname, --procname-prefix(-spaced): the master's and workers' titles in ps, kept across a reload.
 mod procname;
+// Plugin ABI releases: a plugin of the first 0.2 release serves in this host, missing extensions, series 0.1 refused.
+mod abi_compat;

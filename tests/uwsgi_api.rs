@@ -357,3 +357,38 @@ fn the_uwsgi_cache_is_shared_by_the_workers_through_flask_caching() {
     assert_eq!(json("/raw/too-big")["stored"], serde_json::Value::Null);
     s.wait_log("5000 bytes, more than blocksize 1024", T);
 }
+
+/// Input: five requests, then `uwsgi.workers()` in a worker of two. Answer: both workers
+/// (ids 1 and 2, their pids, uWSGI's keys), the asking one `busy` in its own request, and
+/// at least the five requests counted: read from the host's scoreboard through the
+/// `rsgi.scoreboard` extension.
+#[test]
+fn uwsgi_workers_lists_every_worker_from_the_hosts_scoreboard() {
+    let out = scratch();
+    let s = start(out.path(), &[]);
+    for _ in 0..5 {
+        assert_eq!(get(s.addr, "/").status, 200);
+    }
+    let r = get(s.addr, "/workers");
+    assert_eq!(r.status, 200, "{}", s.log());
+    let v: serde_json::Value = serde_json::from_str(&r.text()).unwrap();
+    let workers = v["workers"].as_array().unwrap();
+    let mut ids: Vec<u64> = workers.iter().map(|w| w["id"].as_u64().unwrap()).collect();
+    ids.sort();
+    assert_eq!(ids, [1, 2], "{v}");
+    let me = workers
+        .iter()
+        .find(|w| w["pid"] == v["me"])
+        .unwrap_or_else(|| panic!("the asking worker is not listed: {v}"));
+    assert_eq!(me["status"], "busy", "{v}");
+    let served: u64 = workers
+        .iter()
+        .map(|w| w["requests"].as_u64().unwrap())
+        .sum();
+    assert!(served >= 5, "{v}");
+    for w in workers {
+        for key in ["exceptions", "tx", "avg_rt", "last_spawn"] {
+            assert!(w[key].is_u64(), "{key} missing: {w}");
+        }
+    }
+}

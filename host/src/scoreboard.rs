@@ -149,6 +149,11 @@ impl Cell {
         self.status.store(Status::Free as u8, Relaxed);
     }
 
+    /// The number of the worker that claimed the cell (1-based).
+    pub fn worker_id(&self) -> u32 {
+        self.worker_id.load(Relaxed)
+    }
+
     /// The owning pid (0 = free).
     pub fn pid(&self) -> i32 {
         self.pid.load(Relaxed)

@@ -13,7 +13,8 @@
 //! * [`protocol::ProtocolMod`] — the entry points of a protocol plugin (sans-I/O);
 //! * [`app::AppMod`] — the entry points of an app plugin, with [`request::Request`],
 //!   [`request::BodyReader`] and [`response::Responder`];
-//! * [`extension`] — capabilities asked for by name and version at run time;
+//! * [`extension`] — capabilities asked for by name and version at run time; the
+//!   project's own: [`scoreboard`] (`rsgi.scoreboard` v1, since 0.2.1);
 //! * [`options`], [`error`] — option declarations and values, errors.
 //!
 //! ## Series and growth
@@ -53,6 +54,7 @@ pub mod options;
 pub mod protocol;
 pub mod request;
 pub mod response;
+pub mod scoreboard;
 
 pub use app::{AppContext, AppMod, AppModRef};
 pub use error::{ErrorKind, PluginError};

@@ -71,6 +71,9 @@ pub struct PluginMod {
     /// The app entry points, for [`PluginKind::App`].
     #[sabi(last_prefix_field)]
     pub app: ROption<AppModRef>,
+    /// Since 0.2.1: one line saying what the plugin is (`rsgi --list-plugins`); the export
+    /// macros take the plugin crate's `description`. Read as `None` from 0.2.0 plugins.
+    pub description: RStr<'static>,
 }
 
 impl RootModule for PluginModRef {

@@ -2,7 +2,7 @@
 //! fields to the prefix tables and adds extensions (see the crate docs, "Series and
 //! growth"). Every release therefore keeps a golden description of its ABI,
 //! `abi/<version>.txt`, and this test compares every type reachable from
-//! [`PluginModRef`] (fields, function pointer parameters and returns; abi_stable's
+//! [`PluginModRef`] and from each extension table the project defines (fields, function pointer parameters and returns; abi_stable's
 //! description, package versions and line numbers left out) with the file of the current
 //! release. A difference is either a mistake (undo it) or a new release: bump
 //! `rsgi-plugin-abi`'s patch version for appended fields, then write the new release's file
@@ -17,6 +17,7 @@ use std::path::PathBuf;
 
 use abi_stable::type_layout::TypeLayout;
 use abi_stable::StableAbi;
+use rsgi_plugin_abi::scoreboard::ScoreboardV1;
 use rsgi_plugin_abi::{PluginModRef, ABI_VERSION};
 
 /// abi_stable's description of one type without what may change within a series: the
@@ -72,7 +73,16 @@ fn the_plugin_abi_matches_the_golden_file_of_its_release() {
     let frozen = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("abi")
         .join(format!("{ABI_VERSION}.txt"));
-    let current = describe_all(<PluginModRef as StableAbi>::LAYOUT) + "\n";
+    // The root module and, since 0.2.1, every extension table the project defines.
+    let current = [
+        <PluginModRef as StableAbi>::LAYOUT,
+        <ScoreboardV1 as StableAbi>::LAYOUT,
+    ]
+    .into_iter()
+    .map(describe_all)
+    .collect::<Vec<_>>()
+    .join("\n\n")
+        + "\n";
     if std::env::var_os("RSGI_FREEZE_ABI").is_some() {
         assert!(
             !frozen.exists(),

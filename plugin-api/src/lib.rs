@@ -96,10 +96,10 @@ pub mod testing;
 
 pub use rsgi_plugin_abi::{
     abi_series, app, error, extension, host, module, options, protocol, request, response,
-    series_of, AppContext, AppMod, AppModRef, BodyReader, ErrorKind, Extension, ExtensionId,
-    ExtensionNeed, Header, Host, HostRef, LogLevel, LogSink, NameStyle, OptionKind, OptionSpec,
-    OptionValue, PluginError, PluginKind, PluginMod, PluginModRef, ProtocolMod, ProtocolModRef,
-    Request, Responder, SendError, SendResult, ABI_VERSION,
+    scoreboard, series_of, AppContext, AppMod, AppModRef, BodyReader, ErrorKind, Extension,
+    ExtensionId, ExtensionNeed, Header, Host, HostRef, LogLevel, LogSink, NameStyle, OptionKind,
+    OptionSpec, OptionValue, PluginError, PluginKind, PluginMod, PluginModRef, ProtocolMod,
+    ProtocolModRef, Request, Responder, SendError, SendResult, ABI_VERSION,
 };
 pub use sdk::{App, Protocol};
 

@@ -105,6 +105,8 @@ def application(environ, start_response):
         body = "slept"
     elif path == "/reload":
         body = str(uwsgi.reload())
+    elif path == "/workers":
+        body = json.dumps({"me": os.getpid(), "workers": list(uwsgi.workers())})
     else:
         body = "uwsgi api app"
     start_response("200 OK", [("Content-Type", "text/plain")])

@@ -137,6 +137,7 @@ impl Master {
         }
         let board = Scoreboard::new(config.processes as usize * 2 + 16)
             .map_err(|e| format!("cannot map the scoreboard: {e}"))?;
+        crate::plugin::offered::share_scoreboard(board.cells());
         let fifo = match &config.master_fifo {
             Some(path) => Some(
                 MasterFifo::open(path)

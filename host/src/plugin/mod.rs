@@ -223,8 +223,9 @@ pub fn list_available(user_dirs: &[PathBuf]) -> String {
                     true => "-".to_string(),
                     false => l.join(", "),
                 };
+                let description = p.module.description().map_or("-", |d| d.as_str());
                 out.push_str(&format!(
-                    "{:<12} {:<8} {:<9} abi {:<7} offers: {}; needs: {}; {}\n",
+                    "{:<12} {:<8} {:<9} abi {:<7} {description}; offers: {}; needs: {}; {}\n",
                     p.name,
                     p.version,
                     p.kind.as_str(),

@@ -89,7 +89,10 @@ pub trait App: Sized + Send + Sync + 'static {
 /// The root module of app plugin `A`. Called by [`crate::export_app!`]; not meant to be
 /// called by hand.
 #[doc(hidden)]
-pub fn root_module<A: App + Instance>(version: &'static str) -> PluginModRef {
+pub fn root_module<A: App + Instance>(
+    version: &'static str,
+    description: &'static str,
+) -> PluginModRef {
     PluginMod {
         name: RStr::from_str(A::NAME),
         version: RStr::from_str(version),
@@ -111,6 +114,7 @@ pub fn root_module<A: App + Instance>(version: &'static str) -> PluginModRef {
             }
             .leak_into_prefix(),
         ),
+        description: RStr::from_str(description),
     }
     .leak_into_prefix()
 }

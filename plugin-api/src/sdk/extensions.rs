@@ -111,3 +111,8 @@ pub fn from_host<T: ExtensionTable>() -> Result<Option<&'static T>, String> {
         None => Ok(None),
     }
 }
+
+impl ExtensionTable for crate::scoreboard::ScoreboardV1 {
+    const NAME: &'static str = crate::scoreboard::ScoreboardV1::NAME;
+    const VERSION: u32 = crate::scoreboard::ScoreboardV1::VERSION;
+}

@@ -124,7 +124,10 @@ pub trait Protocol: Sized + Send + Sync + 'static {
 /// The root module of protocol plugin `P`. Called by [`crate::export_protocol!`]; not
 /// meant to be called by hand.
 #[doc(hidden)]
-pub fn root_module<P: Protocol + Instance>(version: &'static str) -> PluginModRef {
+pub fn root_module<P: Protocol + Instance>(
+    version: &'static str,
+    description: &'static str,
+) -> PluginModRef {
     PluginMod {
         name: RStr::from_str(P::NAME),
         version: RStr::from_str(version),
@@ -148,6 +151,7 @@ pub fn root_module<P: Protocol + Instance>(version: &'static str) -> PluginModRe
             .leak_into_prefix(),
         ),
         app: RNone,
+        description: RStr::from_str(description),
     }
     .leak_into_prefix()
 }

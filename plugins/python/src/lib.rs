@@ -22,8 +22,10 @@
 //!   [`runtime`]: the per-process state;
 //! - [`uwsgi_module`]: `import uwsgi`, the part of uWSGI's Python API rsgi can honour.
 
+use rsgi_plugin_api::scoreboard::ScoreboardV1;
 use rsgi_plugin_api::{
-    App, AppContext, BodyReader, OptionSpec, OptionValue, PluginError, Request, Responder,
+    App, AppContext, BodyReader, ExtensionId, ExtensionNeed, OptionSpec, OptionValue, PluginError,
+    Request, Responder,
 };
 
 pub mod app_errors;
@@ -66,6 +68,14 @@ rsgi_plugin_api::export_app!(Python, name = env!("RSGI_PYTHON_PLUGIN_NAME"));
 impl App for Python {
     fn options() -> Vec<OptionSpec> {
         options::specs().into_vec()
+    }
+
+    /// `uwsgi.workers()` reads the host's scoreboard; without it the function is left out.
+    fn needs() -> Vec<ExtensionNeed> {
+        vec![ExtensionNeed {
+            id: ExtensionId::new(ScoreboardV1::NAME, ScoreboardV1::VERSION),
+            optional: true,
+        }]
     }
 
     fn init(options: &[OptionValue]) -> Result<Python, PluginError> {

@@ -21,7 +21,9 @@
 //!   `add_timer()`, `add_rb_timer()`, `add_cron()` (`@timer`, `@rbtimer`, `@cron`);
 //! - [`harakiri`]: `set_user_harakiri()` (`@harakiri`);
 //! - [`cache`]: `cache_get()`, `cache_set()`, `cache_update()`, `cache_del()`,
-//!   `cache_exists()`, `cache_clear()`, `cache_keys()` over `--cache2` tables.
+//!   `cache_exists()`, `cache_clear()`, `cache_keys()` over `--cache2` tables;
+//! - [`workers`]: `workers()`, from the host's scoreboard (the `rsgi.scoreboard`
+//!   extension).
 //!
 //! Anything else (the spooler, mules, RPC, ...) is an `AttributeError` that says
 //! rsgi has only part of the API, so `hasattr(uwsgi, "cache_get")` is False and code that
@@ -32,6 +34,7 @@ pub mod harakiri;
 pub mod locks;
 pub mod signals;
 pub mod timers;
+pub mod workers;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -75,6 +78,7 @@ pub fn install(
     m.add_function(wrap_pyfunction!(timers::add_cron, &m)?)?;
     m.add_function(wrap_pyfunction!(harakiri::set_user_harakiri, &m)?)?;
     m.add_function(wrap_pyfunction!(missing_attribute, &m)?)?;
+    workers::add_to(&m)?;
     cache::install(&m, caches)?;
     let version = format!("{}-rsgi", env!("CARGO_PKG_VERSION"));
     m.add("version", PyBytes::new(py, version.as_bytes()))?;
