@@ -309,22 +309,23 @@ fn pipelined_requests_in_one_write_are_answered_in_order() {
 fn idle_connection_is_closed_after_the_keepalive_timeout() {
     let s = start(&["--http-keepalive-timeout", "1"]);
     let mut w = Wire::connect(s.addr);
+    // Taken before the request is sent, so the server's idle time starts after it.
+    let sent = Instant::now();
     w.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(w.response(false).unwrap().status, 200);
-    let idle_from = Instant::now();
-    // Open at 0.3 s ...
+    // Still open right after the answer ...
     assert!(
         !w.closed_within(Duration::from_millis(300)),
         "closed too early"
     );
-    // ... closed by the server within about 2 s (1 s plus the sweep interval).
-    let closed = w.closed_within(Duration::from_millis(1900));
-    let after = idle_from.elapsed();
+    // ... and closed by the server once idle for the timeout (any delay of a busy machine
+    // only makes it later: no upper bound here).
+    let closed = w.closed_within(Duration::from_secs(30));
+    let after = sent.elapsed();
     assert!(closed, "still open after {after:?}");
-    eprintln!("idle keep-alive connection closed after {after:?} (--http-keepalive-timeout 1)");
     assert!(
-        after >= Duration::from_millis(900),
-        "closed after {after:?}"
+        after >= Duration::from_secs(1),
+        "closed after {after:?}, before --http-keepalive-timeout 1"
     );
     assert_still_serves(s.addr);
 }
@@ -420,16 +421,18 @@ fn chunked_body_is_decoded_and_streamed_to_the_app() {
 fn expect_100_continue_is_answered_only_when_the_app_reads() {
     let s = start(&[]);
     let mut w = Wire::connect(s.addr);
-    // The app sleeps 0.6 s before reading its body.
+    // The app sleeps 0.6 s before reading its body: a 100 Continue sent before the app
+    // reads arrives earlier than that after the request left (taken before the send, so
+    // the bound holds however slow the machine is).
+    let sent = Instant::now();
     w.send(
         b"POST /sleep-then-read?0.6 HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
     );
-    let sent = Instant::now();
     let interim = w.any_response(false).unwrap();
     let waited = sent.elapsed();
     assert_eq!(interim.status, 100, "first answer should be 100 Continue");
     assert!(
-        waited >= Duration::from_millis(500),
+        waited >= Duration::from_millis(600),
         "100 Continue arrived after {waited:?}, before the app read"
     );
     w.send(b"hello");
@@ -475,8 +478,9 @@ fn unread_expect_continue_body_is_never_parsed_as_a_request() {
     let r = w.any_response(false).unwrap();
     let waited = sent.elapsed();
     assert_eq!((r.status, r.text().as_str()), (200, "noread"));
+    // Waiting for the body would last --socket-timeout (20 s); the answer comes without.
     assert!(
-        waited < Duration::from_secs(2),
+        waited < Duration::from_secs(15),
         "the answer waited {waited:?} for a body the client was told nothing about"
     );
     let mut bytes = smuggled.to_vec();

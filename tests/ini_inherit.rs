@@ -16,31 +16,23 @@ def application(environ, start_response):
     return [body]
 "#;
 
-/// A directory of the test's own, removed when dropped.
-struct Dir(PathBuf);
+/// A directory of the test's own (removed when dropped), with files written into it.
+struct Dir(rsgi_e2e::TempDir);
 
 impl Dir {
     fn new(name: &str) -> Dir {
-        let dir = std::env::temp_dir().join(format!(
-            "rsgi-{name}-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Dir(dir)
+        Dir(rsgi_e2e::TempDir::new(name))
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
     }
 
     fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.0.join(name);
+        let path = self.path().join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, text).unwrap();
         path
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -83,7 +75,7 @@ fn two_sites_share_a_base_ini_and_override_it() {
              env = GREETING=hello from %n\ninherit = ../common/base.ini\n"
         ),
     );
-    let app_dir = dir.0.join("app").canonicalize().unwrap();
+    let app_dir = dir.path().join("app").canonicalize().unwrap();
 
     let one = serve(&site1, port1);
     let two = serve(&site2, port2);
@@ -122,7 +114,7 @@ fn a_toml_file_includes_others() {
         "site.toml",
         &format!(
             "include = [\"base.toml\", \"extra.ini\"]\nhttp = \"127.0.0.1:{port}\"\nprocesses = 1\nchdir = \"{}\"\n",
-            dir.0.display()
+            dir.path().display()
         ),
     );
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
@@ -131,7 +123,7 @@ fn a_toml_file_includes_others() {
         addr,
     );
     s.wait_ready();
-    let cwd = dir.0.canonicalize().unwrap();
+    let cwd = dir.path().canonicalize().unwrap();
     assert_eq!(
         get(s.addr, "/").text(),
         format!("{}\nhi\n-\n-\nextra", cwd.display()),
@@ -153,7 +145,7 @@ fn an_include_loop_or_a_missing_include_is_refused_in_one_line() {
     let (code, out) = run_to_exit(&["--ini", a.to_str().unwrap()], T);
     assert_eq!(code, 2, "{out}");
     assert_eq!(out.trim().lines().count(), 1, "{out}");
-    let d = dir.0.display();
+    let d = dir.path().display();
     assert!(
         out.contains(&format!(
             "config file {d}/b.ini: line 3: include loop: {d}/a.ini -> {d}/b.ini -> {d}/a.ini"

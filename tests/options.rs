@@ -70,11 +70,12 @@ fn a_bad_value_names_the_option() {
 
 /// `rsgi --plugin python --module app <extra>` exits 2 at start, saying `message`.
 fn write_config(text: &str) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!(
-        "rsgi-cfg-{}-{}.toml",
-        std::process::id(),
-        free_port()
-    ));
+    // One directory for the whole test binary (a static is never dropped), a file per call.
+    static DIR: std::sync::OnceLock<rsgi_e2e::TempDir> = std::sync::OnceLock::new();
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dir = DIR.get_or_init(|| rsgi_e2e::TempDir::new("cfg"));
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.path().join(format!("rsgi-{n}.toml"));
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -218,8 +219,8 @@ def application(environ, start_response):
 /// pidfile.
 #[test]
 fn chdir_env_and_uwsgi_no_op_options_hold_across_a_reload() {
-    let start =
-        std::env::temp_dir().join(format!("rsgi-chdir-{}-{}", std::process::id(), free_port()));
+    let scratch = rsgi_e2e::TempDir::new("chdir");
+    let start = scratch.path().to_path_buf();
     let app_dir = start.join("app");
     std::fs::create_dir_all(&app_dir).unwrap();
     std::fs::write(app_dir.join("where_app.py"), WHERE_APP).unwrap();
@@ -285,7 +286,6 @@ fn chdir_env_and_uwsgi_no_op_options_hold_across_a_reload() {
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit(T).success(), "{}", s.log());
     assert!(!app_dir.join("rsgi.pid").exists(), "{}", s.log());
-    let _ = std::fs::remove_dir_all(&start);
 }
 
 #[test]
@@ -313,8 +313,8 @@ fn a_missing_chdir_or_a_malformed_env_is_one_line_and_exit_2() {
 fn a_uwsgi_ini_file_runs_as_it_is() {
     use std::io::{BufReader, Write};
     use std::os::unix::fs::PermissionsExt;
-    let dir = std::env::temp_dir().join(format!("rsgi-ini-{}-{}", std::process::id(), free_port()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = rsgi_e2e::TempDir::new("ini");
+    let dir = scratch.path().to_path_buf();
     std::fs::write(dir.join("where_app.py"), WHERE_APP).unwrap();
     let port = free_port();
     let ini = dir.join("site.ini");
@@ -386,7 +386,6 @@ fn a_uwsgi_ini_file_runs_as_it_is() {
     s.signal(libc::SIGTERM);
     assert!(s.wait_exit(T).success(), "{}", s.log());
     assert!(!sock.exists(), "{}", s.log());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: ini files with an option rsgi does not have, with a placeholder it does not
@@ -394,12 +393,8 @@ fn a_uwsgi_ini_file_runs_as_it_is() {
 /// the option, placeholder (with its line) or section.
 #[test]
 fn an_ini_file_rsgi_cannot_honour_is_refused_naming_what() {
-    let dir = std::env::temp_dir().join(format!(
-        "rsgi-ini-bad-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = rsgi_e2e::TempDir::new("ini-bad");
+    let dir = scratch.path().to_path_buf();
     for (text, message) in [
         (
             "[uwsgi]\nmodule = app\nspooler = /var/spool/site\n",
@@ -422,7 +417,6 @@ fn an_ini_file_rsgi_cannot_honour_is_refused_naming_what() {
         assert!(out.contains(message), "{text}: {out}");
         assert_eq!(out.trim().lines().count(), 1, "{out}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: a uWSGI ini file with the options of a typical production setup (strict,
@@ -434,8 +428,8 @@ fn an_ini_file_rsgi_cannot_honour_is_refused_naming_what() {
 /// gets the 404 and 500 lines and not the 200 one, and `ps` shows the prefixed titles.
 #[test]
 fn a_production_uwsgi_ini_file_runs_as_it_is() {
-    let dir =
-        std::env::temp_dir().join(format!("rsgi-prod-{}-{}", std::process::id(), free_port()));
+    let scratch = rsgi_e2e::TempDir::new("prod");
+    let dir = scratch.path().to_path_buf();
     std::fs::create_dir_all(dir.join("static")).unwrap();
     std::fs::write(dir.join("static/site.css"), "p{}").unwrap();
     let port = free_port();
@@ -511,7 +505,6 @@ fn a_production_uwsgi_ini_file_runs_as_it_is() {
     assert!(!text.contains("\"GET / HTTP/1.1\""), "{text}");
     assert!(!text.contains("\"GET /static/site.css"), "{text}");
     assert!(s.log().is_empty(), "stderr: {}", s.log());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: `--umask 027 --max-fd 300 --limit-as 4096 --post-buffering 8192
@@ -521,12 +514,8 @@ fn a_production_uwsgi_ini_file_runs_as_it_is() {
 /// (a new pid answers) without a reload of the master.
 #[test]
 fn process_limits_not_needed_options_and_touch_workers_reload() {
-    let dir = std::env::temp_dir().join(format!(
-        "rsgi-limits-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = rsgi_e2e::TempDir::new("limits");
+    let dir = scratch.path().to_path_buf();
     let touch = dir.join("workers");
     std::fs::write(&touch, "").unwrap();
     let s = Server::start(&[
@@ -566,7 +555,6 @@ fn process_limits_not_needed_options_and_touch_workers_reload() {
         "the master did not reload: {}",
         s.log()
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: `--reload-on-as 1` (every worker has more than 1 MB of address space); then
@@ -639,12 +627,8 @@ fn cpu_affinity_binds_each_worker_to_its_own_cpus() {
 /// their commas, and two workers run.
 #[test]
 fn environment_lists_keep_commas_inside_entries() {
-    let dir = std::env::temp_dir().join(format!(
-        "rsgi-envlist-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = rsgi_e2e::TempDir::new("envlist");
+    let dir = scratch.path().to_path_buf();
     std::fs::write(dir.join("where_app.py"), WHERE_APP).unwrap();
     let port = free_port();
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
@@ -685,7 +669,6 @@ fn environment_lists_keep_commas_inside_entries() {
     assert_eq!(r.header("x-frame-options"), Some("DENY"));
     s.wait_log("2 worker process(es)", T);
     drop(s);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Input: typos of a newcomer: `--proceses 4` (a host option), `--plugin python --modul
@@ -734,11 +717,8 @@ fn a_typo_gets_the_nearest_option_and_the_plugin_line_only_for_an_app_option() {
             assert_eq!(lines.len(), 1, "{args:?}: {out}");
         }
     }
-    let ini = std::env::temp_dir().join(format!(
-        "rsgi-typo-{}-{}.ini",
-        std::process::id(),
-        free_port()
-    ));
+    let scratch = rsgi_e2e::TempDir::new("typo");
+    let ini = scratch.path().join("site.ini");
     std::fs::write(
         &ini,
         "[uwsgi]\nplugins = python3\nmodule = app\nproceses = 4\n",
@@ -824,7 +804,8 @@ fn an_option_that_would_change_nothing_is_refused_by_name() {
 #[test]
 fn log_level_in_a_file_counts_and_idle_uwsgi_options_are_warned_about() {
     let port = free_port();
-    let ini = std::env::temp_dir().join(format!("rsgi-warn-{}-{port}.ini", std::process::id()));
+    let scratch = rsgi_e2e::TempDir::new("warn");
+    let ini = scratch.path().join("site.ini");
     std::fs::write(
         &ini,
         format!(

@@ -217,8 +217,7 @@ mod tests {
 
     #[test]
     fn commands_run_in_order_and_the_first_failure_names_itself() {
-        let dir = std::env::temp_dir().join(format!("rsgi-hooks-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch::Scratch::new("hooks");
         let out = dir.join("out");
         let h = hooks(&[
             ("exec-pre-app", &format!("echo one >> {}", out.display())),
@@ -234,12 +233,12 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("3"), "{err}");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn hook_actions_run_after_the_exec_commands_of_their_phase() {
-        let dir = std::env::temp_dir().join(format!("rsgi-hook-actions-{}", std::process::id()));
+        let scratch = crate::scratch::Scratch::new("hook-actions");
+        let dir = scratch.join("actions");
         let out = dir.join("sub/out");
         let h = hooks(&[
             ("hook-asap", &format!("mkdir:{}", dir.join("sub").display())),
@@ -262,7 +261,6 @@ mod tests {
         assert!(!out.exists());
         let err = h.run(Phase::PreApp).unwrap_err().to_string();
         assert!(err.contains("--hook-pre-app unlink of"), "{err}");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -16,6 +16,8 @@ mod process_env;
 mod process_limits;
 mod proctitle;
 mod scoreboard;
+#[cfg(test)]
+mod scratch;
 mod signals;
 mod static_expires;
 mod static_map;

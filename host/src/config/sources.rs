@@ -279,16 +279,10 @@ mod tests {
 
     /// The values of a config file of `text` named `name` (in a directory of its own).
     fn from_file(name: &str, text: &str) -> Result<Values, HostError> {
-        let dir = std::env::temp_dir().join(format!(
-            "rsgi-sources-{}-{}",
-            std::process::id(),
-            name.replace('.', "-")
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch::Scratch::new("sources");
         let path = dir.join(name);
         std::fs::write(&path, text).unwrap();
         let settings = include::read(&[path], &|_| None);
-        let _ = std::fs::remove_dir_all(&dir);
         let catalog = Catalog::host();
         file_values(
             &settings?,

@@ -124,8 +124,7 @@ mod tests {
 
     #[test]
     fn a_due_command_starts_once_per_minute_and_its_end_is_taken_note_of() {
-        let dir = std::env::temp_dir().join(format!("rsgi-cron-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch::Scratch::new("cron");
         let out = dir.join("out");
         let every_other = rsgi_cron::Cron::new(-2, -1, -1, -1, -1).unwrap();
         let mut jobs =
@@ -139,7 +138,6 @@ mod tests {
         assert!(jobs.exited(pid, Death::Exited(0)));
         assert!(!jobs.exited(pid, Death::Exited(0)), "not ours any more");
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "ran\n");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -351,7 +351,8 @@ mod tests {
 
     #[test]
     fn a_touched_daemon_is_signalled_and_started_again_at_once() {
-        let file = std::env::temp_dir().join(format!("rsgi-daemon-touch-{}", std::process::id()));
+        let dir = crate::scratch::Scratch::new("daemon-touch");
+        let file = dir.join("touched");
         std::fs::write(&file, b"x").unwrap();
         let mut spec = plain("x");
         spec.touch = vec![file.clone()];

@@ -239,8 +239,7 @@ mod tests {
 
     #[test]
     fn a_pidfile_is_alive_only_with_a_live_pid() {
-        let dir = std::env::temp_dir().join(format!("rsgi-smart-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch::Scratch::new("smart");
         let file = dir.join("d.pid");
         assert_eq!(alive(&file), None, "missing");
         std::fs::write(&file, format!("{}\n", std::process::id())).unwrap();
@@ -251,6 +250,5 @@ mod tests {
         assert_eq!(alive(&file), None);
         std::fs::write(&file, "0").unwrap();
         assert_eq!(alive(&file), None, "0 would mean our own group");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -83,7 +83,8 @@ mod tests {
 
     #[test]
     fn a_touched_file_gives_its_command_once() {
-        let path = std::env::temp_dir().join(format!("rsgi-touch-{}", std::process::id()));
+        let dir = crate::scratch::Scratch::new("touch");
+        let path = dir.join("touched");
         std::fs::write(&path, b"x").unwrap();
         let mut w = TouchWatch::new(&[(std::slice::from_ref(&path), Command::Reload)]);
         assert!(w.check().is_empty());

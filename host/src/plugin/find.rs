@@ -109,8 +109,8 @@ mod tests {
 
     #[test]
     fn uwsgis_python3_finds_the_python_plugin_unless_there_is_a_python3_one() {
-        let dir = std::env::temp_dir().join(format!("rsgi-find-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = crate::scratch::Scratch::new("find");
+        let dir = scratch.path().to_path_buf();
         std::fs::write(dir.join("librsgi_python.so"), b"").unwrap();
         let dirs = [dir.clone()];
         assert_eq!(
@@ -123,6 +123,5 @@ mod tests {
             dir.join("librsgi_python3.so")
         );
         assert!(resolve("python2", &dirs).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
