@@ -58,3 +58,5 @@ mod accept;
 mod procname;
 // Plugin ABI releases: a plugin of the first 0.2 release serves in this host, missing extensions, series 0.1 refused.
 mod abi_compat;
+// Faults stay inside: a plugin panicking in each hook, aborting, segfaulting (the panicky fixture).
+mod faults;

@@ -170,7 +170,9 @@ fn run() -> Result<ExitCode, HostError> {
     if !config.lazy_apps {
         match (app.load_app())(&worker::app_context(&config, 0)).into_result() {
             Ok(desc) => tracing::info!("app loaded: {desc}"),
-            Err(e) if e.kind == ErrorKind::AppLoad && config.need_app => {
+            Err(e)
+                if matches!(e.kind, ErrorKind::AppLoad | ErrorKind::Panic) && config.need_app =>
+            {
                 listen::remove_socket_files(&listeners);
                 return Err(HostError::AppLoad(format!("{} (--need-app)", e.message)));
             }

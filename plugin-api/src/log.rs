@@ -39,6 +39,16 @@ pub fn install(host: HostRef) {
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
+/// Logs `line` at error level: through the host once [`install`] has run, to stderr
+/// before (a hook that runs before `init`, like `options`, has no bridge yet).
+pub fn error_line(line: &str) {
+    if SINK.get().is_some() {
+        tracing::error!("{line}");
+    } else {
+        eprintln!("{line}");
+    }
+}
+
 /// Sends one already-formatted line to the host, if [`install`] has run.
 pub fn emit(level: LogLevel, target: &str, message: &str) {
     if let Some(sink) = SINK.get() {

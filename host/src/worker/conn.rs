@@ -503,7 +503,8 @@ impl Conn {
             }
             (Err(e), _) => {
                 if e.kind == ErrorKind::Panic {
-                    tracing::error!("app plugin panicked: {}", e.message);
+                    // The SDK's guard names plugin, hook, message and place.
+                    tracing::error!("{}", e.message);
                 }
                 // A body the client got wrong (malformed chunked, over --limit-post) is
                 // the client's fault: 400/413, not the app's 500.

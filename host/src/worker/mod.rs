@@ -109,7 +109,9 @@ pub fn run(setup: Setup<'_>) -> ExitCode {
     if config.lazy_apps {
         match (setup.app.load_app())(&ctx).into_result() {
             Ok(desc) => tracing::info!("worker {} loaded the app: {desc}", setup.id),
-            Err(e) if e.kind == ErrorKind::AppLoad && config.need_app => {
+            Err(e)
+                if matches!(e.kind, ErrorKind::AppLoad | ErrorKind::Panic) && config.need_app =>
+            {
                 tracing::error!("worker {}: {} (--need-app: giving up)", setup.id, e.message);
                 return ExitCode::AppLoadFailed;
             }
