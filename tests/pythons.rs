@@ -271,8 +271,10 @@ fn virtualenv_made_by_this_python(tag: &str) {
 /// Input: two requests at once on `--threads 2` (one worker), each counting in pure Python
 /// and watching the other's count (`tests/apps/cpu_app.py`, `/overlap`), with the switch
 /// interval raised past their deadline. Answer, free-threaded: both say `overlapped` (each
-/// saw the other run Python while it ran itself); with a GIL: both say `alone` (the one
-/// holding the GIL never let the other run), which shows the check can tell the two apart.
+/// saw the other's count move 100 times between two of its own steps: the other ran while
+/// it ran); with a GIL: both say `alone` (the one holding the GIL never let the other run;
+/// at most the moments each waited for the GIL show a move or two), which shows the check
+/// can tell the two apart.
 /// How much faster the free-threaded build is belongs in a benchmark, not here.
 fn two_requests_run_python_at_the_same_time_only_without_a_gil(tag: &str) {
     let _cpus = cpu_heavy();

@@ -8,28 +8,38 @@ import time
 
 # /overlap: two requests, "a" and "b", each counting in pure Python.
 _counts = {"a": 0, "b": 0}
-_saw_other = {"a": False, "b": False}
+_done = {"a": False, "b": False}
+
+# How many times a request must see the other's count move between two of its own steps.
+_WANT = 100
 
 
 def _overlap(me, deadline_s):
-    """Counts in pure Python until this request has seen the other one's count move while
-    it ran itself, and the other has seen the same, or until the deadline passes. With a
-    GIL and a switch interval longer than the deadline, the request holding the GIL never
-    lets the other one run Python meanwhile, so each finds itself alone; free-threaded, the
-    two run at the same time and both see it. Answers "overlapped" or "alone"."""
+    """Counts in pure Python and watches the other request's count: each time it moved
+    between two of this request's own steps, the other one ran while this one was running.
+    With a GIL and a switch interval longer than the deadline, the request holding the GIL
+    never lets the other one run meanwhile (it can see the other's count move once or twice,
+    across the moments it waited for the GIL itself, never _WANT times); free-threaded, the
+    two run at the same time and both see it _WANT times. Answers "overlapped" or "alone"."""
     other = "b" if me == "a" else "a"
     old = sys.getswitchinterval()
     sys.setswitchinterval(1000.0)
     try:
-        start = _counts[other]
+        seen = 0
+        last = _counts[other]
         end = time.monotonic() + deadline_s
         while time.monotonic() < end:
             _counts[me] += 1
-            if _counts[other] != start:
-                _saw_other[me] = True
-            if _saw_other[me] and _saw_other[other]:
-                return "overlapped"
-        return "overlapped" if _saw_other[me] else "alone"
+            now = _counts[other]
+            if now != last:
+                seen += 1
+                last = now
+            if seen >= _WANT:
+                _done[me] = True
+                # Go on counting until the other one has seen enough of this one too.
+                if _done[other]:
+                    return "overlapped"
+        return "overlapped" if seen >= _WANT else "alone"
     finally:
         sys.setswitchinterval(old)
 
