@@ -4,6 +4,7 @@
 use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::{RNone, ROption, RResult, RSlice, RSome, RStr, RString, RVec};
 
+use super::common;
 use super::instance::Instance;
 use crate::app::{AppContext, AppMod};
 use crate::error::PluginError;
@@ -137,39 +138,26 @@ fn with<A: App + Instance, T>(
 }
 
 extern "C" fn options<A: App + Instance>() -> RVec<OptionSpec> {
-    guard_hook_or(A::NAME, "options", RVec::new(), || RVec::from(A::options()))
+    common::options::<A>(A::options)
 }
 
 extern "C" fn needs<A: App + Instance>() -> RVec<ExtensionNeed> {
-    guard_hook_or(A::NAME, "needs", RVec::new(), || RVec::from(A::needs()))
+    common::needs::<A>(A::needs)
 }
 
 extern "C" fn extension<A: App + Instance>(name: RStr<'_>, version: u32) -> ROption<Extension> {
-    guard_hook_or(A::NAME, "extension", ROption::RNone, || {
-        A::extensions()
-            .into_iter()
-            .find(|e| e.id.name == name && e.id.version == version)
-            .into()
-    })
+    common::extension::<A>(A::extensions, name, version)
 }
 
 extern "C" fn offers<A: App + Instance>() -> RVec<ExtensionId> {
-    guard_hook_or(A::NAME, "offers", RVec::new(), || {
-        A::extensions().into_iter().map(|e| e.id).collect()
-    })
+    common::offers::<A>(A::extensions)
 }
 
 extern "C" fn init<A: App + Instance>(
     host: HostRef,
     options: RSlice<'_, OptionValue>,
 ) -> RResult<(), PluginError> {
-    guard_hook(A::NAME, "init", || {
-        crate::log::install(host);
-        super::extensions::remember_host(host);
-        A::install(A::init(options.as_slice())?);
-        Ok(())
-    })
-    .into()
+    common::init::<A>(host, options, A::init)
 }
 
 extern "C" fn load_app<A: App + Instance>(ctx: &AppContext) -> RResult<RString, PluginError> {

@@ -12,6 +12,7 @@
 //! trait methods with the fakes of [`crate::testing`]: no library loading needed.
 
 pub mod app;
+mod common;
 pub mod export;
 pub mod extensions;
 pub mod instance;

@@ -8,10 +8,11 @@
 use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::{RErr, RNone, ROption, RResult, RSlice, RSliceMut, RSome, RStr, RVec};
 
+use super::common;
 use super::instance::Instance;
 use crate::error::PluginError;
 use crate::extension::{Extension, ExtensionId, ExtensionNeed};
-use crate::guard::{guard_hook, guard_hook_or};
+use crate::guard::guard_hook_or;
 use crate::host::HostRef;
 use crate::module::{PluginKind, PluginMod, PluginModRef};
 use crate::options::{OptionSpec, OptionValue};
@@ -157,42 +158,29 @@ pub fn root_module<P: Protocol + Instance>(
 }
 
 extern "C" fn options<P: Protocol + Instance>() -> RVec<OptionSpec> {
-    guard_hook_or(P::NAME, "options", RVec::new(), || RVec::from(P::options()))
+    common::options::<P>(P::options)
 }
 
 extern "C" fn needs<P: Protocol + Instance>() -> RVec<ExtensionNeed> {
-    guard_hook_or(P::NAME, "needs", RVec::new(), || RVec::from(P::needs()))
+    common::needs::<P>(P::needs)
 }
 
 extern "C" fn extension<P: Protocol + Instance>(
     name: RStr<'_>,
     version: u32,
 ) -> ROption<Extension> {
-    guard_hook_or(P::NAME, "extension", ROption::RNone, || {
-        P::extensions()
-            .into_iter()
-            .find(|e| e.id.name == name && e.id.version == version)
-            .into()
-    })
+    common::extension::<P>(P::extensions, name, version)
 }
 
 extern "C" fn offers<P: Protocol + Instance>() -> RVec<ExtensionId> {
-    guard_hook_or(P::NAME, "offers", RVec::new(), || {
-        P::extensions().into_iter().map(|e| e.id).collect()
-    })
+    common::offers::<P>(P::extensions)
 }
 
 extern "C" fn init<P: Protocol + Instance>(
     host: HostRef,
     options: RSlice<'_, OptionValue>,
 ) -> RResult<(), PluginError> {
-    guard_hook(P::NAME, "init", || {
-        crate::log::install(host);
-        super::extensions::remember_host(host);
-        P::install(P::init(options.as_slice())?);
-        Ok(())
-    })
-    .into()
+    common::init::<P>(host, options, P::init)
 }
 
 extern "C" fn parse<P: Protocol + Instance>(
