@@ -60,3 +60,5 @@ mod procname;
 mod abi_compat;
 // Faults stay inside: a plugin panicking in each hook, aborting, segfaulting (the panicky fixture).
 mod faults;
+// The plugin template built outside the repository against the SDK as cargo package makes it.
+mod sdk_package;
