@@ -67,6 +67,9 @@
 //! # }
 //! ```
 //!
+//! **Start with [`guide`]: "Writing an rsgi plugin"** (lifecycle, threads and fork, options,
+//! logging, errors and panics, extensions, the compatibility promise, testing).
+//!
 //! `plugins/http` and `plugins/uwsgi-proto` are real protocol plugins, `plugins/python` a
 //! real app plugin, and `examples/plugin-template` a skeleton to copy. The contract (which
 //! hook runs on which thread, before or after fork) is `docs/plugin-abi.md`.
@@ -89,6 +92,7 @@
 #![deny(missing_docs)]
 
 pub mod guard;
+pub mod guide;
 pub mod log;
 pub mod sdk;
 pub mod status;

@@ -54,7 +54,7 @@ pub trait Protocol: Sized + Send + Sync + 'static {
     }
 
     /// Called once in the master, before any fork, with the values given for
-    /// [`Protocol::options`]. An error of kind [`ErrorKind::Config`] stops rsgi with exit
+    /// [`Protocol::options`]. An error of kind [`crate::ErrorKind::Config`] stops rsgi with exit
     /// status 2 and the error's message.
     fn init(options: &[OptionValue]) -> Result<Self, PluginError>;
 
