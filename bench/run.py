@@ -4,6 +4,9 @@
     python3 bench/run.py                      # all servers, 3 interleaved runs of 10 s
     python3 bench/run.py --servers rsgi,granian --runs 5 --output build/bench.md
     python3 bench/run.py --app flask_json     # another app: hello, flask_json, streaming
+    python3 bench/run.py --servers rsgi,rsgi-baseline --baseline OTHER/target/release/rsgi
+                                              # this build against another (say, the
+                                              # previous plugin ABI), runs interleaved
 
 Every server serves the same app from bench/apps with one process and one thread, pinned to one
 CPU; wrk is pinned to another and keeps 50 connections alive for the whole run. Runs
@@ -89,7 +92,7 @@ class Server:
     note: str = ""
 
 
-def server_table(rsgi_bin: Path, app: App) -> list[Server]:
+def server_table(rsgi_bin: Path, app: App, baseline: Path | None = None) -> list[Server]:
     """The servers, in table order. Each gets 1 process, 1 app thread, no access log."""
     venv_bin = VENV / "bin"
     app_file = str(APPS / f"{app.module}.py")
@@ -101,16 +104,17 @@ def server_table(rsgi_bin: Path, app: App) -> list[Server]:
     def addr(port: int) -> str:
         return f"127.0.0.1:{port}"
 
+    def rsgi(binary: Path) -> Callable[[int], list[str]]:
+        return lambda port: [
+            str(binary), "--plugin", "python", "--http", addr(port),
+            "--module", target, "--pythonpath", str(APPS), "--processes", "1",
+            *rsgi_venv,
+        ]
+
     return [
-        Server(
-            "rsgi",
-            "rsgi",
-            lambda port: [
-                str(rsgi_bin), "--plugin", "python", "--http", addr(port),
-                "--module", target, "--pythonpath", str(APPS), "--processes", "1",
-                *rsgi_venv,
-            ],
-        ),
+        Server("rsgi", "rsgi", rsgi(rsgi_bin)),
+        # Another build of rsgi (its plugins are those beside its binary), for before/after.
+        Server("rsgi-baseline", f"rsgi baseline ({baseline})", rsgi(baseline or Path("none"))),
         Server(
             "granian",
             "granian (wsgi)",
@@ -320,8 +324,8 @@ def measure(server: Server, run_no: int, args: argparse.Namespace) -> Run:
 # --- the table ---------------------------------------------------------------
 
 
-def ratio(value: float | None, base: float | None) -> str:
-    return f"{value / base:.2f}x" if value and base else "n/a"
+def ratio(value: float | None, base: float | None, digits: int = 2) -> str:
+    return f"{value / base:.{digits}f}x" if value and base else "n/a"
 
 
 def median_rps(outcome: Outcome | None) -> float | None:
@@ -331,15 +335,17 @@ def median_rps(outcome: Outcome | None) -> float | None:
 def table(servers: list[Server], outcomes: dict[str, Outcome]) -> str:
     granian = median_rps(outcomes.get("granian"))
     uwsgi = median_rps(outcomes.get("uwsgi"))
+    baseline = median_rps(outcomes.get("rsgi-baseline"))
     lines = [
-        "| server | median rps | median p99 | rps vs granian | rps vs uWSGI | runs (rps) | errors |",
-        "|---|---:|---:|---:|---:|---|---:|",
+        "| server | median rps | median p99 | rps vs granian | rps vs uWSGI | rps vs baseline "
+        "| runs (rps) | errors |",
+        "|---|---:|---:|---:|---:|---:|---|---:|",
     ]
     notes = []
     for server in servers:
         outcome = outcomes[server.name]
         if not outcome.runs:
-            lines.append(f"| {server.label} | skipped | | | | | |")
+            lines.append(f"| {server.label} | skipped | | | | | | |")
             notes.append(f"- {server.label}: skipped: {outcome.skipped}")
             continue
         rps = median_rps(outcome)
@@ -348,7 +354,7 @@ def table(servers: list[Server], outcomes: dict[str, Outcome]) -> str:
         errors = sum(r.errors for r in outcome.runs)
         lines.append(
             f"| {server.label} | {rps:,.0f} | {p99:.2f} ms | {ratio(rps, granian)} "
-            f"| {ratio(rps, uwsgi)} | {runs} | {errors} |"
+            f"| {ratio(rps, uwsgi)} | {ratio(rps, baseline, 3)} | {runs} | {errors} |"
         )
         if outcome.skipped:
             notes.append(f"- {server.label}: some runs failed: {outcome.skipped}")
@@ -419,6 +425,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--rsgi", type=Path, default=ROOT / "target" / "release" / "rsgi",
                         help="the rsgi binary (its plugins are found next to it)")
+    parser.add_argument("--baseline", type=Path,
+                        help="another rsgi binary, the server rsgi-baseline (its plugins beside it)")
     parser.add_argument("--server-cpu", default="0")
     parser.add_argument("--wrk-cpu", default="1")
     parser.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
@@ -438,7 +446,7 @@ def main() -> int:
         return 1
     ensure_bench_venv()
     wanted = [name.strip() for name in args.servers.split(",") if name.strip()]
-    known = {s.name: s for s in server_table(args.rsgi, APPS_TABLE[args.app])}
+    known = {s.name: s for s in server_table(args.rsgi, APPS_TABLE[args.app], args.baseline)}
     unknown = [name for name in wanted if name not in known]
     if unknown:
         log(f"unknown server(s): {', '.join(unknown)}; known: {', '.join(known)}")
