@@ -1,11 +1,12 @@
 //! Test helpers: feed a packet the way the host does, in every split.
 //!
 //! The host calls `parse` each time bytes arrive, with everything received so far, and stops
-//! at the first answer that is not `Partial`. These helpers replay that for the whole packet
-//! at once, one byte at a time, and every two-piece split, and check that all of them end
-//! with the same answer.
+//! at the first answer that is not `Partial`. These helpers replay that with the SDK's
+//! `every_split` (the whole packet at once, one byte at a time, every two-piece split) and
+//! check that all of them end with the same answer.
 
 use rsgi_plugin_api::protocol::{HeaderSpan, RequestHead, Span};
+use rsgi_plugin_api::testing::every_split;
 
 use crate::config::{Config, HOST_TABLE_LEN};
 use crate::error::UwsgiError;
@@ -36,7 +37,7 @@ pub fn var_names(parsed: &Parsed) -> Vec<&str> {
 
 /// Parses all of `bytes` at once with `config`; panics on `Partial`.
 pub fn parse_with(bytes: &[u8], config: &Config) -> Result<Parsed, UwsgiError> {
-    match feed(bytes, [bytes.len()], config) {
+    match parse_prefix(bytes, config) {
         Some(answer) => answer,
         None => panic!("partial after all {} bytes", bytes.len()),
     }
@@ -55,20 +56,15 @@ pub fn assert_invalid_in_every_split(bytes: &[u8], want: UwsgiError) {
     assert_eq!(answer_in_every_split(bytes), Err(want), "packet {bytes:?}");
 }
 
+/// The answer for the whole packet, after checking (the SDK's `every_split`: whole, one
+/// byte at a time, every two-piece split) that no split changes it.
 fn answer_in_every_split(bytes: &[u8]) -> Result<Parsed, UwsgiError> {
     let config = Config::default();
-    let n = bytes.len();
-    let whole = feed(bytes, [n], &config).expect("partial after the whole packet");
-    let one_at_a_time = feed(bytes, 1..=n, &config).expect("partial one byte at a time");
-    assert_eq!(
-        summary(&one_at_a_time),
-        summary(&whole),
-        "one byte at a time"
-    );
-    for split in 1..n {
-        let two = feed(bytes, [split, n], &config).expect("partial in two pieces");
-        assert_eq!(summary(&two), summary(&whole), "split at {split}");
-    }
+    let every = every_split(bytes, |prefix| {
+        parse_prefix(prefix, &config).map(|answer| summary(&answer))
+    });
+    let whole = parse_with(bytes, &config);
+    assert_eq!(summary(&whole), every);
     whole
 }
 
@@ -82,33 +78,23 @@ fn summary(answer: &Result<Parsed, UwsgiError>) -> Summary {
         .map_err(|e| *e)
 }
 
-/// Replays arrivals: `cuts` are the buffer lengths after each read. Returns the first
-/// answer that is not `Partial`, or `None` if every call was `Partial`.
-fn feed(
-    bytes: &[u8],
-    cuts: impl IntoIterator<Item = usize>,
-    config: &Config,
-) -> Option<Result<Parsed, UwsgiError>> {
-    let mut buf = Vec::new();
-    for cut in cuts {
-        buf.extend_from_slice(&bytes[buf.len()..cut]);
-        let mut headers = vec![HeaderSpan::default(); HOST_TABLE_LEN];
-        let mut vars = vec![HeaderSpan::default(); HOST_TABLE_LEN];
-        match parse(&buf, &mut headers, &mut vars, config) {
-            Ok(None) => continue,
-            Err(e) => return Some(Err(e)),
-            Ok(Some(head)) => {
-                headers.truncate(head.header_count as usize);
-                vars.truncate(head.var_count as usize);
-                assert!(head.head_len as usize <= buf.len());
-                return Some(Ok(Parsed {
-                    head,
-                    buf,
-                    headers,
-                    vars,
-                }));
-            }
+/// The answer for `buf`, everything received so far: `None` while the packet is partial.
+fn parse_prefix(buf: &[u8], config: &Config) -> Option<Result<Parsed, UwsgiError>> {
+    let mut headers = vec![HeaderSpan::default(); HOST_TABLE_LEN];
+    let mut vars = vec![HeaderSpan::default(); HOST_TABLE_LEN];
+    match parse(buf, &mut headers, &mut vars, config) {
+        Ok(None) => None,
+        Err(e) => Some(Err(e)),
+        Ok(Some(head)) => {
+            headers.truncate(head.header_count as usize);
+            vars.truncate(head.var_count as usize);
+            assert!(head.head_len as usize <= buf.len());
+            Some(Ok(Parsed {
+                head,
+                buf: buf.to_vec(),
+                headers,
+                vars,
+            }))
         }
     }
-    None
 }
