@@ -688,6 +688,12 @@ fn a_chunked_body_that_never_ends_gets_400_or_408_never_500() {
         failures.join("\n"),
         s.log()
     );
+    // The app's reads failed because of the client: one line each, no traceback.
+    s.wait_log(
+        "POST /neverends: the app stopped on the request body (BodyReadError: ",
+        Duration::from_secs(30),
+    );
+    assert!(!s.log().contains("Traceback"), "{}", s.log());
     assert_still_serves(s.addr);
 }
 

@@ -18,6 +18,38 @@ use std::ptr::NonNull;
 use std::thread::ThreadId;
 
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
+
+pyo3::create_exception!(
+    rsgi,
+    BodyReadError,
+    PyOSError,
+    "The request body could not be read: the client sent a malformed body, stalled or went away."
+);
+
+/// The exception `exc.<attribute>` names (`__cause__`, `__context__`), if any.
+fn linked<'py>(
+    exc: &Bound<'py, pyo3::exceptions::PyBaseException>,
+    attribute: &str,
+) -> Option<Bound<'py, pyo3::exceptions::PyBaseException>> {
+    exc.getattr(attribute)
+        .ok()
+        .filter(|c| !c.is_none())
+        .and_then(|c| c.cast_into::<pyo3::exceptions::PyBaseException>().ok())
+}
+
+/// True when `err`, or an exception it was raised from or during (`__cause__`,
+/// `__context__`), is a [`BodyReadError`]: the app gave up because of the client's body.
+pub fn caused_by_the_body(py: Python<'_>, err: &PyErr) -> bool {
+    let mut current = Some(err.value(py).clone());
+    for _ in 0..16 {
+        let Some(exc) = current else { return false };
+        if exc.is_instance_of::<BodyReadError>() {
+            return true;
+        }
+        current = linked(&exc, "__cause__").or_else(|| linked(&exc, "__context__"));
+    }
+    false
+}
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 use rsgi_plugin_api::BodyReader;
@@ -122,7 +154,7 @@ impl WsgiInput {
                 Ok(false)
             }
             Ok(_) => Ok(true),
-            Err(msg) => Err(PyOSError::new_err(format!(
+            Err(msg) => Err(BodyReadError::new_err(format!(
                 "reading the request body failed: {msg}"
             ))),
         }
@@ -343,7 +375,39 @@ mod tests {
             let input = Bound::new(py, WsgiInput::new(&mut reader)).unwrap();
             let err = input.call_method0("read").unwrap_err();
             assert!(err.is_instance_of::<PyOSError>(py));
+            assert!(err.is_instance_of::<BodyReadError>(py));
             assert!(err.to_string().contains("client went away"), "{err}");
+            assert!(caused_by_the_body(py, &err));
+        });
+    }
+
+    /// What an app or a framework makes of a failed read (raised again, wrapped, or with
+    /// another error while handling it) still counts as the body's failure; an error of
+    /// the app's own does not.
+    #[test]
+    fn an_error_raised_from_or_during_a_body_failure_is_the_bodys() {
+        let mut fake = FakeBody::new(b"x", 1);
+        fake.fail = Some("client went away");
+        let mut reader = fake.reader();
+        python(|py| {
+            let input = Bound::new(py, WsgiInput::new(&mut reader)).unwrap();
+            let wrap = crate::testing::define(
+                py,
+                "def wrap(inp, how):\n\
+                 \x20   try:\n\
+                 \x20       inp.read()\n\
+                 \x20   except OSError as e:\n\
+                 \x20       if how == 'from':\n\
+                 \x20           raise ValueError('bad upload') from e\n\
+                 \x20       raise KeyError('while handling')\n",
+                "wrap",
+            );
+            for how in ["from", "during"] {
+                let err = wrap.call1((&input, how)).unwrap_err();
+                assert!(caused_by_the_body(py, &err), "{how}: {err}");
+            }
+            let own = pyo3::exceptions::PyValueError::new_err("the app's own");
+            assert!(!caused_by_the_body(py, &own));
         });
     }
 

@@ -137,6 +137,14 @@ impl Drop for RequestScope<'_, '_> {
 /// Logs `err` for `label` and turns it into the error returned to the host.
 fn report(py: Python<'_>, label: &Label<'_>, err: RequestError) -> Error {
     match &err {
+        // The client's body failed (cut short, malformed, stalled): the host answers it
+        // 400/408; one line, no traceback, as it is no fault of the app.
+        RequestError::Raised(exc) if crate::input::caused_by_the_body(py, exc) => {
+            tracing::info!(
+                "{label}: the app stopped on the request body ({})",
+                traceback::summary(py, exc)
+            );
+        }
         RequestError::Raised(exc) => {
             traceback::log(py, exc, &format!("{label}: the app raised an exception"));
         }
