@@ -444,8 +444,11 @@ def main() -> int:
     if shutil.which("wrk") is None:
         log("wrk is not installed (scripts/setup.sh installs it)")
         return 1
-    ensure_bench_venv()
     wanted = [name.strip() for name in args.servers.split(",") if name.strip()]
+    # The peers (and apps that import packages) live in the bench venv; rsgi against
+    # another rsgi build needs none.
+    if APPS_TABLE[args.app].needs_venv or any(not n.startswith("rsgi") for n in wanted):
+        ensure_bench_venv()
     known = {s.name: s for s in server_table(args.rsgi, APPS_TABLE[args.app], args.baseline)}
     unknown = [name for name in wanted if name not in known]
     if unknown:
