@@ -5,8 +5,10 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughpu
 use rsgi_http::config::Limits;
 use rsgi_http::parse::{parse_request, Parsed};
 use rsgi_http::response::encode_head;
-use rsgi_plugin_api::abi_stable::std_types::{RSlice, RStr};
-use rsgi_plugin_api::protocol::{HeaderSpan, ResponseContext, Version};
+use rsgi_plugin_api::abi_stable::std_types::{RSlice, RSliceMut, RStr};
+use rsgi_plugin_api::protocol::{
+    HeaderSpan, ParseOutcome, ParseStatus, ProtocolError, ResponseContext, Version,
+};
 use rsgi_plugin_api::Header;
 
 const BROWSER_REQUEST: &[u8] =
@@ -34,6 +36,43 @@ fn parse_browser_request(c: &mut Criterion) {
             parsed
         })
     });
+    // The same request through the plugin's exported entry point, as the host calls it:
+    // what the SDK's shim (panic guard, the plugin's value behind a OnceLock) adds.
+    group.bench_function(
+        "browser_request_10_headers_through_the_exported_shim",
+        |b| {
+            let module = rsgi_http::get_library();
+            (module.init())(rsgi_plugin_api::testing::host(), RSlice::from_slice(&[])).unwrap();
+            let parse = module.protocol().unwrap().parse();
+            let mut headers = [HeaderSpan::default(); 256];
+            let mut vars = [HeaderSpan::default(); 8];
+            b.iter(|| {
+                let outcome = parse(
+                    RSlice::from_slice(black_box(BROWSER_REQUEST)),
+                    RSliceMut::from_mut_slice(&mut headers),
+                    RSliceMut::from_mut_slice(&mut vars),
+                );
+                assert_eq!(outcome.status, ParseStatus::Complete);
+                outcome
+            })
+        },
+    );
+    // The same through a shim written as plugins of ABI 0.1 wrote theirs by hand (a
+    // fallback built up front, the body in catch_unwind, the limits from a static): the
+    // 0.1 cost of the line above.
+    group.bench_function("browser_request_10_headers_through_a_0_1_style_shim", |b| {
+        let mut headers = [HeaderSpan::default(); 256];
+        let mut vars = [HeaderSpan::default(); 8];
+        b.iter(|| {
+            let outcome = shim_0_1(
+                RSlice::from_slice(black_box(BROWSER_REQUEST)),
+                RSliceMut::from_mut_slice(&mut headers),
+                RSliceMut::from_mut_slice(&mut vars),
+            );
+            assert_eq!(outcome.status, ParseStatus::Complete);
+            outcome
+        })
+    });
     // The same request through httparse alone: what the checks above cost on top of it.
     group.bench_function("httparse_baseline", |b| {
         let mut headers = [httparse::EMPTY_HEADER; 100];
@@ -45,6 +84,26 @@ fn parse_browser_request(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// The http plugin's `parse` entry point as ABI 0.1 had it (before the SDK), for the
+/// comparison above.
+extern "C" fn shim_0_1(
+    buf: RSlice<'_, u8>,
+    mut headers: RSliceMut<'_, HeaderSpan>,
+    _vars: RSliceMut<'_, HeaderSpan>,
+) -> ParseOutcome {
+    static LIMITS: std::sync::OnceLock<Limits> = std::sync::OnceLock::new();
+    let panicked = ParseOutcome::invalid(ProtocolError::new(500, "panic in the http parser"));
+    let limits = LIMITS.get_or_init(Limits::default);
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        match parse_request(buf.as_slice(), headers.as_mut_slice(), limits) {
+            Ok(Parsed::Complete(head)) => ParseOutcome::complete(head),
+            Ok(Parsed::Partial) => ParseOutcome::partial(),
+            Err(e) => ParseOutcome::invalid(e.into()),
+        }
+    }))
+    .unwrap_or(panicked)
 }
 
 fn encode_response_head(c: &mut Criterion) {
