@@ -6,7 +6,7 @@
 //! 2. [`AppMod::load_app`] in the master (preforking) or in each worker (`--lazy-apps`);
 //! 3. around every fork: [`AppMod::pre_fork`], then [`AppMod::post_fork_parent`] in the
 //!    master and [`AppMod::post_fork_child`] in the new worker;
-//! 4. [`AppMod::handle`] for each request, in a worker;
+//! 4. [`AppMod::handle`] (or, since 0.2.2, [`AppMod::call`]) for each request, in a worker;
 //! 5. [`AppMod::shutdown`] when a worker (or the master) exits cleanly.
 
 use abi_stable::{
@@ -15,6 +15,7 @@ use abi_stable::{
 };
 
 use crate::error::PluginError;
+use crate::exchange::{CallOutcome, Exchange};
 use crate::request::{BodyReader, Request};
 use crate::response::Responder;
 
@@ -79,4 +80,11 @@ pub struct AppMod {
     /// Called once when the process (worker or master) shuts down cleanly.
     #[sabi(last_prefix_field)]
     pub shutdown: extern "C" fn(),
+
+    /// Since 0.2.2: serves one request through an [`Exchange`] (extension `rsgi.exchange`
+    /// v1), answered within the call or later from any thread. When set, the host calls it
+    /// instead of `handle`; `None` (and a 0.2.0 or 0.2.1 plugin, which lacks the field)
+    /// is served through `handle`. `request` is valid during the call only: a plugin that
+    /// answers later copies what it needs.
+    pub call: Option<extern "C" fn(request: &Request<'_>, exchange: Exchange) -> CallOutcome>,
 }

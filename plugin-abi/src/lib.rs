@@ -14,7 +14,9 @@
 //! * [`app::AppMod`] — the entry points of an app plugin, with [`request::Request`],
 //!   [`request::BodyReader`] and [`response::Responder`];
 //! * [`extension`] — capabilities asked for by name and version at run time; the
-//!   project's own: [`scoreboard`] (`rsgi.scoreboard` v1, since 0.2.1);
+//!   project's own: [`scoreboard`] (`rsgi.scoreboard` v1, since 0.2.1) and [`exchange`]
+//!   (`rsgi.exchange` v1, since 0.2.2: an app call answered now or later, with
+//!   [`app::AppMod::call`]);
 //! * [`options`], [`error`] — option declarations and values, errors.
 //!
 //! ## Series and growth
@@ -47,6 +49,7 @@
 
 pub mod app;
 pub mod error;
+pub mod exchange;
 pub mod extension;
 pub mod host;
 pub mod module;
@@ -58,6 +61,9 @@ pub mod scoreboard;
 
 pub use app::{AppContext, AppMod, AppModRef};
 pub use error::{ErrorKind, PluginError};
+pub use exchange::{
+    CallOutcome, Exchange, ExchangeV1, ReadResult, ReadStatus, Readiness, Waker, WriteStatus,
+};
 pub use extension::{Extension, ExtensionId, ExtensionNeed};
 pub use host::{Host, HostRef, LogLevel, LogSink};
 pub use module::{abi_series, series_of, PluginKind, PluginMod, PluginModRef, ABI_VERSION};

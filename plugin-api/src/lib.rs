@@ -99,11 +99,12 @@ pub mod status;
 pub mod testing;
 
 pub use rsgi_plugin_abi::{
-    abi_series, app, error, extension, host, module, options, protocol, request, response,
-    scoreboard, series_of, AppContext, AppMod, AppModRef, BodyReader, ErrorKind, Extension,
-    ExtensionId, ExtensionNeed, Header, Host, HostRef, LogLevel, LogSink, NameStyle, OptionKind,
-    OptionSpec, OptionValue, PluginError, PluginKind, PluginMod, PluginModRef, ProtocolMod,
-    ProtocolModRef, Request, Responder, SendError, SendResult, ABI_VERSION,
+    abi_series, app, error, exchange, extension, host, module, options, protocol, request,
+    response, scoreboard, series_of, AppContext, AppMod, AppModRef, BodyReader, CallOutcome,
+    ErrorKind, Extension, ExtensionId, ExtensionNeed, Header, Host, HostRef, LogLevel, LogSink,
+    NameStyle, OptionKind, OptionSpec, OptionValue, PluginError, PluginKind, PluginMod,
+    PluginModRef, ProtocolMod, ProtocolModRef, Request, Responder, SendError, SendResult,
+    ABI_VERSION,
 };
 pub use sdk::{App, Protocol};
 

@@ -5,9 +5,12 @@ use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::{RNone, ROption, RResult, RSlice, RSome, RStr, RString, RVec};
 
 use super::common;
+use super::exchange::Exchange;
+use super::extensions::ExtensionTable;
 use super::instance::Instance;
 use crate::app::{AppContext, AppMod};
 use crate::error::PluginError;
+use crate::exchange::{CallOutcome, Exchange as RawExchange, ExchangeV1};
 use crate::extension::{Extension, ExtensionId, ExtensionNeed};
 use crate::guard::{guard_hook, guard_hook_or};
 use crate::host::HostRef;
@@ -24,11 +27,13 @@ use crate::response::Responder;
 /// 2. [`App::load_app`] in the master (preforking) or in each worker (`--lazy-apps`);
 /// 3. around every fork: [`App::pre_fork`], then [`App::post_fork_parent`] in the master
 ///    and [`App::post_fork_child`] first thing in the new worker;
-/// 4. [`App::handle`] for each request in a worker: on the event-loop thread, or on any
-///    of N app threads at once under `--threads N`;
+/// 4. [`App::handle`] (or [`App::call`], when [`App::CALLS`]) for each request in a
+///    worker: on the event-loop thread, or on any of N app threads at once under
+///    `--threads N`;
 /// 5. [`App::shutdown`] when a worker (or the master) exits cleanly.
 ///
-/// Only [`App::init`], [`App::load_app`] and [`App::handle`] are required. A panic in
+/// Only [`App::init`], [`App::load_app`] and one of [`App::handle`] and [`App::call`]
+/// are required. A panic in
 /// any method is caught by the exported shim: the request gets a 500 (or, once the head
 /// is out, the connection is closed), one log line names the plugin and the method, and
 /// the worker serves on.
@@ -75,13 +80,37 @@ pub trait App: Sized + Send + Sync + 'static {
 
     /// Serves one request: call `responder.start` once, then write the body. An `Err`
     /// before the head was sent makes the host answer 500; after, it closes the connection.
-    /// The plugin logs the details itself.
+    /// The plugin logs the details itself. A plugin that sets [`App::CALLS`] is served
+    /// through [`App::call`] instead and need not write this one.
     fn handle(
         &self,
         request: &Request<'_>,
         body: &mut BodyReader<'_>,
         responder: &mut Responder<'_>,
-    ) -> Result<(), PluginError>;
+    ) -> Result<(), PluginError> {
+        let _ = (request, body, responder);
+        Err(PluginError::new(
+            crate::ErrorKind::Runtime,
+            "this plugin implements neither App::handle nor App::call",
+        ))
+    }
+
+    /// True to be served through [`App::call`] (extension `rsgi.exchange` v1, which the
+    /// export macro then lists among the plugin's needs) instead of [`App::handle`]. A host
+    /// older than ABI 0.2.2 cannot load such a plugin.
+    const CALLS: bool = false;
+
+    /// Serves one request through an [`Exchange`](super::exchange::Exchange), answered
+    /// within the call ([`CallOutcome::Done`]) or later, from any thread, by keeping the
+    /// handle ([`CallOutcome::Pending`]); see [`super::exchange`]. Called, instead of
+    /// [`App::handle`], when [`App::CALLS`] is true: on the loop thread, or on any of N app
+    /// threads at once under `--threads N`. `request` is valid during the call only. A
+    /// panic aborts the exchange (500, or a closed connection once the head is out).
+    fn call(&self, request: &Request<'_>, exchange: super::exchange::Exchange) -> CallOutcome {
+        let _ = request;
+        exchange.abort("App::CALLS is set but App::call is not implemented");
+        CallOutcome::Failed
+    }
 
     /// Once when the process (worker or master) shuts down cleanly.
     fn shutdown(&self) {}
@@ -112,6 +141,7 @@ pub fn root_module<A: App + Instance>(
                 post_fork_child: post_fork_child::<A>,
                 handle: handle::<A>,
                 shutdown: shutdown::<A>,
+                call: if A::CALLS { Some(call::<A>) } else { None },
             }
             .leak_into_prefix(),
         ),
@@ -142,7 +172,15 @@ extern "C" fn options<A: App + Instance>() -> RVec<OptionSpec> {
 }
 
 extern "C" fn needs<A: App + Instance>() -> RVec<ExtensionNeed> {
-    common::needs::<A>(A::needs)
+    let mut needs = common::needs::<A>(A::needs);
+    let exchange = <ExchangeV1 as ExtensionTable>::id();
+    if A::CALLS && !needs.iter().any(|n| n.id == exchange) {
+        needs.push(ExtensionNeed {
+            id: exchange,
+            optional: false,
+        });
+    }
+    needs
 }
 
 extern "C" fn extension<A: App + Instance>(name: RStr<'_>, version: u32) -> ROption<Extension> {
@@ -200,6 +238,18 @@ extern "C" fn handle<A: App + Instance>(
         with::<A, _>("handle", |app| app.handle(request, body, responder))
     })
     .into()
+}
+
+extern "C" fn call<A: App + Instance>(request: &Request<'_>, raw: RawExchange) -> CallOutcome {
+    let exchange = Exchange::from_raw(raw);
+    let Some(app) = A::get() else {
+        exchange.abort(&not_initialised::<A>("call").message);
+        return CallOutcome::Failed;
+    };
+    // A panic drops the handle while unwinding, which aborts the exchange.
+    guard_hook_or(A::NAME, "call", CallOutcome::Failed, || {
+        app.call(request, exchange)
+    })
 }
 
 extern "C" fn shutdown<A: App + Instance>() {

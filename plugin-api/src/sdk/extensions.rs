@@ -116,3 +116,8 @@ impl ExtensionTable for crate::scoreboard::ScoreboardV1 {
     const NAME: &'static str = crate::scoreboard::ScoreboardV1::NAME;
     const VERSION: u32 = crate::scoreboard::ScoreboardV1::VERSION;
 }
+
+impl ExtensionTable for crate::exchange::ExchangeV1 {
+    const NAME: &'static str = crate::exchange::ExchangeV1::NAME;
+    const VERSION: u32 = crate::exchange::ExchangeV1::VERSION;
+}

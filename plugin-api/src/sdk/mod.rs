@@ -13,6 +13,7 @@
 
 pub mod app;
 mod common;
+pub mod exchange;
 pub mod export;
 pub mod extensions;
 pub mod instance;

@@ -4,6 +4,8 @@
 //! * [`RequestSpec`] — a request made of owned parts, lent out as a [`crate::Request`];
 //! * [`FakeBody`] — a request body served in pieces through a [`crate::BodyReader`];
 //! * [`FakeResponse`] — a [`crate::Responder`] that records every call;
+//! * [`FakeExchange`] — the host's side of an exchange answered now or later
+//!   ([`crate::sdk::App::call`]): records the response, plays a slow or departing client;
 //! * [`host`], [`option`] — a host table and option values for `init`;
 //! * [`every_split`] — feed a protocol parser a message in every split, as the host does.
 //!
@@ -27,12 +29,14 @@
 //! ```
 
 mod body;
+mod exchange;
 mod host;
 mod request;
 mod response;
 mod splits;
 
 pub use body::FakeBody;
+pub use exchange::FakeExchange;
 pub use host::{host, logged, option};
 pub use request::RequestSpec;
 pub use response::{FakeResponse, Sent};

@@ -1,0 +1,179 @@
+//! The `rsgi.exchange` extension, version 1 (since 0.2.2): one request's exchange, answered
+//! now or later, with the body streamed both ways.
+//!
+//! An app plugin whose [`crate::app::AppMod::call`] is set is served through it instead of
+//! `handle`: the host calls `call(request, exchange)` on the thread that parsed the
+//! request, and the plugin either answers within the call or keeps the [`Exchange`] and
+//! returns [`CallOutcome::Pending`], so that an event loop inside the plugin holds
+//! thousands of a worker's requests at once while the host's loop goes on reading and
+//! writing sockets. Every entry of [`ExchangeV1`] may be called from any thread; none of
+//! them blocks.
+//!
+//! The handle is owned: exactly one of [`ExchangeV1::finish`] and [`ExchangeV1::abort`]
+//! ends it, after which the plugin must not use it again.
+//!
+//! Back-pressure: [`ExchangeV1::write`] never waits. It answers [`WriteStatus::Full`] when
+//! the connection's outgoing bytes passed the host's high-water mark (the bytes were taken);
+//! the plugin writes no more until its waker is told [`Readiness::WRITABLE`]. Body bytes
+//! reach [`ExchangeV1::read`] as the client sends them; while the plugin does not read,
+//! the host stops reading the socket. The waker hears [`Readiness::READABLE`] when bytes
+//! (or the end) arrived after a read that answered [`ReadStatus::WouldBlock`], and
+//! [`Readiness::GONE`] when the client went away: every later call answers `Gone`.
+
+use std::ffi::c_void;
+
+use abi_stable::{
+    std_types::{RSlice, RSliceMut, RStr},
+    StableAbi,
+};
+
+use crate::request::Header;
+use crate::response::SendResult;
+
+/// What `call` did with the exchange.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallOutcome {
+    /// The exchange was finished (or aborted) within the call.
+    Done = 0,
+    /// The plugin keeps the handle and ends it later, from any thread.
+    Pending = 1,
+    /// The call failed before the plugin took the exchange over; the handle was aborted
+    /// (the host answers 500 if no head was sent, else closes the connection). The plugin
+    /// logged why.
+    Failed = 2,
+}
+
+/// One request's exchange, handed to `call`: an opaque pointer to the host's state and the
+/// table of functions that act on it.
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct Exchange {
+    /// Opaque host state; only the table's functions use it.
+    pub ctx: *const c_void,
+    /// The host's table (the same one `rsgi.exchange` v1 answers).
+    pub table: &'static ExchangeV1,
+}
+
+// SAFETY: the host's state behind `ctx` is shared between threads (reference-counted and
+// locked), and every entry of the table may be called from any thread.
+unsafe impl Send for Exchange {}
+
+/// Events the host tells an exchange's waker about (a bit set).
+#[repr(transparent)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Readiness(pub u32);
+
+impl Readiness {
+    /// Request body bytes (or their end) arrived: `read` has something.
+    pub const READABLE: Readiness = Readiness(1);
+    /// The outgoing bytes went below the low-water mark after a `write` answered `Full`.
+    pub const WRITABLE: Readiness = Readiness(2);
+    /// The client went away (closed, reset, or the write failed): every later call
+    /// answers `Gone`.
+    pub const GONE: Readiness = Readiness(4);
+
+    /// True when every bit of `other` is set.
+    pub fn contains(self, other: Readiness) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+/// A callback the host calls, on its loop thread, with [`Readiness`] events. The plugin
+/// makes it; the host calls `drop` once when it no longer needs it (the exchange ended or
+/// another waker replaced it).
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct Waker {
+    /// The plugin's data.
+    pub data: *const c_void,
+    /// Called with the events; must return quickly and never call back into the exchange
+    /// on this thread (hand the news to the plugin's own loop).
+    pub wake: extern "C" fn(data: *const c_void, events: Readiness),
+    /// Releases `data`.
+    pub drop: extern "C" fn(data: *const c_void),
+}
+
+// SAFETY: a waker is called from the host's loop thread while the plugin made it on
+// another: the plugin promises that `data` may be used from any thread.
+unsafe impl Send for Waker {}
+
+/// What [`ExchangeV1::write`] did.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteStatus {
+    /// Taken; write on.
+    Queued = 0,
+    /// Taken, but the outgoing bytes passed the high-water mark: wait for
+    /// [`Readiness::WRITABLE`] before writing more.
+    Full = 1,
+    /// The client went away; nothing was taken.
+    Gone = 2,
+    /// Not taken: a write before `start`, after `finish`, or past the declared
+    /// Content-Length.
+    Misuse = 3,
+}
+
+/// What [`ExchangeV1::read`] found.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadStatus {
+    /// `len` body bytes were copied into the buffer.
+    Data = 0,
+    /// The body ended (a body-less request ends at once).
+    End = 1,
+    /// Nothing yet: the waker hears [`Readiness::READABLE`] when there is.
+    WouldBlock = 2,
+    /// The client went away before the body ended.
+    Gone = 3,
+    /// The body was malformed (a bad chunk) or over `--limit-post`: the host answers the
+    /// client (400 or 413) if the app has not started a response.
+    Malformed = 4,
+}
+
+/// The answer of [`ExchangeV1::read`].
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadResult {
+    /// What happened.
+    pub status: ReadStatus,
+    /// Bytes copied, for [`ReadStatus::Data`].
+    pub len: usize,
+}
+
+/// The table of `rsgi.exchange` v1. Every entry may be called from any thread and returns
+/// without waiting.
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct ExchangeV1 {
+    /// Sends the response head (validated by the protocol plugin, as `Responder::start`):
+    /// once, before any `write`.
+    pub start: extern "C" fn(
+        ctx: *const c_void,
+        status: u16,
+        reason: RStr<'_>,
+        headers: RSlice<'_, Header<'_>>,
+    ) -> SendResult,
+    /// Queues body bytes (framed by the protocol) without waiting; see [`WriteStatus`].
+    pub write: extern "C" fn(ctx: *const c_void, data: RSlice<'_, u8>) -> WriteStatus,
+    /// Copies request body bytes that arrived into `buf`; see [`ReadStatus`]. The first
+    /// read of a request that asked for `100 Continue` makes the host send it.
+    pub read: extern "C" fn(ctx: *const c_void, buf: RSliceMut<'_, u8>) -> ReadResult,
+    /// Sets (or replaces) the exchange's waker. Events that happened before are not lost:
+    /// a waker set after the client left hears [`Readiness::GONE`] at once (on the loop
+    /// thread, soon).
+    pub set_waker: extern "C" fn(ctx: *const c_void, waker: Waker),
+    /// Ends the response (the body's last chunk is written) and releases the handle.
+    /// Without a started head the host answers 500.
+    pub finish: extern "C" fn(ctx: *const c_void),
+    /// Gives the exchange up and releases the handle: 500 if no head was sent, else the
+    /// connection is closed. `reason` goes to the host's log.
+    pub abort: extern "C" fn(ctx: *const c_void, reason: RStr<'_>),
+}
+
+impl ExchangeV1 {
+    /// The extension's name.
+    pub const NAME: &'static str = "rsgi.exchange";
+    /// The version this table is.
+    pub const VERSION: u32 = 1;
+}

@@ -1,0 +1,192 @@
+//! [`Exchange`]: one request's exchange, answered now or later (extension `rsgi.exchange`
+//! v1), as a safe handle.
+//!
+//! An app whose [`App::CALLS`](crate::sdk::App::CALLS) is true is served through
+//! [`App::call`](crate::sdk::App::call), which gets an `Exchange`: answer within the call
+//! (start, write, finish) and return [`CallOutcome::Done`], or move the handle to your own
+//! event loop and return [`CallOutcome::Pending`]. Every method may be called from any
+//! thread and none waits: [`Exchange::write`] answers [`WriteStatus::Full`] when the
+//! client reads slower than you write (wait for [`Readiness::WRITABLE`]),
+//! [`Exchange::read`] answers [`Read::WouldBlock`] until body bytes arrive (wait for
+//! [`Readiness::READABLE`]); the waker set with [`Exchange::set_waker`] hears both, and
+//! [`Readiness::GONE`] when the client leaves.
+//!
+//! Dropping the handle without [`Exchange::finish`] aborts it: the client gets a 500 if
+//! no head was sent, else its connection is closed.
+//!
+//! ```
+//! use rsgi_plugin_api::sdk::exchange::{Exchange, Read};
+//! use rsgi_plugin_api::testing::{FakeExchange, RequestSpec};
+//! use rsgi_plugin_api::CallOutcome;
+//!
+//! /// Answers with the request body, reading what is there.
+//! fn echo(exchange: Exchange) -> CallOutcome {
+//!     let mut body = Vec::new();
+//!     let mut buf = [0u8; 4096];
+//!     loop {
+//!         match exchange.read(&mut buf) {
+//!             Read::Data(n) => body.extend_from_slice(&buf[..n]),
+//!             Read::End => break,
+//!             // A real app keeps the handle and goes on when its waker hears READABLE.
+//!             _ => return CallOutcome::Failed,
+//!         }
+//!     }
+//!     exchange.start(200, "", &[]).unwrap();
+//!     exchange.write(&body);
+//!     exchange.finish();
+//!     CallOutcome::Done
+//! }
+//!
+//! let fake = FakeExchange::with_body(b"hello");
+//! assert_eq!(echo(fake.exchange()), CallOutcome::Done);
+//! assert_eq!(fake.status(), Some(200));
+//! assert_eq!(fake.body(), b"hello");
+//! assert!(fake.finished());
+//! ```
+
+use abi_stable::std_types::{RSlice, RSliceMut, RStr};
+
+pub use crate::exchange::{CallOutcome, ReadStatus, Readiness, WriteStatus};
+use crate::exchange::{Exchange as RawExchange, ExchangeV1, Waker};
+use crate::request::Header;
+use crate::response::SendError;
+
+/// What [`Exchange::read`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// This many body bytes were copied into the buffer.
+    Data(usize),
+    /// The body ended.
+    End,
+    /// Nothing yet; the waker hears [`Readiness::READABLE`] when there is.
+    WouldBlock,
+    /// The client went away before the body ended.
+    Gone,
+    /// The body was malformed or over `--limit-post`; the host answers the client.
+    Malformed,
+}
+
+/// One request's exchange: a handle the host gave [`App::call`](crate::sdk::App::call).
+/// `Send + Sync`: use it from any thread.
+pub struct Exchange {
+    ctx: *const std::ffi::c_void,
+    table: &'static ExchangeV1,
+    /// Set once `finish` or `abort` released the host's state.
+    released: bool,
+}
+
+// SAFETY: the host's state is shared between threads and every entry of its table may be
+// called from any thread, concurrently (the ABI's contract for `rsgi.exchange` v1).
+unsafe impl Send for Exchange {}
+unsafe impl Sync for Exchange {}
+
+impl Exchange {
+    /// Wraps the handle the host passed to `call`. Used by the export macros' shim and by
+    /// [`crate::testing::FakeExchange`].
+    pub fn from_raw(raw: RawExchange) -> Exchange {
+        Exchange {
+            ctx: raw.ctx,
+            table: raw.table,
+            released: false,
+        }
+    }
+
+    /// Sends the response head, once, before any body: `reason` may be empty (the
+    /// protocol fills in the standard phrase); names and values are validated by the
+    /// protocol ([`SendError::InvalidHead`]).
+    pub fn start(
+        &self,
+        status: u16,
+        reason: &str,
+        headers: &[Header<'_>],
+    ) -> Result<(), SendError> {
+        (self.table.start)(
+            self.ctx,
+            status,
+            RStr::from_str(reason),
+            RSlice::from_slice(headers),
+        )
+        .into_result()
+    }
+
+    /// Queues body bytes without waiting. [`WriteStatus::Full`]: taken, but wait for
+    /// [`Readiness::WRITABLE`] before writing more; [`WriteStatus::Gone`]: the client left.
+    pub fn write(&self, data: &[u8]) -> WriteStatus {
+        (self.table.write)(self.ctx, RSlice::from_slice(data))
+    }
+
+    /// Copies request body bytes that arrived into `buf`, without waiting.
+    pub fn read(&self, buf: &mut [u8]) -> Read {
+        let result = (self.table.read)(self.ctx, RSliceMut::from(buf));
+        match result.status {
+            ReadStatus::Data => Read::Data(result.len),
+            ReadStatus::End => Read::End,
+            ReadStatus::WouldBlock => Read::WouldBlock,
+            ReadStatus::Gone => Read::Gone,
+            ReadStatus::Malformed => Read::Malformed,
+        }
+    }
+
+    /// Sets the function the host calls, on its loop thread, with [`Readiness`] events
+    /// (replacing an earlier one). It must return quickly and not call back into this
+    /// exchange on that thread: hand the news to your own loop (an asyncio loop's
+    /// `call_soon_threadsafe`, a channel).
+    pub fn set_waker<F: Fn(Readiness) + Send + Sync + 'static>(&self, wake: F) {
+        let data = Box::into_raw(Box::new(wake)).cast::<std::ffi::c_void>();
+        (self.table.set_waker)(
+            self.ctx,
+            Waker {
+                data,
+                wake: call_waker::<F>,
+                drop: drop_waker::<F>,
+            },
+        );
+    }
+
+    /// Ends the response (a 500 if no head was started) and releases the handle.
+    pub fn finish(mut self) {
+        self.released = true;
+        (self.table.finish)(self.ctx);
+    }
+
+    /// Gives the exchange up: 500 if no head was sent, else the connection is closed.
+    /// `reason` goes to the host's log.
+    pub fn abort(mut self, reason: &str) {
+        self.released = true;
+        (self.table.abort)(self.ctx, RStr::from_str(reason));
+    }
+}
+
+impl Drop for Exchange {
+    fn drop(&mut self) {
+        if !self.released {
+            (self.table.abort)(
+                self.ctx,
+                RStr::from_str("the app dropped the exchange without finishing it"),
+            );
+        }
+    }
+}
+
+impl std::fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchange").field("ctx", &self.ctx).finish()
+    }
+}
+
+extern "C" fn call_waker<F: Fn(Readiness) + Send + Sync + 'static>(
+    data: *const std::ffi::c_void,
+    events: Readiness,
+) {
+    // SAFETY: `data` is the Box<F> made in `set_waker`, alive until `drop_waker`.
+    let wake = unsafe { &*data.cast::<F>() };
+    // A panic must not cross into the host: the waker's news is lost, the line says so.
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wake(events))).is_err() {
+        crate::log::error_line("an exchange's waker panicked; its event was lost");
+    }
+}
+
+extern "C" fn drop_waker<F: Fn(Readiness) + Send + Sync + 'static>(data: *const std::ffi::c_void) {
+    // SAFETY: made by Box::into_raw in `set_waker`; the host drops a waker once.
+    drop(unsafe { Box::from_raw(data.cast_mut().cast::<F>()) });
+}
