@@ -149,12 +149,10 @@ fn two_protocol_plugins_serve_side_by_side() {
         addr,
     );
     s.wait_ready();
-    let log = s.log();
-    assert!(
-        log.contains("plugin http 0.1.0 (protocol)")
-            && log.contains("plugin uwsgi 0.1.0 (protocol)"),
-        "{log}"
-    );
+    // The log is read by a thread of the test: an answer does not mean it has read the
+    // startup lines yet.
+    s.wait_log("plugin http 0.1.0 (protocol)", T);
+    s.wait_log("plugin uwsgi 0.1.0 (protocol)", T);
     assert_eq!(rsgi_e2e::get(addr, "/").text(), "Hello, World!");
     let mut stream = TcpStream::connect(("127.0.0.1", uwsgi_port)).unwrap();
     stream.set_read_timeout(Some(T)).unwrap();

@@ -62,3 +62,6 @@ mod abi_compat;
 mod faults;
 // The plugin template built outside the repository against the SDK as cargo package makes it.
 mod sdk_package;
+// Apps answered later (rsgi.exchange v1): many requests held by one worker, bodies streamed
+// both ways, back-pressure, disconnects, faults (the later fixture).
+mod exchange;

@@ -7,6 +7,8 @@
 //!
 //! - `rsgi.scoreboard` v1: the workers as the scoreboard holds them (the master shares the
 //!   scoreboard here before it forks, so every worker reads the same cells).
+//! - what the rest of the host registers with [`also_offer`] before the plugins load
+//!   (`rsgi.exchange` v1, whose table lives with the worker that serves it).
 
 use std::sync::OnceLock;
 
@@ -46,9 +48,20 @@ extern "C" fn workers() -> RVec<WorkerInfo> {
 
 static SCOREBOARD_V1: ScoreboardV1 = ScoreboardV1 { workers };
 
+/// Extensions defined elsewhere in the host, registered before the plugins load.
+static ALSO: OnceLock<Vec<fn() -> Extension>> = OnceLock::new();
+
+/// Offers the extensions `answers` make too (once per process, before any plugin loads:
+/// the first call wins).
+pub fn also_offer(answers: Vec<fn() -> Extension>) {
+    let _ = ALSO.set(answers);
+}
+
 /// Every extension offered, as lookups answer them.
-fn all() -> [Extension; 1] {
-    [offer(&SCOREBOARD_V1)]
+fn all() -> Vec<Extension> {
+    let mut all = vec![offer(&SCOREBOARD_V1)];
+    all.extend(ALSO.get().into_iter().flatten().map(|answer| answer()));
+    all
 }
 
 /// Whether the host offers `id`.
@@ -91,6 +104,8 @@ mod tests {
         assert_eq!((w.id, w.pid, w.status.as_str()), (2, 4242, "idle"));
         assert_eq!((w.requests, w.tx), (1, 5));
         assert!(lookup(RStr::from_str("rsgi.scoreboard"), 2).is_none());
-        assert_eq!(list().len(), 1);
+        assert!(list()
+            .iter()
+            .any(|id| id.name.as_str() == "rsgi.scoreboard"));
     }
 }

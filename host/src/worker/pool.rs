@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 use mio::Waker;
 
 use super::conn::{Conn, Verdict};
+use super::exchange::Notifier;
 use super::state::{Shared, WorkerState};
 
 /// Stack of an app thread (Python code can recurse deeply).
@@ -49,7 +50,12 @@ pub struct Pool {
 
 impl Pool {
     /// Starts `n` app threads that wake the loop through `waker` when they finish a job.
-    pub fn start(n: u32, shared: Arc<Shared>, waker: Arc<Waker>) -> std::io::Result<Pool> {
+    pub fn start(
+        n: u32,
+        shared: Arc<Shared>,
+        waker: Arc<Waker>,
+        notifier: Arc<Notifier>,
+    ) -> std::io::Result<Pool> {
         let (job_tx, job_rx) = mpsc::channel::<Job>();
         let job_rx = Arc::new(Mutex::new(job_rx));
         let (done_tx, done_rx) = mpsc::channel::<Done>();
@@ -58,7 +64,7 @@ impl Pool {
             let jobs = job_rx.clone();
             let done = done_tx.clone();
             let waker = waker.clone();
-            let mut state = WorkerState::new(shared.clone());
+            let mut state = WorkerState::new(shared.clone(), notifier.clone());
             let handle = std::thread::Builder::new()
                 .name(format!("rsgi-app-{i}"))
                 .stack_size(STACK_SIZE)

@@ -16,6 +16,7 @@ use slab::Slab;
 use super::accept::Acceptor;
 use super::buffers::Buffers;
 use super::conn::{Conn, Verdict, LINGER_FOR};
+use super::exchange::Notifier;
 use super::peer::Peer;
 use super::pool::{Job, Pool};
 use super::state::{Shared, WorkerState};
@@ -42,7 +43,10 @@ const STOP_GRACE: Duration = Duration::from_millis(1000);
 /// Connections accepted in one go (under the thunder lock, if any) before serving them.
 const ACCEPT_BATCH: usize = 64;
 
-/// A connection table entry.
+/// A connection table entry. Nearly every entry is `Here` (`Away` only while an app
+/// thread drives it), so the table's slots are sized for a connection, unboxed: boxing
+/// would cost an allocation per connection and a pointer chase per event.
+#[allow(clippy::large_enum_variant)]
 enum Entry {
     /// On the loop thread.
     Here(Conn),
@@ -68,6 +72,8 @@ struct EventLoop<'a> {
     /// When the loop last woke up.
     woke: Instant,
     pool: Option<Pool>,
+    /// Scratch space for the keys of connections whose exchanges have news.
+    notified: Vec<usize>,
     state: WorkerState,
 }
 
@@ -84,8 +90,14 @@ pub fn run(
     poll.registry()
         .register(&mut SourceFd(&signals.fd()), Token(n), Interest::READABLE)?;
     let waker = Arc::new(Waker::new(poll.registry(), Token(n + 1))?);
+    let notifier = Notifier::new(waker.clone());
     let pool = if threads > 1 {
-        Some(Pool::start(threads, shared.clone(), waker)?)
+        Some(Pool::start(
+            threads,
+            shared.clone(),
+            waker,
+            notifier.clone(),
+        )?)
     } else {
         None
     };
@@ -105,7 +117,8 @@ pub fn run(
         paused: false,
         woke: Instant::now(),
         pool,
-        state: WorkerState::new(shared),
+        notified: Vec::new(),
+        state: WorkerState::new(shared, notifier),
     };
     let ended = ev.run(signals);
     if let Some(pool) = ev.pool.take() {
@@ -164,6 +177,7 @@ impl EventLoop<'_> {
                     }
                 } else if token == self.waker_token {
                     self.take_back();
+                    self.take_notified();
                 } else {
                     self.ready(token - self.first_conn);
                 }
@@ -244,6 +258,17 @@ impl EventLoop<'_> {
         }
     }
 
+    /// Connections whose exchanges have news (bytes to write, room for more body, the
+    /// end): driven here, or marked for when their app thread hands them back.
+    fn take_notified(&mut self) {
+        let mut keys = std::mem::take(&mut self.notified);
+        self.state.notifier.take(&mut keys);
+        for &key in &keys {
+            self.ready(key);
+        }
+        self.notified = keys;
+    }
+
     /// Takes what is already queued on every listening socket, then closes this worker's
     /// copy of it. When the last process closes a listening socket, the connections still
     /// in its accept queue are reset; draining right before closing keeps that window tiny
@@ -318,7 +343,9 @@ impl EventLoop<'_> {
     fn serve_accepted(&mut self, index: usize, socket: socket2::Socket, peer: socket2::SockAddr) {
         // TCP_NODELAY came with the socket: accepted sockets inherit it from the listener.
         let peer = Peer::new(peer.as_socket());
-        let mut conn = Conn::new(socket, index, peer, self.buffers.take(), self.woke);
+        let entry = self.conns.vacant_entry();
+        let key = entry.key();
+        let mut conn = Conn::new(socket, index, peer, self.buffers.take(), self.woke, key);
         // The request is usually already there: serve it before watching the socket.
         // A connection that is done by then (the uwsgi protocol closes after each
         // response) never touches epoll at all.
@@ -326,8 +353,6 @@ impl EventLoop<'_> {
             self.buffers.give(conn.into_buffers());
             return;
         }
-        let entry = self.conns.vacant_entry();
-        let key = entry.key();
         let fd = conn.fd();
         // Registering reports readiness that is already there, so bytes that arrived
         // after the drive above are not missed.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use rsgi_plugin_api::protocol::HeaderSpan;
 use rsgi_plugin_api::{AppModRef, Header, ProtocolModRef};
 
+use super::exchange::Notifier;
 use crate::config::Config;
 use crate::date::DateCache;
 use crate::scoreboard::{Cell, Status};
@@ -52,6 +53,8 @@ pub struct Shared {
     pub id: u32,
     /// The app runtime.
     pub app: AppModRef,
+    /// The app's `call` (ABI 0.2.2), when it is served through exchanges.
+    pub call: Option<super::conn::CallFn>,
     /// One entry per listening socket, same order.
     pub listeners: Vec<ListenerInfo>,
     /// Configured limits.
@@ -67,7 +70,7 @@ pub struct Shared {
     /// `--logto`'s file, opened again on SIGWINCH from the master.
     pub log_file: Option<std::path::PathBuf>,
     /// Headers added to every response (`--add-header`).
-    pub add_headers: Vec<(Vec<u8>, Vec<u8>)>,
+    pub add_headers: Arc<Vec<(Vec<u8>, Vec<u8>)>>,
     requests: AtomicU64,
     stopping: AtomicBool,
     resting: AtomicU8,
@@ -88,13 +91,14 @@ impl Shared {
         Shared {
             id,
             app,
+            call: app.call().flatten(),
             listeners,
             limits,
             cell,
             max_requests,
             static_map: config.static_map.clone(),
             log_file: config.log_target.as_ref().map(|t| t.path().to_path_buf()),
-            add_headers: config.add_headers.clone(),
+            add_headers: Arc::new(config.add_headers.clone()),
             request_log: request_log.any().then(|| {
                 super::access_log::RequestLog::new(
                     request_log,
@@ -165,11 +169,13 @@ pub struct WorkerState {
     pub header_views: Vec<Header<'static>>,
     /// Reused storage for the request's variable views.
     pub var_views: Vec<Header<'static>>,
+    /// How exchanges on other threads wake the loop.
+    pub notifier: Arc<Notifier>,
 }
 
 impl WorkerState {
-    /// A thread's state over `shared`.
-    pub fn new(shared: Arc<Shared>) -> Self {
+    /// A thread's state over `shared`; exchanges wake the loop through `notifier`.
+    pub fn new(shared: Arc<Shared>, notifier: Arc<Notifier>) -> Self {
         WorkerState {
             shared,
             date: DateCache::new(),
@@ -177,6 +183,7 @@ impl WorkerState {
             var_spans: vec![HeaderSpan::default(); MAX_FIELDS],
             header_views: Vec::with_capacity(MAX_FIELDS),
             var_views: Vec::with_capacity(MAX_FIELDS),
+            notifier,
         }
     }
 }

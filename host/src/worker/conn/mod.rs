@@ -1,5 +1,8 @@
 //! One client connection: read → protocol.parse → app.handle → write, in a loop that
-//! stops when the socket would block.
+//! stops when the socket would block. An app served through `call` gets an exchange
+//! instead ([`exchange`]), which the connection pumps until the app ends it.
+
+mod exchange;
 
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
@@ -18,6 +21,8 @@ use super::reply::Reply;
 use super::state::{recycle, restore, WorkerState, HEAD_CEILING};
 use super::static_files;
 use crate::static_map::Lookup;
+pub use exchange::CallFn;
+use exchange::{Pending, Pumped};
 
 /// Request bodies up to this size (with a Content-Length) are read by the event loop
 /// before the app is called: a client that sends its body slowly then holds no app thread
@@ -95,18 +100,23 @@ pub struct Conn {
     pub idle_since: Instant,
     /// Requests served on this connection.
     served: u64,
+    /// Its key in the loop's connection table (exchanges notify the loop with it).
+    key: usize,
+    /// The exchange in progress, for an app served through `call`.
+    exchange: Option<Box<Pending>>,
 }
 
 impl Conn {
     /// Wraps a socket accepted at `accepted` (a recent clock reading: it only stands until
     /// the connection is served or watched), with (empty) buffers from
-    /// [`super::buffers::Buffers`].
+    /// [`super::buffers::Buffers`]; `key` is its place in the loop's connection table.
     pub fn new(
         socket: Socket,
         listener: usize,
         peer: Peer,
         (rbuf, wbuf): (ReadBuf, RVec<u8>),
         accepted: Instant,
+        key: usize,
     ) -> Self {
         Conn {
             socket,
@@ -123,6 +133,8 @@ impl Conn {
             body_complete_at: 0,
             idle_since: accepted,
             served: 0,
+            key,
+            exchange: None,
         }
     }
 
@@ -147,7 +159,7 @@ impl Conn {
 
     /// True when no request is in progress and nothing waits to be written.
     pub fn is_idle(&self) -> bool {
-        self.rbuf.is_empty() && self.wpos >= self.wbuf.len()
+        self.rbuf.is_empty() && self.wpos >= self.wbuf.len() && self.exchange.is_none()
     }
 
     /// Does everything possible without blocking on the client.
@@ -155,6 +167,13 @@ impl Conn {
         // Every call follows a readiness event (or an accept): new bytes may be waiting.
         let mut drained = false;
         loop {
+            if self.exchange.is_some() {
+                match self.pump(w) {
+                    Pumped::Waiting => return Verdict::Open,
+                    Pumped::Gone => return Verdict::Close,
+                    Pumped::Ended => {}
+                }
+            }
             if self.wpos < self.wbuf.len() {
                 match self.write_pending() {
                     Ok(true) => {}
@@ -452,6 +471,30 @@ impl Conn {
             },
             worker_id: shared.id,
         };
+        let route = shared.static_map.route(method, request.path.as_slice());
+        if let (Some(call), Lookup::App) = (shared.call, &route) {
+            let started_us = shared
+                .cell
+                .request_started(method, head.uri.get(head_bytes));
+            let start = exchange::Start {
+                shared,
+                head: &head,
+                rest,
+                date: w.date.at(started_us),
+                notifier: &w.notifier,
+                key: self.key,
+                keep_alive,
+                proto,
+                started_us,
+            };
+            let (pending, fed) = Pending::call(call, &request, start);
+            self.exchange = Some(pending);
+            let consumed = head.head_len as usize + fed;
+            w.header_views = restore(headers);
+            w.var_views = restore(vars);
+            self.rbuf.consume(consumed);
+            return;
+        }
         let mut body = Body::new(
             fd,
             proto,
@@ -477,7 +520,6 @@ impl Conn {
             limits.socket_timeout,
             &shared.add_headers,
         );
-        let route = shared.static_map.route(method, request.path.as_slice());
         let result = match &route {
             Lookup::App => {
                 let mut reader = body.reader();

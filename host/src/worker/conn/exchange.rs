@@ -1,0 +1,397 @@
+//! The connection's side of an exchange (an app plugin served through `call`): start it,
+//! then pump bytes between the socket and the exchange's state each time the connection is
+//! driven, until the app has finished (or given up) and its answer is queued.
+//!
+//! Pumping never blocks: the response bytes the app queued are taken and written as far as
+//! the socket takes them; body bytes are read and decoded up to [`INPUT_AHEAD`] ahead of the
+//! app (no further: the client waits, back-pressure); the app's waker hears what changed.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use abi_stable::std_types::{RSlice, RSliceMut};
+use rsgi_plugin_api::exchange::{CallOutcome, Readiness};
+use rsgi_plugin_api::protocol::{BodyFraming, BodyKind, DecoderState, RequestHead, ResponseBody};
+use rsgi_plugin_api::{ProtocolModRef, Request};
+
+use super::super::access_log;
+use super::super::blocking;
+use super::super::exchange::state::{Inner, INPUT_AHEAD, LOW_WATER};
+use super::super::exchange::{table, ExchangeState, Notifier, ResponseSetup};
+use super::super::state::{Shared, WorkerState};
+use super::{Conn, Linger};
+
+/// The app's `call` entry.
+pub type CallFn = extern "C" fn(&Request<'_>, rsgi_plugin_api::exchange::Exchange) -> CallOutcome;
+
+/// Most bytes held in the read buffer while an exchange is in progress (the body being
+/// decoded, or the start of the next request).
+const READ_AHEAD: usize = 64 * 1024;
+
+/// An exchange in progress on a connection.
+pub struct Pending {
+    state: Arc<ExchangeState>,
+    body: BodyFeed,
+    /// For the request log.
+    method: Vec<u8>,
+    uri: Vec<u8>,
+    protocol: &'static str,
+    started_us: u64,
+}
+
+/// What pumping left to do.
+pub enum Pumped {
+    /// Waiting for the socket or the app.
+    Waiting,
+    /// The client is gone: close the connection.
+    Gone,
+    /// The exchange ended; its answer is queued. Serve on as usual.
+    Ended,
+}
+
+/// The request body, decoded from the connection's read buffer into the exchange.
+struct BodyFeed {
+    kind: BodyKind,
+    /// Content-Length bytes still to come.
+    remaining: u64,
+    chunked: DecoderState,
+    /// Body bytes decoded so far, against `--limit-post`.
+    total: u64,
+    limit: u64,
+    ended: bool,
+}
+
+impl BodyFeed {
+    fn new(framing: BodyFraming, limit: u64) -> BodyFeed {
+        let length = match framing.kind {
+            BodyKind::Length => framing.length,
+            _ => 0,
+        };
+        BodyFeed {
+            kind: framing.kind,
+            remaining: length,
+            chunked: DecoderState::default(),
+            total: 0,
+            limit,
+            ended: framing.kind == BodyKind::Empty
+                || (framing.kind == BodyKind::Length && length == 0),
+        }
+    }
+
+    /// Decodes what `input` holds of the body into `inner.input`, up to [`INPUT_AHEAD`]
+    /// bytes waiting there; returns the input bytes consumed. Sets the end, or the refusal
+    /// (400 malformed, 413 over `--limit-post`).
+    fn feed(&mut self, proto: ProtocolModRef, input: &[u8], inner: &mut Inner) -> usize {
+        if self.ended || inner.body_refusal != 0 {
+            return 0;
+        }
+        let waiting = inner.input.len() - inner.input_pos;
+        let room = INPUT_AHEAD.saturating_sub(waiting);
+        if room == 0 || input.is_empty() {
+            return 0;
+        }
+        let (consumed, produced) = match self.kind {
+            BodyKind::Empty => (0, 0),
+            BodyKind::Length => {
+                let n = (room as u64).min(self.remaining).min(input.len() as u64) as usize;
+                inner.input.extend_from_slice(&input[..n]);
+                self.remaining -= n as u64;
+                self.ended = self.remaining == 0;
+                (n, n)
+            }
+            BodyKind::Chunked => {
+                let at = inner.input.len();
+                inner.input.resize(at + room, 0);
+                let out = (proto.decode_body())(
+                    &mut self.chunked,
+                    RSlice::from_slice(input),
+                    RSliceMut::from(&mut inner.input[at..]),
+                );
+                inner.input.truncate(at + out.produced);
+                if out.error.status != 0 || !out.error.reason.is_empty() {
+                    tracing::warn!("bad chunked body: {}", out.error.reason);
+                    inner.body_refusal = match out.error.status {
+                        400..=499 => out.error.status,
+                        _ => 400,
+                    };
+                    return input.len();
+                }
+                self.ended = out.done;
+                (out.consumed, out.produced)
+            }
+        };
+        self.total += produced as u64;
+        if self.limit > 0 && self.total > self.limit {
+            tracing::warn!("request body larger than --limit-post");
+            inner.body_refusal = 413;
+        }
+        inner.input_ended = self.ended;
+        consumed
+    }
+}
+
+impl Pending {
+    /// Serves a request through the app's `call`: the exchange's state is made (with the
+    /// body bytes that came with the head, `rest`), the app is called, and the exchange
+    /// is returned for the connection to keep until the app ends it, with the number of
+    /// `rest` bytes fed to it.
+    pub(super) fn call(
+        call: CallFn,
+        request: &Request<'_>,
+        start: Start<'_>,
+    ) -> (Box<Pending>, usize) {
+        let Start {
+            shared,
+            head,
+            rest,
+            date,
+            notifier,
+            key,
+            keep_alive,
+            proto,
+            started_us,
+        } = start;
+        let setup = ResponseSetup {
+            proto,
+            version: head.version,
+            keep_alive,
+            head_request: request.method.as_slice() == b"HEAD",
+            date: date.to_owned(),
+            added: shared.add_headers.clone(),
+        };
+        let mut body = BodyFeed::new(head.body, shared.limits.limit_post);
+        let state = ExchangeState::new(
+            setup,
+            notifier.clone(),
+            key,
+            head.expect_continue && !body.ended,
+            body.ended,
+        );
+        let fed = body.feed(proto, rest, &mut state.lock());
+        let outcome = call(request, table::handle(&state));
+        // The scoreboard counts the time the call held this thread; what follows is the
+        // app's own loop.
+        let failed = outcome == CallOutcome::Failed;
+        shared.cell.request_finished(0, failed, shared.resting());
+        let pending = Box::new(Pending {
+            state,
+            body,
+            method: request.method.as_slice().to_vec(),
+            uri: request.uri.as_slice().to_vec(),
+            protocol: head.version.as_str(),
+            started_us,
+        });
+        (pending, fed)
+    }
+}
+
+/// What starting an exchange needs of the connection and the worker.
+pub(super) struct Start<'a> {
+    pub shared: &'a Shared,
+    pub head: &'a RequestHead,
+    /// The bytes after the head in the read buffer.
+    pub rest: &'a [u8],
+    /// `Date` at the start of the request.
+    pub date: &'a str,
+    pub notifier: &'a Arc<Notifier>,
+    /// The connection's key.
+    pub key: usize,
+    pub keep_alive: bool,
+    pub proto: ProtocolModRef,
+    pub started_us: u64,
+}
+
+impl Conn {
+    /// Moves bytes between the socket and the exchange in progress, as far as possible
+    /// without blocking.
+    pub(super) fn pump(&mut self, w: &mut WorkerState) -> Pumped {
+        let Some(mut pending) = self.exchange.take() else {
+            return Pumped::Ended;
+        };
+        match self.pump_bytes(&mut pending) {
+            Pumped::Waiting => {
+                self.exchange = Some(pending);
+                Pumped::Waiting
+            }
+            Pumped::Gone => self.client_gone(w, &pending),
+            Pumped::Ended => {
+                self.end_exchange(w, &pending);
+                Pumped::Ended
+            }
+        }
+    }
+
+    fn pump_bytes(&mut self, pending: &mut Pending) -> Pumped {
+        let state = pending.state.clone();
+        let proto = state.proto();
+        loop {
+            // Take what the app queued, give it what arrived.
+            let released = {
+                let mut inner = state.lock();
+                inner.notified = false;
+                if !inner.out.is_empty() {
+                    self.wbuf.extend_from_copy_slice(&inner.out);
+                    inner.out.clear();
+                }
+                let had = inner.input.len() - inner.input_pos;
+                let consumed = pending.body.feed(proto, self.rbuf.pending(), &mut inner);
+                self.rbuf.consume(consumed);
+                let fed = inner.input.len() - inner.input_pos > had
+                    || inner.input_ended
+                    || inner.body_refusal != 0;
+                if fed && inner.wants_input {
+                    inner.wants_input = false;
+                    inner.wake(Readiness::READABLE);
+                }
+                inner.released
+            };
+            if self.wpos < self.wbuf.len() && self.write_pending().is_err() {
+                return Pumped::Gone;
+            }
+            {
+                let mut inner = state.lock();
+                inner.unsent = self.wbuf.len() - self.wpos;
+                if inner.told_full && inner.outgoing() < LOW_WATER {
+                    inner.told_full = false;
+                    inner.wake(Readiness::WRITABLE);
+                }
+            }
+            if released {
+                return Pumped::Ended;
+            }
+            // Read on: body bytes for the app (while it has room for them), or, once the
+            // body ended, the client's close.
+            let body_room = state.lock().input.len() < INPUT_AHEAD;
+            if !pending.body.ended && !body_room {
+                return Pumped::Waiting;
+            }
+            let fd = self.fd();
+            let spare = self.rbuf.spare(READ_AHEAD);
+            if spare.is_empty() {
+                return Pumped::Waiting;
+            }
+            match blocking::read_some(fd, spare) {
+                Ok(0) => return Pumped::Gone,
+                Ok(n) => self.rbuf.filled(n),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Pumped::Waiting,
+                Err(_) => return Pumped::Gone,
+            }
+        }
+    }
+
+    /// The client closed or reset the connection while the exchange was in progress: the
+    /// app hears `GONE` (every later call answers `Gone`) and the connection closes.
+    fn client_gone(&mut self, w: &mut WorkerState, pending: &Pending) -> Pumped {
+        let (status, bytes) = {
+            let mut inner = pending.state.lock();
+            if !inner.gone {
+                inner.gone = true;
+                inner.wake(Readiness::GONE);
+            }
+            (inner.status, inner.body_sent)
+        };
+        tracing::info!(
+            "{}:{} {} {}: the client went away before the answer was complete",
+            self.peer.addr(),
+            self.peer.port,
+            String::from_utf8_lossy(&pending.method),
+            String::from_utf8_lossy(&pending.uri)
+        );
+        self.log_request(w, pending, status, bytes);
+        Pumped::Gone
+    }
+
+    /// The app released the exchange (all it queued is in the write buffer): complete the
+    /// response, or replace it with an error answer, and decide whether the connection
+    /// serves on.
+    fn end_exchange(&mut self, w: &mut WorkerState, pending: &Pending) {
+        let (framing, mut status, bytes, finished, aborted, refusal, body_read) = {
+            let inner = pending.state.lock();
+            (
+                inner.framing,
+                inner.status,
+                inner.body_sent,
+                inner.finished,
+                inner.aborted.clone(),
+                inner.body_refusal,
+                inner.input_ended && inner.input_pos == inner.input.len(),
+            )
+        };
+        let what = || {
+            format!(
+                "{} {}",
+                String::from_utf8_lossy(&pending.method),
+                String::from_utf8_lossy(&pending.uri)
+            )
+        };
+        let mut keep = false;
+        match (framing, finished) {
+            (Some(framing), true) => {
+                let complete = framing.body != ResponseBody::Length || bytes == framing.length;
+                if !complete {
+                    tracing::error!(
+                        "{}: the app sent {bytes} body bytes but declared Content-Length {}; \
+                         closing the connection",
+                        what(),
+                        framing.length
+                    );
+                }
+                keep = complete && framing.keep_alive && framing.body != ResponseBody::Close;
+            }
+            (Some(_), false) => {
+                tracing::error!(
+                    "{}: the app gave up after the head was sent ({}); closing the connection",
+                    what(),
+                    aborted.as_deref().unwrap_or("no reason")
+                );
+            }
+            (None, _) => {
+                status = if refusal != 0 { refusal } else { 500 };
+                match &aborted {
+                    Some(why) => {
+                        tracing::error!("{}: the app gave up ({why}); answering {status}", what())
+                    }
+                    None => tracing::error!(
+                        "{}: the app finished without starting a response; answering {status}",
+                        what()
+                    ),
+                }
+                let proto = pending.state.proto();
+                (proto.encode_error())(pending.state.version(), status, &mut self.wbuf);
+            }
+        }
+        // A body the app left unread (or one still arriving) is not drained here: the
+        // connection closes after the answer, lingering so that the answer is not lost to
+        // a reset.
+        if !(pending.body.ended && body_read) {
+            keep = false;
+            self.linger = Linger::AfterWrite;
+        }
+        self.log_request(w, pending, status, bytes);
+        if keep && !w.shared.stopping() {
+            self.idle_since = Instant::now();
+        } else {
+            self.close_after_write = true;
+        }
+    }
+
+    fn log_request(&self, w: &WorkerState, pending: &Pending, status: u16, bytes: u64) {
+        let Some(log) = &w.shared.request_log else {
+            return;
+        };
+        log.record(&access_log::Entry {
+            peer: self.peer.addr(),
+            vars: &[],
+            headers: &[],
+            names: rsgi_plugin_api::NameStyle::Http,
+            method: &pending.method,
+            uri: &pending.uri,
+            protocol: pending.protocol,
+            status,
+            bytes,
+            started_us: pending.started_us,
+            now_us: crate::scoreboard::now_us(),
+            worker: w.shared.id,
+        });
+    }
+}
