@@ -100,7 +100,7 @@ pub trait App: Sized + Send + Sync + 'static {
     /// older than ABI 0.2.2 cannot load such a plugin.
     const CALLS: bool = false;
 
-    /// Serves one request through an [`Exchange`](super::exchange::Exchange), answered
+    /// Serves one request through an [`Exchange`], answered
     /// within the call ([`CallOutcome::Done`]) or later, from any thread, by keeping the
     /// handle ([`CallOutcome::Pending`]); see [`super::exchange`]. Called, instead of
     /// [`App::handle`], when [`App::CALLS`] is true: on the loop thread, or on any of N app
