@@ -82,9 +82,14 @@ pub struct AppMod {
     pub shutdown: extern "C" fn(),
 
     /// Since 0.2.2: serves one request through an [`Exchange`] (extension `rsgi.exchange`
-    /// v1), answered within the call or later from any thread. When set, the host calls it
-    /// instead of `handle`; `None` (and a 0.2.0 or 0.2.1 plugin, which lacks the field)
-    /// is served through `handle`. `request` is valid during the call only: a plugin that
-    /// answers later copies what it needs.
-    pub call: Option<extern "C" fn(request: &Request<'_>, exchange: Exchange) -> CallOutcome>,
+    /// v1), answered within the call or later from any thread. The host calls it instead
+    /// of `handle` when [`AppMod::calls`] said so. `request` is valid during the call only:
+    /// a plugin that answers later copies what it needs.
+    pub call: extern "C" fn(request: &Request<'_>, exchange: Exchange) -> CallOutcome,
+
+    /// Since 0.2.2: asked once in each worker after its app is loaded (and after
+    /// `post_fork_child`): true to be served through [`AppMod::call`], false (and a 0.2.0
+    /// or 0.2.1 plugin, which lacks the field) through `handle`. A runtime that serves
+    /// several interfaces (the python plugin: WSGI, ASGI) decides by the app it loaded.
+    pub calls: extern "C" fn() -> bool,
 }

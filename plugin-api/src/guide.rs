@@ -32,7 +32,7 @@
 //! | once, in the master | `init(options)` makes your value | the same |
 //! | app loading | `load_app` in the master (preforking) or in each worker after fork (`--lazy-apps`) | — |
 //! | around every fork (respawns too) | `pre_fork`, then `post_fork_parent` in the master and `post_fork_child` first thing in the worker | — |
-//! | serving, in workers | `handle` per request, or `call` when [`App::CALLS`](crate::App::CALLS) (answered now or later) | `parse`, `decode_body`, `encode_head`, body framing, `encode_error`, `encode_continue` |
+//! | serving, in workers | `handle` per request, or `call` when [`App::calls`](crate::App::calls) (answered now or later) | `parse`, `decode_body`, `encode_head`, body framing, `encode_error`, `encode_continue` |
 //! | clean exit of a worker | `shutdown` | — |
 //!
 //! `init` returns your value (`Self`); every later hook gets `&self`. A hook called before
@@ -105,17 +105,18 @@
 //!
 //! ## Answering later
 //!
-//! An app that runs an event loop of its own (ASGI, say) sets
-//! [`App::CALLS`](crate::App::CALLS) and implements [`App::call`](crate::App::call) instead
+//! An app that runs an event loop of its own (ASGI, say) answers true from
+//! [`App::calls`](crate::App::calls) and implements [`App::call`](crate::App::call) instead
 //! of `handle`. It gets an [`Exchange`](crate::sdk::exchange::Exchange): answer within the
 //! call and return `Done`, or move the handle to your loop and return `Pending`; the host's
 //! loop goes on serving other connections meanwhile, so one worker holds as many requests
 //! as your loop can. Nothing on the handle waits: `write` answers `Full` when the client
 //! reads slower than you write, `read` answers `WouldBlock` until body bytes arrive, and
 //! the waker you set hears `WRITABLE`, `READABLE` and `GONE` (the client left). Finish the
-//! handle, or drop it (a 500, or a closed connection once the head is out). The export
-//! macro lists the extension `rsgi.exchange` v1 among your needs, so an rsgi too old to
-//! offer it refuses the plugin with one line. Test `call` with
+//! handle, or drop it (a 500, or a closed connection once the head is out). List the
+//! extension `rsgi.exchange` v1 in `needs()`: required, and an rsgi too old to offer it
+//! refuses the plugin with one line; optional, and such an rsgi serves it through
+//! `handle`. Test `call` with
 //! [`testing::FakeExchange`](crate::testing::FakeExchange), which plays a slow or
 //! departing client; `tests/fixtures/later-plugin` in rsgi's repository is a complete
 //! plugin answering from a thread of its own.

@@ -53,7 +53,8 @@ pub struct Shared {
     pub id: u32,
     /// The app runtime.
     pub app: AppModRef,
-    /// The app's `call` (ABI 0.2.2), when it is served through exchanges.
+    /// The app's `call` (ABI 0.2.2), when its `calls` said it is served through exchanges
+    /// (asked here, in the worker, once the app is loaded).
     pub call: Option<super::conn::CallFn>,
     /// One entry per listening socket, same order.
     pub listeners: Vec<ListenerInfo>,
@@ -91,7 +92,7 @@ impl Shared {
         Shared {
             id,
             app,
-            call: app.call().flatten(),
+            call: app.calls().filter(|calls| calls()).and(app.call()),
             listeners,
             limits,
             cell,

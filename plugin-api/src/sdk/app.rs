@@ -6,11 +6,10 @@ use abi_stable::std_types::{RNone, ROption, RResult, RSlice, RSome, RStr, RStrin
 
 use super::common;
 use super::exchange::Exchange;
-use super::extensions::ExtensionTable;
 use super::instance::Instance;
 use crate::app::{AppContext, AppMod};
 use crate::error::PluginError;
-use crate::exchange::{CallOutcome, Exchange as RawExchange, ExchangeV1};
+use crate::exchange::{CallOutcome, Exchange as RawExchange};
 use crate::extension::{Extension, ExtensionId, ExtensionNeed};
 use crate::guard::{guard_hook, guard_hook_or};
 use crate::host::HostRef;
@@ -27,7 +26,7 @@ use crate::response::Responder;
 /// 2. [`App::load_app`] in the master (preforking) or in each worker (`--lazy-apps`);
 /// 3. around every fork: [`App::pre_fork`], then [`App::post_fork_parent`] in the master
 ///    and [`App::post_fork_child`] first thing in the new worker;
-/// 4. [`App::handle`] (or [`App::call`], when [`App::CALLS`]) for each request in a
+/// 4. [`App::handle`] (or [`App::call`], when [`App::calls`]) for each request in a
 ///    worker: on the event-loop thread, or on any of N app threads at once under
 ///    `--threads N`;
 /// 5. [`App::shutdown`] when a worker (or the master) exits cleanly.
@@ -80,8 +79,8 @@ pub trait App: Sized + Send + Sync + 'static {
 
     /// Serves one request: call `responder.start` once, then write the body. An `Err`
     /// before the head was sent makes the host answer 500; after, it closes the connection.
-    /// The plugin logs the details itself. A plugin that sets [`App::CALLS`] is served
-    /// through [`App::call`] instead and need not write this one.
+    /// The plugin logs the details itself. A plugin whose [`App::calls`] is always true is
+    /// served through [`App::call`] instead and need not write this one.
     fn handle(
         &self,
         request: &Request<'_>,
@@ -95,20 +94,25 @@ pub trait App: Sized + Send + Sync + 'static {
         ))
     }
 
-    /// True to be served through [`App::call`] (extension `rsgi.exchange` v1, which the
-    /// export macro then lists among the plugin's needs) instead of [`App::handle`]. A host
-    /// older than ABI 0.2.2 cannot load such a plugin.
-    const CALLS: bool = false;
+    /// True to be served through [`App::call`] instead of [`App::handle`]: asked once in
+    /// each worker after the app is loaded, so a runtime with several interfaces decides
+    /// by the app it loaded. False by default. A plugin that is only ever served through
+    /// `call` lists `rsgi.exchange` v1 as a required need (an rsgi older than ABI 0.2.2
+    /// then refuses it with one line); one that can do without lists it as optional, and
+    /// is served through `handle` by such a host.
+    fn calls(&self) -> bool {
+        false
+    }
 
     /// Serves one request through an [`Exchange`], answered
     /// within the call ([`CallOutcome::Done`]) or later, from any thread, by keeping the
     /// handle ([`CallOutcome::Pending`]); see [`super::exchange`]. Called, instead of
-    /// [`App::handle`], when [`App::CALLS`] is true: on the loop thread, or on any of N app
+    /// [`App::handle`], when [`App::calls`] is true: on the loop thread, or on any of N app
     /// threads at once under `--threads N`. `request` is valid during the call only. A
     /// panic aborts the exchange (500, or a closed connection once the head is out).
     fn call(&self, request: &Request<'_>, exchange: super::exchange::Exchange) -> CallOutcome {
         let _ = request;
-        exchange.abort("App::CALLS is set but App::call is not implemented");
+        exchange.abort("App::calls is true but App::call is not implemented");
         CallOutcome::Failed
     }
 
@@ -141,7 +145,8 @@ pub fn root_module<A: App + Instance>(
                 post_fork_child: post_fork_child::<A>,
                 handle: handle::<A>,
                 shutdown: shutdown::<A>,
-                call: if A::CALLS { Some(call::<A>) } else { None },
+                call: call::<A>,
+                calls: calls::<A>,
             }
             .leak_into_prefix(),
         ),
@@ -172,15 +177,7 @@ extern "C" fn options<A: App + Instance>() -> RVec<OptionSpec> {
 }
 
 extern "C" fn needs<A: App + Instance>() -> RVec<ExtensionNeed> {
-    let mut needs = common::needs::<A>(A::needs);
-    let exchange = <ExchangeV1 as ExtensionTable>::id();
-    if A::CALLS && !needs.iter().any(|n| n.id == exchange) {
-        needs.push(ExtensionNeed {
-            id: exchange,
-            optional: false,
-        });
-    }
-    needs
+    common::needs::<A>(A::needs)
 }
 
 extern "C" fn extension<A: App + Instance>(name: RStr<'_>, version: u32) -> ROption<Extension> {
@@ -250,6 +247,10 @@ extern "C" fn call<A: App + Instance>(request: &Request<'_>, raw: RawExchange) -
     guard_hook_or(A::NAME, "call", CallOutcome::Failed, || {
         app.call(request, exchange)
     })
+}
+
+extern "C" fn calls<A: App + Instance>() -> bool {
+    guard_hook_or(A::NAME, "calls", false, || A::get().is_some_and(A::calls))
 }
 
 extern "C" fn shutdown<A: App + Instance>() {

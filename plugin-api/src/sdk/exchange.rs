@@ -1,7 +1,7 @@
 //! [`Exchange`]: one request's exchange, answered now or later (extension `rsgi.exchange`
 //! v1), as a safe handle.
 //!
-//! An app whose [`App::CALLS`](crate::sdk::App::CALLS) is true is served through
+//! An app whose [`App::calls`](crate::sdk::App::calls) is true is served through
 //! [`App::call`](crate::sdk::App::call), which gets an `Exchange`: answer within the call
 //! (start, write, finish) and return [`CallOutcome::Done`], or move the handle to your own
 //! event loop and return [`CallOutcome::Pending`]. Every method may be called from any
