@@ -4,6 +4,7 @@ use clap::{parser::ValueSource, Arg, ArgAction, Command};
 use rsgi_plugin_api::OptionKind;
 
 use super::catalog::{Catalog, Owner};
+use super::gunicorn;
 use super::sources::Values;
 use super::suggest::{Spelling, Suggestions};
 use crate::error::HostError;
@@ -22,8 +23,11 @@ pub fn command(catalog: &Catalog) -> Command {
         .version(env!("CARGO_PKG_VERSION"))
         .about("rsgi: an application server in the uWSGI tradition; protocols and languages are plugins")
         .after_help(
-            "Every option is also a TOML key for --config and an RSGI_<NAME> environment variable.\n\
-             Precedence: command line > environment > config file.",
+            format!(
+                "Every option is also a TOML key for --config and an RSGI_<NAME> environment variable.\n\
+                 Precedence: command line > environment > config file.\n{}",
+                gunicorn::SHORT_HELP
+            ),
         );
     for entry in catalog.entries() {
         let heading = match &entry.owner {
@@ -63,7 +67,7 @@ pub fn parse(
     args: &[String],
     suggest: &Suggestions,
 ) -> Result<Parsed, HostError> {
-    let matches = match command(catalog).try_get_matches_from(args) {
+    let matches = match command(catalog).try_get_matches_from(gunicorn::expand_shorts(args)) {
         Ok(m) => m,
         Err(e) => {
             use clap::error::ErrorKind as K;

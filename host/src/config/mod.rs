@@ -7,6 +7,7 @@ pub mod cli;
 pub mod daemons;
 pub mod dependent;
 pub mod env_list;
+pub mod gunicorn;
 pub mod include;
 pub mod ini;
 pub mod options;
@@ -404,6 +405,7 @@ fn flag(values: &Values, name: &str) -> bool {
 impl Config {
     /// Validates merged values into a config.
     pub fn from_values(values: &Values, catalog: &Catalog) -> Result<Config, HostError> {
+        let values = &gunicorn::desugar(values)?;
         let log_format = last(values, "log-format")
             .map(LogFormat::parse)
             .transpose()

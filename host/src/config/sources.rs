@@ -173,6 +173,7 @@ impl Bootstrap {
         args: &[String],
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, HostError> {
+        let args = &super::gunicorn::expand_shorts(args);
         let mut config_files: Vec<PathBuf> = scan_args(args, &["config", "ini"])
             .into_iter()
             .map(PathBuf::from)
@@ -215,18 +216,24 @@ impl Bootstrap {
             .filter(|s| !s.is_empty())
             .map(PathBuf::from)
             .collect();
-        let log_level = scan_args(args, &["log-level"])
+        // gunicorn's name (`--loglevel`) and its highest level (`critical`) too.
+        const LOG_LEVEL: [&str; 2] = ["log-level", "loglevel"];
+        let log_level = scan_args(args, &LOG_LEVEL)
             .pop()
-            .or_else(|| env("RSGI_LOG_LEVEL"))
+            .or_else(|| LOG_LEVEL.iter().find_map(|n| env(&env_name(n))))
             .or_else(|| {
                 file_settings
                     .iter()
-                    .filter(|s| s.key == "log-level")
+                    .filter(|s| LOG_LEVEL.contains(&s.key.as_str()))
                     .max_by(|a, b| a.rank.cmp(&b.rank))
                     .and_then(|s| s.values.last().cloned())
+            })
+            .map(|level| match level.to_ascii_lowercase().as_str() {
+                "critical" => "error".to_string(),
+                _ => level,
             });
         let wants_uwsgi = !pick(&["socket", "uwsgi-socket"]).is_empty();
-        let http = !pick(&["http", "http-socket"]).is_empty();
+        let http = !pick(&["http", "http-socket"]).is_empty() || !pick(&["bind"]).is_empty();
         Ok(Bootstrap {
             file_settings,
             plugins,
