@@ -33,6 +33,7 @@ pub mod autoreload;
 pub mod cgi_name;
 pub mod environ;
 pub mod error;
+pub mod factory;
 pub mod file_wrapper;
 pub mod input;
 pub mod interp;

@@ -1,4 +1,6 @@
-//! Finding the WSGI callable: `--module pkg.mod[:callable]` or `--wsgi-file path.py`.
+//! Finding the WSGI callable: `--module pkg.mod[:callable]` or `--wsgi-file path.py`; a
+//! callable written as a call (`create_app()`), or named with `--factory`, makes the app
+//! (`factory.rs`).
 //!
 //! Every failure is one line saying what and where (`cannot import module 'x': No module
 //! named 'x'`), with the Python traceback logged separately.
@@ -10,6 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyModule;
 
 use crate::error::Error;
+use crate::factory;
 use crate::options::{AppSource, Settings, DEFAULT_CALLABLES};
 use crate::traceback;
 
@@ -24,7 +27,7 @@ pub struct LoadedApp {
 /// Imports the module or runs the file named in `settings` and finds the callable in it.
 pub fn load(py: Python<'_>, settings: &Settings) -> Result<LoadedApp, Error> {
     let source = settings.source.as_ref().ok_or_else(nothing_to_load)?;
-    load_source(py, source, settings.callable.as_deref())
+    load_source(py, source, settings.callable.as_deref(), settings.factory)
 }
 
 /// Every app of `settings` with the prefix it is mounted at: `--module`/`--wsgi-file` at
@@ -34,14 +37,14 @@ pub fn load_all(py: Python<'_>, settings: &Settings) -> Result<Vec<(String, Load
     if let Some(source) = &settings.source {
         apps.push((
             String::new(),
-            load_source(py, source, settings.callable.as_deref())?,
+            load_source(py, source, settings.callable.as_deref(), settings.factory)?,
         ));
     }
     for mount in &settings.mounts {
         let callable = mount.callable.as_deref().or(settings.callable.as_deref());
         apps.push((
             mount.prefix.clone(),
-            load_source(py, &mount.source, callable)?,
+            load_source(py, &mount.source, callable, false)?,
         ));
     }
     if apps.is_empty() {
@@ -57,17 +60,32 @@ fn nothing_to_load() -> Error {
     )
 }
 
-/// Imports the module or runs the file `source` and finds `callable` (or a default) in it.
+/// Imports the module or runs the file `source` and finds `callable` (or a default) in it;
+/// when `callable` is a call (`create_app("prod")`) or `factory` is set, the app is what
+/// calling it returns.
 pub fn load_source(
     py: Python<'_>,
     source: &AppSource,
     callable: Option<&str>,
+    factory: bool,
 ) -> Result<LoadedApp, Error> {
+    let (path, args) = match callable {
+        Some(spec) => {
+            let (path, args) = factory::split(spec).map_err(Error::AppLoad)?;
+            (Some(path), args)
+        }
+        None => (None, None),
+    };
+    let calls = factory || args.is_some();
     let (module, label) = match source {
         AppSource::Module(name) => (import(py, name)?, name.clone()),
         AppSource::File(path) => (run_file(py, path)?, path.display().to_string()),
     };
-    let (name, callable) = find_callable(&module, callable, &label)?;
+    let (mut name, mut callable) = find_callable(&module, path, &label, calls)?;
+    if calls {
+        name = format!("{name}{}", args.unwrap_or("()"));
+        callable = factory::call(&callable, args, &format!("{label}:{name}"))?;
+    }
     let file = module
         .getattr(intern!(py, "__file__"))
         .and_then(|f| f.extract::<String>())
@@ -149,10 +167,12 @@ fn module_name_for(path: &Path) -> String {
 }
 
 /// The named callable (a dotted attribute path is allowed), or the default names in order.
+/// With `factory`, the callable makes the app: an error says so.
 fn find_callable<'py>(
     module: &Bound<'py, PyModule>,
     named: Option<&str>,
     label: &str,
+    factory: bool,
 ) -> Result<(String, Bound<'py, PyAny>), Error> {
     let candidates: Vec<&str> = match named {
         Some(name) => vec![name],
@@ -168,8 +188,13 @@ fn find_callable<'py>(
                 .name()
                 .map(|n| n.to_string())
                 .unwrap_or_default();
+            let what = if factory {
+                ", so it cannot make the app"
+            } else {
+                ""
+            };
             return Err(Error::AppLoad(format!(
-                "'{label}:{name}' is not callable (it is a {kind})"
+                "'{label}:{name}' is not callable (it is a {kind}){what}"
             )));
         }
         return Ok((name.to_string(), found));
@@ -312,6 +337,73 @@ mod tests {
         assert_eq!(
             load_err(&module("ld_nocall", Some("handler"))),
             "'ld_nocall:handler' is not callable (it is a int)"
+        );
+    }
+
+    const FACTORY_APP: &str = "\
+def create_app(name='default', debug=False):
+    def application(e, s):
+        return [name.encode()]
+    application.made = (name, debug)
+    return application
+def broken():
+    raise RuntimeError('no database')
+def returns_none():
+    return None
+handler = 42
+";
+
+    #[test]
+    fn a_call_in_the_callables_place_makes_the_app_with_literal_arguments() {
+        app_dir("factory", &[("ld_factory.py", FACTORY_APP)]);
+        for (callable, factory, made) in [
+            ("create_app()", false, "('default', False)"),
+            ("create_app('prod', debug=True)", false, "('prod', True)"),
+            ("create_app", true, "('default', False)"),
+        ] {
+            let settings = Settings {
+                factory,
+                ..module("ld_factory", Some(callable))
+            };
+            let app = python(|py| {
+                let app = load(py, &settings).unwrap();
+                let made = app
+                    .callable
+                    .bind(py)
+                    .getattr("made")
+                    .unwrap()
+                    .repr()
+                    .unwrap();
+                (app.description, made.to_string())
+            });
+            assert_eq!(app.1, made, "{callable}");
+            let shown = if factory { "create_app()" } else { callable };
+            assert!(
+                app.0.starts_with(&format!("ld_factory:{shown} (")),
+                "{}",
+                app.0
+            );
+        }
+    }
+
+    #[test]
+    fn a_factory_that_raises_returns_no_callable_or_is_no_callable_is_one_line() {
+        app_dir("factory_bad", &[("ld_factory_bad.py", FACTORY_APP)]);
+        assert_eq!(
+            load_err(&module("ld_factory_bad", Some("broken()"))),
+            "the app factory 'ld_factory_bad:broken()' raised RuntimeError: no database"
+        );
+        assert_eq!(
+            load_err(&module("ld_factory_bad", Some("returns_none()"))),
+            "the app factory 'ld_factory_bad:returns_none()' returned a NoneType, not a WSGI callable"
+        );
+        assert_eq!(
+            load_err(&module("ld_factory_bad", Some("handler()"))),
+            "'ld_factory_bad:handler' is not callable (it is a int), so it cannot make the app"
+        );
+        assert_eq!(
+            load_err(&module("ld_factory_bad", Some("create_app(1, 2, 3)"))),
+            "the app factory 'ld_factory_bad:create_app(1, 2, 3)' raised TypeError: create_app() takes from 0 to 2 positional arguments but 3 were given"
         );
     }
 

@@ -27,7 +27,7 @@ pub fn specs() -> RVec<OptionSpec> {
             "module",
             "wsgi",
             "MODULE[:CALLABLE]",
-            "import the WSGI app from MODULE (callable `application`, then `app`)",
+            "import the WSGI app from MODULE (callable `application`, then `app`); CALLABLE may be a call that makes the app, as gunicorn's create_app() or create_app(\"prod\") (literal arguments)",
             OptionKind::Value,
         ),
         spec(
@@ -36,6 +36,13 @@ pub fn specs() -> RVec<OptionSpec> {
             "FILE",
             "load the WSGI app from a Python file",
             OptionKind::Value,
+        ),
+        spec(
+            "factory",
+            "",
+            "",
+            "the --module or --wsgi-file callable is a factory: the app is what calling it with no arguments returns (granian's and uvicorn's --factory)",
+            OptionKind::Flag,
         ),
         spec(
             "callable",
@@ -191,8 +198,11 @@ pub struct MountSpec {
 pub struct Settings {
     /// Where to load the app from; `None` when neither `--module` nor `--wsgi-file` was given.
     pub source: Option<AppSource>,
-    /// The callable named by `--callable` or after `:` in `--module`.
+    /// The callable named by `--callable` or after `:` in `--module`; a call of it
+    /// (`create_app("prod")`) makes the app.
     pub callable: Option<String>,
+    /// `--factory`: the app is what calling the callable with no arguments returns.
+    pub factory: bool,
     /// Directories prepended to `sys.path`, in the order given.
     pub pythonpath: Vec<PathBuf>,
     /// The virtualenv to run with.
@@ -243,6 +253,20 @@ impl Settings {
             (None, Some(path)) => Some(AppSource::File(PathBuf::from(path))),
             (None, None) => None,
         };
+        let factory = flag(values, "factory");
+        if let Some(spec) = &callable {
+            let (_, call) = crate::factory::split(spec).map_err(Error::Config)?;
+            if call.is_some() && factory {
+                return Err(Error::Config(format!(
+                    "'{spec}' calls the factory already: drop --factory (it calls the callable with no arguments)"
+                )));
+            }
+        }
+        if factory && source.is_none() {
+            return Err(Error::Config(
+                "--factory calls the --module or --wsgi-file callable: give one".into(),
+            ));
+        }
         let pythonpath = find_all(values, "pythonpath")
             .into_iter()
             .filter(|p| !p.is_empty())
@@ -282,6 +306,7 @@ impl Settings {
         Ok(Settings {
             source,
             callable,
+            factory,
             pythonpath,
             virtualenv,
             mounts,
@@ -416,6 +441,7 @@ mod tests {
             [
                 ("module", "wsgi"),
                 ("wsgi-file", "file"),
+                ("factory", ""),
                 ("callable", ""),
                 ("pythonpath", "python-path,pp"),
                 ("virtualenv", "home,venv"),
@@ -436,9 +462,10 @@ mod tests {
                 ("wsgi-disable-file-wrapper", ""),
             ]
         );
-        assert_eq!(specs[3].kind, OptionKind::List);
-        assert_eq!(specs[5].kind, OptionKind::List);
-        assert_eq!(specs[6].kind, OptionKind::Flag);
+        assert_eq!(specs[2].kind, OptionKind::Flag);
+        assert_eq!(specs[4].kind, OptionKind::List);
+        assert_eq!(specs[6].kind, OptionKind::List);
+        assert_eq!(specs[7].kind, OptionKind::Flag);
     }
 
     #[test]
@@ -529,6 +556,29 @@ mod tests {
         let s =
             Settings::from_options(&[opt("module", &["app"]), opt("callable", &["two"])]).unwrap();
         assert_eq!(s.callable.as_deref(), Some("two"));
+    }
+
+    #[test]
+    fn factory_calls_in_the_module_spec_or_with_the_flag_but_not_both() {
+        let s = Settings::from_options(&[opt("module", &["app:create_app(\"prod\")"])]).unwrap();
+        assert_eq!(s.callable.as_deref(), Some("create_app(\"prod\")"));
+        assert!(!s.factory);
+        let s = Settings::from_options(&[
+            opt("module", &["app:create_app"]),
+            opt("factory", &["true"]),
+        ])
+        .unwrap();
+        assert!(s.factory);
+        let err = Settings::from_options(&[
+            opt("module", &["app:create_app()"]),
+            opt("factory", &["true"]),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("drop --factory"), "{err}");
+        let err = Settings::from_options(&[opt("factory", &["true"])]).unwrap_err();
+        assert!(err.to_string().starts_with("--factory calls"), "{err}");
+        let err = Settings::from_options(&[opt("module", &["app:create_app("])]).unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err}");
     }
 
     #[test]

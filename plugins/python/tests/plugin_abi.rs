@@ -164,6 +164,7 @@ fn plugin_serves_through_the_abi_imports_c_extensions_and_survives_fork() {
         [
             "module",
             "wsgi-file",
+            "factory",
             "callable",
             "pythonpath",
             "virtualenv",
