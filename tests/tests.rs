@@ -65,3 +65,5 @@ mod sdk_package;
 // Apps answered later (rsgi.exchange v1): many requests held by one worker, bodies streamed
 // both ways, back-pressure, disconnects, faults (the later fixture).
 mod exchange;
+// Coming from gunicorn: its command line and names (-w, -b, --timeout, --access-logfile...), app factories.
+mod gunicorn;
