@@ -102,11 +102,17 @@ fn unknown(e: &clap::Error, suggest: &Suggestions) -> String {
     let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
         return first;
     };
+    let head = first.trim_end_matches(" (see rsgi --help)");
     let Some(name) = arg.strip_prefix("--") else {
+        if !arg.starts_with('-') {
+            // `rsgi app:app`, as `gunicorn app:app` takes its app.
+            return format!(
+                "{head}; an app is named with --module {arg} (gunicorn's APP_MODULE) (see rsgi --help)"
+            );
+        }
         return first;
     };
     let name = name.split_once('=').map_or(name, |(n, _)| n);
-    let head = first.trim_end_matches(" (see rsgi --help)");
     suggest
         .advise(name, Spelling::Flag)
         .around(head, " (see rsgi --help)")
@@ -149,6 +155,28 @@ mod tests {
                 "unexpected argument '--proceses' found; did you mean --processes? (see rsgi --help)"
             );
         }
+    }
+
+    #[test]
+    fn a_gunicorn_app_module_given_alone_is_pointed_to_module() {
+        let err = run(&["app:app", "-w", "2"]).err().unwrap().to_string();
+        assert_eq!(
+            err,
+            "unexpected argument 'app:app' found; an app is named with --module app:app (gunicorn's APP_MODULE) (see rsgi --help)"
+        );
+    }
+
+    #[test]
+    fn short_flags_of_gunicorn_fill_the_options_they_stand_for() {
+        let Ok(Parsed::Run(v)) = run(&["-w", "3", "-b", "unix:/x.sock", "-t", "30"]) else {
+            panic!()
+        };
+        assert_eq!(v["processes"], vec!["3"]);
+        assert_eq!(v["bind"], vec!["unix:/x.sock"]);
+        assert_eq!(v["harakiri"], vec!["30"]);
+        // Any other short flag is refused by name, as before.
+        let err = run(&["-k", "gevent"]).err().unwrap().to_string();
+        assert!(err.contains("'-k'"), "{err}");
     }
 
     #[test]

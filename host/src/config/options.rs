@@ -45,7 +45,7 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("http", &["http-socket"], "ADDR", List, "serve HTTP on ADDR (host:port, :port, [::1]:port or /path.sock); default 127.0.0.1:8000"),
     opt("socket", &["uwsgi-socket"], "ADDR", List, "serve the uwsgi protocol on ADDR (TCP or Unix socket), e.g. behind nginx's uwsgi_pass"),
     opt("bind", &[], "ADDR", List, "gunicorn's bind (also -b): serve HTTP on ADDR, as --http: HOST:PORT, HOST (port 8000), [::1]:PORT, unix:PATH; repeatable"),
-    opt("processes", &["workers"], "N", Value, "number of worker processes (default 1)"),
+    opt("processes", &["workers"], "N", Value, "number of worker processes (default 1; also -w N, as gunicorn)"),
     opt("threads", &[], "N", Value, "app threads per worker (default 1: the app runs on the event-loop thread)"),
     opt("master", &[], "", Flag, "accepted for uWSGI compatibility: rsgi always runs a master"),
     opt("lazy-apps", &["lazy"], "", Flag, "load the app in each worker after fork instead of once in the master"),
