@@ -116,6 +116,9 @@ impl<'a> Suggestions<'a> {
 
     /// What to say about `unknown`, which no loaded option has.
     pub fn advise(&self, unknown: &str, spelling: Spelling) -> Advice {
+        // `max_requests` in a TOML file or on the command line (gunicorn's settings are
+        // written so) is the option `max-requests` misspelt, not the option itself.
+        let underscored = spelling != Spelling::Env && unknown.contains('_');
         let unknown = unknown
             .trim_start_matches('-')
             .to_ascii_lowercase()
@@ -169,7 +172,7 @@ impl<'a> Suggestions<'a> {
         };
         let written = spelling.write(meant.name);
         let mut advice = Advice::default();
-        if meant.name != unknown {
+        if meant.name != unknown || underscored {
             advice.did_you_mean = match (meant.plugin, meant.loaded) {
                 (Some(plugin), false) => format!("; did you mean {written} (plugin {plugin})?"),
                 _ => format!("; did you mean {written}?"),
@@ -229,6 +232,15 @@ mod tests {
         assert_eq!(
             s.advise("max_request", Spelling::Key).did_you_mean,
             "; did you mean 'max-requests'?"
+        );
+        // gunicorn's spelling of a setting: the name with dashes.
+        assert_eq!(
+            s.advise("max_requests_jitter", Spelling::Key).did_you_mean,
+            "; did you mean 'max-requests-jitter'?"
+        );
+        assert_eq!(
+            s.advise("--graceful_timeout", Spelling::Flag).did_you_mean,
+            "; did you mean --graceful-timeout?"
         );
     }
 
