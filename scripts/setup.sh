@@ -4,7 +4,8 @@
 #   scripts/setup.sh            # from anywhere; paths are taken from the repository root
 #
 # What it does, each step skipping what is already there:
-#   1. Debian packages: nginx (nginx-light), wrk, curl, a C toolchain, python3-venv
+#   1. Debian packages: nginx (nginx-light), wrk, curl, systemd (for
+#      systemd-socket-activate, when absent), a C toolchain, python3-venv
 #      (only if `python3 -m venv` cannot make a venv). `apt-get update` runs once,
 #      and only when something has to be installed. A system nginx the package may
 #      have started is stopped and disabled: tests run their own nginx on loopback.
@@ -121,6 +122,8 @@ install_debian_packages() {
     install_nginx
     have wrk || apt_install wrk
     have curl || apt_install curl
+    # tests/socket_activation.rs plays systemd's socket activation with it.
+    have systemd-socket-activate || apt_install systemd
     if ! have gcc || ! have pkg-config; then
         apt_install build-essential pkg-config
     fi

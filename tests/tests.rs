@@ -23,6 +23,8 @@ mod ini_inherit;
 mod cheaper;
 // systemd's notify protocol: READY=1, RELOADING=1, STOPPING=1, watchdog pings.
 mod systemd;
+// systemd socket activation (systemd-socket-activate): passed sockets adopted, kept across reloads.
+mod socket_activation;
 // --attach-daemon: started beside the workers, restarted, stopped with the master.
 mod daemons;
 // --smart-attach-daemon: found by its pidfile, kept across reloads, restarted when gone, stopped at shutdown.

@@ -13,6 +13,8 @@ use crate::config::{AcceptStrategy, Config, SocketOwner, SocketProtocol, SocketS
 use crate::error::HostError;
 use crate::thunder_lock::ThunderLock;
 
+pub mod activation;
+
 /// Where a listener is bound.
 #[derive(Debug, Clone)]
 pub enum Bound {
@@ -53,6 +55,9 @@ pub struct Listener {
     pub defer_accept: u32,
     /// SO_KEEPALIVE for its connections (`--so-keepalive`; TCP only).
     pub keepalive: bool,
+    /// Passed by systemd (socket activation): systemd owns it, and its Unix socket file,
+    /// which is left in place at exit.
+    pub activated: bool,
 }
 
 impl Listener {
@@ -223,14 +228,21 @@ fn resolve_owner(owner: &SocketOwner) -> Result<(Uid, Option<Gid>), HostError> {
 }
 
 /// Binds every socket of `config`, or adopts `inherited` fds (one per socket, same order)
-/// handed over by the master this process re-executed from.
-pub fn bind_all(config: &Config, inherited: Option<&[RawFd]>) -> Result<Vec<Listener>, HostError> {
+/// handed over by the master this process re-executed from (`from_systemd`: those of them
+/// systemd passed at the first start), or adopts the sockets systemd `passed` for the
+/// options they match ([`activation`]) and binds the others.
+pub fn bind_all(
+    config: &Config,
+    inherited: Option<&[RawFd]>,
+    from_systemd: &[RawFd],
+    passed: &[activation::Passed],
+) -> Result<Vec<Listener>, HostError> {
     match inherited {
         Some(fds) if fds.len() == config.sockets.len() => config
             .sockets
             .iter()
             .zip(fds)
-            .map(|(spec, &fd)| adopt(spec, fd, config))
+            .map(|(spec, &fd)| adopt(spec, fd, config, from_systemd.contains(&fd)))
             .collect(),
         Some(fds) => {
             tracing::warn!(
@@ -248,11 +260,54 @@ pub fn bind_all(config: &Config, inherited: Option<&[RawFd]>) -> Result<Vec<List
                 .map(|spec| bind(spec, config))
                 .collect()
         }
+        None if !passed.is_empty() => activate(config, passed),
         None => config
             .sockets
             .iter()
             .map(|spec| bind(spec, config))
             .collect(),
+    }
+}
+
+/// Socket activation: each passed socket becomes the listener of the option it matches,
+/// the options no socket matches are bound here. A socket matching nothing is refused.
+fn activate(config: &Config, passed: &[activation::Passed]) -> Result<Vec<Listener>, HostError> {
+    let inspected = passed
+        .iter()
+        .map(|p| Ok((p.clone(), activation::inspect(p.fd)?)))
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(HostError::Usage)?;
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let taken = activation::assign(&config.sockets, &inspected, &cwd).map_err(HostError::Usage)?;
+    config
+        .sockets
+        .iter()
+        .zip(taken)
+        .map(|(spec, taken)| match taken {
+            Some(i) => {
+                let (p, local) = &inspected[i];
+                let name = p
+                    .name
+                    .as_deref()
+                    .map_or(String::new(), |n| format!(" '{n}'"));
+                tracing::info!(
+                    "--{} {}: socket{name} passed by systemd ({local}, fd {})",
+                    option_name(spec),
+                    spec.addr,
+                    p.fd
+                );
+                warn_not_applied(config, spec);
+                adopt(spec, p.fd, config, true)
+            }
+            None => bind(spec, config),
+        })
+        .collect()
+}
+
+fn option_name(spec: &SocketSpec) -> &'static str {
+    match spec.protocol {
+        SocketProtocol::Http => "http",
+        SocketProtocol::Uwsgi => "socket",
     }
 }
 
@@ -273,8 +328,14 @@ fn sharing(config: &Config, bound: &Bound) -> std::io::Result<Sharing> {
     })
 }
 
-/// Takes over a listening socket inherited across a re-exec (it never closed).
-fn adopt(spec: &SocketSpec, fd: RawFd, config: &Config) -> Result<Listener, HostError> {
+/// Takes over a listening socket inherited across a re-exec (it never closed), or passed
+/// by systemd (`activated`).
+fn adopt(
+    spec: &SocketSpec,
+    fd: RawFd,
+    config: &Config,
+    activated: bool,
+) -> Result<Listener, HostError> {
     let fail = |source: std::io::Error| HostError::Listen {
         addr: spec.addr.clone(),
         source,
@@ -284,9 +345,13 @@ fn adopt(spec: &SocketSpec, fd: RawFd, config: &Config) -> Result<Listener, Host
     socket.set_cloexec(true).map_err(fail)?;
     socket.set_nonblocking(true).map_err(fail)?;
     let local = socket.local_addr().map_err(fail)?;
-    let (bound, server_name, server_port) = match local.as_socket() {
-        Some(a) => (Bound::Tcp(a), a.ip().to_string(), a.port()),
-        None => (
+    let (bound, server_name, server_port) = match (local.as_socket(), local.as_pathname()) {
+        (Some(a), _) => (Bound::Tcp(a), a.ip().to_string(), a.port()),
+        // systemd's path, whatever the option says (they may match by name only).
+        (None, Some(path)) if activated => {
+            (Bound::Unix(path.to_path_buf()), "localhost".to_string(), 0)
+        }
+        _ => (
             Bound::Unix(PathBuf::from(spec.addr.trim_start_matches("unix:"))),
             "localhost".to_string(),
             0,
@@ -301,9 +366,14 @@ fn adopt(spec: &SocketSpec, fd: RawFd, config: &Config) -> Result<Listener, Host
     if let Bound::Tcp(_) = bound {
         set_tcp_options(&socket, defer_accept, keepalive).map_err(fail)?;
     }
+    let sharing = if activated {
+        activated_sharing(config, &bound)
+    } else {
+        sharing(config, &bound)
+    };
     Ok(Listener {
         spec: spec.clone(),
-        sharing: sharing(config, &bound).map_err(fail)?,
+        sharing: sharing.map_err(fail)?,
         bound,
         socket,
         server_name,
@@ -311,7 +381,35 @@ fn adopt(spec: &SocketSpec, fd: RawFd, config: &Config) -> Result<Listener, Host
         backlog: config.listen,
         defer_accept,
         keepalive,
+        activated,
     })
+}
+
+/// How workers share a socket systemd passed. It already listens, so `--reuse-port`
+/// (workers' own sockets, the master's only holding the address) would leave its share of
+/// the connections unanswered: workers share it instead.
+fn activated_sharing(config: &Config, bound: &Bound) -> std::io::Result<Sharing> {
+    match config.accept {
+        AcceptStrategy::ReusePort => Ok(Sharing::Exclusive),
+        _ => sharing(config, bound),
+    }
+}
+
+/// Says which options do not apply to a socket systemd passed (at the first start only).
+fn warn_not_applied(config: &Config, spec: &SocketSpec) {
+    if config.accept == AcceptStrategy::ReusePort && !spec.is_unix() {
+        tracing::warn!(
+            "--reuse-port does not apply to {} (passed by systemd, already listening): its workers share it",
+            spec.addr
+        );
+    }
+    if spec.is_unix() && (config.chmod_socket.is_some() || config.chown_socket.is_some()) {
+        tracing::warn!(
+            "--chmod-socket and --chown-socket do not apply to {} (passed by systemd): set \
+             SocketMode=, SocketUser= and SocketGroup= in the .socket unit",
+            spec.addr
+        );
+    }
 }
 
 fn bind(spec: &SocketSpec, config: &Config) -> Result<Listener, HostError> {
@@ -347,6 +445,7 @@ fn bind(spec: &SocketSpec, config: &Config) -> Result<Listener, HostError> {
             backlog: config.listen,
             defer_accept: 0,
             keepalive: false,
+            activated: false,
         });
     }
     let addr = parse_tcp(&spec.addr)
@@ -377,6 +476,7 @@ fn bind(spec: &SocketSpec, config: &Config) -> Result<Listener, HostError> {
         backlog: config.listen,
         defer_accept,
         keepalive: config.so_keepalive,
+        activated: false,
     })
 }
 
@@ -491,10 +591,11 @@ pub fn remove_socket_files(listeners: &[Listener]) {
     }
 }
 
-/// The paths of the Unix sockets among `listeners`.
+/// The paths of the Unix sockets among `listeners` that rsgi created (not systemd's).
 pub fn socket_files(listeners: &[Listener]) -> Vec<PathBuf> {
     listeners
         .iter()
+        .filter(|l| !l.activated)
         .filter_map(|l| match &l.bound {
             Bound::Unix(path) => Some(path.clone()),
             Bound::Tcp(_) => None,
@@ -550,7 +651,7 @@ mod tests {
             ),
         ] {
             let c = config(pairs);
-            let listeners = bind_all(&c, None).unwrap();
+            let listeners = bind_all(&c, None, &[], &[]).unwrap();
             let l = &listeners[0];
             assert_eq!(l.defer_accept, defer);
             let set = int_option(l.fd(), libc::IPPROTO_TCP, libc::TCP_DEFER_ACCEPT);
@@ -643,6 +744,7 @@ mod tests {
             sharing: Sharing::Exclusive,
             defer_accept: 0,
             keepalive: false,
+            activated: false,
         };
         assert_eq!(listener.queue(), Some((0, 7)));
         let _clients: Vec<_> = (0..3)

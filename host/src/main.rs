@@ -50,6 +50,8 @@ fn main() {
 
 fn run() -> Result<ExitCode, HostError> {
     process_env::remember_start_dir();
+    // Before anything reads the environment for the app: the variables go, the fds stay.
+    let passed = listen::activation::take_from_env().map_err(HostError::Usage)?;
     let args: Vec<String> = std::env::args().collect();
     // Before any process title overwrites the strings std::env::args() reads.
     proctitle::remember_args(&args);
@@ -81,6 +83,7 @@ fn run() -> Result<ExitCode, HostError> {
     let file_values = sources::file_values(&boot.file_settings, &catalog, &suggest)?;
     let internal = [
         master::reload::ENV_FDS,
+        master::reload::ENV_ACTIVATED,
         master::reload::ENV_WORKERS,
         master::reload::ENV_DAEMONS,
     ];
@@ -115,7 +118,12 @@ fn run() -> Result<ExitCode, HostError> {
     signals::ignore_sigpipe();
 
     let inherited = master::reload::take_inherited();
-    let listeners = listen::bind_all(&config, inherited.fds.as_deref())?;
+    let listeners = listen::bind_all(
+        &config,
+        inherited.fds.as_deref(),
+        &inherited.activated,
+        &passed,
+    )?;
     let stats = master::stats_server::StatsServer::bind(&config).inspect_err(|_| {
         listen::remove_socket_files(&listeners);
     })?;

@@ -14,6 +14,8 @@ use crate::listen::Listener;
 
 /// Listening fds handed across the re-exec, in socket order.
 pub const ENV_FDS: &str = "RSGI_INHERITED_FDS";
+/// Those of the listening fds that systemd passed at the first start (socket activation).
+pub const ENV_ACTIVATED: &str = "RSGI_ACTIVATED_FDS";
 /// Old workers (`pid:slot,...`) handed across the re-exec.
 pub const ENV_WORKERS: &str = "RSGI_RETIRING_WORKERS";
 /// `--attach-daemon` processes asked to stop (`pid,...`), handed across the re-exec.
@@ -47,6 +49,11 @@ pub fn reexec(listeners: &[Listener], workers: &[(Pid, u32)], daemons: &[Pid]) -
         Err(e) => return e,
     };
     let fds: Vec<String> = listeners.iter().map(|l| l.fd().to_string()).collect();
+    let activated: Vec<String> = listeners
+        .iter()
+        .filter(|l| l.activated)
+        .map(|l| l.fd().to_string())
+        .collect();
     let olds: Vec<String> = workers
         .iter()
         .map(|(pid, slot)| format!("{pid}:{slot}"))
@@ -78,6 +85,7 @@ pub fn reexec(listeners: &[Listener], workers: &[(Pid, u32)], daemons: &[Pid]) -
     let err = std::process::Command::new(&exe)
         .args(&args)
         .env(ENV_FDS, fds.join(","))
+        .env(ENV_ACTIVATED, activated.join(","))
         .env(ENV_WORKERS, olds.join(","))
         .env(
             ENV_DAEMONS,
@@ -102,6 +110,8 @@ pub fn reexec(listeners: &[Listener], workers: &[(Pid, u32)], daemons: &[Pid]) -
 pub struct Inherited {
     /// Listening fds in socket order.
     pub fds: Option<Vec<RawFd>>,
+    /// Those of `fds` that systemd passed at the first start.
+    pub activated: Vec<RawFd>,
     /// Old workers and the slot each served.
     pub workers: Vec<(Pid, u32)>,
     /// `--attach-daemon` processes of the old master, asked to stop.
@@ -119,6 +129,9 @@ pub fn take_inherited() -> Inherited {
         .ok()
         .filter(|v| !v.is_empty())
         .map(|v| v.split(',').filter_map(|s| s.parse().ok()).collect());
+    let activated = std::env::var(ENV_ACTIVATED)
+        .map(|v| v.split(',').filter_map(|s| s.parse().ok()).collect())
+        .unwrap_or_default();
     let workers = std::env::var(ENV_WORKERS)
         .ok()
         .map(|v| {
@@ -140,10 +153,12 @@ pub fn take_inherited() -> Inherited {
         .unwrap_or_default();
     // The master is still single-threaded here.
     std::env::remove_var(ENV_FDS);
+    std::env::remove_var(ENV_ACTIVATED);
     std::env::remove_var(ENV_WORKERS);
     std::env::remove_var(ENV_DAEMONS);
     Inherited {
         fds,
+        activated,
         workers,
         daemons,
     }
