@@ -15,6 +15,7 @@ mod plugin;
 mod process_env;
 mod process_limits;
 mod proctitle;
+mod proxy;
 mod scoreboard;
 #[cfg(test)]
 mod scratch;

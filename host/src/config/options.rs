@@ -113,6 +113,8 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("chmod-socket", &[], "MODE", Value, "permissions of Unix sockets (octal, e.g. 660)"),
     opt("uid", &["user"], "USER", Value, "after binding the sockets, the master (and its workers) run as USER (name or id); needs root"),
     opt("gid", &["group"], "GROUP", Value, "after binding the sockets, run with GROUP (name or id; default: the --uid user's primary group)"),
+    opt("forwarded-allow-ips", &[], "LIST", List, "addresses and CIDR blocks (IPv4, IPv6, or *) of the proxies trusted to set X-Forwarded-For/-Proto/-Host/-Port and Forwarded, comma-separated (default 127.0.0.1,::1, as gunicorn); validated now, takes effect once the connection code is wired to it"),
+    opt("enable-proxy-protocol", &[], "", Flag, "every HTTP listener expects a PROXY protocol header (v1 or v2) first, as uWSGI's; not yet supported: rsgi refuses to start with it until the connection code is wired to it"),
     opt("chown-socket", &[], "USER[:GROUP]", Value, "owner (and group) of Unix sockets, names or numeric ids, e.g. www-data:www-data"),
     opt("pidfile", &["pid"], "FILE", Value, "write the master's pid to FILE"),
     opt("logto", &[], "FILE", Value, "append the log (master, workers and what the app prints) to FILE instead of stderr; a graceful reload opens it again"),
