@@ -309,3 +309,21 @@ fn a_passed_socket_matching_no_option_stops_the_start_naming_it() {
         s.log()
     );
 }
+
+/// Input: `LISTEN_FDS`, `LISTEN_PID` (another process's pid) and `LISTEN_FDNAMES` in rsgi's
+/// environment, as a process started by a socket-activated service would inherit them.
+/// Answer: the sockets are not rsgi's (it binds its own, as always), and the variables
+/// are removed all the same: the app does not see them.
+#[test]
+fn activation_variables_for_another_process_are_ignored_and_removed() {
+    let addr = free_addr();
+    let mut cmd = rsgi_e2e::rsgi_command();
+    cmd.args(rsgi_e2e::http_args(addr, &["--module", "activation_env"]))
+        .env("LISTEN_FDS", "1")
+        .env("LISTEN_PID", "1")
+        .env("LISTEN_FDNAMES", "http");
+    let s = Server::spawn(&mut cmd, addr);
+    s.wait_ready();
+    assert_eq!(get(addr, "/").text(), CLEAN, "{}", s.log());
+    assert!(!s.log().contains("passed by systemd"), "{}", s.log());
+}
