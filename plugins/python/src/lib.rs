@@ -1,11 +1,13 @@
 //! # rsgi python plugin
 //!
-//! An app plugin that embeds CPython and serves WSGI applications (PEP 3333):
+//! An app plugin that embeds CPython and serves WSGI applications (PEP 3333) and ASGI 3
+//! applications (HTTP and lifespan, [`asgi`]):
 //!
 //! ```text
 //! rsgi --plugin python,http --module app              # app:application, then app:app
 //! rsgi --plugin python,http --wsgi-file site.wsgi --pythonpath src --virtualenv .venv
 //! rsgi --plugin python,http --module site --mount /api=api.wsgi:app --manage-script-name
+//! rsgi --plugin python,http --asgi main:app            # an ASGI app (FastAPI, Starlette, ...)
 //! ```
 //!
 //! This file only implements the SDK's `App` trait over [`runtime`] and exports it
@@ -22,13 +24,16 @@
 //!   [`runtime`]: the per-process state;
 //! - [`uwsgi_module`]: `import uwsgi`, the part of uWSGI's Python API rsgi can honour.
 
+use rsgi_plugin_api::exchange::ExchangeV1;
 use rsgi_plugin_api::scoreboard::ScoreboardV1;
+use rsgi_plugin_api::sdk::exchange::Exchange;
 use rsgi_plugin_api::{
-    App, AppContext, BodyReader, ExtensionId, ExtensionNeed, OptionSpec, OptionValue, PluginError,
-    Request, Responder,
+    App, AppContext, BodyReader, CallOutcome, ExtensionId, ExtensionNeed, OptionSpec, OptionValue,
+    PluginError, Request, Responder,
 };
 
 pub mod app_errors;
+pub mod asgi;
 pub mod autoreload;
 pub mod cgi_name;
 pub mod environ;
@@ -72,11 +77,19 @@ impl App for Python {
     }
 
     /// `uwsgi.workers()` reads the host's scoreboard; without it the function is left out.
+    /// ASGI apps are served through the host's exchanges; a host without them serves WSGI
+    /// only (an ASGI app then answers 500, with a line saying why).
     fn needs() -> Vec<ExtensionNeed> {
-        vec![ExtensionNeed {
-            id: ExtensionId::new(ScoreboardV1::NAME, ScoreboardV1::VERSION),
-            optional: true,
-        }]
+        vec![
+            ExtensionNeed {
+                id: ExtensionId::new(ScoreboardV1::NAME, ScoreboardV1::VERSION),
+                optional: true,
+            },
+            ExtensionNeed {
+                id: ExtensionId::new(ExchangeV1::NAME, ExchangeV1::VERSION),
+                optional: true,
+            },
+        ]
     }
 
     fn init(options: &[OptionValue]) -> Result<Python, PluginError> {
@@ -107,6 +120,15 @@ impl App for Python {
         responder: &mut Responder<'_>,
     ) -> Result<(), PluginError> {
         runtime::handle(request, body, responder).map_err(PluginError::from)
+    }
+
+    /// ASGI apps are served through `call`, WSGI apps through `handle`.
+    fn calls(&self) -> bool {
+        runtime::is_asgi()
+    }
+
+    fn call(&self, request: &Request<'_>, exchange: Exchange) -> CallOutcome {
+        asgi::call(request, exchange)
     }
 
     fn shutdown(&self) {

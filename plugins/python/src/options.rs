@@ -170,7 +170,10 @@ pub fn specs() -> RVec<OptionSpec> {
             "leave wsgi.file_wrapper out of the environ (apps then send files as ordinary iterables)",
             OptionKind::Flag,
         ),
-    ])
+    ]
+    .into_iter()
+    .chain(crate::asgi::settings::specs())
+    .collect::<Vec<_>>())
 }
 
 /// Where the WSGI app comes from.
@@ -225,6 +228,9 @@ pub struct Settings {
     pub file_wrapper: bool,
     /// `--catch-exceptions`, `--reload-on-exception`.
     pub app_errors: crate::app_errors::AppErrors,
+    /// How the app is served when it is an ASGI app (`--asgi`, `--asgi-file`); `None` for
+    /// WSGI.
+    pub asgi: Option<crate::asgi::settings::AsgiSettings>,
 }
 
 impl Settings {
@@ -236,10 +242,17 @@ impl Settings {
         if callable.as_deref() == Some("") {
             return Err(Error::Config("--callable needs a name".into()));
         }
+        let asgi = crate::asgi::settings::read(values)?;
         let source = match (module, file) {
             (Some(_), Some(_)) => {
                 return Err(Error::Config(
                     "give either --module or --wsgi-file, not both".into(),
+                ))
+            }
+            (Some(_), _) | (_, Some(_)) if asgi.is_some() => {
+                return Err(Error::Config(
+                    "give either a WSGI app (--module, --wsgi-file) or an ASGI app (--asgi, --asgi-file), not both"
+                        .into(),
                 ))
             }
             (Some(spec), None) => {
@@ -252,6 +265,15 @@ impl Settings {
             (None, Some("")) => return Err(Error::Config("--wsgi-file needs a path".into())),
             (None, Some(path)) => Some(AppSource::File(PathBuf::from(path))),
             (None, None) => None,
+        };
+        let (source, asgi) = match asgi {
+            Some((asgi_source, named, settings)) => {
+                if named.is_some() {
+                    callable = named;
+                }
+                (Some(asgi_source), Some(settings))
+            }
+            None => (source, None),
         };
         let factory = flag(values, "factory");
         if let Some(spec) = &callable {
@@ -293,6 +315,12 @@ impl Settings {
             }
             mounts.push(mount);
         }
+        if asgi.is_some() && !mounts.is_empty() {
+            return Err(Error::Config(
+                "--mount serves WSGI apps; an ASGI app is served at the root (--asgi, --asgi-file)"
+                    .into(),
+            ));
+        }
         if flag(values, "no-uwsgi-module") {
             if let Some(option) = ["cache2", "locks"]
                 .iter()
@@ -328,6 +356,7 @@ impl Settings {
                 raise: !flag(values, "disable-write-exception"),
                 report: !flag(values, "ignore-write-errors"),
             },
+            asgi,
         })
     }
 }
@@ -406,7 +435,10 @@ pub fn parse_mount(spec: &str) -> Result<MountSpec, Error> {
 }
 
 /// Splits `pkg.mod:callable` into the module and the optional callable.
-fn split_module_spec(option: &str, spec: &str) -> Result<(String, Option<String>), Error> {
+pub(crate) fn split_module_spec(
+    option: &str,
+    spec: &str,
+) -> Result<(String, Option<String>), Error> {
     let (module, callable) = match spec.split_once(':') {
         Some((module, callable)) => (module.trim(), Some(callable.trim())),
         None => (spec, None),
@@ -460,6 +492,10 @@ mod tests {
                 ("catch-exceptions", ""),
                 ("reload-on-exception", ""),
                 ("wsgi-disable-file-wrapper", ""),
+                ("asgi", ""),
+                ("asgi-file", ""),
+                ("asgi-loop", ""),
+                ("lifespan", ""),
             ]
         );
         assert_eq!(specs[2].kind, OptionKind::Flag);

@@ -8,6 +8,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
 use rsgi_plugin_api::{AppContext, BodyReader, OptionValue, Request, Responder};
 
+use crate::asgi;
 use crate::environ;
 use crate::error::Error;
 use crate::interp;
@@ -92,7 +93,17 @@ pub fn load_app(ctx: &AppContext) -> Result<String, Error> {
         mounts,
         description: description.clone(),
     });
+    // An ASGI app loaded in a worker (--lazy-apps) starts its event loop and lifespan now,
+    // so that a failed startup is an app that did not load (exit 22 under --need-app).
+    if ctx.worker_id > 0 {
+        start_asgi()?;
+    }
     Ok(description)
+}
+
+/// True when the app is an ASGI app (served through the host's exchanges).
+pub fn is_asgi() -> bool {
+    SETTINGS.get().is_some_and(|s| s.asgi.is_some())
 }
 
 /// Master, right before `fork()`.
@@ -116,6 +127,14 @@ pub fn post_fork_child(ctx: &AppContext) {
         }
     });
     uwsgi_module::timers::start(ctx.worker_id);
+    // A preforked ASGI app starts its event loop and lifespan in each worker.
+    if !ctx.lazy {
+        if let Err(e) = start_asgi() {
+            tracing::error!(
+                "the ASGI app did not start in this worker, every request will get 500: {e}"
+            );
+        }
+    }
     // One watcher is enough: worker 1 (there is always one) asks for the reload.
     if let (Some(period), 1) = (SETTINGS.get().and_then(|s| s.autoreload), ctx.worker_id) {
         crate::autoreload::start(period);
@@ -154,8 +173,27 @@ pub fn handle(
     served
 }
 
+/// Starts this worker's event loop and lifespan for its ASGI app (nothing for a WSGI
+/// app). Without a loop, requests get 500.
+fn start_asgi() -> Result<(), Error> {
+    let Some(asgi) = SETTINGS.get().and_then(|s| s.asgi) else {
+        return Ok(());
+    };
+    let Some(app) = APPS
+        .get()
+        .and_then(|apps| apps.mounts.iter().next().map(|(_, a)| a))
+    else {
+        return Ok(());
+    };
+    let app = thread_state::attach(|py| app.callable.clone_ref(py));
+    asgi::start(app, asgi)
+}
+
 /// The process is exiting cleanly.
 pub fn shutdown() {
+    if is_asgi() {
+        asgi::stop();
+    }
     if interp::is_initialized() {
         thread_state::attach(|py| uwsgi_module::run_hook(py, "atexit"));
     }

@@ -182,7 +182,11 @@ fn plugin_serves_through_the_abi_imports_c_extensions_and_survives_fork() {
             "no-uwsgi-module",
             "catch-exceptions",
             "reload-on-exception",
-            "wsgi-disable-file-wrapper"
+            "wsgi-disable-file-wrapper",
+            "asgi",
+            "asgi-file",
+            "asgi-loop",
+            "lifespan"
         ]
     );
 

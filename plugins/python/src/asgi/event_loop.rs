@@ -1,0 +1,382 @@
+//! A worker's event loop for its ASGI app: a thread of its own (started after fork) running
+//! asyncio's loop (or uvloop's), fed by the [`Bridge`] with the requests the host's thread
+//! accepted, and the lifespan protocol around it.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyModule};
+
+use super::bridge::{Bridge, Event};
+use super::channel::Channel;
+use super::settings::{AsgiSettings, Lifespan};
+use super::{scope, GLUE};
+use crate::error::Error;
+use crate::thread_state;
+use crate::traceback;
+
+/// How long a worker waits for its app's lifespan startup, and its shutdown.
+const LIFESPAN_WAIT: Duration = Duration::from_secs(60);
+
+/// How a lifespan phase ended, as the glue reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// `*.complete` (or the lifespan protocol is off).
+    Complete,
+    /// `*.failed` with the app's message.
+    Failed(String),
+    /// The app raised: the traceback.
+    Raised(String),
+}
+
+/// The running loop of this worker.
+pub struct Runner {
+    /// Where the host's thread hands requests over.
+    pub bridge: Arc<Bridge>,
+    next_id: AtomicU64,
+    /// (startup, shutdown, the thread ended).
+    outcomes: Mutex<(Option<Outcome>, Option<Outcome>, bool)>,
+    changed: Condvar,
+}
+
+impl Runner {
+    /// The next request's id.
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn set(&self, f: impl FnOnce(&mut (Option<Outcome>, Option<Outcome>, bool))) {
+        f(&mut self.outcomes.lock().unwrap_or_else(|e| e.into_inner()));
+        self.changed.notify_all();
+    }
+
+    /// Waits (up to [`LIFESPAN_WAIT`]) until `pick` finds something.
+    fn wait<T>(
+        &self,
+        pick: impl Fn(&(Option<Outcome>, Option<Outcome>, bool)) -> Option<T>,
+    ) -> Option<T> {
+        let deadline = Instant::now() + LIFESPAN_WAIT;
+        let mut guard = self.outcomes.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(found) = pick(&guard) {
+                return Some(found);
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            guard = self
+                .changed
+                .wait_timeout(guard, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+/// The runner, once this worker's loop started and its app's startup succeeded.
+static RUNNER: OnceLock<Arc<Runner>> = OnceLock::new();
+/// The runner while its startup runs.
+static STARTING: Mutex<Option<Arc<Runner>>> = Mutex::new(None);
+
+/// What only the loop's thread touches.
+struct Local {
+    app: Py<PyAny>,
+    event_loop: Py<PyAny>,
+    start: Py<PyAny>,
+    asgi: Py<PyDict>,
+    state: Py<PyDict>,
+    lifespan: Option<Py<PyAny>>,
+    channels: HashMap<u64, Py<Channel>>,
+    runner: Arc<Runner>,
+    events: Vec<Event>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+}
+
+/// The running loop, when this worker has one.
+pub fn runner() -> Option<&'static Arc<Runner>> {
+    RUNNER.get()
+}
+
+/// Starts the loop's thread for `app` and waits for its lifespan startup. An error is an
+/// app that did not start (logged by the caller).
+pub fn start(app: Py<PyAny>, settings: AsgiSettings) -> Result<(), Error> {
+    let bridge = Bridge::new()
+        .map_err(|e| Error::AppLoad(format!("cannot make the ASGI event loop's eventfd: {e}")))?;
+    let runner = Arc::new(Runner {
+        bridge: Arc::new(bridge),
+        next_id: AtomicU64::new(1),
+        outcomes: Mutex::new((None, None, false)),
+        changed: Condvar::new(),
+    });
+    *STARTING.lock().unwrap_or_else(|e| e.into_inner()) = Some(runner.clone());
+    let for_thread = runner.clone();
+    std::thread::Builder::new()
+        .name("rsgi-asgi".into())
+        .spawn(move || {
+            let ended = thread_state::attach(|py| run(py, app, settings, &for_thread));
+            if let Err(message) = ended {
+                for_thread.set(|o| {
+                    o.0.get_or_insert(Outcome::Raised(message));
+                });
+            }
+            for_thread.set(|o| o.2 = true);
+        })
+        .map_err(|e| Error::AppLoad(format!("cannot start the ASGI event loop's thread: {e}")))?;
+    let startup = runner.wait(|o| {
+        o.0.clone()
+            .or_else(|| o.2.then(|| Outcome::Raised("the event loop ended".into())))
+    });
+    *STARTING.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    let failed = |why: String| {
+        // The loop goes on running nothing; requests get 500.
+        runner.bridge.push(Event::Stop);
+        Err(Error::AppLoad(why))
+    };
+    match startup {
+        Some(Outcome::Complete) => {}
+        None => {
+            return failed(format!(
+                "the ASGI app's lifespan startup did not finish within {} s",
+                LIFESPAN_WAIT.as_secs()
+            ))
+        }
+        Some(Outcome::Failed(message)) => {
+            return failed(format!("the ASGI app's lifespan startup failed: {message}"))
+        }
+        Some(Outcome::Raised(tb)) if settings.lifespan == Lifespan::Auto => {
+            let last = tb.trim_end().lines().last().unwrap_or("").to_owned();
+            tracing::info!(
+                "the ASGI app does not seem to support the lifespan protocol (it raised {last}); serving it without (--lifespan on makes this an error)"
+            );
+        }
+        Some(Outcome::Raised(tb)) => {
+            return failed(format!(
+                "the ASGI app raised in its lifespan startup:\n{}",
+                tb.trim_end()
+            ))
+        }
+    }
+    let _ = RUNNER.set(runner);
+    Ok(())
+}
+
+/// Runs the lifespan's shutdown (up to [`LIFESPAN_WAIT`]) and stops the loop.
+pub fn stop() {
+    let Some(runner) = RUNNER.get() else { return };
+    runner.bridge.push(Event::Stop);
+    match runner.wait(|o| o.1.clone()) {
+        Some(Outcome::Complete) => {}
+        Some(Outcome::Failed(message)) => {
+            tracing::error!("the ASGI app's lifespan shutdown failed: {message}")
+        }
+        Some(Outcome::Raised(tb)) => tracing::error!(
+            "the ASGI app raised in its lifespan shutdown:\n{}",
+            tb.trim_end()
+        ),
+        None => tracing::warn!(
+            "the ASGI app's lifespan shutdown did not finish within {} s",
+            LIFESPAN_WAIT.as_secs()
+        ),
+    }
+    runner.wait(|o| o.2.then_some(()));
+}
+
+/// The loop's thread: make the loop, watch the bridge, begin the lifespan, run.
+fn run(
+    py: Python<'_>,
+    app: Py<PyAny>,
+    settings: AsgiSettings,
+    runner: &Arc<Runner>,
+) -> Result<(), String> {
+    let setup = || -> PyResult<Bound<'_, PyAny>> {
+        let glue = PyModule::from_code(py, GLUE, c"rsgi_asgi_glue.py", c"rsgi_asgi_glue")?;
+        let (event_loop, name): (Bound<'_, PyAny>, String) = glue
+            .call_method1(intern!(py, "new_loop"), (settings.loop_kind.name(),))?
+            .extract()?;
+        py.import(intern!(py, "asyncio"))?
+            .call_method1(intern!(py, "set_event_loop"), (&event_loop,))?;
+        tracing::info!("ASGI app served on an {name} event loop");
+        let drain = wrap_pyfunction!(drain, &glue)?;
+        event_loop.call_method1(intern!(py, "add_reader"), (runner.bridge.fd(), drain))?;
+        let state = PyDict::new(py);
+        let lifespan = match settings.lifespan {
+            Lifespan::Off => None,
+            _ => {
+                let report = wrap_pyfunction!(report, &glue)?;
+                let lifespan = glue.getattr(intern!(py, "Lifespan"))?.call1((
+                    &app,
+                    &state,
+                    &event_loop,
+                    report,
+                ))?;
+                Some(lifespan)
+            }
+        };
+        LOCAL.with(|local| {
+            *local.borrow_mut() = Some(Local {
+                app: app.clone_ref(py),
+                event_loop: event_loop.clone().unbind(),
+                start: glue.getattr(intern!(py, "start"))?.unbind(),
+                asgi: scope::asgi_versions(py)?.unbind(),
+                state: state.unbind(),
+                lifespan: lifespan.as_ref().map(|l| l.clone().unbind()),
+                channels: HashMap::new(),
+                runner: runner.clone(),
+                events: Vec::with_capacity(256),
+            });
+            Ok::<_, PyErr>(())
+        })?;
+        match lifespan {
+            Some(lifespan) => {
+                lifespan.call_method0(intern!(py, "begin"))?;
+            }
+            None => runner.set(|o| o.0 = Some(Outcome::Complete)),
+        }
+        Ok(event_loop)
+    };
+    let event_loop = setup().map_err(|err| {
+        let message = format!(
+            "cannot start the ASGI event loop: {}",
+            traceback::summary(py, &err)
+        );
+        traceback::log(py, &err, &message);
+        message
+    })?;
+    if let Err(err) = event_loop.call_method0(intern!(py, "run_forever")) {
+        traceback::log(py, &err, "the ASGI event loop failed");
+    }
+    let _ = event_loop.call_method0(intern!(py, "close"));
+    LOCAL.with(|local| local.borrow_mut().take());
+    Ok(())
+}
+
+/// Forgets request `id` (its app returned or raised).
+pub fn forget(id: u64) {
+    let removed = LOCAL.with(|local| {
+        local
+            .borrow_mut()
+            .as_mut()
+            .and_then(|l| l.channels.remove(&id))
+    });
+    drop(removed);
+}
+
+/// The bridge's fd is readable: take what the host's threads queued.
+#[pyfunction]
+fn drain(py: Python<'_>) -> PyResult<()> {
+    let Some((runner, mut events)) = LOCAL.with(|local| {
+        local
+            .borrow_mut()
+            .as_mut()
+            .map(|l| (l.runner.clone(), std::mem::take(&mut l.events)))
+    }) else {
+        return Ok(());
+    };
+    runner.bridge.take(&mut events);
+    for event in events.drain(..) {
+        match event {
+            Event::Request(id, incoming, exchange) => {
+                let what = format!(
+                    "{} {}",
+                    String::from_utf8_lossy(&incoming.method),
+                    String::from_utf8_lossy(&incoming.raw_path)
+                );
+                let channel = Py::new(py, Channel::new(exchange, id, what))?;
+                let bridge = runner.bridge.clone();
+                channel
+                    .get()
+                    .set_waker(move |events| bridge.push(Event::Wake(id, events)));
+                let parts = LOCAL.with(|local| {
+                    let mut local = local.borrow_mut();
+                    let l = local.as_mut()?;
+                    l.channels.insert(id, channel.clone_ref(py));
+                    Some((
+                        l.app.clone_ref(py),
+                        l.event_loop.clone_ref(py),
+                        l.start.clone_ref(py),
+                        l.asgi.clone_ref(py),
+                        l.state.clone_ref(py),
+                    ))
+                });
+                let Some((app, event_loop, start, asgi, state)) = parts else {
+                    continue;
+                };
+                let scope = scope::http(py, &incoming, asgi.bind(py), state.bind(py))?;
+                start.call1(py, (app, scope, channel, event_loop))?;
+            }
+            Event::Wake(id, readiness) => {
+                let channel = LOCAL.with(|local| {
+                    local
+                        .borrow()
+                        .as_ref()
+                        .and_then(|l| l.channels.get(&id).map(|c| c.clone_ref(py)))
+                });
+                if let Some(channel) = channel {
+                    channel.get().woken(py, readiness);
+                }
+            }
+            Event::Stop => {
+                let (lifespan, event_loop) = LOCAL.with(|local| {
+                    let local = local.borrow();
+                    let l = local.as_ref();
+                    (
+                        l.and_then(|l| l.lifespan.as_ref().map(|x| x.clone_ref(py))),
+                        l.map(|l| l.event_loop.clone_ref(py)),
+                    )
+                });
+                match lifespan {
+                    Some(lifespan) => {
+                        lifespan.call_method0(py, intern!(py, "shutdown"))?;
+                    }
+                    None => {
+                        runner.set(|o| o.1 = Some(Outcome::Complete));
+                        if let Some(event_loop) = event_loop {
+                            event_loop.call_method0(py, intern!(py, "stop"))?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    LOCAL.with(|local| {
+        if let Some(l) = local.borrow_mut().as_mut() {
+            l.events = events;
+        }
+    });
+    Ok(())
+}
+
+/// The glue's lifespan tells how a phase ended; a shutdown's end stops the loop.
+#[pyfunction]
+fn report(py: Python<'_>, phase: &str, outcome: &str, text: String) -> PyResult<()> {
+    let outcome = match outcome {
+        "complete" => Outcome::Complete,
+        "failed" => Outcome::Failed(text),
+        _ => Outcome::Raised(text),
+    };
+    let (runner, event_loop) = LOCAL.with(|local| {
+        let local = local.borrow();
+        let l = local.as_ref();
+        (
+            l.map(|l| l.runner.clone()),
+            l.map(|l| l.event_loop.clone_ref(py)),
+        )
+    });
+    let runner = runner.or_else(|| STARTING.lock().unwrap_or_else(|e| e.into_inner()).clone());
+    let Some(runner) = runner else { return Ok(()) };
+    if phase == "startup" {
+        runner.set(|o| o.0 = Some(outcome));
+    } else {
+        runner.set(|o| o.1 = Some(outcome));
+        if let Some(event_loop) = event_loop {
+            event_loop.call_method0(py, intern!(py, "stop"))?;
+        }
+    }
+    Ok(())
+}

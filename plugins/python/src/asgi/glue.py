@@ -1,0 +1,128 @@
+"""The Python side of rsgi's ASGI server: the loop, the receive/send callables, lifespan.
+
+The Rust side (rsgi_asgi.Channel) holds the host's exchange; these coroutines only wait
+on futures the Rust side resolves when the host wakes the exchange.
+"""
+import asyncio
+
+READABLE = 1
+WRITABLE = 2
+
+
+def new_loop(kind):
+    """An event loop of `kind` (auto, asyncio, uvloop) and the name of what it is."""
+    if kind in ("auto", "uvloop"):
+        try:
+            import uvloop
+        except ImportError:
+            if kind == "uvloop":
+                raise
+        else:
+            return uvloop.new_event_loop(), "uvloop"
+    return asyncio.new_event_loop(), "asyncio"
+
+
+class Channel:
+    """receive and send for one request."""
+
+    __slots__ = ("x", "loop")
+
+    def __init__(self, x, loop):
+        self.x = x
+        self.loop = loop
+
+    async def receive(self):
+        x = self.x
+        while True:
+            message = x.receive()
+            if message is not None:
+                return message
+            waiter = self.loop.create_future()
+            x.wait(waiter, READABLE)
+            await waiter
+
+    async def send(self, message):
+        x = self.x
+        if x.send(message):
+            waiter = self.loop.create_future()
+            x.wait(waiter, WRITABLE)
+            await waiter
+
+
+async def run(app, scope, x, loop):
+    channel = Channel(x, loop)
+    try:
+        await app(scope, channel.receive, channel.send)
+    except BaseException as exc:
+        x.failed(exc)
+    else:
+        x.returned()
+
+
+def start(app, scope, x, loop):
+    loop.create_task(run(app, scope, x, loop))
+
+
+class Lifespan:
+    """The lifespan protocol for one worker: startup at start, shutdown at the end.
+
+    report(phase, outcome, text) tells the Rust side how a phase ended: outcome is
+    "complete", "failed" (the app sent *.failed with text) or "raised" (text is the
+    traceback)."""
+
+    def __init__(self, app, state, loop, report):
+        self.app = app
+        self.state = state
+        self.loop = loop
+        self.report = report
+        self.inbox = asyncio.Queue()
+        self.phase = "startup"
+        self.reported = set()
+
+    def begin(self):
+        self.task = self.loop.create_task(self.main())
+        self.inbox.put_nowait({"type": "lifespan.startup"})
+
+    def shutdown(self):
+        self.phase = "shutdown"
+        if self.task.done():
+            self.tell("shutdown", "complete", "")
+            return
+        self.inbox.put_nowait({"type": "lifespan.shutdown"})
+
+    def tell(self, phase, outcome, text):
+        if phase not in self.reported:
+            self.reported.add(phase)
+            self.report(phase, outcome, text)
+
+    async def main(self):
+        scope = {
+            "type": "lifespan",
+            "asgi": {"version": "3.0", "spec_version": "2.0"},
+            "state": self.state,
+        }
+        try:
+            await self.app(scope, self.receive, self.send)
+        except BaseException:
+            import traceback
+
+            self.tell(self.phase, "raised", traceback.format_exc())
+        else:
+            # An app that returns without answering the phase it was in.
+            self.tell(self.phase, "complete", "")
+
+    async def receive(self):
+        return await self.inbox.get()
+
+    async def send(self, message):
+        kind = message.get("type", "")
+        if kind == "lifespan.startup.complete":
+            self.tell("startup", "complete", "")
+        elif kind == "lifespan.startup.failed":
+            self.tell("startup", "failed", str(message.get("message", "")))
+        elif kind == "lifespan.shutdown.complete":
+            self.tell("shutdown", "complete", "")
+        elif kind == "lifespan.shutdown.failed":
+            self.tell("shutdown", "failed", str(message.get("message", "")))
+        else:
+            raise RuntimeError("unexpected ASGI lifespan message %r" % (kind,))

@@ -1,0 +1,59 @@
+//! ASGI 3 (HTTP and lifespan): an app served on an event loop per worker, through the
+//! host's exchanges (`rsgi.exchange` v1), so one worker holds as many requests as its loop
+//! can while the host's thread goes on reading and writing sockets.
+//!
+//! - [`settings`]: `--asgi`, `--asgi-file`, `--asgi-loop`, `--lifespan`;
+//! - [`incoming`]: a request copied on the host's thread (which never takes the GIL);
+//! - [`bridge`]: from the host's threads to the loop's (a queue and an eventfd);
+//! - [`event_loop`]: the loop's thread, the requests' dispatch, the lifespan;
+//! - [`scope`]: the `http` scope; [`channel`]: `receive` and `send` over the exchange;
+//! - `glue.py`: the coroutines that wait on the loop.
+//!
+//! Entry points for the runtime: [`start`] in a worker, [`call`] per request, [`stop`] at
+//! a clean exit.
+
+pub mod bridge;
+pub mod channel;
+pub mod event_loop;
+pub mod incoming;
+pub mod scope;
+pub mod settings;
+
+use std::ffi::CStr;
+
+use pyo3::prelude::*;
+use rsgi_plugin_api::sdk::exchange::Exchange;
+use rsgi_plugin_api::{CallOutcome, Request};
+
+use crate::error::Error;
+use bridge::Event;
+use incoming::Incoming;
+
+/// The Python half (`glue.py`), compiled into the plugin.
+const GLUE: &CStr =
+    match CStr::from_bytes_with_nul(concat!(include_str!("glue.py"), "\0").as_bytes()) {
+        Ok(code) => code,
+        Err(_) => panic!("glue.py holds a NUL byte"),
+    };
+
+/// Starts this worker's event loop for `app` and runs its lifespan startup.
+pub fn start(app: Py<PyAny>, settings: settings::AsgiSettings) -> Result<(), Error> {
+    event_loop::start(app, settings)
+}
+
+/// Hands a request to the loop: copied, queued, answered later.
+pub fn call(request: &Request<'_>, exchange: Exchange) -> CallOutcome {
+    let Some(runner) = event_loop::runner() else {
+        exchange.abort("no ASGI app runs in this worker (it did not load or start)");
+        return CallOutcome::Failed;
+    };
+    let id = runner.next_id();
+    let incoming = Box::new(Incoming::from_request(request));
+    runner.bridge.push(Event::Request(id, incoming, exchange));
+    CallOutcome::Pending
+}
+
+/// Runs the lifespan's shutdown and stops the loop (a clean exit of the worker).
+pub fn stop() {
+    event_loop::stop()
+}
