@@ -32,6 +32,10 @@ django
 uwsgitop
 prometheus_client
 requests
+fastapi
+starlette
+uvloop
+python-multipart
 "
 # uWSGI's pure-Python decorators (uwsgidecorators.py), which apps written for uWSGI
 # import; they ship in the uwsgi sdist (installing that package would compile uWSGI), so
@@ -226,7 +230,7 @@ setup_venv() {
         || die "pip could not install: $(echo $PY_REQUIREMENTS)"
     install_fixture_package
     install_uwsgi_decorators
-    "$VENV/bin/python" -c 'import flask, flask_caching, django, prometheus_client, requests, rsgi_venv_probe' \
+    "$VENV/bin/python" -c 'import flask, flask_caching, django, prometheus_client, requests, fastapi, starlette, uvloop, python_multipart, rsgi_venv_probe' \
         || die "the venv does not import what was installed"
     echo "$key" > "$STAMP"
     SUMMARY_VENV="installed"

@@ -69,3 +69,6 @@ mod sdk_package;
 mod exchange;
 // Coming from gunicorn: its command line and names (-w, -b, --timeout, --access-logfile...), app factories.
 mod gunicorn;
+// ASGI apps in the python plugin: scope, streaming, 1,000 held requests, disconnects, bad apps,
+// lifespan, FastAPI, Starlette, Django.
+mod asgi;

@@ -61,6 +61,9 @@ pub fn load_app(ctx: &AppContext) -> Result<String, Error> {
         .ok_or_else(|| Error::Init("load_app called before init".into()))?;
     let loaded = thread_state::attach(|py| {
         let loaded = loader::load_all(py, settings)?;
+        if let Some(asgi) = settings.asgi {
+            asgi::preload(py, asgi)?;
+        }
         // With --lazy-apps the app was imported in this worker, after the fork: its
         // post-fork hook runs now.
         if ctx.lazy && ctx.worker_id > 0 {

@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use pyo3::types::{PyDict, PyModule};
 
 use super::bridge::{Bridge, Event};
 use super::channel::Channel;
-use super::settings::{AsgiSettings, Lifespan};
+use super::settings::{AsgiSettings, Lifespan, LoopKind};
 use super::{scope, GLUE};
 use crate::error::Error;
 use crate::thread_state;
@@ -32,12 +32,16 @@ pub enum Outcome {
     Failed(String),
     /// The app raised: the traceback.
     Raised(String),
+    /// The event loop could not start, or ended: why.
+    LoopFailed(String),
 }
 
 /// The running loop of this worker.
 pub struct Runner {
     /// Where the host's thread hands requests over.
     pub bridge: Arc<Bridge>,
+    /// False once the loop's thread ended: requests are refused (500) instead of queued.
+    alive: AtomicBool,
     next_id: AtomicU64,
     /// (startup, shutdown, the thread ended).
     outcomes: Mutex<(Option<Outcome>, Option<Outcome>, bool)>,
@@ -45,6 +49,19 @@ pub struct Runner {
 }
 
 impl Runner {
+    /// True while the loop's thread runs.
+    pub fn alive(&self) -> bool {
+        self.alive.load(Ordering::Acquire)
+    }
+
+    /// Drops what waits in the bridge (its exchanges are aborted: 500s), once the loop is
+    /// gone.
+    pub fn discard_queued(&self) {
+        let mut events = Vec::new();
+        self.bridge.take(&mut events);
+        drop(events);
+    }
+
     /// The next request's id.
     pub fn next_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
@@ -106,10 +123,15 @@ pub fn runner() -> Option<&'static Arc<Runner>> {
 /// Starts the loop's thread for `app` and waits for its lifespan startup. An error is an
 /// app that did not start (logged by the caller).
 pub fn start(app: Py<PyAny>, settings: AsgiSettings) -> Result<(), Error> {
+    // `threading` takes the thread that first imports it for the main thread; uvloop and
+    // asyncio ask it whether they run there (and then set signal handlers, which only the
+    // main thread may). So they are imported here, on the worker's main thread, first.
+    thread_state::attach(|py| preload(py, settings))?;
     let bridge = Bridge::new()
         .map_err(|e| Error::AppLoad(format!("cannot make the ASGI event loop's eventfd: {e}")))?;
     let runner = Arc::new(Runner {
         bridge: Arc::new(bridge),
+        alive: AtomicBool::new(true),
         next_id: AtomicU64::new(1),
         outcomes: Mutex::new((None, None, false)),
         changed: Condvar::new(),
@@ -120,12 +142,13 @@ pub fn start(app: Py<PyAny>, settings: AsgiSettings) -> Result<(), Error> {
         .name("rsgi-asgi".into())
         .spawn(move || {
             let ended = thread_state::attach(|py| run(py, app, settings, &for_thread));
-            if let Err(message) = ended {
-                for_thread.set(|o| {
-                    o.0.get_or_insert(Outcome::Raised(message));
-                });
-            }
-            for_thread.set(|o| o.2 = true);
+            let why = ended.err().unwrap_or_else(|| "the event loop ended".into());
+            for_thread.alive.store(false, Ordering::Release);
+            for_thread.set(|o| {
+                o.0.get_or_insert(Outcome::LoopFailed(why));
+                o.2 = true;
+            });
+            for_thread.discard_queued();
         })
         .map_err(|e| Error::AppLoad(format!("cannot start the ASGI event loop's thread: {e}")))?;
     let startup = runner.wait(|o| {
@@ -149,6 +172,7 @@ pub fn start(app: Py<PyAny>, settings: AsgiSettings) -> Result<(), Error> {
         Some(Outcome::Failed(message)) => {
             return failed(format!("the ASGI app's lifespan startup failed: {message}"))
         }
+        Some(Outcome::LoopFailed(why)) => return failed(why),
         Some(Outcome::Raised(tb)) if settings.lifespan == Lifespan::Auto => {
             let last = tb.trim_end().lines().last().unwrap_or("").to_owned();
             tracing::info!(
@@ -166,6 +190,25 @@ pub fn start(app: Py<PyAny>, settings: AsgiSettings) -> Result<(), Error> {
     Ok(())
 }
 
+/// Imports `asyncio` and, when it may serve, `uvloop` on the calling thread (the worker's,
+/// or the master's to share them across fork): see [`start`].
+pub fn preload(py: Python<'_>, settings: AsgiSettings) -> Result<(), Error> {
+    py.import(intern!(py, "asyncio"))
+        .map_err(|e| Error::AppLoad(format!("cannot import asyncio: {e}")))?;
+    match settings.loop_kind {
+        LoopKind::Asyncio => {}
+        LoopKind::Auto => {
+            let _ = py.import(intern!(py, "uvloop"));
+        }
+        LoopKind::Uvloop => {
+            py.import(intern!(py, "uvloop")).map_err(|e| {
+                Error::AppLoad(format!("--asgi-loop uvloop: cannot import uvloop: {e}"))
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs the lifespan's shutdown (up to [`LIFESPAN_WAIT`]) and stops the loop.
 pub fn stop() {
     let Some(runner) = RUNNER.get() else { return };
@@ -179,6 +222,7 @@ pub fn stop() {
             "the ASGI app raised in its lifespan shutdown:\n{}",
             tb.trim_end()
         ),
+        Some(Outcome::LoopFailed(why)) => tracing::error!("the ASGI event loop: {why}"),
         None => tracing::warn!(
             "the ASGI app's lifespan shutdown did not finish within {} s",
             LIFESPAN_WAIT.as_secs()

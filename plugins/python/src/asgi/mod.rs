@@ -41,15 +41,27 @@ pub fn start(app: Py<PyAny>, settings: settings::AsgiSettings) -> Result<(), Err
     event_loop::start(app, settings)
 }
 
+/// Imports what the event loop needs on the calling thread (the master's, for an app
+/// loaded before fork).
+pub fn preload(py: Python<'_>, settings: settings::AsgiSettings) -> Result<(), Error> {
+    event_loop::preload(py, settings)
+}
+
 /// Hands a request to the loop: copied, queued, answered later.
 pub fn call(request: &Request<'_>, exchange: Exchange) -> CallOutcome {
-    let Some(runner) = event_loop::runner() else {
-        exchange.abort("no ASGI app runs in this worker (it did not load or start)");
+    let Some(runner) = event_loop::runner().filter(|r| r.alive()) else {
+        exchange.abort(
+            "no ASGI app runs in this worker (it did not load or start, or its event loop ended)",
+        );
         return CallOutcome::Failed;
     };
     let id = runner.next_id();
     let incoming = Box::new(Incoming::from_request(request));
     runner.bridge.push(Event::Request(id, incoming, exchange));
+    if !runner.alive() {
+        // The loop ended meanwhile: nothing will take the request.
+        runner.discard_queued();
+    }
     CallOutcome::Pending
 }
 
