@@ -439,3 +439,71 @@ fn django_serves_through_its_asgi_handler() {
     assert_eq!(r.status, 200, "{}", s.log());
     assert!(!r.body.is_empty());
 }
+
+/// Input: 5 requests kept waiting by the app, with `--stats ... --stats-http`. Answer: the
+/// worker's `in_flight` is 5 while they wait (the loop's sweep records them), 0 after.
+#[test]
+fn requests_kept_by_the_app_show_as_in_flight_in_the_stats() {
+    let stats = free_addr();
+    let s = start(
+        "asgi_app:app",
+        &["--stats", &stats.to_string(), "--stats-http"],
+    );
+    let held: Vec<_> = (0..5).map(|_| send_get(s.addr, "/wait/stats")).collect();
+    wait_answer(&s, "/waiting", "5");
+    let in_flight = || {
+        let doc = json(
+            &rsgi_e2e::try_request(stats, "GET", "/", &[], b"")
+                .unwrap()
+                .text(),
+        );
+        doc["workers"][0]["in_flight"].as_u64().unwrap()
+    };
+    let deadline = Instant::now() + T;
+    while in_flight() != 5 {
+        assert!(
+            Instant::now() < deadline,
+            "in_flight never 5: {}",
+            in_flight()
+        );
+        std::thread::yield_now();
+    }
+    get(s.addr, "/release/stats");
+    for mut conn in held {
+        assert_eq!(read_response(&mut conn, false).unwrap().status, 200);
+    }
+    while in_flight() != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "in_flight never back to 0: {}",
+            in_flight()
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// Input: `--harakiri 1` and a request the app never answers (its loop idle), then one
+/// that blocks the event loop (`time.sleep` in a coroutine). Answer: each time the harakiri
+/// line names the request and a new worker answers; for the blocked loop the stack dump
+/// shows the app's frame on the loop's thread.
+#[test]
+fn harakiri_catches_a_request_never_answered_and_a_blocked_event_loop() {
+    let s = start("asgi_app:app", &["--harakiri", "1"]);
+    for (round, path) in [(1, "/wait/forever"), (2, "/block")] {
+        let stuck = send_get(s.addr, path);
+        s.wait_log_count("harakiri: worker 1", round, T);
+        s.wait_log(&format!("\"GET {path}\""), T);
+        drop(stuck);
+        s.wait_log_count("spawned worker 1", round + 1, T);
+        let deadline = Instant::now() + T;
+        loop {
+            if let Ok(r) = rsgi_e2e::try_request(s.addr, "GET", "/", &[], b"") {
+                assert_eq!(r.text(), "hello");
+                break;
+            }
+            assert!(Instant::now() < deadline, "{}", s.log());
+            std::thread::yield_now();
+        }
+    }
+    s.wait_log("asgi_app.py\", line", T);
+}

@@ -101,11 +101,38 @@ pub struct Cell {
     /// How many threads of the worker took a core so far.
     cores_taken: AtomicU32,
     cores: [Core; MAX_CORES],
+    /// Requests an app plugin keeps to answer later (exchanges in progress), and when
+    /// the oldest of them started (µs since the epoch, 0 when none) with its
+    /// `METHOD URI`: written by the worker's loop thread at each sweep.
+    pending: AtomicU32,
+    pending_since_us: AtomicU64,
+    pending_len: AtomicU16,
+    pending_current: UnsafeCell<[u8; CURRENT_LEN]>,
 }
+
+// SAFETY: every field but the text buffers is atomic; `pending_current`, like a core's
+// `current`, is written by one thread (the worker's loop) and read, possibly torn, only
+// for log lines.
+unsafe impl Sync for Cell {}
 
 // SAFETY: every field but `current` is atomic; `current` is only written by the thread
 // that owns the core and read (possibly torn, only for log lines) by the master.
 unsafe impl Sync for Core {}
+
+/// Writes `method uri` into `buf` (cut at its size); returns the length.
+fn write_current(buf: &mut [u8; CURRENT_LEN], method: &[u8], uri: &[u8]) -> usize {
+    let m = method.len().min(CURRENT_LEN);
+    buf[..m].copy_from_slice(&method[..m]);
+    let mut len = m;
+    if len < CURRENT_LEN {
+        buf[len] = b' ';
+        len += 1;
+        let u = uri.len().min(CURRENT_LEN - len);
+        buf[len..len + u].copy_from_slice(&uri[..u]);
+        len += u;
+    }
+    len
+}
 
 /// Microseconds since the Unix epoch.
 pub fn now_us() -> u64 {
@@ -133,9 +160,35 @@ impl Cell {
             core.start_us.store(0, Relaxed);
             core.current_len.store(0, Relaxed);
         }
+        self.pending.store(0, Relaxed);
+        self.pending_since_us.store(0, Relaxed);
+        self.pending_len.store(0, Relaxed);
         self.worker_id.store(worker_id, Relaxed);
         self.status.store(Status::Starting as u8, Relaxed);
         self.pid.store(pid, Relaxed);
+    }
+
+    /// Records the exchanges in progress (worker's loop thread, at each sweep): how many,
+    /// and the oldest's start and `method uri` (harakiri watches it as a request in
+    /// progress).
+    pub fn set_pending(&self, count: u32, oldest: Option<(u64, &[u8], &[u8])>) {
+        self.pending.store(count, Relaxed);
+        match oldest {
+            Some((since, method, uri)) => {
+                // SAFETY: only the worker's loop thread writes this buffer; readers
+                // tolerate torn text.
+                let buf = unsafe { &mut *self.pending_current.get() };
+                let len = write_current(buf, method, uri);
+                self.pending_len.store(len as u16, Relaxed);
+                self.pending_since_us.store(since, Relaxed);
+            }
+            None => self.pending_since_us.store(0, Relaxed),
+        }
+    }
+
+    /// Exchanges in progress (requests an app plugin answers later), as last recorded.
+    pub fn pending(&self) -> u32 {
+        self.pending.load(Relaxed)
     }
 
     /// Records the pid of the process that owns a claimed cell (master, after fork).
@@ -176,16 +229,7 @@ impl Cell {
         // SAFETY: only the thread that owns the core writes its `current`; readers
         // tolerate torn text.
         let buf = unsafe { &mut *core.current.get() };
-        let m = method.len().min(CURRENT_LEN);
-        buf[..m].copy_from_slice(&method[..m]);
-        let mut len = m;
-        if len < CURRENT_LEN {
-            buf[len] = b' ';
-            len += 1;
-            let u = uri.len().min(CURRENT_LEN - len);
-            buf[len..len + u].copy_from_slice(&uri[..u]);
-            len += u;
-        }
+        let len = write_current(buf, method, uri);
         core.current_len.store(len as u16, Relaxed);
         let now = now_us();
         core.start_us.store(now, Relaxed);
@@ -237,7 +281,12 @@ impl Cell {
     /// `--threads` each thread's request has its own start, and harakiri goes by the
     /// oldest.
     pub fn request_start_us(&self) -> Option<u64> {
-        self.running_starts().min()
+        self.running_starts().chain(self.pending_start()).min()
+    }
+
+    /// When the oldest exchange in progress started, if one is.
+    fn pending_start(&self) -> Option<u64> {
+        Some(self.pending_since_us.load(Relaxed)).filter(|&t| t > 0)
     }
 
     /// Time spent in requests so far (µs), the requests in progress included (as of
@@ -264,6 +313,15 @@ impl Cell {
     /// one thread, the request in progress), or of the last one started when none runs.
     /// May be torn if read mid-write.
     pub fn current(&self) -> String {
+        let oldest_core = self.running_starts().min();
+        if let Some(pending) = self.pending_start() {
+            if oldest_core.is_none_or(|core| pending < core) {
+                let len = (self.pending_len.load(Relaxed) as usize).min(CURRENT_LEN);
+                // SAFETY: a racy read of plain bytes, used only for a log line.
+                let buf = unsafe { &*self.pending_current.get() };
+                return String::from_utf8_lossy(&buf[..len]).into_owned();
+            }
+        }
         let cores = self.used_cores();
         let core = cores
             .iter()
@@ -477,5 +535,26 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn an_exchange_in_progress_counts_as_the_oldest_request_when_it_is() {
+        let board = Scoreboard::new(1).unwrap();
+        let cell = &board.cells()[0];
+        cell.claim(1, 1);
+        assert_eq!(cell.request_start_us(), None);
+        cell.set_pending(3, Some((1_000, b"GET", b"/slow")));
+        assert_eq!(cell.pending(), 3);
+        assert_eq!(cell.request_start_us(), Some(1_000));
+        assert_eq!(cell.current(), "GET /slow");
+        cell.request_started(b"POST", b"/now");
+        assert_eq!(
+            cell.request_start_us(),
+            Some(1_000),
+            "the exchange is older"
+        );
+        assert_eq!(cell.current(), "GET /slow");
+        cell.set_pending(0, None);
+        assert_eq!(cell.current(), "POST /now");
     }
 }

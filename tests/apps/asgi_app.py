@@ -116,6 +116,12 @@ async def app(scope, receive, send):
         return await answer(send, 200, str(DISCONNECTS["holding"]))
     if path == "/disconnects":
         return await answer(send, 200, "%(n)d %(send_raised)d" % DISCONNECTS)
+    if path == "/block":
+        # Blocks the event loop itself (what harakiri must catch as well).
+        import time
+
+        time.sleep(60)
+        return await answer(send, 200, "unblocked")
     if path == "/body-first":
         return await send({"type": "http.response.body", "body": b"no head"})
     if path == "/no-response":

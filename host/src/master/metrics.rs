@@ -117,6 +117,14 @@ pub fn render(s: &Snapshot) -> String {
     );
     family(
         &mut out,
+        "rsgi_worker_in_flight",
+        "gauge",
+        "Requests in progress: on the worker's threads, and kept by its app to answer later (ASGI).",
+        w,
+        one(|w| f64::from(w.in_flight)),
+    );
+    family(
+        &mut out,
         "rsgi_worker_status",
         "gauge",
         "1 for the state the worker is in, 0 for the others.",
@@ -197,6 +205,7 @@ mod tests {
                 last_spawn: 0,
                 avg_rt_us: 1500,
                 cores: Vec::new(),
+                in_flight: 2,
             }],
             retiring: 0,
         };
@@ -208,6 +217,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("rsgi_worker_status{worker=\"3\",state=\"busy\"} 1\n"));
+        assert!(text.contains("rsgi_worker_in_flight{worker=\"3\"} 2\n"));
         assert!(text.contains("rsgi_worker_status{worker=\"3\",state=\"idle\"} 0\n"));
         assert!(text.contains("rsgi_worker_avg_response_time_seconds{worker=\"3\"} 0.0015\n"));
         assert!(text.contains("rsgi_listen_queue_full_total 2\n"));

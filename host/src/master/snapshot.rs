@@ -58,6 +58,9 @@ pub struct WorkerView {
     pub avg_rt_us: u64,
     /// One entry per app thread.
     pub cores: Vec<CoreView>,
+    /// Requests in progress now: on its threads, and kept by its app plugin to answer
+    /// later (ASGI).
+    pub in_flight: u32,
 }
 
 /// The master and its workers at one moment.
@@ -156,6 +159,7 @@ impl Snapshot {
                         last_spawn: 0,
                         avg_rt_us: 0,
                         cores: Vec::new(),
+                        in_flight: 0,
                     };
                 };
                 let cell = &board.cells()[cell_index];
@@ -165,6 +169,15 @@ impl Snapshot {
                     s => s,
                 };
                 let (rss, vsz) = memory(pid.as_raw());
+                let cores: Vec<CoreView> = cell
+                    .cores(threads as usize)
+                    .iter()
+                    .map(|c| CoreView {
+                        requests: c.requests(),
+                        in_request: c.in_request(),
+                    })
+                    .collect();
+                let on_threads = cores.iter().filter(|c| c.in_request).count() as u32;
                 WorkerView {
                     id: slot.id,
                     pid: pid.as_raw(),
@@ -178,14 +191,8 @@ impl Snapshot {
                     vsz,
                     last_spawn: cell.spawned_at_us() / 1_000_000,
                     avg_rt_us: cell.avg_rt_us(),
-                    cores: cell
-                        .cores(threads as usize)
-                        .iter()
-                        .map(|c| CoreView {
-                            requests: c.requests(),
-                            in_request: c.in_request(),
-                        })
-                        .collect(),
+                    cores,
+                    in_flight: on_threads + cell.pending(),
                 }
             })
             .collect();

@@ -65,6 +65,7 @@ fn worker(w: &WorkerView) -> Value {
         "respawn_count": w.spawns,
         "tx": w.served.tx,
         "avg_rt": w.avg_rt_us,
+        "in_flight": w.in_flight,
         "apps": [{
             "id": 0,
             "modifier1": 0,
@@ -151,6 +152,7 @@ mod tests {
                     requests: 4,
                     in_request: false,
                 }],
+                in_flight: 0,
             }],
             retiring: 0,
         }

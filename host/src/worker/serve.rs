@@ -384,9 +384,30 @@ impl EventLoop<'_> {
         }
     }
 
+    /// Records the exchanges in progress in the scoreboard: how many, and the oldest
+    /// (harakiri and the stats see them as requests in progress).
+    fn record_pending(&self) {
+        let mut count = 0;
+        let mut oldest: Option<(u64, &[u8], &[u8])> = None;
+        for (_, entry) in &self.conns {
+            if let Entry::Here(conn) = entry {
+                if let Some(pending) = conn.exchange_in_progress() {
+                    count += 1;
+                    if oldest.is_none_or(|o| pending.0 < o.0) {
+                        oldest = Some(pending);
+                    }
+                }
+            }
+        }
+        self.state.cell.set_pending(count, oldest);
+    }
+
     /// Closes connections idle past the keep-alive timeout (or the stop grace) and heads
     /// slower than the header timeout (slowloris).
     fn sweep(&mut self) {
+        if self.state.call.is_some() {
+            self.record_pending();
+        }
         let now = Instant::now();
         let limits = self.state.limits;
         let idle_limit = if self.state.stopping() {

@@ -202,6 +202,14 @@ pub(super) struct Start<'a> {
 }
 
 impl Conn {
+    /// The exchange in progress on this connection: when it started (µs since the epoch),
+    /// its method and URI.
+    pub fn exchange_in_progress(&self) -> Option<(u64, &[u8], &[u8])> {
+        self.exchange
+            .as_ref()
+            .map(|p| (p.started_us, &p.method[..], &p.uri[..]))
+    }
+
     /// Moves bytes between the socket and the exchange in progress, as far as possible
     /// without blocking.
     pub(super) fn pump(&mut self, w: &mut WorkerState) -> Pumped {

@@ -240,12 +240,13 @@ fn run(
 ) -> Result<(), String> {
     let setup = || -> PyResult<Bound<'_, PyAny>> {
         let glue = PyModule::from_code(py, GLUE, c"rsgi_asgi_glue.py", c"rsgi_asgi_glue")?;
-        let (event_loop, name): (Bound<'_, PyAny>, String) = glue
+        let (event_loop, name, eager): (Bound<'_, PyAny>, String, bool) = glue
             .call_method1(intern!(py, "new_loop"), (settings.loop_kind.name(),))?
             .extract()?;
         py.import(intern!(py, "asyncio"))?
             .call_method1(intern!(py, "set_event_loop"), (&event_loop,))?;
-        tracing::info!("ASGI app served on an {name} event loop");
+        let tasks = if eager { ", tasks started eagerly" } else { "" };
+        tracing::info!("ASGI app served on an {name} event loop{tasks}");
         let drain = wrap_pyfunction!(drain, &glue)?;
         event_loop.call_method1(intern!(py, "add_reader"), (runner.bridge.fd(), drain))?;
         let state = PyDict::new(py);

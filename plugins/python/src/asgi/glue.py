@@ -10,7 +10,13 @@ WRITABLE = 2
 
 
 def new_loop(kind):
-    """An event loop of `kind` (auto, asyncio, uvloop) and the name of what it is."""
+    """An event loop of `kind` (auto, asyncio, uvloop), the name of what it is, and
+    whether its tasks start eagerly.
+
+    Where Python has them (3.12+), tasks start eagerly: a request whose app never
+    suspends (most answers from memory) runs to its end inside create_task, without a
+    trip through the loop's ready queue."""
+    loop, name = None, "asyncio"
     if kind in ("auto", "uvloop"):
         try:
             import uvloop
@@ -18,8 +24,13 @@ def new_loop(kind):
             if kind == "uvloop":
                 raise
         else:
-            return uvloop.new_event_loop(), "uvloop"
-    return asyncio.new_event_loop(), "asyncio"
+            loop, name = uvloop.new_event_loop(), "uvloop"
+    if loop is None:
+        loop = asyncio.new_event_loop()
+    eager = getattr(asyncio, "eager_task_factory", None)
+    if eager is not None:
+        loop.set_task_factory(eager)
+    return loop, name, eager is not None
 
 
 class Channel:
