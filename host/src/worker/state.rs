@@ -55,7 +55,7 @@ pub struct Shared {
     pub app: AppModRef,
     /// The app's `call` (ABI 0.2.2), when its `calls` said it is served through exchanges
     /// (asked here, in the worker, once the app is loaded).
-    pub call: Option<super::conn::CallFn>,
+    pub call: Option<super::exchange::CallFn>,
     /// One entry per listening socket, same order.
     pub listeners: Vec<ListenerInfo>,
     /// Configured limits.

@@ -11,18 +11,21 @@
 //! ```
 //!
 //! This file only implements the SDK's `App` trait over [`runtime`] and exports it
-//! (`export_app!`: the root module, a panic guard around every hook). The work is in:
+//! (`export_app!`: the root module, a panic guard around every hook). One folder per
+//! interface, with the same file names where they do the same thing (as granian has):
 //!
-//! - [`interp`], [`libpython`], [`thread_state`]: starting Python in the master, the fork
-//!   protocol, one thread state per OS thread;
-//! - [`options`], [`loader`], [`mount`]: settings, finding the WSGI callables, and which
-//!   one serves a request (`--mount`, `--manage-script-name`);
-//! - [`serve`], [`environ`], [`cgi_name`], [`path_info`], [`latin1`]: one request in;
-//! - [`input`]: `wsgi.input`; [`start_response`], [`response_head`]: the head;
-//! - [`iterate`], [`file_wrapper`]: the body out, `close()` always;
-//! - [`traceback`]: exceptions in the log; [`stack_dump`]: where a stuck worker is stuck;
-//!   [`runtime`]: the per-process state;
-//! - [`uwsgi_module`]: `import uwsgi`, the part of uWSGI's Python API rsgi can honour.
+//! - [`wsgi`]: PEP 3333 on the host's thread (`serve`, `scope` = the environ, `input`,
+//!   `start_response`, `iterate`, ...), served through the SDK's `handle`;
+//! - [`asgi`]: ASGI 3 on an event loop per worker (`serve`, `scope`, `channel` = receive
+//!   and send, the loop, lifespan), served through `call` and the host's exchanges;
+//! - [`interp`]: starting Python in the master, the fork protocol, one thread state per OS
+//!   thread, the stack dump on harakiri, `--py-autoreload`;
+//! - [`load`]: finding the app (`--module`, `--wsgi-file`, `--asgi`, factories) and which
+//!   one serves a request (`--mount`);
+//! - [`uwsgi_module`]: `import uwsgi`, the part of uWSGI's Python API rsgi can honour,
+//!   reached from [`runtime`] at its lifecycle steps only;
+//! - [`options`], [`runtime`] (the per-process state), [`error`], [`traceback`],
+//!   [`latin1`], [`path_info`]: what the interfaces share.
 
 use rsgi_plugin_api::exchange::ExchangeV1;
 use rsgi_plugin_api::scoreboard::ScoreboardV1;
@@ -32,33 +35,17 @@ use rsgi_plugin_api::{
     PluginError, Request, Responder,
 };
 
-pub mod app_errors;
 pub mod asgi;
-pub mod autoreload;
-pub mod cgi_name;
-pub mod environ;
 pub mod error;
-pub mod factory;
-pub mod file_wrapper;
-pub mod input;
 pub mod interp;
-pub mod iterate;
 pub mod latin1;
-pub mod libpython;
-pub mod loader;
-pub mod mount;
+pub mod load;
 pub mod options;
 pub mod path_info;
-pub mod request_number;
-pub mod response_head;
 pub mod runtime;
-pub mod serve;
-pub mod stack_dump;
-pub mod start_response;
-pub mod thread_state;
 pub mod traceback;
 pub mod uwsgi_module;
-pub mod write_errors;
+pub mod wsgi;
 
 #[cfg(test)]
 mod testing;

@@ -8,7 +8,8 @@ use rsgi_plugin_api::options::{find, find_all, flag};
 use rsgi_plugin_api::{OptionKind, OptionSpec, OptionValue};
 
 use crate::error::Error;
-use crate::write_errors::WriteErrors;
+use crate::load::source::{split_module_spec, AppSource};
+use crate::wsgi::write_errors::WriteErrors;
 
 /// The callables tried, in order, when none is named (like uWSGI, then gunicorn/Flask).
 pub const DEFAULT_CALLABLES: [&str; 2] = ["application", "app"];
@@ -176,15 +177,6 @@ pub fn specs() -> RVec<OptionSpec> {
     .collect::<Vec<_>>())
 }
 
-/// Where the WSGI app comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AppSource {
-    /// `--module pkg.mod[:callable]`: an importable module.
-    Module(String),
-    /// `--wsgi-file path/app.py`: a file executed as a module.
-    File(PathBuf),
-}
-
 /// One `--mount PREFIX=APP`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountSpec {
@@ -227,7 +219,7 @@ pub struct Settings {
     /// Offer `wsgi.file_wrapper` (off with `--wsgi-disable-file-wrapper`).
     pub file_wrapper: bool,
     /// `--catch-exceptions`, `--reload-on-exception`.
-    pub app_errors: crate::app_errors::AppErrors,
+    pub app_errors: crate::wsgi::app_errors::AppErrors,
     /// How the app is served when it is an ASGI app (`--asgi`, `--asgi-file`); `None` for
     /// WSGI.
     pub asgi: Option<crate::asgi::settings::AsgiSettings>,
@@ -277,7 +269,7 @@ impl Settings {
         };
         let factory = flag(values, "factory");
         if let Some(spec) = &callable {
-            let (_, call) = crate::factory::split(spec).map_err(Error::Config)?;
+            let (_, call) = crate::load::factory::split(spec).map_err(Error::Config)?;
             if call.is_some() && factory {
                 return Err(Error::Config(format!(
                     "'{spec}' calls the factory already: drop --factory (it calls the callable with no arguments)"
@@ -342,7 +334,7 @@ impl Settings {
             autoreload: autoreload(values)?,
             uwsgi_module: !flag(values, "no-uwsgi-module"),
             file_wrapper: !flag(values, "wsgi-disable-file-wrapper"),
-            app_errors: crate::app_errors::AppErrors {
+            app_errors: crate::wsgi::app_errors::AppErrors {
                 catch: flag(values, "catch-exceptions"),
                 reload: flag(values, "reload-on-exception"),
             },
@@ -432,28 +424,6 @@ pub fn parse_mount(spec: &str) -> Result<MountSpec, Error> {
         source,
         callable,
     })
-}
-
-/// Splits `pkg.mod:callable` into the module and the optional callable.
-pub(crate) fn split_module_spec(
-    option: &str,
-    spec: &str,
-) -> Result<(String, Option<String>), Error> {
-    let (module, callable) = match spec.split_once(':') {
-        Some((module, callable)) => (module.trim(), Some(callable.trim())),
-        None => (spec, None),
-    };
-    if module.is_empty() {
-        return Err(Error::Config(format!(
-            "--{option} '{spec}' names no module"
-        )));
-    }
-    if callable == Some("") {
-        return Err(Error::Config(format!(
-            "--{option} '{spec}' names no callable after ':'"
-        )));
-    }
-    Ok((module.to_owned(), callable.map(str::to_owned)))
 }
 
 #[cfg(test)]

@@ -9,15 +9,15 @@ use pyo3::types::PyDict;
 use rsgi_plugin_api::{AppContext, BodyReader, OptionValue, Request, Responder};
 
 use crate::asgi;
-use crate::environ;
 use crate::error::Error;
 use crate::interp;
-use crate::loader::{self, LoadedApp};
-use crate::mount::{Mounts, Route};
+use crate::interp::thread_state;
+use crate::load::mount::{Mounts, Route};
+use crate::load::{self, LoadedApp};
 use crate::options::Settings;
-use crate::serve;
-use crate::thread_state;
 use crate::uwsgi_module;
+use crate::wsgi::scope;
+use crate::wsgi::serve;
 
 static SETTINGS: OnceLock<Settings> = OnceLock::new();
 /// The loaded apps, by mount prefix (one at `""` without `--mount`).
@@ -30,8 +30,8 @@ static BASE_ENVIRON: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
 /// Master, once: reads the options and starts Python.
 pub fn init(options: &[OptionValue]) -> Result<(), Error> {
     let settings = Settings::from_options(options)?;
-    crate::write_errors::set(settings.write_errors);
-    crate::app_errors::set(settings.app_errors);
+    crate::wsgi::write_errors::set(settings.write_errors);
+    crate::wsgi::app_errors::set(settings.app_errors);
     interp::initialize(&settings)?;
     if settings.uwsgi_module {
         thread_state::attach(|py| {
@@ -60,7 +60,7 @@ pub fn load_app(ctx: &AppContext) -> Result<String, Error> {
         .get()
         .ok_or_else(|| Error::Init("load_app called before init".into()))?;
     let loaded = thread_state::attach(|py| {
-        let loaded = loader::load_all(py, settings)?;
+        let loaded = load::load_all(py, settings)?;
         if let Some(asgi) = settings.asgi {
             asgi::preload(py, asgi)?;
         }
@@ -124,7 +124,7 @@ pub fn post_fork_child(ctx: &AppContext) {
     interp::after_fork_child();
     set_context(ctx);
     thread_state::attach(|py| {
-        crate::stack_dump::register(py);
+        crate::interp::stack_dump::register(py);
         if !ctx.lazy {
             uwsgi_module::run_hook(py, "post_fork_hook");
         }
@@ -140,7 +140,7 @@ pub fn post_fork_child(ctx: &AppContext) {
     }
     // One watcher is enough: worker 1 (there is always one) asks for the reload.
     if let (Some(period), 1) = (SETTINGS.get().and_then(|s| s.autoreload), ctx.worker_id) {
-        crate::autoreload::start(period);
+        crate::interp::autoreload::start(period);
     }
 }
 
@@ -159,7 +159,7 @@ pub fn handle(
         let base = BASE_ENVIRON
             .get_or_try_init(py, || {
                 let file_wrapper = SETTINGS.get().is_none_or(|s| s.file_wrapper);
-                environ::base(py, &context(), file_wrapper)
+                scope::base(py, &context(), file_wrapper)
             })
             .map_err(|err| Error::Request(format!("cannot build the environ: {err}")))?;
         serve::serve(

@@ -7,8 +7,8 @@ use std::sync::{Once, OnceLock};
 use pyo3::prelude::*;
 
 use crate::interp;
+use crate::interp::thread_state;
 use crate::options::Settings;
-use crate::thread_state;
 
 static START: Once = Once::new();
 
@@ -63,7 +63,7 @@ pub fn define<'py>(py: Python<'py>, code: &str, name: &str) -> Bound<'py, PyAny>
     globals
         .set_item(
             "FileWrapper",
-            py.get_type::<crate::file_wrapper::FileWrapper>(),
+            py.get_type::<crate::wsgi::file_wrapper::FileWrapper>(),
         )
         .unwrap();
     let code = std::ffi::CString::new(code).unwrap();

@@ -17,12 +17,9 @@ use rsgi_plugin_api::{ProtocolModRef, Request};
 use super::super::access_log;
 use super::super::blocking;
 use super::super::exchange::state::{Inner, INPUT_AHEAD, LOW_WATER};
-use super::super::exchange::{table, ExchangeState, Notifier, ResponseSetup};
+use super::super::exchange::{table, CallFn, ExchangeState, Notifier, ResponseSetup};
 use super::super::state::{Shared, WorkerState};
 use super::{Conn, Linger};
-
-/// The app's `call` entry.
-pub type CallFn = extern "C" fn(&Request<'_>, rsgi_plugin_api::exchange::Exchange) -> CallOutcome;
 
 /// Most bytes held in the read buffer while an exchange is in progress (the body being
 /// decoded, or the start of the next request).

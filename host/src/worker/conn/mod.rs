@@ -21,7 +21,6 @@ use super::reply::Reply;
 use super::state::{recycle, restore, WorkerState, HEAD_CEILING};
 use super::static_files;
 use crate::static_map::Lookup;
-pub use exchange::CallFn;
 use exchange::{Pending, Pumped};
 
 /// Request bodies up to this size (with a Content-Length) are read by the event loop

@@ -13,10 +13,14 @@ pub mod table;
 use std::sync::{Arc, Mutex};
 
 use mio::Waker;
+use rsgi_plugin_api::exchange::{CallOutcome, Exchange};
 use rsgi_plugin_api::sdk::extensions::offer;
-use rsgi_plugin_api::Extension;
+use rsgi_plugin_api::{Extension, Request};
 
 pub use state::{ExchangeState, ResponseSetup};
+
+/// An app plugin's `call` entry (ABI 0.2.2).
+pub type CallFn = extern "C" fn(&Request<'_>, Exchange) -> CallOutcome;
 
 /// How exchanges on other threads tell the loop that a connection has news.
 pub struct Notifier {

@@ -152,6 +152,12 @@ fn resolve(py: Python<'_>, waiter: &Bound<'_, PyAny>) {
 
 #[pymethods]
 impl Channel {
+    /// The request's id (the glue tells the loop to forget it when the app is done).
+    #[getter(id)]
+    fn py_id(&self) -> u64 {
+        self.id
+    }
+
     /// The next `http.request` (or `http.disconnect`) message, or None when the glue must
     /// wait for the host.
     fn receive<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
@@ -309,7 +315,6 @@ impl Channel {
     /// The app returned: the exchange ends (a 500 when nothing was sent, a closed
     /// connection when the body did not end).
     fn returned(&self) {
-        super::event_loop::forget(self.id);
         let mut s = self.lock();
         match s.phase {
             Phase::Done => {}
@@ -330,7 +335,6 @@ impl Channel {
     /// The app raised `exc`: logged with its traceback (one line when the client had gone
     /// and the app only heard of it), and the exchange ends as for `returned`.
     fn failed(&self, py: Python<'_>, exc: Bound<'_, PyAny>) {
-        super::event_loop::forget(self.id);
         let err = PyErr::from_value(exc);
         let gone = self.lock().gone;
         if gone && err.is_instance_of::<PyOSError>(py) {

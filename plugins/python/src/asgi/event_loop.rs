@@ -17,7 +17,7 @@ use super::channel::Channel;
 use super::settings::{AsgiSettings, Lifespan, LoopKind};
 use super::{scope, GLUE};
 use crate::error::Error;
-use crate::thread_state;
+use crate::interp::thread_state;
 use crate::traceback;
 
 /// How long a worker waits for its app's lifespan startup, and its shutdown.
@@ -247,6 +247,7 @@ fn run(
             .call_method1(intern!(py, "set_event_loop"), (&event_loop,))?;
         let tasks = if eager { ", tasks started eagerly" } else { "" };
         tracing::info!("ASGI app served on an {name} event loop{tasks}");
+        glue.add_function(wrap_pyfunction!(forget, &glue)?)?;
         let drain = wrap_pyfunction!(drain, &glue)?;
         event_loop.call_method1(intern!(py, "add_reader"), (runner.bridge.fd(), drain))?;
         let state = PyDict::new(py);
@@ -301,8 +302,9 @@ fn run(
     Ok(())
 }
 
-/// Forgets request `id` (its app returned or raised).
-pub fn forget(id: u64) {
+/// Forgets request `id`: its app returned or raised (the glue's `run` calls this last).
+#[pyfunction]
+fn forget(id: u64) {
     let removed = LOCAL.with(|local| {
         local
             .borrow_mut()

@@ -68,6 +68,8 @@ async def run(app, scope, x, loop):
         x.failed(exc)
     else:
         x.returned()
+    finally:
+        forget(x.id)  # noqa: F821 (set by the Rust side when the loop starts)
 
 
 def start(app, scope, x, loop):

@@ -6,7 +6,8 @@
 //! - [`incoming`]: a request copied on the host's thread (which never takes the GIL);
 //! - [`bridge`]: from the host's threads to the loop's (a queue and an eventfd);
 //! - [`event_loop`]: the loop's thread, the requests' dispatch, the lifespan;
-//! - [`scope`]: the `http` scope; [`channel`]: `receive` and `send` over the exchange;
+//! - [`serve`]: one request handed to the loop; [`scope`]: the `http` scope; [`channel`]:
+//!   `receive` and `send` over the exchange;
 //! - `glue.py`: the coroutines that wait on the loop.
 //!
 //! Entry points for the runtime: [`start`] in a worker, [`call`] per request, [`stop`] at
@@ -17,17 +18,15 @@ pub mod channel;
 pub mod event_loop;
 pub mod incoming;
 pub mod scope;
+pub mod serve;
 pub mod settings;
 
 use std::ffi::CStr;
 
 use pyo3::prelude::*;
-use rsgi_plugin_api::sdk::exchange::Exchange;
-use rsgi_plugin_api::{CallOutcome, Request};
 
 use crate::error::Error;
-use bridge::Event;
-use incoming::Incoming;
+pub use serve::call;
 
 /// The Python half (`glue.py`), compiled into the plugin.
 const GLUE: &CStr =
@@ -45,24 +44,6 @@ pub fn start(app: Py<PyAny>, settings: settings::AsgiSettings) -> Result<(), Err
 /// loaded before fork).
 pub fn preload(py: Python<'_>, settings: settings::AsgiSettings) -> Result<(), Error> {
     event_loop::preload(py, settings)
-}
-
-/// Hands a request to the loop: copied, queued, answered later.
-pub fn call(request: &Request<'_>, exchange: Exchange) -> CallOutcome {
-    let Some(runner) = event_loop::runner().filter(|r| r.alive()) else {
-        exchange.abort(
-            "no ASGI app runs in this worker (it did not load or start, or its event loop ended)",
-        );
-        return CallOutcome::Failed;
-    };
-    let id = runner.next_id();
-    let incoming = Box::new(Incoming::from_request(request));
-    runner.bridge.push(Event::Request(id, incoming, exchange));
-    if !runner.alive() {
-        // The loop ended meanwhile: nothing will take the request.
-        runner.discard_queued();
-    }
-    CallOutcome::Pending
 }
 
 /// Runs the lifespan's shutdown and stops the loop (a clean exit of the worker).

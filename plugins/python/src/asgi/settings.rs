@@ -8,7 +8,7 @@ use rsgi_plugin_api::options::find;
 use rsgi_plugin_api::{OptionKind, OptionSpec, OptionValue};
 
 use crate::error::Error;
-use crate::options::AppSource;
+use crate::load::source::{split_module_spec, AppSource};
 
 /// Which event loop a worker runs its ASGI app on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -121,7 +121,7 @@ pub fn read(
             ))
         }
         (Some(spec), None) => {
-            let (name, callable) = crate::options::split_module_spec("asgi", spec)?;
+            let (name, callable) = split_module_spec("asgi", spec)?;
             (AppSource::Module(name), callable)
         }
         (None, Some("")) => return Err(Error::Config("--asgi-file needs a path".into())),

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
-use crate::thread_state;
+use crate::interp::thread_state;
 
 struct Deadline {
     at: Instant,
@@ -106,7 +106,7 @@ fn run(worker: u32) {
                 std::process::id(),
                 expired.seconds
             );
-            crate::stack_dump::dump_own_stacks();
+            crate::interp::stack_dump::dump_own_stacks();
             // SAFETY: kill(2) on this very process; nothing runs after it.
             unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
             return;

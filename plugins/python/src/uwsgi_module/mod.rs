@@ -44,8 +44,6 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyModule};
 use rsgi_plugin_api::{AppContext, OptionKind, OptionValue};
 
-use crate::runtime;
-
 static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
 /// Makes the module and puts it in `sys.modules` (master, once, before the app loads);
@@ -127,6 +125,7 @@ fn opt<'py>(py: Python<'py>, options: &[OptionValue]) -> PyResult<Bound<'py, PyD
 
 /// Records the process facts the host gave (`load_app`, `post_fork_child`).
 pub fn set_context(py: Python<'_>, ctx: &AppContext) -> PyResult<()> {
+    WORKER_ID.store(ctx.worker_id, std::sync::atomic::Ordering::Relaxed);
     let Some(m) = MODULE.get(py) else {
         return Ok(());
     };
@@ -162,9 +161,12 @@ pub fn run_hook(py: Python<'_>, name: &str) {
     }
 }
 
+/// The worker this process is (0 in the master), as the latest [`set_context`] said.
+static WORKER_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 /// The worker this process is (0 in the master).
 pub fn current_worker() -> u32 {
-    runtime::context().worker_id
+    WORKER_ID.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 fn master_pid() -> u32 {

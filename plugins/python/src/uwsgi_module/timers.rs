@@ -17,7 +17,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use super::signals;
-use crate::thread_state;
+use crate::interp::thread_state;
 use rsgi_cron::{self as cron, Cron};
 
 #[derive(Debug, Clone, Copy)]

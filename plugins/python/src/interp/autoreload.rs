@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::thread_state;
+use crate::interp::thread_state;
 
 /// Starts the watching thread (call in the worker, after the fork).
 pub fn start(period: Duration) {

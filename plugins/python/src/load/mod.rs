@@ -11,10 +11,14 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyModule;
 
+pub mod factory;
+pub mod mount;
+pub mod source;
+
 use crate::error::Error;
-use crate::factory;
-use crate::options::{AppSource, Settings, DEFAULT_CALLABLES};
+use crate::options::{Settings, DEFAULT_CALLABLES};
 use crate::traceback;
+use source::AppSource;
 
 /// A loaded WSGI app.
 pub struct LoadedApp {

@@ -54,8 +54,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 use rsgi_plugin_api::BodyReader;
 
-use crate::request_number;
-use crate::thread_state;
+use crate::interp::thread_state;
+use crate::wsgi::request_number;
 
 /// Bytes asked of the host at least per read (fewer arrive when fewer are there).
 const MIN_READ: usize = 8 * 1024;

@@ -10,11 +10,11 @@ use pyo3::types::{PyDict, PyString};
 use pyo3::{intern, PyTypeInfo};
 use rsgi_plugin_api::{AppContext, Header, NameStyle, Request};
 
-use crate::cgi_name::{self, derived, List};
-use crate::file_wrapper::FileWrapper;
 use crate::latin1;
-use crate::mount::Split;
+use crate::load::mount::Split;
 use crate::path_info;
+use crate::wsgi::cgi_name::{self, derived, List};
+use crate::wsgi::file_wrapper::FileWrapper;
 
 /// Interned keys and cached values, made once per process.
 struct Keys {

@@ -1,20 +1,20 @@
 //! Serving one request: environ → app → response, and the report when it fails.
 
-use abi_stable::std_types::RSlice;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use rsgi_plugin_api::{BodyReader, Header, Request, Responder, SendError};
+use rsgi_plugin_api::{BodyReader, Request, Responder, SendError};
 
-use crate::app_errors;
-use crate::environ;
 use crate::error::{Error, RequestError};
-use crate::input::WsgiInput;
-use crate::iterate::{self, RequestInfo};
-use crate::mount::Split;
-use crate::request_number;
-use crate::start_response::StartResponse;
+use crate::load::mount::Split;
 use crate::traceback;
-use crate::write_errors;
+use crate::wsgi::app_errors;
+use crate::wsgi::input::WsgiInput;
+use crate::wsgi::iterate::{self, RequestInfo};
+use crate::wsgi::request_number;
+use crate::wsgi::scope;
+use crate::wsgi::start_response::StartResponse;
+use crate::wsgi::text_response;
+use crate::wsgi::write_errors;
 
 /// Calls `app` for `request` and sends its response. A failure is logged here (with the
 /// traceback when the app raised) and returned as one line.
@@ -35,8 +35,8 @@ pub fn serve(
             input: &input,
             start: &start,
         };
-        let environ = environ::build(py, base, request, split, input.as_any())
-            .map_err(RequestError::Raised)?;
+        let environ =
+            scope::build(py, base, request, split, input.as_any()).map_err(RequestError::Raised)?;
         let result = app.call1((environ, &start)).map_err(RequestError::Raised)?;
         let info = RequestInfo {
             label: &label,
@@ -71,32 +71,8 @@ pub fn serve(
 pub fn not_found(request: &Request<'_>, responder: &mut Responder<'_>) -> Result<(), Error> {
     let label = Label(request);
     tracing::info!("{label}: no app is mounted for this path: 404");
-    send_text(responder, 404, "Not Found", "text/plain", b"Not Found\n")
+    text_response::send_text(responder, 404, "Not Found", "text/plain", b"Not Found\n")
         .map_err(|err| Error::Request(format!("{label}: {}", err.describe())))
-}
-
-/// Sends a whole response made by the plugin itself: `status`, its type and length, `body`.
-pub fn send_text(
-    responder: &mut Responder<'_>,
-    status: u16,
-    reason: &str,
-    content_type: &str,
-    body: &[u8],
-) -> Result<(), SendError> {
-    let length = body.len().to_string();
-    let headers = [
-        Header {
-            name: RSlice::from_slice(b"Content-Type"),
-            value: RSlice::from_slice(content_type.as_bytes()),
-        },
-        Header {
-            name: RSlice::from_slice(b"Content-Length"),
-            value: RSlice::from_slice(length.as_bytes()),
-        },
-    ];
-    responder
-        .start(status, reason, &headers)
-        .and_then(|()| responder.write(body))
 }
 
 /// `METHOD URI`, for log lines; formatted only when a line is written.
@@ -139,7 +115,7 @@ fn report(py: Python<'_>, label: &Label<'_>, err: RequestError) -> Error {
     match &err {
         // The client's body failed (cut short, malformed, stalled): the host answers it
         // 400/408; one line, no traceback, as it is no fault of the app.
-        RequestError::Raised(exc) if crate::input::caused_by_the_body(py, exc) => {
+        RequestError::Raised(exc) if crate::wsgi::input::caused_by_the_body(py, exc) => {
             tracing::info!(
                 "{label}: the app stopped on the request body ({})",
                 traceback::summary(py, exc)
@@ -175,7 +151,7 @@ mod tests {
         let mut body = FakeBody::new(&spec.body, 7);
         let result = python(|py| {
             let app = define(py, code, "application");
-            let base = environ::base(py, &CTX, true).unwrap().into_bound(py);
+            let base = scope::base(py, &CTX, true).unwrap().into_bound(py);
             spec.with_request(|request| {
                 serve(
                     py,
@@ -271,7 +247,7 @@ mod tests {
         let mut body = FakeBody::new(b"", 1);
         let (result, closed) = python(|py| {
             let app = define(py, code, "application");
-            let base = environ::base(py, &CTX, true).unwrap().into_bound(py);
+            let base = scope::base(py, &CTX, true).unwrap().into_bound(py);
             let result = spec.with_request(|r| {
                 serve(
                     py,

@@ -20,10 +20,13 @@ use std::sync::Mutex;
 use pyo3::prelude::*;
 use pyo3::{ffi, intern};
 
+pub mod autoreload;
+pub mod libpython;
+pub mod stack_dump;
+pub mod thread_state;
+
 use crate::error::Error;
-use crate::libpython;
 use crate::options::Settings;
-use crate::thread_state;
 
 /// The interpreter this plugin was built against (`PYO3_PYTHON` at build time).
 pub const BUILD_EXECUTABLE: &str = env!("RSGI_PYTHON_EXECUTABLE");

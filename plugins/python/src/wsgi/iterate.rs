@@ -15,9 +15,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::error::RequestError;
-use crate::file_wrapper::FileWrapper;
-use crate::start_response::StartResponse;
 use crate::traceback;
+use crate::wsgi::file_wrapper::FileWrapper;
+use crate::wsgi::start_response::StartResponse;
 
 /// Sends the response `result` through `start`, then calls `result.close()` if it has one.
 pub fn send_response(

@@ -16,9 +16,9 @@ use pyo3::types::{PyBytes, PyTuple};
 use rsgi_plugin_api::{Responder, SendError};
 
 use crate::error::RequestError;
-use crate::request_number;
-use crate::response_head::ResponseHead;
-use crate::thread_state;
+use crate::interp::thread_state;
+use crate::wsgi::request_number;
+use crate::wsgi::response_head::ResponseHead;
 
 /// Writes at least this large release the GIL: the host may flush them to the socket.
 const DETACH_WRITE: usize = 64 * 1024;
@@ -106,7 +106,7 @@ impl StartResponse {
         // --disable-write-exception: the failure stays noted (the request's end still says
         // the client went away); the app carries on, its writes dropped.
         if matches!(sent, Err(RequestError::Send(SendError::Disconnected)))
-            && !crate::write_errors::policy().raise
+            && !crate::wsgi::write_errors::policy().raise
         {
             return Ok(());
         }

@@ -45,7 +45,7 @@ pub fn raised(py: Python<'_>, err: &PyErr, label: &str, responder: &mut Responde
 fn answer_with_traceback(py: Python<'_>, err: &PyErr, responder: &mut Responder<'_>) -> bool {
     let body = traceback::format(py, err);
     // Fails (and sends nothing) when the app had started its response already.
-    crate::serve::send_text(
+    crate::wsgi::text_response::send_text(
         responder,
         500,
         "Internal Server Error",
