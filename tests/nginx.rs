@@ -809,3 +809,46 @@ fn static_map_files_pass_through_nginx() {
         (200, "Hello, World!")
     );
 }
+
+/// An ASGI app behind nginx over the uwsgi protocol (HTTP only: nginx's uwsgi module does not
+/// pass an upgrade). Input: GET /scope/caf%C3%A9?x=1 on each site, and a 5 MB POST. Answer:
+/// the scope's path decoded, raw_path and query as sent, the client, the scheme (https on
+/// the site with `uwsgi_param HTTPS on`) and headers from nginx's variables lower-cased;
+/// the body's size counted by the app.
+#[test]
+fn an_asgi_app_behind_nginx_sees_the_request_as_sent() {
+    let venv = rsgi_e2e::venv();
+    let stack = Stack::start(&[
+        "--virtualenv",
+        venv.to_str().unwrap(),
+        "--asgi",
+        "asgi_app:app",
+    ]);
+    let sites = stack.sites();
+    let all = [sites[0], sites[1], ("https", stack.https_site())];
+    for (name, addr) in all {
+        let r = stack.request(
+            addr,
+            "GET",
+            "/scope/caf%C3%A9?x=1",
+            &[("X-Test", "yes")],
+            b"",
+        );
+        assert_eq!(r.status, 200, "via {name}: {}", stack.logs());
+        let scope: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(scope["path"], "/scope/café", "via {name}");
+        assert_eq!(scope["raw_path"], "/scope/caf%C3%A9", "via {name}");
+        assert_eq!(scope["query_string"], "x=1", "via {name}");
+        assert_eq!(scope["client"][0], "127.0.0.1", "via {name}");
+        let scheme = if name == "https" { "https" } else { "http" };
+        assert_eq!(scope["scheme"], scheme, "via {name}");
+        let headers = scope["headers"].as_array().unwrap();
+        assert!(
+            headers.iter().any(|h| h[0] == "x-test" && h[1] == "yes"),
+            "via {name}: {scope}"
+        );
+    }
+    let body = vec![b'z'; 5_000_000];
+    let r = stack.request(sites[0].1, "POST", "/post-size", &[], &body);
+    assert_eq!(r.text(), "5000000", "{}", stack.logs());
+}

@@ -199,13 +199,16 @@ http {{
 }
 
 /// Starts `rsgi --plugin python --socket ADDR... --module app <args>` (uwsgi protocol
-/// only) and waits until it answers a uwsgi request on the first socket.
+/// only; without `--module app` when `args` name an ASGI app with `--asgi`) and waits
+/// until it answers a uwsgi request on the first socket.
 pub fn start_uwsgi(sockets: &[String], args: &[&str]) -> Server {
     let mut full: Vec<String> = vec!["--plugin".into(), "python".into()];
     for socket in sockets {
         full.extend(["--socket".into(), socket.clone()]);
     }
-    full.extend(["--module".into(), "app".into()]);
+    if !args.contains(&"--asgi") {
+        full.extend(["--module".into(), "app".into()]);
+    }
     full.extend(args.iter().map(|s| s.to_string()));
     let probe = Target::of(&sockets[0]);
     let dummy: SocketAddr = "127.0.0.1:9".parse().unwrap();

@@ -61,13 +61,17 @@ impl Incoming {
             || request.scheme.as_str() == "https";
         let path = request.path.as_slice();
         let (decoded, raw_path) = match request.names {
-            // Behind a front server the path is PATH_INFO, already decoded; the raw one is
-            // REQUEST_URI's path.
+            // Behind a front server: the path is its PATH_INFO (nginx sends it decoded),
+            // the raw one REQUEST_URI's path.
             NameStyle::Cgi => {
                 let raw = var(b"REQUEST_URI")
                     .map(|uri| uri.split(|&b| b == b'?').next().unwrap_or(uri))
                     .unwrap_or(path);
-                (path.to_vec(), raw.to_vec())
+                let decoded = match var(b"PATH_INFO") {
+                    Some(info) => info.to_vec(),
+                    None => path_info::decode(path).into_owned(),
+                };
+                (decoded, raw.to_vec())
             }
             _ => (path_info::decode(path).into_owned(), path.to_vec()),
         };
@@ -82,11 +86,32 @@ impl Incoming {
             },
             scheme: if https { "https" } else { "http" },
             headers,
-            client: (request.remote_addr.as_str().to_owned(), request.remote_port),
-            server: (request.server_name.as_str().to_owned(), request.server_port),
+            // A front server's variables name the client and the server it was asked as.
+            client: match var(b"REMOTE_ADDR") {
+                Some(addr) => (
+                    String::from_utf8_lossy(addr).into_owned(),
+                    port(var(b"REMOTE_PORT")),
+                ),
+                None => (request.remote_addr.as_str().to_owned(), request.remote_port),
+            },
+            server: match var(b"SERVER_NAME") {
+                Some(name) => (
+                    String::from_utf8_lossy(name).into_owned(),
+                    port(var(b"SERVER_PORT")),
+                ),
+                None => (request.server_name.as_str().to_owned(), request.server_port),
+            },
             root_path: var(b"SCRIPT_NAME").unwrap_or_default().to_vec(),
         }
     }
+}
+
+/// A port from a front server's variable (0 when absent or not a number).
+fn port(value: Option<&[u8]>) -> u16 {
+    value
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// A header of a front server's variables (`HTTP_X_FORWARDED_FOR`, `CONTENT_TYPE`) as an
