@@ -364,6 +364,48 @@ fn three_hundred_recycles(tag: &str, lazy: bool) {
     assert_eq!(get(s.addr, "/").status, 200);
 }
 
+/// An ASGI app (tests/apps/asgi_app.py, standard library only) on asyncio's loop: GET,
+/// lifespan state, a 300 KB body, 100 requests held at once and released, a client that
+/// leaves (http.disconnect, then send raises). On 3.12 and later the loop's tasks start
+/// eagerly, which the startup line says.
+fn serves_an_asgi_app(tag: &str) {
+    let s = start(tag, &["--asgi", "asgi_app:app", "--asgi-loop", "asyncio"]);
+    assert_eq!(get(s.addr, "/").text(), "hello", "{}", s.log());
+    s.wait_log("ASGI app served on an asyncio event loop", T);
+    let eager = tag != "3.11";
+    assert_eq!(
+        s.log().contains("tasks started eagerly"),
+        eager,
+        "{}",
+        s.log()
+    );
+    let scope: serde_json::Value = serde_json::from_str(&get(s.addr, "/scope").text()).unwrap();
+    assert!(
+        scope["state"]["started_in"].as_i64().unwrap() > 0,
+        "{scope}"
+    );
+    let body = vec![b'b'; 300_000];
+    let r = try_request(s.addr, "POST", "/post-size", &[], &body).unwrap();
+    assert_eq!(r.text(), "300000");
+    let held: Vec<_> = (0..100)
+        .map(|_| {
+            let mut c = Client::connect(s.addr).unwrap();
+            c.send_raw(b"GET /wait/py HTTP/1.1\r\nHost: t\r\n\r\n")
+                .unwrap();
+            c
+        })
+        .collect();
+    let deadline = Instant::now() + T;
+    while get(s.addr, "/waiting").text() != "100" {
+        assert!(Instant::now() < deadline, "{}", s.log());
+        std::thread::yield_now();
+    }
+    get(s.addr, "/release/py");
+    for mut c in held {
+        assert_eq!(c.read_response(false).unwrap().text(), "released py");
+    }
+}
+
 /// The same tests for each Python, as `pythons::py3_13::<test>`.
 macro_rules! python_tests {
     ($module:ident, $tag:literal) => {
@@ -401,6 +443,11 @@ macro_rules! python_tests {
             #[test]
             fn threads_and_max_requests_survive_300_recycles_lazy_apps() {
                 super::three_hundred_recycles($tag, true);
+            }
+
+            #[test]
+            fn serves_an_asgi_app() {
+                super::serves_an_asgi_app($tag);
             }
         }
     };
