@@ -507,3 +507,85 @@ fn harakiri_catches_a_request_never_answered_and_a_blocked_event_loop() {
     }
     s.wait_log("asgi_app.py\", line", T);
 }
+
+/// Input: a chunked POST /echo whose body is still open when the master is told to reload
+/// (SIGHUP), then a chain reload (`c` on the master FIFO). Answer:
+/// the request in flight finishes with its whole body echoed by the old worker, which then
+/// runs its lifespan shutdown (its pid in the record); new workers serve.
+#[test]
+fn reloads_let_requests_in_flight_finish_and_run_the_lifespan_shutdown() {
+    let dir = TempDir::new("asgi-reload");
+    let record = dir.join("shutdown.txt");
+    let fifo = dir.join("master.fifo");
+    let addr = free_addr();
+    let venv = venv();
+    let mut cmd = rsgi_command();
+    cmd.env("ASGI_SHUTDOWN_FILE", &record).args(http_args(
+        addr,
+        &[
+            "--virtualenv",
+            venv.to_str().unwrap(),
+            "--asgi",
+            "asgi_app:app",
+            "--master-fifo",
+            fifo.to_str().unwrap(),
+        ],
+    ));
+    let s = Server::spawn(&mut cmd, addr);
+    s.wait_ready();
+    for (round, how) in [(1, "SIGHUP"), (2, "chain")] {
+        let mut c = Client::connect(s.addr).unwrap();
+        c.send_raw(
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n",
+        )
+        .unwrap();
+        let mut reader = BufReader::new(c.stream().try_clone().unwrap());
+        let mut seen = String::new();
+        while !seen.contains("first") {
+            let mut line = String::new();
+            assert!(reader.read_line(&mut line).unwrap() > 0, "{seen}");
+            seen.push_str(&line);
+        }
+        // The request is in flight in the old worker: reload now.
+        match how {
+            "SIGHUP" => s.signal(libc::SIGHUP),
+            _ => {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&fifo)
+                    .unwrap()
+                    .write_all(b"c")
+                    .unwrap();
+            }
+        }
+        s.wait_log_count("stopping gracefully", round, T);
+        c.send_raw(b"6\r\nsecond\r\n0\r\n\r\n").unwrap();
+        let mut rest = String::new();
+        while !rest.ends_with("0\r\n\r\n") {
+            let mut line = String::new();
+            assert!(
+                reader.read_line(&mut line).unwrap() > 0,
+                "cut: {rest}\n{}",
+                s.log()
+            );
+            rest.push_str(&line);
+        }
+        assert!(rest.contains("second"), "{rest}");
+        // The old worker ran its lifespan shutdown once its request was done.
+        let deadline = Instant::now() + T;
+        while std::fs::read_to_string(&record)
+            .unwrap_or_default()
+            .lines()
+            .count()
+            < round
+        {
+            assert!(
+                Instant::now() < deadline,
+                "no shutdown recorded\n{}",
+                s.log()
+            );
+            std::thread::yield_now();
+        }
+        assert_eq!(get(s.addr, "/").text(), "hello");
+    }
+}
