@@ -4,15 +4,18 @@
     python3 bench/run.py                      # all servers, 3 interleaved runs of 10 s
     python3 bench/run.py --servers rsgi,granian --runs 5 --output build/bench.md
     python3 bench/run.py --app flask_json     # another app: hello, flask_json, streaming
+    python3 bench/run.py --app asgi_hello     # an ASGI app (asgi_hello, fastapi_json), against
+                                              # the ASGI servers: granian, uvicorn, hypercorn
     python3 bench/run.py --servers rsgi,rsgi-baseline --baseline OTHER/target/release/rsgi
                                               # this build against another (say, the
                                               # previous plugin ABI), runs interleaved
 
-Every server serves the same app from bench/apps with one process and one thread, pinned to one
-CPU; wrk is pinned to another and keeps 50 connections alive for the whole run. Runs
-are interleaved (each server's run 1, then each server's run 2, ...) and each run starts
-the server afresh, so a burst of noise from the rest of the machine hits one run of
-several servers rather than every run of one. See bench/README.md for how to read it.
+Every server serves the same app from bench/apps with one process and one thread (for an
+ASGI app: one event loop), pinned to one CPU; wrk is pinned to another and keeps 50
+connections alive for the whole run. Runs are interleaved (each server's run 1, then
+each server's run 2, ...) and each run starts the server afresh, so a burst of noise
+from the rest of the machine hits one run of several servers rather than every run of
+one. See bench/README.md for how to read it.
 
 Only the standard library is used; the peers live in build/bench-venv, which this
 script creates from bench/requirements.txt (uWSGI compiles: gcc and Python headers).
@@ -58,7 +61,8 @@ class App:
     description: str
     check: Callable[[bytes], bool]
     expected: str
-    needs_venv: bool = False  # imports packages from build/bench-venv (Flask)
+    needs_venv: bool = False  # imports packages from build/bench-venv (Flask, FastAPI, uvloop)
+    kind: str = "wsgi"  # "wsgi" or "asgi": which servers can serve it
 
 
 APPS_TABLE = {
@@ -74,7 +78,28 @@ APPS_TABLE = {
         App("streaming", "streaming", "application", "/",
             "streamed response (a generator of 32 x 256 bytes, no Content-Length)",
             lambda body: body == (b"x" * 255 + b"\n") * 32, "32 x 256 bytes"),
+        # ASGI apps. rsgi is given the bench venv for these too: its --asgi-loop auto picks
+        # uvloop when the app's environment has it, as granian-uvloop and uvicorn use.
+        App("asgi_hello", "asgi_hello", "application", "/",
+            "raw ASGI 3 hello world (13-byte body with Content-Length)",
+            lambda body: body == b"Hello, World!", "Hello, World!", needs_venv=True,
+            kind="asgi"),
+        App("fastapi_json", "fastapi_json", "app", "/json",
+            "FastAPI JSON endpoint (GET /json -> {\"message\": \"Hello, World!\"})",
+            lambda body: body.strip().replace(b" ", b"") == b'{"message":"Hello,World!"}',
+            '{"message": "Hello, World!"}', needs_venv=True, kind="asgi"),
     ]
+}
+
+# The servers run when --servers is not given, by the app's kind.
+DEFAULT_SERVERS = {
+    "wsgi": "rsgi,granian,uwsgi,gunicorn",
+    "asgi": "rsgi,rsgi-asyncio,granian,granian-uvloop,uvicorn,hypercorn",
+}
+# The servers each kind's ratio columns divide by (name, column title).
+COMPARED = {
+    "wsgi": [("granian", "granian"), ("uwsgi", "uWSGI")],
+    "asgi": [("granian", "granian"), ("uvicorn", "uvicorn")],
 }
 
 
@@ -90,10 +115,14 @@ class Server:
     command: Callable[[int], list[str]]
     stop_signal: int = signal.SIGINT
     note: str = ""
+    kinds: tuple[str, ...] = ("wsgi",)  # the kinds of app it serves
 
 
 def server_table(rsgi_bin: Path, app: App, baseline: Path | None = None) -> list[Server]:
-    """The servers, in table order. Each gets 1 process, 1 app thread, no access log."""
+    """The servers, in table order. Each gets 1 process, 1 app thread, no access log.
+
+    Servers of both kinds are listed whatever the app; main() keeps those whose `kinds`
+    has the app's kind."""
     venv_bin = VENV / "bin"
     app_file = str(APPS / f"{app.module}.py")
     target = f"{app.module}:{app.callable}"
@@ -104,27 +133,63 @@ def server_table(rsgi_bin: Path, app: App, baseline: Path | None = None) -> list
     def addr(port: int) -> str:
         return f"127.0.0.1:{port}"
 
-    def rsgi(binary: Path) -> Callable[[int], list[str]]:
+    # rsgi serves a WSGI app with --module, an ASGI app with --asgi.
+    app_option = "--asgi" if app.kind == "asgi" else "--module"
+
+    def rsgi(binary: Path, *extra: str) -> Callable[[int], list[str]]:
         return lambda port: [
             str(binary), "--plugin", "python", "--http", addr(port),
-            "--module", target, "--pythonpath", str(APPS), "--processes", "1",
-            *rsgi_venv,
+            app_option, target, "--pythonpath", str(APPS), "--processes", "1",
+            *rsgi_venv, *extra,
         ]
 
+    def granian(interface: str, *extra: str) -> Callable[[int], list[str]]:
+        # --blocking-threads 1: the one app thread of a WSGI app (granian's default for ASGI).
+        return lambda port: [
+            str(venv_bin / "granian"), "--interface", interface, "--http", "1",
+            "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "1", "--blocking-threads", "1", "--runtime-threads", "1",
+            "--no-access-log", "--log-level", "warning", *extra,
+            "--working-dir", str(APPS), target,
+        ]
+
+    both = ("wsgi", "asgi")
     return [
-        Server("rsgi", "rsgi", rsgi(rsgi_bin)),
+        Server("rsgi", "rsgi", rsgi(rsgi_bin), kinds=both,
+               note="ASGI: --asgi-loop auto, which is uvloop (installed in the bench venv)"
+               if app.kind == "asgi" else ""),
+        Server("rsgi-asyncio", "rsgi --asgi-loop asyncio", rsgi(rsgi_bin, "--asgi-loop", "asyncio"),
+               kinds=("asgi",), note="the standard library's asyncio loop instead of uvloop"),
         # Another build of rsgi (its plugins are those beside its binary), for before/after.
-        Server("rsgi-baseline", f"rsgi baseline ({baseline})", rsgi(baseline or Path("none"))),
+        Server("rsgi-baseline", f"rsgi baseline ({baseline})", rsgi(baseline or Path("none")),
+               kinds=both),
+        Server("granian", f"granian ({app.kind})", granian(app.kind), kinds=both,
+               note="ASGI: granian's default --loop auto, which takes rloop, then uvloop, when "
+                    "installed: the bench venv has uvloop and no rloop, so this is the same "
+                    "loop as granian-uvloop" if app.kind == "asgi" else ""),
+        Server("granian-uvloop", "granian (asgi) --loop uvloop",
+               granian("asgi", "--loop", "uvloop"), kinds=("asgi",)),
         Server(
-            "granian",
-            "granian (wsgi)",
+            "uvicorn",
+            "uvicorn (uvloop, httptools)",
             lambda port: [
-                str(venv_bin / "granian"), "--interface", "wsgi", "--http", "1",
-                "--host", "127.0.0.1", "--port", str(port),
-                "--workers", "1", "--blocking-threads", "1", "--runtime-threads", "1",
-                "--no-access-log", "--log-level", "warning",
-                "--working-dir", str(APPS), target,
+                str(venv_bin / "uvicorn"), "--host", "127.0.0.1", "--port", str(port),
+                "--workers", "1", "--loop", "uvloop", "--http", "httptools",
+                "--no-access-log", "--log-level", "warning", "--app-dir", str(APPS), target,
             ],
+            kinds=("asgi",),
+        ),
+        Server(
+            "hypercorn",
+            "hypercorn",
+            lambda port: [
+                str(venv_bin / "hypercorn"), "--bind", addr(port), "--workers", "1",
+                "--log-level", "warning",
+                # MODULE_PATH:APP: hypercorn imports the module from that path's directory.
+                f"{APPS / app.module}:{app.callable}",
+            ],
+            kinds=("asgi",),
+            note="default worker class (asyncio); no access log by default",
         ),
         Server(
             "uwsgi",
@@ -332,13 +397,14 @@ def median_rps(outcome: Outcome | None) -> float | None:
     return statistics.median(r.rps for r in outcome.runs) if outcome and outcome.runs else None
 
 
-def table(servers: list[Server], outcomes: dict[str, Outcome]) -> str:
-    granian = median_rps(outcomes.get("granian"))
-    uwsgi = median_rps(outcomes.get("uwsgi"))
+def table(servers: list[Server], outcomes: dict[str, Outcome], kind: str = "wsgi") -> str:
+    (first, first_title), (second, second_title) = COMPARED[kind]
+    first_rps = median_rps(outcomes.get(first))
+    second_rps = median_rps(outcomes.get(second))
     baseline = median_rps(outcomes.get("rsgi-baseline"))
     lines = [
-        "| server | median rps | median p99 | rps vs granian | rps vs uWSGI | rps vs baseline "
-        "| runs (rps) | errors |",
+        f"| server | median rps | median p99 | rps vs {first_title} | rps vs {second_title} "
+        "| rps vs baseline | runs (rps) | errors |",
         "|---|---:|---:|---:|---:|---:|---|---:|",
     ]
     notes = []
@@ -353,8 +419,8 @@ def table(servers: list[Server], outcomes: dict[str, Outcome]) -> str:
         runs = " / ".join(f"{r.rps:.0f}" for r in outcome.runs)
         errors = sum(r.errors for r in outcome.runs)
         lines.append(
-            f"| {server.label} | {rps:,.0f} | {p99:.2f} ms | {ratio(rps, granian)} "
-            f"| {ratio(rps, uwsgi)} | {ratio(rps, baseline, 3)} | {runs} | {errors} |"
+            f"| {server.label} | {rps:,.0f} | {p99:.2f} ms | {ratio(rps, first_rps)} "
+            f"| {ratio(rps, second_rps)} | {ratio(rps, baseline, 3)} | {runs} | {errors} |"
         )
         if outcome.skipped:
             notes.append(f"- {server.label}: some runs failed: {outcome.skipped}")
@@ -374,8 +440,10 @@ def describe_machine(args: argparse.Namespace, load: float) -> str:
         pass
     pinning = (f"server on CPU {args.server_cpu}, wrk on CPU {args.wrk_cpu}"
                if args.server_cpu is not None else "no CPU pinning")
+    per_server = ("1 process x 1 event loop per server" if APPS_TABLE[args.app].kind == "asgi"
+                  else "1 process x 1 thread per server")
     return (
-        f"{APPS_TABLE[args.app].description}, 1 process x 1 thread per server; "
+        f"{APPS_TABLE[args.app].description}, {per_server}; "
         f"wrk -t1 -c{args.connections} "
         f"-d{args.duration:g}s --latency (keep-alive), {args.warmup:g} s warm-up, "
         f"{args.runs} interleaved runs; {pinning}\n"
@@ -392,17 +460,34 @@ def load_average() -> float:
         return 0.0
 
 
-def versions() -> str:
-    parts = []
-    for name, command in [("granian", ["granian", "--version"]), ("uWSGI", ["uwsgi", "--version"]),
-                          ("gunicorn", ["gunicorn", "--version"])]:
-        try:
-            out = subprocess.run([str(VENV / "bin" / command[0]), *command[1:]],
-                                 capture_output=True, text=True, timeout=10).stdout.strip()
-            parts.append(f"{name} {out.split()[-1].strip('()') if out else '?'}")
-        except OSError:
-            parts.append(f"{name} not installed")
-    return ", ".join(parts)
+# The bench venv's packages whose versions the header names, by the app's kind.
+VERSIONED = {
+    "wsgi": [("granian", "granian"), ("uWSGI", "uwsgi"), ("gunicorn", "gunicorn")],
+    "asgi": [("granian", "granian"), ("uvicorn", "uvicorn"), ("uvloop", "uvloop"),
+             ("httptools", "httptools"), ("hypercorn", "hypercorn"), ("FastAPI", "fastapi"),
+             ("Starlette", "starlette"), ("pydantic", "pydantic")],
+}
+
+
+def versions(kind: str = "wsgi") -> str:
+    """The installed versions of the peers (and frameworks), read by the venv's Python."""
+    names = VERSIONED[kind]
+    script = (
+        "import importlib.metadata as m, sys\n"
+        "for name in sys.argv[1:]:\n"
+        "    try: print(m.version(name))\n"
+        "    except m.PackageNotFoundError: print('not installed')\n"
+    )
+    try:
+        out = subprocess.run([str(VENV / "bin" / "python"), "-c", script,
+                              *(dist for _, dist in names)],
+                             capture_output=True, text=True, timeout=30).stdout.split("\n")
+    except OSError:
+        out = []
+    found = [line.strip() for line in out if line.strip()]
+    if len(found) != len(names):
+        found = ["?"] * len(names)
+    return ", ".join(f"{label} {version}" for (label, _), version in zip(names, found))
 
 
 # --- main --------------------------------------------------------------------
@@ -414,9 +499,12 @@ def log(message: str) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--servers", default="rsgi,granian,uwsgi,gunicorn",
-                        help="comma-separated, from: rsgi, granian, uwsgi, uwsgi-keepalive, "
-                             "gunicorn (default: %(default)s)")
+    parser.add_argument("--servers",
+                        help="comma-separated; for a WSGI app from: rsgi, rsgi-baseline, granian, "
+                             "uwsgi, uwsgi-keepalive, gunicorn (default: "
+                             f"{DEFAULT_SERVERS['wsgi']}); for an ASGI app from: rsgi, "
+                             "rsgi-asyncio, rsgi-baseline, granian, granian-uvloop, uvicorn, "
+                             f"hypercorn (default: {DEFAULT_SERVERS['asgi']})")
     parser.add_argument("--app", default="hello", choices=sorted(APPS_TABLE),
                         help="the app every server serves (default: %(default)s)")
     parser.add_argument("--runs", type=int, default=3)
@@ -444,16 +532,27 @@ def main() -> int:
     if shutil.which("wrk") is None:
         log("wrk is not installed (scripts/setup.sh installs it)")
         return 1
-    wanted = [name.strip() for name in args.servers.split(",") if name.strip()]
+    app = APPS_TABLE[args.app]
+    wanted = [name.strip() for name in (args.servers or DEFAULT_SERVERS[app.kind]).split(",")
+              if name.strip()]
+    table_of_all = server_table(args.rsgi, app, args.baseline)
+    known = {s.name: s for s in table_of_all}
+    unknown = [name for name in wanted if name not in known]
+    unfit = [name for name in wanted if name in known and app.kind not in known[name].kinds]
+    if unknown or unfit:
+        if unknown:
+            log(f"unknown server(s): {', '.join(unknown)}")
+        if unfit:
+            log(f"{', '.join(unfit)} cannot serve {args.app} (an app of kind {app.kind.upper()})")
+        for kind in ("wsgi", "asgi"):
+            apps = ", ".join(a.name for a in APPS_TABLE.values() if a.kind == kind)
+            fit = ", ".join(s.name for s in table_of_all if kind in s.kinds)
+            log(f"{kind.upper()} apps ({apps}): {fit}")
+        return 2
     # The peers (and apps that import packages) live in the bench venv; rsgi against
     # another rsgi build needs none.
-    if APPS_TABLE[args.app].needs_venv or any(not n.startswith("rsgi") for n in wanted):
+    if app.needs_venv or any(not n.startswith("rsgi") for n in wanted):
         ensure_bench_venv()
-    known = {s.name: s for s in server_table(args.rsgi, APPS_TABLE[args.app], args.baseline)}
-    unknown = [name for name in wanted if name not in known]
-    if unknown:
-        log(f"unknown server(s): {', '.join(unknown)}; known: {', '.join(known)}")
-        return 2
     servers = [known[name] for name in wanted]
     outcomes = {s.name: Outcome() for s in servers}
     for server in servers:
@@ -462,7 +561,7 @@ def main() -> int:
             outcomes[server.name].skipped = f"{binary} does not exist"
 
     load = load_average()
-    header = describe_machine(args, load) + "\n" + versions()
+    header = describe_machine(args, load) + "\n" + versions(app.kind)
     if load > 1.0:
         header += (f"\nwarning: load average {load:.2f} at start: something else is using the "
                    "CPUs; trust the ratios more than the absolute figures")
@@ -482,7 +581,7 @@ def main() -> int:
             log(f"{server.name} run {run_no}: {run.rps:,.0f} rps, p99 {run.p99_ms:.2f} ms, "
                 f"{run.errors} errors (load {load_average():.2f})")
 
-    report = header + "\n\n" + table(servers, outcomes) + "\n"
+    report = header + "\n\n" + table(servers, outcomes, app.kind) + "\n"
     print(report)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
