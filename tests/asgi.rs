@@ -589,3 +589,31 @@ fn reloads_let_requests_in_flight_finish_and_run_the_lifespan_shutdown() {
         assert_eq!(get(s.addr, "/").text(), "hello");
     }
 }
+
+/// Input: GET /pathsend for a 20 MB file three times on one connection (the app sends
+/// `http.response.pathsend`, which the scope's extensions offer), and a HEAD. Answer: every
+/// byte of the file each time (sent with sendfile after the head, framed by
+/// Content-Length), the connection kept; the HEAD's length without a body.
+#[test]
+fn pathsend_sends_the_file_zero_copy_and_keeps_the_connection() {
+    let dir = TempDir::new("asgi-pathsend");
+    let file = dir.join("big.bin");
+    let data: Vec<u8> = (0..20_000_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&file, &data).unwrap();
+    let s = start("asgi_app:app", &[]);
+    let path = format!("/pathsend?{}", file.display());
+    let mut c = Client::connect(s.addr).unwrap();
+    for _ in 0..3 {
+        let r = c.request("GET", &path, &[], b"").unwrap();
+        assert_eq!(r.status, 200, "{}", s.log());
+        assert!(
+            r.body == data,
+            "{} bytes back of {}",
+            r.body.len(),
+            data.len()
+        );
+    }
+    let head = c.request("HEAD", &path, &[], b"").unwrap();
+    assert_eq!(head.header("content-length"), Some("20000000"));
+    assert_eq!(c.request("GET", "/", &[], b"").unwrap().text(), "hello");
+}

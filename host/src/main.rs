@@ -67,7 +67,10 @@ fn run() -> Result<ExitCode, HostError> {
         print!("{}", plugin::list_available(&boot.plugin_dirs));
         return Ok(ExitCode::Clean);
     }
-    plugin::offered::also_offer(vec![worker::exchange::offered]);
+    plugin::offered::also_offer(vec![
+        worker::exchange::offered,
+        worker::exchange::offered_v2,
+    ]);
     let plugins = Plugins::load(&plugin_specs(&boot), &boot.plugin_dirs)?;
     let mut catalog = Catalog::host();
     plugins.declare_options(&mut catalog)?;

@@ -1,5 +1,6 @@
 //! The `rsgi.exchange` extension, version 1 (since 0.2.2): one request's exchange, answered
-//! now or later, with the body streamed both ways.
+//! now or later, with the body streamed both ways; version 2 (since 0.2.3) adds
+//! `sendfile`.
 //!
 //! An app plugin whose [`crate::app::AppMod::call`] is set is served through it instead of
 //! `handle`: the host calls `call(request, exchange)` on the thread that parsed the
@@ -176,4 +177,29 @@ impl ExchangeV1 {
     pub const NAME: &'static str = "rsgi.exchange";
     /// The version this table is.
     pub const VERSION: u32 = 1;
+}
+
+/// The table of `rsgi.exchange` v2 (since 0.2.3): v1's entries and `sendfile`. A host of
+/// 0.2.3 or later offers both versions over the same handles: a plugin asks for v2
+/// (`Host::extension("rsgi.exchange", 2)`) and calls its entries with the `ctx` of the
+/// [`Exchange`] it was given.
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct ExchangeV2 {
+    /// The entries of v1, unchanged.
+    pub v1: ExchangeV1,
+    /// Queues `len` bytes of the file `fd` from `offset` as body bytes, sent zero-copy
+    /// (`sendfile(2)`) after what was queued before and before what is queued after. The
+    /// host duplicates `fd`: the caller may close its own at once. Never waits; answers as
+    /// [`ExchangeV1::write`] does (the file's bytes count toward the high-water mark). A
+    /// file found shorter than `len` when it is sent closes the connection (the framing
+    /// promised more).
+    pub sendfile: extern "C" fn(ctx: *const c_void, fd: i32, offset: u64, len: u64) -> WriteStatus,
+}
+
+impl ExchangeV2 {
+    /// The extension's name.
+    pub const NAME: &'static str = "rsgi.exchange";
+    /// The version this table is.
+    pub const VERSION: u32 = 2;
 }

@@ -16,7 +16,7 @@
 //! * [`extension`] — capabilities asked for by name and version at run time; the
 //!   project's own: [`scoreboard`] (`rsgi.scoreboard` v1, since 0.2.1) and [`exchange`]
 //!   (`rsgi.exchange` v1, since 0.2.2: an app call answered now or later, with
-//!   [`app::AppMod::call`]);
+//!   [`app::AppMod::call`]; v2, since 0.2.3, adds `sendfile`);
 //! * [`options`], [`error`] — option declarations and values, errors.
 //!
 //! ## Series and growth

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use abi_stable::type_layout::TypeLayout;
 use abi_stable::StableAbi;
-use rsgi_plugin_abi::exchange::ExchangeV1;
+use rsgi_plugin_abi::exchange::{ExchangeV1, ExchangeV2};
 use rsgi_plugin_abi::scoreboard::ScoreboardV1;
 use rsgi_plugin_abi::{PluginModRef, ABI_VERSION};
 
@@ -79,6 +79,7 @@ fn the_plugin_abi_matches_the_golden_file_of_its_release() {
         <PluginModRef as StableAbi>::LAYOUT,
         <ScoreboardV1 as StableAbi>::LAYOUT,
         <ExchangeV1 as StableAbi>::LAYOUT,
+        <ExchangeV2 as StableAbi>::LAYOUT,
     ]
     .into_iter()
     .map(describe_all)

@@ -52,7 +52,8 @@ async def app(scope, receive, send):
     if path == "/":
         return await answer(send, 200, "hello")
     if path.startswith("/scope"):
-        shown = {k: v for k, v in scope.items() if k not in ("state", "headers", "raw_path", "query_string", "asgi")}
+        shown = {k: v for k, v in scope.items() if k not in ("state", "headers", "raw_path", "query_string", "asgi", "extensions")}
+        shown["extensions"] = sorted(scope.get("extensions", {}))
         shown["asgi"] = scope["asgi"]
         shown["raw_path"] = scope["raw_path"].decode("latin-1")
         shown["query_string"] = scope["query_string"].decode("latin-1")
@@ -116,6 +117,15 @@ async def app(scope, receive, send):
         return await answer(send, 200, str(DISCONNECTS["holding"]))
     if path == "/disconnects":
         return await answer(send, 200, "%(n)d %(send_raised)d" % DISCONNECTS)
+    if path == "/pathsend":
+        # The file named by the query string, sent by the server (zero-copy) if it can.
+        name = scope["query_string"].decode()
+        size = os.path.getsize(name)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(size).encode())]})
+        if "http.response.pathsend" in scope.get("extensions", {}):
+            return await send({"type": "http.response.pathsend", "path": name})
+        with open(name, "rb") as f:
+            return await send({"type": "http.response.body", "body": f.read()})
     if path == "/block":
         # Blocks the event loop itself (what harakiri must catch as well).
         import time

@@ -47,7 +47,7 @@
 use abi_stable::std_types::{RSlice, RSliceMut, RStr};
 
 pub use crate::exchange::{CallOutcome, ReadStatus, Readiness, WriteStatus};
-use crate::exchange::{Exchange as RawExchange, ExchangeV1, Waker};
+use crate::exchange::{Exchange as RawExchange, ExchangeV1, ExchangeV2, Waker};
 use crate::request::Header;
 use crate::response::SendError;
 
@@ -143,6 +143,15 @@ impl Exchange {
         );
     }
 
+    /// Queues `len` bytes of the file `fd` from `offset`, sent zero-copy after what was
+    /// written before (`rsgi.exchange` v2: the host duplicates `fd`, close yours when you
+    /// like). `None` when the host does not offer v2 (older than ABI 0.2.3): write the
+    /// bytes instead.
+    pub fn sendfile(&self, fd: std::os::fd::RawFd, offset: u64, len: u64) -> Option<WriteStatus> {
+        let v2 = exchange_v2()?;
+        Some((v2.sendfile)(self.ctx, fd, offset, len))
+    }
+
     /// Ends the response (a 500 if no head was started) and releases the handle.
     pub fn finish(mut self) {
         self.released = true;
@@ -155,6 +164,12 @@ impl Exchange {
         self.released = true;
         (self.table.abort)(self.ctx, RStr::from_str(reason));
     }
+}
+
+/// The host's `rsgi.exchange` v2, looked up once.
+fn exchange_v2() -> Option<&'static ExchangeV2> {
+    static V2: std::sync::OnceLock<Option<&'static ExchangeV2>> = std::sync::OnceLock::new();
+    *V2.get_or_init(|| super::extensions::from_host::<ExchangeV2>().ok().flatten())
 }
 
 impl Drop for Exchange {

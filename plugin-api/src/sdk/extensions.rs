@@ -121,3 +121,8 @@ impl ExtensionTable for crate::exchange::ExchangeV1 {
     const NAME: &'static str = crate::exchange::ExchangeV1::NAME;
     const VERSION: u32 = crate::exchange::ExchangeV1::VERSION;
 }
+
+impl ExtensionTable for crate::exchange::ExchangeV2 {
+    const NAME: &'static str = crate::exchange::ExchangeV2::NAME;
+    const VERSION: u32 = crate::exchange::ExchangeV2::VERSION;
+}

@@ -16,7 +16,7 @@ use rsgi_plugin_api::{ProtocolModRef, Request};
 
 use super::super::access_log;
 use super::super::blocking;
-use super::super::exchange::state::{Inner, INPUT_AHEAD, LOW_WATER};
+use super::super::exchange::state::{Inner, QueuedFile, INPUT_AHEAD, LOW_WATER};
 use super::super::exchange::{table, CallFn, ExchangeState, Notifier, ResponseSetup};
 use super::super::state::{Shared, WorkerState};
 use super::{Conn, Linger};
@@ -29,6 +29,8 @@ const READ_AHEAD: usize = 64 * 1024;
 pub struct Pending {
     state: Arc<ExchangeState>,
     body: BodyFeed,
+    /// A file being sent (zero-copy) once the write buffer's bytes before it are out.
+    file: Option<QueuedFile>,
     /// For the request log.
     method: Vec<u8>,
     uri: Vec<u8>,
@@ -173,6 +175,7 @@ impl Pending {
         let pending = Box::new(Pending {
             state,
             body,
+            file: None,
             method: request.method.as_slice().to_vec(),
             uri: request.uri.as_slice().to_vec(),
             protocol: head.version.as_str(),
@@ -230,13 +233,13 @@ impl Conn {
         let state = pending.state.clone();
         let proto = state.proto();
         loop {
-            // Take what the app queued, give it what arrived.
+            // Take what the app queued (up to a file, which goes out after the bytes
+            // before it), give it what arrived.
             let released = {
                 let mut inner = state.lock();
                 inner.notified = false;
-                if !inner.out.is_empty() {
-                    self.wbuf.extend_from_copy_slice(&inner.out);
-                    inner.out.clear();
+                if pending.file.is_none() {
+                    self.take_queued(&mut inner, &mut pending.file);
                 }
                 let had = inner.input.len() - inner.input_pos;
                 let consumed = pending.body.feed(proto, self.rbuf.pending(), &mut inner);
@@ -248,20 +251,42 @@ impl Conn {
                     inner.wants_input = false;
                     inner.wake(Readiness::READABLE);
                 }
-                inner.released
+                inner.released && inner.out.is_empty() && inner.files.is_empty()
             };
             if self.wpos < self.wbuf.len() && self.write_pending().is_err() {
                 return Pumped::Gone;
             }
+            if self.wpos >= self.wbuf.len() {
+                if let Some(file) = pending.file.as_mut() {
+                    match self.send_file(file) {
+                        Ok(true) => pending.file = None,
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::warn!(
+                                "{}:{} sending a file the app queued failed: {e}; closing",
+                                self.peer.addr(),
+                                self.peer.port
+                            );
+                            return Pumped::Gone;
+                        }
+                    }
+                }
+            }
             {
                 let mut inner = state.lock();
-                inner.unsent = self.wbuf.len() - self.wpos;
+                let file_left = pending.file.as_ref().map_or(0, |f| f.len as usize);
+                inner.unsent = self.wbuf.len() - self.wpos + file_left;
                 if inner.told_full && inner.outgoing() < LOW_WATER {
                     inner.told_full = false;
                     inner.wake(Readiness::WRITABLE);
                 }
+                let more = !inner.out.is_empty() || !inner.files.is_empty();
+                if pending.file.is_none() && more && self.wpos >= self.wbuf.len() {
+                    // Bytes after a file that just went out: take them now.
+                    continue;
+                }
             }
-            if released {
+            if released && pending.file.is_none() {
                 return Pumped::Ended;
             }
             // Read on: body bytes for the app (while it has room for them), or, once the
@@ -282,6 +307,63 @@ impl Conn {
                 Err(_) => return Pumped::Gone,
             }
         }
+    }
+
+    /// Moves the app's queued bytes into the write buffer, up to the next queued file,
+    /// which then becomes `file` (sent once the bytes before it are out).
+    fn take_queued(&mut self, inner: &mut Inner, file: &mut Option<QueuedFile>) {
+        let limit = match inner.files.front() {
+            Some(next) => (next.at - inner.taken) as usize,
+            None => inner.out.len(),
+        };
+        let take = limit.min(inner.out.len());
+        if take > 0 {
+            self.wbuf.extend_from_copy_slice(&inner.out[..take]);
+            if take == inner.out.len() {
+                inner.out.clear();
+            } else {
+                inner.out.drain(..take);
+            }
+            inner.taken += take as u64;
+        }
+        if inner
+            .files
+            .front()
+            .is_some_and(|next| next.at == inner.taken)
+        {
+            *file = inner.files.pop_front();
+        }
+    }
+
+    /// Sends what is left of `file` without waiting: Ok(true) when all of it went out,
+    /// Ok(false) when the socket is full. A file shorter than promised is an error: the
+    /// response's framing cannot be kept.
+    fn send_file(&mut self, file: &mut QueuedFile) -> std::io::Result<bool> {
+        use std::os::fd::AsRawFd;
+        while file.len > 0 {
+            let mut off = file.offset as libc::off_t;
+            let chunk = file.len.min(1 << 30) as usize;
+            // SAFETY: valid fds; `off` is a local the kernel updates.
+            let n = unsafe { libc::sendfile(self.fd(), file.fd.as_raw_fd(), &mut off, chunk) };
+            if n > 0 {
+                file.offset += n as u64;
+                file.len -= n as u64;
+                continue;
+            }
+            if n == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the file is shorter than the length queued",
+                ));
+            }
+            let err = std::io::Error::last_os_error();
+            match err.kind() {
+                std::io::ErrorKind::Interrupted => continue,
+                std::io::ErrorKind::WouldBlock => return Ok(false),
+                _ => return Err(err),
+            }
+        }
+        Ok(true)
     }
 
     /// The client closed or reset the connection while the exchange was in progress: the

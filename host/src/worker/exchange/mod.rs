@@ -61,3 +61,8 @@ impl Notifier {
 pub fn offered() -> Extension {
     offer(&table::EXCHANGE_V1)
 }
+
+/// The extension `rsgi.exchange` v2 (v1 and `sendfile`), as the host offers it.
+pub fn offered_v2() -> Extension {
+    offer(&table::EXCHANGE_V2)
+}

@@ -5,6 +5,8 @@
 //! bytes; the loop takes the response bytes, brings body bytes, and wakes the app. Every
 //! change the loop must act on notifies it ([`super::Notifier`]).
 
+use std::collections::VecDeque;
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use abi_stable::std_types::{RSlice, RStr, RVec};
@@ -59,6 +61,10 @@ pub struct Inner {
     pub status: u16,
     /// Response bytes the loop has not taken yet.
     pub out: RVec<u8>,
+    /// Files queued by `sendfile`, each at its place in the stream of `out`'s bytes.
+    pub files: VecDeque<QueuedFile>,
+    /// Bytes of `out` the loop took so far (where the files' places count from).
+    pub taken: u64,
     /// Body bytes the app wrote.
     pub body_sent: u64,
     /// Bytes the loop took and has not written yet.
@@ -93,6 +99,19 @@ pub struct Inner {
     pub notified: bool,
 }
 
+/// A file to send zero-copy, at byte `at` of the response's stream (counted as `taken`
+/// counts).
+pub struct QueuedFile {
+    /// Where in the stream it goes.
+    pub at: u64,
+    /// The host's own duplicate of the app's fd.
+    pub fd: OwnedFd,
+    /// Where to read from.
+    pub offset: u64,
+    /// How many bytes are left to send.
+    pub len: u64,
+}
+
 /// The app's waker, released (its `drop`) when replaced or when the exchange ends.
 pub struct OwnedWaker(Waker);
 
@@ -112,9 +131,10 @@ impl Inner {
         }
     }
 
-    /// Outgoing bytes not yet on the wire.
+    /// Outgoing bytes not yet on the wire (queued files' included).
     pub fn outgoing(&self) -> usize {
-        self.out.len() + self.unsent
+        let files: u64 = self.files.iter().map(|f| f.len).sum();
+        self.out.len() + self.unsent + files as usize
     }
 }
 
@@ -235,6 +255,56 @@ impl ExchangeState {
             let proto = self.setup.proto;
             (proto.body_prefix())(&framing, data.len() as u64, &mut inner.out);
             inner.out.extend_from_copy_slice(data);
+            (proto.body_suffix())(&framing, &mut inner.out);
+            self.notify(&mut inner);
+        }
+        if inner.outgoing() > HIGH_WATER {
+            inner.told_full = true;
+            WriteStatus::Full
+        } else {
+            WriteStatus::Queued
+        }
+    }
+
+    /// `sendfile`: queues a duplicate of `fd` at the current end of the outgoing bytes.
+    pub fn sendfile(
+        &self,
+        fd: i32,
+        offset: u64,
+        len: u64,
+    ) -> rsgi_plugin_api::exchange::WriteStatus {
+        use rsgi_plugin_api::exchange::WriteStatus;
+        let mut inner = self.lock();
+        if inner.gone {
+            return WriteStatus::Gone;
+        }
+        let Some(framing) = inner.framing.filter(|_| !inner.released) else {
+            return WriteStatus::Misuse;
+        };
+        if framing.body == ResponseBody::Length && inner.body_sent + len > framing.length {
+            return WriteStatus::Misuse;
+        }
+        inner.body_sent += len;
+        if framing.body != ResponseBody::None && len > 0 {
+            // SAFETY: dup(2) of an fd the caller vouches for; a failure is -1, checked.
+            let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+            if copy < 0 {
+                tracing::error!(
+                    "sendfile from the app: cannot duplicate fd {fd}: {}",
+                    std::io::Error::last_os_error()
+                );
+                return WriteStatus::Misuse;
+            }
+            let proto = self.setup.proto;
+            (proto.body_prefix())(&framing, len, &mut inner.out);
+            let at = inner.taken + inner.out.len() as u64;
+            inner.files.push_back(QueuedFile {
+                at,
+                // SAFETY: a new fd, owned by nothing else.
+                fd: unsafe { OwnedFd::from_raw_fd(copy) },
+                offset,
+                len,
+            });
             (proto.body_suffix())(&framing, &mut inner.out);
             self.notify(&mut inner);
         }

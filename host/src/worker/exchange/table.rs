@@ -10,12 +10,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use abi_stable::std_types::{RErr, ROk, RSlice, RSliceMut, RStr};
-use rsgi_plugin_api::exchange::{Exchange, ExchangeV1, ReadResult, ReadStatus, Waker, WriteStatus};
+use rsgi_plugin_api::exchange::{
+    Exchange, ExchangeV1, ExchangeV2, ReadResult, ReadStatus, Waker, WriteStatus,
+};
 use rsgi_plugin_api::{Header, SendError, SendResult};
 
 use super::state::ExchangeState;
 
-/// The table every handle points to (and the extension's answer).
+/// The table every handle points to (and the answer for `rsgi.exchange` v1).
 pub static EXCHANGE_V1: ExchangeV1 = ExchangeV1 {
     start,
     write,
@@ -23,6 +25,19 @@ pub static EXCHANGE_V1: ExchangeV1 = ExchangeV1 {
     set_waker,
     finish,
     abort,
+};
+
+/// The answer for `rsgi.exchange` v2: v1's entries and `sendfile`, over the same handles.
+pub static EXCHANGE_V2: ExchangeV2 = ExchangeV2 {
+    v1: ExchangeV1 {
+        start,
+        write,
+        read,
+        set_waker,
+        finish,
+        abort,
+    },
+    sendfile,
 };
 
 /// A handle for the app, holding one reference to `state`.
@@ -62,6 +77,10 @@ extern "C" fn start(
 
 extern "C" fn write(ctx: *const c_void, data: RSlice<'_, u8>) -> WriteStatus {
     guarded(ctx, WriteStatus::Misuse, |s| s.write(data.as_slice()))
+}
+
+extern "C" fn sendfile(ctx: *const c_void, fd: i32, offset: u64, len: u64) -> WriteStatus {
+    guarded(ctx, WriteStatus::Misuse, |s| s.sendfile(fd, offset, len))
 }
 
 extern "C" fn read(ctx: *const c_void, mut buf: RSliceMut<'_, u8>) -> ReadResult {

@@ -124,6 +124,46 @@ impl Channel {
         }
     }
 
+    /// Sends the head `http.response.start` gave, with the first body message.
+    fn emit_head(s: &mut State) -> PyResult<()> {
+        let Some((status, headers)) = s.head.take() else {
+            return Ok(());
+        };
+        let Some(exchange) = s.exchange.as_ref() else {
+            return Err(PyOSError::new_err("the response is over"));
+        };
+        let views: Vec<Header<'_>> = headers.iter().map(|(n, v)| Header::new(n, v)).collect();
+        match exchange.start(status, "", &views) {
+            Ok(()) => {
+                s.phase = Phase::Streaming;
+                Ok(())
+            }
+            Err(SendError::InvalidHead) => Err(PyValueError::new_err(
+                "invalid response head (a header name or value that cannot be sent, or a bad status)",
+            )),
+            Err(SendError::Disconnected) => {
+                s.gone = true;
+                Err(PyOSError::new_err("the client went away (http.disconnect)"))
+            }
+            Err(e) => Err(PyRuntimeError::new_err(e.describe())),
+        }
+    }
+
+    /// What a write answered: Ok(true) when the glue must wait for room.
+    fn written(s: &mut State, status: WriteStatus) -> PyResult<bool> {
+        match status {
+            WriteStatus::Queued => Ok(false),
+            WriteStatus::Full => Ok(true),
+            WriteStatus::Gone => {
+                s.gone = true;
+                Err(PyOSError::new_err("the client went away (http.disconnect)"))
+            }
+            WriteStatus::Misuse => Err(PyRuntimeError::new_err(
+                "http.response.body longer than the response's Content-Length",
+            )),
+        }
+    }
+
     fn message<'py>(py: Python<'py>, body: &[u8], more: bool) -> PyResult<Bound<'py, PyDict>> {
         let m = PyDict::new(py);
         m.set_item(intern!(py, "type"), intern!(py, "http.request"))?;
@@ -249,45 +289,44 @@ impl Channel {
                     Some(m) => m.is_truthy()?,
                     None => false,
                 };
+                Self::emit_head(s)?;
                 let Some(exchange) = s.exchange.as_ref() else {
                     return Err(PyOSError::new_err("the response is over"));
                 };
-                if let Some((status, headers)) = s.head.take() {
-                    let views: Vec<Header<'_>> =
-                        headers.iter().map(|(n, v)| Header::new(n, v)).collect();
-                    match exchange.start(status, "", &views) {
-                        Ok(()) => {}
-                        Err(SendError::InvalidHead) => {
-                            return Err(PyValueError::new_err(
-                                "invalid response head (a header name or value that cannot be sent, or a bad status)",
-                            ))
-                        }
-                        Err(SendError::Disconnected) => {
-                            s.gone = true;
-                            return Err(PyOSError::new_err("the client went away (http.disconnect)"));
-                        }
-                        Err(e) => return Err(PyRuntimeError::new_err(e.describe())),
-                    }
-                    s.phase = Phase::Streaming;
-                }
-                let full = match exchange.write(body) {
-                    WriteStatus::Queued => false,
-                    WriteStatus::Full => true,
-                    WriteStatus::Gone => {
-                        s.gone = true;
-                        return Err(PyOSError::new_err("the client went away (http.disconnect)"));
-                    }
-                    WriteStatus::Misuse => {
-                        return Err(PyRuntimeError::new_err(
-                            "http.response.body longer than the response's Content-Length",
-                        ))
-                    }
-                };
+                let status = exchange.write(body);
+                let full = Self::written(s, status)?;
                 if !more {
                     Self::finish(s);
                     return Ok(false);
                 }
                 Ok(full)
+            }
+            ("http.response.pathsend", Phase::Started | Phase::Streaming) => {
+                let s: &mut State = &mut s;
+                let path = message
+                    .get_item(intern!(py, "path"))?
+                    .ok_or_else(|| PyValueError::new_err("http.response.pathsend has no 'path'"))?
+                    .extract::<std::path::PathBuf>()?;
+                Self::emit_head(s)?;
+                let file = std::fs::File::open(&path)
+                    .map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))?;
+                let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+                let Some(exchange) = s.exchange.as_ref() else {
+                    return Err(PyOSError::new_err("the response is over"));
+                };
+                use std::os::fd::AsRawFd;
+                let status = match exchange.sendfile(file.as_raw_fd(), 0, len) {
+                    Some(status) => status,
+                    // A host without rsgi.exchange v2: the bytes themselves.
+                    None => {
+                        let bytes = std::fs::read(&path)
+                            .map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))?;
+                        exchange.write(&bytes)
+                    }
+                };
+                Self::written(s, status)?;
+                Self::finish(s);
+                Ok(false)
             }
             ("http.response.body", Phase::Waiting) => Err(PyRuntimeError::new_err(
                 "http.response.body sent before http.response.start",

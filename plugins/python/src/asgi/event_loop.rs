@@ -104,6 +104,7 @@ struct Local {
     event_loop: Py<PyAny>,
     start: Py<PyAny>,
     asgi: Py<PyDict>,
+    extensions: Py<PyDict>,
     state: Py<PyDict>,
     lifespan: Option<Py<PyAny>>,
     channels: HashMap<u64, Py<Channel>>,
@@ -270,6 +271,7 @@ fn run(
                 event_loop: event_loop.clone().unbind(),
                 start: glue.getattr(intern!(py, "start"))?.unbind(),
                 asgi: scope::asgi_versions(py)?.unbind(),
+                extensions: scope::extensions(py)?.unbind(),
                 state: state.unbind(),
                 lifespan: lifespan.as_ref().map(|l| l.clone().unbind()),
                 channels: HashMap::new(),
@@ -348,13 +350,19 @@ fn drain(py: Python<'_>) -> PyResult<()> {
                         l.event_loop.clone_ref(py),
                         l.start.clone_ref(py),
                         l.asgi.clone_ref(py),
+                        l.extensions.clone_ref(py),
                         l.state.clone_ref(py),
                     ))
                 });
-                let Some((app, event_loop, start, asgi, state)) = parts else {
+                let Some((app, event_loop, start, asgi, extensions, state)) = parts else {
                     continue;
                 };
-                let scope = scope::http(py, &incoming, asgi.bind(py), state.bind(py))?;
+                let shared = scope::Shared {
+                    asgi: asgi.bind(py),
+                    extensions: extensions.bind(py),
+                    state: state.bind(py),
+                };
+                let scope = scope::http(py, &incoming, &shared)?;
                 start.call1(py, (app, scope, channel, event_loop))?;
             }
             Event::Wake(id, readiness) => {

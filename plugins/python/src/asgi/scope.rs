@@ -6,6 +6,17 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use super::incoming::Incoming;
 
+/// The `extensions` entry of every scope: `http.response.pathsend` when the host sends
+/// files zero-copy (`rsgi.exchange` v2).
+pub fn extensions(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let extensions = PyDict::new(py);
+    let v2 = rsgi_plugin_api::sdk::extensions::from_host::<rsgi_plugin_api::exchange::ExchangeV2>();
+    if matches!(v2, Ok(Some(_))) {
+        extensions.set_item(intern!(py, "http.response.pathsend"), PyDict::new(py))?;
+    }
+    Ok(extensions)
+}
+
 /// The `asgi` entry of every scope.
 pub fn asgi_versions(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let asgi = PyDict::new(py);
@@ -14,14 +25,29 @@ pub fn asgi_versions(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     Ok(asgi)
 }
 
-/// The scope of `incoming`; `asgi` is the shared `asgi` entry, `state` the lifespan's
-/// state (each request gets a shallow copy, as uvicorn gives).
+/// What every scope of a worker shares: the `asgi` and `extensions` entries (the same
+/// objects each time: apps read them), and the lifespan's state (each request gets a
+/// shallow copy, as uvicorn gives).
+pub struct Shared<'a, 'py> {
+    /// `asgi`.
+    pub asgi: &'a Bound<'py, PyDict>,
+    /// `extensions`.
+    pub extensions: &'a Bound<'py, PyDict>,
+    /// The lifespan's state.
+    pub state: &'a Bound<'py, PyDict>,
+}
+
+/// The scope of `incoming`.
 pub fn http<'py>(
     py: Python<'py>,
     incoming: &Incoming,
-    asgi: &Bound<'py, PyDict>,
-    state: &Bound<'py, PyDict>,
+    shared: &Shared<'_, 'py>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let Shared {
+        asgi,
+        extensions,
+        state,
+    } = shared;
     let scope = PyDict::new(py);
     scope.set_item(intern!(py, "type"), intern!(py, "http"))?;
     scope.set_item(intern!(py, "asgi"), asgi)?;
@@ -64,6 +90,7 @@ pub fn http<'py>(
         (incoming.server.0.as_str(), incoming.server.1),
     )?;
     scope.set_item(intern!(py, "state"), state.copy()?)?;
+    scope.set_item(intern!(py, "extensions"), extensions)?;
     Ok(scope)
 }
 
@@ -80,7 +107,13 @@ mod tests {
             let asgi = asgi_versions(py).unwrap();
             let state = PyDict::new(py);
             state.set_item("db", 1).unwrap();
-            let scope = http(py, &incoming, &asgi, &state).unwrap();
+            let extensions = extensions(py).unwrap();
+            let shared = Shared {
+                asgi: &asgi,
+                extensions: &extensions,
+                state: &state,
+            };
+            let scope = http(py, &incoming, &shared).unwrap();
             let get = |k: &str| scope.get_item(k).unwrap().unwrap();
             assert_eq!(get("type").extract::<String>().unwrap(), "http");
             assert_eq!(get("path").extract::<String>().unwrap(), "/a b");
