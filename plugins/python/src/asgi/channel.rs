@@ -12,6 +12,7 @@ use pyo3::types::{PyBytes, PyDict};
 use rsgi_plugin_api::sdk::exchange::{Exchange, Read, Readiness, WriteStatus};
 use rsgi_plugin_api::{Header, SendError};
 
+use super::incoming::Incoming;
 use crate::traceback;
 
 /// Most request body bytes handed over in one `http.request` message.
@@ -50,15 +51,15 @@ struct State {
 #[pyclass(frozen, module = "rsgi_asgi", name = "Exchange")]
 pub struct Channel {
     state: Mutex<State>,
-    /// `METHOD URI`, for log lines.
-    what: String,
+    /// The request (its method and path name it in log lines).
+    request: Box<Incoming>,
     /// The request's id in this worker.
     id: u64,
 }
 
 impl Channel {
-    /// A channel over `exchange` for request `id`, named `what` in log lines.
-    pub fn new(exchange: Exchange, id: u64, what: String) -> Channel {
+    /// A channel over `exchange` for request `id`, `request` (named by it in log lines).
+    pub fn new(exchange: Exchange, id: u64, request: Box<Incoming>) -> Channel {
         Channel {
             state: Mutex::new(State {
                 exchange: Some(exchange),
@@ -68,9 +69,18 @@ impl Channel {
                 body_ended: false,
                 waiters: [None, None],
             }),
-            what,
+            request,
             id,
         }
+    }
+
+    /// `METHOD PATH`, for log lines.
+    fn what(&self) -> String {
+        format!(
+            "{} {}",
+            String::from_utf8_lossy(&self.request.method),
+            String::from_utf8_lossy(&self.request.raw_path)
+        )
     }
 
     /// The request's id.
@@ -190,6 +200,46 @@ fn resolve(py: Python<'_>, waiter: &Bound<'_, PyAny>) {
     }
 }
 
+thread_local! {
+    /// Where body bytes are read before they become a `bytes` object (the loop's thread
+    /// reads one request at a time).
+    static READ_BUF: std::cell::RefCell<Box<[u8]>> =
+        std::cell::RefCell::new(vec![0u8; READ_CHUNK].into_boxed_slice());
+}
+
+impl Channel {
+    /// Reads what the exchange has of the body into `buf` and makes the message.
+    fn read_message<'py>(
+        py: Python<'py>,
+        s: &mut State,
+        buf: &mut [u8],
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(exchange) = s.exchange.as_ref() else {
+            return Self::disconnect(py).map(Some);
+        };
+        let mut len = 0;
+        let ended = loop {
+            match exchange.read(&mut buf[len..]) {
+                Read::Data(n) => {
+                    len += n;
+                    if len == buf.len() {
+                        break false;
+                    }
+                }
+                Read::End => break true,
+                Read::WouldBlock if len > 0 => break false,
+                Read::WouldBlock => return Ok(None),
+                Read::Gone | Read::Malformed => {
+                    s.gone = true;
+                    return Self::disconnect(py).map(Some);
+                }
+            }
+        };
+        s.body_ended = ended;
+        Self::message(py, &buf[..len], !ended).map(Some)
+    }
+}
+
 #[pymethods]
 impl Channel {
     /// The request's id (the glue tells the loop to forget it when the app is done).
@@ -213,30 +263,7 @@ impl Channel {
                 _ => Ok(None),
             };
         }
-        let Some(exchange) = s.exchange.as_ref() else {
-            return Self::disconnect(py).map(Some);
-        };
-        let mut buf = [0u8; READ_CHUNK];
-        let mut len = 0;
-        let ended = loop {
-            match exchange.read(&mut buf[len..]) {
-                Read::Data(n) => {
-                    len += n;
-                    if len == buf.len() {
-                        break false;
-                    }
-                }
-                Read::End => break true,
-                Read::WouldBlock if len > 0 => break false,
-                Read::WouldBlock => return Ok(None),
-                Read::Gone | Read::Malformed => {
-                    s.gone = true;
-                    return Self::disconnect(py).map(Some);
-                }
-            }
-        };
-        s.body_ended = ended;
-        Self::message(py, &buf[..len], !ended).map(Some)
+        READ_BUF.with(|buf| Self::read_message(py, &mut s, &mut buf.borrow_mut()[..]))
     }
 
     /// Sends `message`; True when the glue must wait until the client has read more.
@@ -379,10 +406,10 @@ impl Channel {
         if gone && err.is_instance_of::<PyOSError>(py) {
             tracing::info!(
                 "{}: the client went away; the app stopped: {err}",
-                self.what
+                self.what()
             );
         } else {
-            traceback::log(py, &err, &format!("{}: the ASGI app raised", self.what));
+            traceback::log(py, &err, &format!("{}: the ASGI app raised", self.what()));
         }
         let mut s = self.lock();
         if s.phase != Phase::Done {

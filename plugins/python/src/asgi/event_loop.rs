@@ -331,12 +331,25 @@ fn drain(py: Python<'_>) -> PyResult<()> {
     for event in events.drain(..) {
         match event {
             Event::Request(id, incoming, exchange) => {
-                let what = format!(
-                    "{} {}",
-                    String::from_utf8_lossy(&incoming.method),
-                    String::from_utf8_lossy(&incoming.raw_path)
-                );
-                let channel = Py::new(py, Channel::new(exchange, id, what))?;
+                let scope_parts = LOCAL.with(|local| {
+                    let local = local.borrow();
+                    let l = local.as_ref()?;
+                    Some((
+                        l.asgi.clone_ref(py),
+                        l.extensions.clone_ref(py),
+                        l.state.clone_ref(py),
+                    ))
+                });
+                let Some((asgi, extensions, state)) = scope_parts else {
+                    continue;
+                };
+                let shared = scope::Shared {
+                    asgi: asgi.bind(py),
+                    extensions: extensions.bind(py),
+                    state: state.bind(py),
+                };
+                let scope = scope::http(py, &incoming, &shared)?;
+                let channel = Py::new(py, Channel::new(exchange, id, incoming))?;
                 let bridge = runner.bridge.clone();
                 channel
                     .get()
@@ -349,20 +362,11 @@ fn drain(py: Python<'_>) -> PyResult<()> {
                         l.app.clone_ref(py),
                         l.event_loop.clone_ref(py),
                         l.start.clone_ref(py),
-                        l.asgi.clone_ref(py),
-                        l.extensions.clone_ref(py),
-                        l.state.clone_ref(py),
                     ))
                 });
-                let Some((app, event_loop, start, asgi, extensions, state)) = parts else {
+                let Some((app, event_loop, start)) = parts else {
                     continue;
                 };
-                let shared = scope::Shared {
-                    asgi: asgi.bind(py),
-                    extensions: extensions.bind(py),
-                    state: state.bind(py),
-                };
-                let scope = scope::http(py, &incoming, &shared)?;
                 start.call1(py, (app, scope, channel, event_loop))?;
             }
             Event::Wake(id, readiness) => {
