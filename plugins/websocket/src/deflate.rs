@@ -149,6 +149,13 @@ impl Deflater {
 
     /// Compresses one whole message onto `out`, without the sync flush's tail.
     pub fn compress_message(&mut self, mut input: &[u8], out: &mut Vec<u8>) {
+        if input.is_empty() {
+            // zlib writes nothing for a flush with nothing new to flush; an empty
+            // message is the empty stored block, 0x00 once the tail is stripped (RFC 7692
+            // §7.2.3.6). It leaves the window as it was.
+            out.push(0x00);
+            return;
+        }
         let start = out.len();
         loop {
             out.reserve(STEP.min(input.len() / 2 + 64));
