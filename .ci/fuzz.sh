@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Short fuzzing pass: every target of the HTTP plugin (plugins/http/fuzz) and of the
-# host's pure parsers (host/fuzz: the PROXY protocol header) runs for FUZZ_SECONDS
+# Short fuzzing pass: every target of the HTTP plugin (plugins/http/fuzz), of the
+# WebSocket codec (plugins/websocket/fuzz) and of the host's pure parsers (host/fuzz: the
+# PROXY protocol header) runs for FUZZ_SECONDS
 # (default 20) seconds. Needs cargo-fuzz and an installed nightly toolchain; without them
 # it says why and exits 0 (nothing is downloaded or installed here).
 # A crash fails the script; the input is kept in <crate>/fuzz/artifacts/<target>/.
-# The longer runs are described in plugins/http/fuzz/README.md and host/fuzz/README.md.
+# The longer runs are described in plugins/http/fuzz/README.md, plugins/websocket/fuzz/README.md
+# and host/fuzz/README.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds="${FUZZ_SECONDS:-20}"
@@ -38,6 +40,8 @@ fuzz_crate() {
             parse_request) seeds=("$root/tests/corpus/http"); extra=(-max_len=4096) ;;
             # Valid v1 and v2 headers; a v2 header is at most 16 + 65535 bytes.
             proxy_protocol) seeds=("$root/host/fuzz/seeds/proxy_protocol"); extra=(-max_len=1024) ;;
+            # Client frame streams: plain, compressed, with control frames between fragments.
+            session_feed) seeds=("$root/plugins/websocket/fuzz/seeds/session_feed"); extra=(-max_len=4096) ;;
         esac
         echo "fuzz: $target for ${seconds}s"
         # New inputs go to a scratch corpus; the seed directories are only read.
@@ -51,5 +55,6 @@ fuzz_crate() {
     done
 }
 fuzz_crate plugins/http
+fuzz_crate plugins/websocket
 fuzz_crate host
 echo "fuzz: done in $(( $(date +%s) - start ))s"

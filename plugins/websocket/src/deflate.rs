@@ -68,8 +68,11 @@ impl Inflater {
     }
 
     /// Inflates the next compressed bytes of a message onto `out`, failing with
-    /// [`ProtocolError::MessageTooBig`] as soon as `out` would pass `limit` bytes: a
-    /// decompression bomb stops there, having produced at most `limit + 1` bytes.
+    /// [`ProtocolError::MessageTooBig`] as soon as `out` would pass `limit` bytes (a
+    /// decompression bomb stops there; `out` is cut back to `limit`), or with
+    /// [`ProtocolError::BadCompression`]. On either error `out` keeps what was inflated
+    /// before it, so a caller checking the output (UTF-8) reports whichever problem comes
+    /// first in the message, the same however the input was split.
     pub fn inflate(
         &mut self,
         mut input: &[u8],
@@ -89,16 +92,17 @@ impl Inflater {
             let spare = out.capacity() - out.len();
             let before_in = self.inner.total_in();
             let before_len = out.len();
-            let status = self
-                .inner
-                .decompress_vec(input, out, FlushDecompress::Sync)
-                .map_err(|_| ProtocolError::BadCompression)?;
+            let result = self.inner.decompress_vec(input, out, FlushDecompress::Sync);
             let used = (self.inner.total_in() - before_in) as usize;
             input = &input[used..];
             let produced = out.len() - before_len;
+            // Too big before corrupt: what comes first in the stream is reported, however
+            // much of it one call got through.
             if out.len() > limit {
+                out.truncate(limit);
                 return Err(ProtocolError::MessageTooBig);
             }
+            let status = result.map_err(|_| ProtocolError::BadCompression)?;
             if status == Status::StreamEnd {
                 self.ended = true;
                 return Ok(());

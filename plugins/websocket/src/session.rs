@@ -96,6 +96,18 @@ struct Message {
     utf8: Utf8Validator,
 }
 
+impl Message {
+    /// Checks the bytes of a text message from `start` on (binary: nothing to check).
+    fn check_text(&mut self, start: usize) -> Result<(), ProtocolError> {
+        if self.kind == MessageKind::Text {
+            self.utf8
+                .push(&self.data[start..])
+                .map_err(|_| ProtocolError::TextNotUtf8)?;
+        }
+        Ok(())
+    }
+}
+
 /// What one step of the reader did.
 enum Step {
     /// The input is used up.
@@ -406,16 +418,14 @@ impl Session {
                 frame::apply_mask(&mut self.scratch, key, read);
                 let params = self.deflate.as_ref().expect("RSV1 only with deflate");
                 let inflater = self.inflater.get_or_insert_with(|| Inflater::new(params));
-                inflater.inflate(&self.scratch, &mut message.data, self.max_message_size)?;
+                let inflated =
+                    inflater.inflate(&self.scratch, &mut message.data, self.max_message_size);
+                message.check_text(start)?;
+                inflated?;
             } else {
                 message.data.extend_from_slice(chunk);
                 frame::apply_mask(&mut message.data[start..], key, read);
-            }
-            if message.kind == MessageKind::Text {
-                message
-                    .utf8
-                    .push(&message.data[start..])
-                    .map_err(|_| ProtocolError::TextNotUtf8)?;
+                message.check_text(start)?;
             }
         }
         let read = read + take as u64;
@@ -461,13 +471,10 @@ impl Session {
                     let start = message.data.len();
                     let params = self.deflate.as_ref().expect("RSV1 only with deflate");
                     let inflater = self.inflater.get_or_insert_with(|| Inflater::new(params));
-                    inflater.finish_message(&mut message.data, self.max_message_size)?;
-                    if message.kind == MessageKind::Text {
-                        message
-                            .utf8
-                            .push(&message.data[start..])
-                            .map_err(|_| ProtocolError::TextNotUtf8)?;
-                    }
+                    let inflated =
+                        inflater.finish_message(&mut message.data, self.max_message_size);
+                    message.check_text(start)?;
+                    inflated?;
                 }
                 if message.kind == MessageKind::Text {
                     message

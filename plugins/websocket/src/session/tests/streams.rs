@@ -158,3 +158,20 @@ fn compressed_streams_read_the_same_in_every_split() {
         assert_eq!(texts, expected, "{params:?}");
     }
 }
+
+#[test]
+fn bad_text_before_bad_compression_is_reported_first_in_every_split() {
+    // Found by the fuzz target: whole, one inflate call met the corrupt block before the
+    // text was checked; a byte at a time, the bad text came first.
+    let mut client = Deflater::new(&DeflateParams::default());
+    let mut packed = Vec::new();
+    client.compress_message(b"ok \xff then garbage", &mut packed);
+    packed.extend([0xff, 0xff, 0xff]); // a block of the reserved type
+    let wire = frame_rsv1(true, OP_TEXT, &packed);
+    let events = every_split_agrees(|| compressed(DeflateParams::default()), &wire);
+    assert_eq!(events, [Event::Error(ProtocolError::TextNotUtf8)]);
+    // As binary, the corrupt block is what fails.
+    let wire = frame_rsv1(true, OP_BINARY, &packed);
+    let events = every_split_agrees(|| compressed(DeflateParams::default()), &wire);
+    assert_eq!(events, [Event::Error(ProtocolError::BadCompression)]);
+}
