@@ -346,7 +346,9 @@ impl Session {
                     .message
                     .as_ref()
                     .ok_or(ProtocolError::UnexpectedContinuation)?;
-                self.check_size(message, header.payload_len)?;
+                if !message.compressed {
+                    self.check_size(message.data.len(), header.payload_len)?;
+                }
                 None
             }
             OpCode::Text => Some(MessageKind::Text),
@@ -360,13 +362,9 @@ impl Session {
             if self.message.is_some() {
                 return Err(ProtocolError::ExpectedContinuation);
             }
-            let message = Message {
-                kind,
-                compressed: header.rsv1,
-                data: Vec::new(),
-                utf8: Utf8Validator::new(),
-            };
-            self.check_size(&message, header.payload_len)?;
+            if !header.rsv1 {
+                self.check_size(0, header.payload_len)?;
+            }
             // Room for the first frame, up to a bound: a header alone does not get a
             // peer 16 MiB of our memory.
             let room = if header.rsv1 {
@@ -375,8 +373,10 @@ impl Session {
                 header.payload_len.min(PREALLOCATE)
             };
             self.message = Some(Message {
+                kind,
+                compressed: header.rsv1,
                 data: Vec::with_capacity(room as usize),
-                ..message
+                utf8: Utf8Validator::new(),
             });
         }
         self.reading = Reading::Payload { header, read: 0 };
@@ -385,9 +385,8 @@ impl Session {
 
     /// An uncompressed message that would pass the limit with this frame fails now,
     /// before its payload is read (a compressed one is measured as it inflates).
-    fn check_size(&self, message: &Message, payload_len: u64) -> Result<(), ProtocolError> {
-        let total = (message.data.len() as u64).saturating_add(payload_len);
-        if !message.compressed && total > self.max_message_size as u64 {
+    fn check_size(&self, so_far: usize, payload_len: u64) -> Result<(), ProtocolError> {
+        if (so_far as u64).saturating_add(payload_len) > self.max_message_size as u64 {
             return Err(ProtocolError::MessageTooBig);
         }
         Ok(())

@@ -16,8 +16,15 @@ use rsgi_websocket::frame::{parse_header, OpCode};
 use rsgi_websocket::{Config, Event, MessageKind, Session};
 
 fn session(selector: u8) -> (Session, usize) {
-    let limit = if selector & 1 != 0 { 1024 } else { Config::DEFAULT.max_message_size };
-    let config = Config { max_message_size: limit, ..Config::DEFAULT };
+    let limit = if selector & 1 != 0 {
+        1024
+    } else {
+        Config::DEFAULT.max_message_size
+    };
+    let config = Config {
+        max_message_size: limit,
+        ..Config::DEFAULT
+    };
     let deflate = (selector & 2 != 0).then(|| DeflateParams {
         client_no_context_takeover: selector & 4 != 0,
         ..DeflateParams::default()
@@ -52,7 +59,9 @@ fn run(selector: u8, wire: &[u8], step: usize) -> (Vec<Event>, Vec<u8>, Session)
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, wire)) = data.split_first() else { return };
+    let Some((&selector, wire)) = data.split_first() else {
+        return;
+    };
     let (events, output, mut whole) = run(selector, wire, wire.len().max(1));
     let step = 1 + usize::from(selector >> 3);
     let (split_events, split_output, _) = run(selector, wire, step);
