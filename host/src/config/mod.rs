@@ -195,10 +195,8 @@ pub struct Config {
     /// Owner of Unix sockets.
     pub chown_socket: Option<SocketOwner>,
     /// Peers trusted to set `X-Forwarded-*` / `Forwarded` (`--forwarded-allow-ips`).
-    #[allow(dead_code)] // read by the connection code once wired to host/src/proxy
     pub forwarded_allow_ips: crate::proxy::TrustedProxies,
     /// HTTP listeners expect a PROXY protocol header (`--enable-proxy-protocol`).
-    #[allow(dead_code)] // read by the connection code once wired to host/src/proxy
     pub proxy_protocol: bool,
     /// Where to write the master's pid.
     pub pidfile: Option<PathBuf>,
@@ -504,7 +502,7 @@ impl Config {
         }
         Ok(Config {
             forwarded_allow_ips: crate::proxy::forwarded_allow_ips(values)?,
-            proxy_protocol: crate::proxy::enable_proxy_protocol(values)?,
+            proxy_protocol: flag(values, "enable-proxy-protocol"),
             sockets,
             processes,
             threads: match number(values, "threads", 1)? {

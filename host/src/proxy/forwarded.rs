@@ -113,6 +113,17 @@ impl<'h> Found<'h> {
     }
 }
 
+/// Whether any of the header `names` is one [`resolve`] reads (`Forwarded`,
+/// `X-Forwarded-*`): the cheap test made before resolving, so that a request without them
+/// costs no allocation.
+pub fn any_forwarding_header<'h>(names: impl IntoIterator<Item = &'h [u8]>) -> bool {
+    const X: &[u8] = b"x-forwarded-";
+    names.into_iter().any(|n| {
+        n.eq_ignore_ascii_case(b"forwarded")
+            || (n.len() > X.len() && n[..X.len()].eq_ignore_ascii_case(X))
+    })
+}
+
 /// Resolves the request that came from `peer` with `headers` (name, value pairs).
 pub fn resolve<'h>(
     peer: SocketAddr,
@@ -424,7 +435,7 @@ fn port(v: &[u8]) -> Option<u16> {
 }
 
 /// `name`, `name:port`, `[v6]` or `[v6]:port`: the host as given, and its port.
-fn host(v: &[u8]) -> Option<(String, Option<u16>)> {
+pub(super) fn host(v: &[u8]) -> Option<(String, Option<u16>)> {
     let s = std::str::from_utf8(v).ok()?;
     if s.is_empty() || s.len() > 255 {
         return None;
@@ -488,6 +499,21 @@ mod tests {
             ip: s.parse().unwrap(),
             port,
         }
+    }
+
+    #[test]
+    fn forwarding_headers_are_spotted_by_name_alone() {
+        let any = |names: &[&str]| any_forwarding_header(names.iter().map(|n| n.as_bytes()));
+        assert!(any(&["Host", "FORWARDED"]));
+        assert!(any(&["x-forwarded-for"]));
+        assert!(any(&["X-Forwarded-Whatever"]));
+        assert!(!any(&[]));
+        assert!(!any(&[
+            "Host",
+            "X-Forwarded-",
+            "Forwarded-For",
+            "X-Real-IP"
+        ]));
     }
 
     #[test]

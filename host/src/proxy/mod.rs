@@ -3,18 +3,19 @@
 //! - [`trusted`]: `--forwarded-allow-ips`, the peers whose word is taken;
 //! - [`forwarded`]: client address, scheme, host and port from `X-Forwarded-*` or RFC
 //!   7239's `Forwarded`, when the peer is trusted;
+//! - [`rewrite`]: what that resolution changes in the request an app sees;
 //! - [`proxy_protocol`]: the PROXY protocol header (v1, v2) a balancer sends first on a
 //!   connection (`--enable-proxy-protocol`).
 //!
-//! All three are pure (no I/O, no global state). The worker's connection code is not
-//! wired to them yet: until it is, `--enable-proxy-protocol` stops the start (exit 2)
-//! rather than being ignored, and `--forwarded-allow-ips` is validated and kept in the
-//! config, changing nothing.
-// Read by the worker's connection code once it is wired to them (issue #25).
-#![cfg_attr(not(test), allow(dead_code))]
+//! All are pure (no I/O, no global state); the worker's connection code
+//! (host/src/worker/conn) reads the PROXY header before a connection's first request and
+//! applies the headers per request, on HTTP listeners (`--http`, `--http-socket`). Behind
+//! the uwsgi protocol (`--socket`) neither applies: the front server speaks for the client
+//! with its own variables (`REMOTE_ADDR`, `HTTPS`...), which the app sees as they are.
 
 pub mod forwarded;
 pub mod proxy_protocol;
+pub mod rewrite;
 pub mod trusted;
 
 use crate::config::sources::Values;
@@ -29,23 +30,6 @@ pub fn forwarded_allow_ips(values: &Values) -> Result<TrustedProxies, HostError>
         Some(lists) => TrustedProxies::parse(lists.iter().map(String::as_str))
             .map_err(|e| HostError::Usage(format!("invalid value for --forwarded-allow-ips: {e}"))),
     }
-}
-
-/// `--enable-proxy-protocol`: refused until the connection code reads the header, so a
-/// balancer's header is never taken for a malformed request (nor the option for working).
-pub fn enable_proxy_protocol(values: &Values) -> Result<bool, HostError> {
-    let on = values
-        .get("enable-proxy-protocol")
-        .and_then(|v| v.last())
-        .is_some_and(|v| !matches!(v.as_str(), "false" | "0" | "no" | "off"));
-    if on {
-        return Err(HostError::Usage(
-            "--enable-proxy-protocol is not yet supported: rsgi cannot read the PROXY protocol \
-             header on its connections yet"
-                .into(),
-        ));
-    }
-    Ok(false)
 }
 
 #[cfg(test)]
@@ -97,10 +81,12 @@ mod tests {
     }
 
     #[test]
-    fn enable_proxy_protocol_is_refused_until_wired() {
-        let err = config(&[("enable-proxy-protocol", "true")]).unwrap_err();
-        assert!(matches!(err, HostError::Usage(_)));
-        assert!(err.to_string().contains("not yet supported"), "{err}");
+    fn enable_proxy_protocol_is_a_flag() {
+        assert!(
+            config(&[("enable-proxy-protocol", "true")])
+                .unwrap()
+                .proxy_protocol
+        );
         assert!(
             !config(&[("enable-proxy-protocol", "false")])
                 .unwrap()

@@ -135,6 +135,8 @@ pub fn run(setup: Setup<'_>) -> ExitCode {
             server_name: l.server_name.clone(),
             server_port: l.server_port,
             routes_modifier1: l.protocol() == SocketProtocol::Uwsgi,
+            reads_forwarded: l.protocol() == SocketProtocol::Http,
+            proxy_protocol: config.proxy_protocol && l.protocol() == SocketProtocol::Http,
         });
     }
     let limits = Limits {

@@ -1,6 +1,7 @@
 //! A connection's peer address as text (`REMOTE_ADDR`), kept inline: formatting it is on
 //! the path of every accepted connection, so it allocates nothing, and IPv4 (the common
-//! case) skips the formatting machinery.
+//! case) skips the formatting machinery. The same holds the client a PROXY protocol
+//! header or a trusted proxy's headers named (host/src/proxy).
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -13,8 +14,11 @@ const CAPACITY: usize = 46;
 pub struct Peer {
     text: [u8; CAPACITY],
     len: u8,
-    /// The peer's port (0 for a Unix socket).
+    /// The peer's port (0 for a Unix socket, or a client whose port is not known).
     pub port: u16,
+    /// The address, when the peer has one (not for a Unix socket, nor an obfuscated
+    /// client identifier).
+    ip: Option<IpAddr>,
 }
 
 impl Peer {
@@ -24,9 +28,11 @@ impl Peer {
             text: [0; CAPACITY],
             len: 0,
             port: 0,
+            ip: None,
         };
         let Some(addr) = addr else { return peer };
         peer.port = addr.port();
+        peer.ip = Some(addr.ip());
         peer.len = match addr.ip() {
             IpAddr::V4(ip) => write_ipv4(ip, &mut peer.text),
             IpAddr::V6(ip) => {
@@ -38,6 +44,28 @@ impl Peer {
             }
         };
         peer
+    }
+
+    /// A client known by a name rather than an address (RFC 7239's obfuscated identifiers,
+    /// `_hidden`, or `unknown`), with no port; `None` when longer than an address's text.
+    pub fn named(name: &str) -> Option<Peer> {
+        let bytes = name.as_bytes();
+        if bytes.len() > CAPACITY || !bytes.iter().all(u8::is_ascii_graphic) {
+            return None;
+        }
+        let mut text = [0; CAPACITY];
+        text[..bytes.len()].copy_from_slice(bytes);
+        Some(Peer {
+            text,
+            len: bytes.len() as u8,
+            port: 0,
+            ip: None,
+        })
+    }
+
+    /// The address, when the peer has one.
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.ip
     }
 
     /// The address as text, like `127.0.0.1` or `::1`.
@@ -108,5 +136,21 @@ mod tests {
         let peer = Peer::new(None);
         assert_eq!(peer.addr(), "");
         assert_eq!(peer.port, 0);
+        assert_eq!(peer.ip(), None);
+    }
+
+    #[test]
+    fn ip_peers_keep_their_address() {
+        let addr: SocketAddr = "[2001:db8::1]:443".parse().unwrap();
+        assert_eq!(Peer::new(Some(addr)).ip(), Some(addr.ip()));
+    }
+
+    #[test]
+    fn named_clients_fit_or_are_refused() {
+        let peer = Peer::named("_hidden").unwrap();
+        assert_eq!((peer.addr(), peer.port, peer.ip()), ("_hidden", 0, None));
+        assert!(Peer::named(&"_".repeat(CAPACITY)).is_some());
+        assert!(Peer::named(&"_".repeat(CAPACITY + 1)).is_none());
+        assert!(Peer::named("a b").is_none());
     }
 }

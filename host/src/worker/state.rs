@@ -29,6 +29,13 @@ pub struct ListenerInfo {
     pub server_port: u16,
     /// Requests on it are routed by uwsgi modifier1.
     pub routes_modifier1: bool,
+    /// Its requests' `X-Forwarded-*` / `Forwarded` headers are read when the client is a
+    /// trusted proxy (HTTP listeners; behind the uwsgi protocol the front server's own
+    /// variables speak for the client).
+    pub reads_forwarded: bool,
+    /// Its connections start with a PROXY protocol header (`--enable-proxy-protocol`, HTTP
+    /// listeners).
+    pub proxy_protocol: bool,
 }
 
 /// Limits from the configuration.
@@ -72,6 +79,8 @@ pub struct Shared {
     pub log_file: Option<std::path::PathBuf>,
     /// Headers added to every response (`--add-header`).
     pub add_headers: Arc<Vec<(Vec<u8>, Vec<u8>)>>,
+    /// The proxies trusted to say who the client is (`--forwarded-allow-ips`).
+    pub trusted_proxies: crate::proxy::TrustedProxies,
     requests: AtomicU64,
     stopping: AtomicBool,
     resting: AtomicU8,
@@ -100,6 +109,7 @@ impl Shared {
             static_map: config.static_map.clone(),
             log_file: config.log_target.as_ref().map(|t| t.path().to_path_buf()),
             add_headers: Arc::new(config.add_headers.clone()),
+            trusted_proxies: config.forwarded_allow_ips.clone(),
             request_log: request_log.any().then(|| {
                 super::access_log::RequestLog::new(
                     request_log,

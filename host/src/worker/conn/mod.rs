@@ -4,6 +4,7 @@
 
 mod exchange;
 
+use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,10 @@ use super::readbuf::ReadBuf;
 use super::reply::Reply;
 use super::state::{recycle, restore, WorkerState, HEAD_CEILING};
 use super::static_files;
+use crate::proxy::forwarded::{self, Client};
+use crate::proxy::proxy_protocol::{self, Parsed};
+use crate::proxy::rewrite::{self, Rewrite};
+use crate::proxy::TrustedProxies;
 use crate::static_map::Lookup;
 use exchange::{Pending, Pumped};
 
@@ -84,7 +89,14 @@ pub struct Conn {
     close_after_write: bool,
     /// How the connection closes once `close_after_write` is set and the answer is out.
     linger: Linger,
+    /// The connection's client: the socket's peer, or the source a PROXY protocol header
+    /// named. Errors before a request is parsed are logged with it.
+    source: Peer,
+    /// The client of the request in progress (its log line, `REMOTE_ADDR`): `source`, or
+    /// whom a trusted proxy's headers named.
     peer: Peer,
+    /// The PROXY protocol header was read (or the listener expects none).
+    proxy_header_read: bool,
     /// Since when the current request head has been arriving in pieces (header timeout).
     pub head_started: Option<Instant>,
     /// Since when a complete head waits for the rest of its small body (socket timeout).
@@ -126,7 +138,9 @@ impl Conn {
             wpos: 0,
             close_after_write: false,
             linger: Linger::No,
+            source: peer,
             peer,
+            proxy_header_read: false,
             head_started: None,
             body_wait_since: None,
             body_complete_at: 0,
@@ -297,8 +311,8 @@ impl Conn {
     fn answer_error(&mut self, w: &WorkerState, version: Version, status: u16, why: &str) {
         tracing::warn!(
             "{}:{} bad request ({status}): {why}",
-            self.peer.addr(),
-            self.peer.port
+            self.source.addr(),
+            self.source.port
         );
         let proto = w.listeners[self.listener as usize].proto;
         let queued_from = self.wbuf.len();
@@ -313,7 +327,7 @@ impl Conn {
         if let Some(log) = w.request_log.as_ref().filter(|_| answered) {
             let now_us = crate::scoreboard::now_us();
             log.record(&access_log::Entry::unparsed(
-                self.peer.addr(),
+                self.source.addr(),
                 status,
                 now_us,
                 w.id,
@@ -324,6 +338,12 @@ impl Conn {
     }
 
     fn serve_buffered(&mut self, w: &mut WorkerState) -> Step {
+        if !self.proxy_header_read {
+            if w.listeners[self.listener as usize].proxy_protocol {
+                return self.read_proxy_header();
+            }
+            self.proxy_header_read = true;
+        }
         if self.rbuf.pending().len() < self.body_complete_at as usize {
             return Step::NeedMore;
         }
@@ -346,8 +366,8 @@ impl Conn {
                 if e.status == 0 {
                     tracing::warn!(
                         "{}:{} closing: {}",
-                        self.peer.addr(),
-                        self.peer.port,
+                        self.source.addr(),
+                        self.source.port,
                         e.reason
                     );
                     self.close_after_write = true;
@@ -376,6 +396,83 @@ impl Conn {
         }
     }
 
+    /// Reads the PROXY protocol header a connection on a listener with
+    /// `--enable-proxy-protocol` starts with, from the buffered bytes: consumed once whole,
+    /// its source becomes the connection's client (a v2 LOCAL or a v1 UNKNOWN header names
+    /// none: the socket's peer stands). While it is incomplete, more is read (a header is
+    /// at most [`proxy_protocol::V2_MAX`] bytes, and the header timeout runs); one that
+    /// cannot be valid closes the connection with a line naming the peer and why.
+    fn read_proxy_header(&mut self) -> Step {
+        match proxy_protocol::parse(self.rbuf.pending()) {
+            Parsed::Partial if self.rbuf.pending().len() < proxy_protocol::V2_MAX => {
+                self.head_started.get_or_insert_with(Instant::now);
+                Step::NeedMore
+            }
+            Parsed::Partial => self.refuse_proxy_header("header longer than the protocol allows"),
+            Parsed::Invalid(why) => self.refuse_proxy_header(why),
+            Parsed::Done {
+                consumed, source, ..
+            } => {
+                self.rbuf.consume(consumed);
+                self.proxy_header_read = true;
+                self.head_started = None;
+                if let Some(source) = source {
+                    let source = SocketAddr::new(source.ip().to_canonical(), source.port());
+                    tracing::debug!(
+                        "{}:{} PROXY protocol header: the client is {source}",
+                        self.source.addr(),
+                        self.source.port
+                    );
+                    self.source = Peer::new(Some(source));
+                }
+                self.peer = self.source;
+                Step::Served
+            }
+        }
+    }
+
+    /// Closes a connection whose PROXY protocol header is invalid (lingering: the client
+    /// reads an end of file, not a reset).
+    fn refuse_proxy_header(&mut self, why: &str) -> Step {
+        tracing::warn!(
+            "{}:{} closing: invalid PROXY protocol header: {why}",
+            self.source.addr(),
+            self.source.port
+        );
+        self.close_after_write = true;
+        self.linger = Linger::AfterWrite;
+        self.rbuf.consume(usize::MAX);
+        Step::Served
+    }
+
+    /// What a trusted proxy's `X-Forwarded-*` / `Forwarded` headers change in the request
+    /// from this connection's client: `None` when it is not a trusted proxy (a Unix peer is
+    /// one only for `*`), or the headers change nothing. Malformed values are ignored, each
+    /// with a debug line.
+    fn forwarded(&self, trusted: &TrustedProxies, headers: &[Header<'_>]) -> Option<Rewrite> {
+        let from = match self.source.ip() {
+            Some(ip) => SocketAddr::new(ip, self.source.port),
+            None if trusted.trusts_everyone() => SocketAddr::from(([0, 0, 0, 0], 0)),
+            None => return None,
+        };
+        if !trusted.contains(from.ip()) {
+            return None;
+        }
+        let pairs = headers
+            .iter()
+            .map(|h| (h.name.as_slice(), h.value.as_slice()));
+        let resolved = forwarded::resolve(from, trusted, pairs);
+        for why in &resolved.ignored {
+            tracing::debug!("{}:{} {why}", self.source.addr(), self.source.port);
+        }
+        let host = headers
+            .iter()
+            .find(|h| h.name.as_slice().eq_ignore_ascii_case(b"host"))
+            .map(|h| h.value.as_slice());
+        let rewrite = rewrite::rewrite(resolved, from, "http", host);
+        (!rewrite.is_empty()).then_some(rewrite)
+    }
+
     /// True while the body of the request `head` is small enough to be read before the app
     /// is called ([`BUFFER_BODY_UP_TO`]) and has not fully arrived. Not for a client that
     /// waits for `100 Continue` (the app's first read sends it), nor for a body that
@@ -398,8 +495,8 @@ impl Conn {
         if info.routes_modifier1 && head.modifier1 != 0 {
             tracing::warn!(
                 "{}:{} uwsgi packet with modifier1 {} but no plugin serves it (only 0, WSGI); closing",
-                self.peer.addr(),
-                self.peer.port,
+                self.source.addr(),
+                self.source.port,
                 head.modifier1
             );
             self.close_after_write = true;
@@ -445,6 +542,35 @@ impl Conn {
                     value: RSlice::from_slice(s.value.get(head_bytes)),
                 }),
         );
+        // What a trusted proxy's headers say, looked at only when such a header is there:
+        // no allocation otherwise.
+        let proxied = if info.reads_forwarded
+            && forwarded::any_forwarding_header(headers.iter().map(|h| h.name.as_slice()))
+        {
+            self.forwarded(&shared.trusted_proxies, &headers)
+        } else {
+            None
+        };
+        self.peer = self.source;
+        if let Some(proxied) = &proxied {
+            match &proxied.client {
+                Some(Client::Addr { ip, port }) => {
+                    self.peer = Peer::new(Some(SocketAddr::new(*ip, port.unwrap_or(0))));
+                }
+                Some(Client::Hidden(name)) => match Peer::named(name) {
+                    Some(named) => self.peer = named,
+                    None => tracing::debug!(
+                        "{}:{} forwarded client identifier ignored: longer than an address",
+                        self.source.addr(),
+                        self.source.port
+                    ),
+                },
+                None => {}
+            }
+            if let Some(host) = &proxied.host {
+                set_host(&mut headers, host.as_bytes());
+            }
+        }
         let method = head.method.get(head_bytes);
         let request = Request {
             method: RSlice::from_slice(method),
@@ -452,7 +578,7 @@ impl Conn {
             path: RSlice::from_slice(head.path.get(head_bytes)),
             query: RSlice::from_slice(head.query.get(head_bytes)),
             protocol: RStr::from_str(head.version.as_str()),
-            scheme: RStr::from_str("http"),
+            scheme: RStr::from_str(proxied.as_ref().and_then(|p| p.scheme).unwrap_or("http")),
             headers: RSlice::from_slice(&headers),
             names: if head.names == NameStyle::Cgi {
                 NameStyle::Cgi
@@ -462,8 +588,16 @@ impl Conn {
             vars: RSlice::from_slice(&vars),
             remote_addr: RStr::from_str(self.peer.addr()),
             remote_port: self.peer.port,
-            server_name: RStr::from_str(&info.server_name),
-            server_port: info.server_port,
+            server_name: RStr::from_str(
+                proxied
+                    .as_ref()
+                    .and_then(Rewrite::server_name)
+                    .unwrap_or(&info.server_name),
+            ),
+            server_port: proxied
+                .as_ref()
+                .and_then(|p| p.server_port)
+                .unwrap_or(info.server_port),
             content_length: match head.body.kind {
                 BodyKind::Chunked => abi_stable::std_types::RNone,
                 _ => abi_stable::std_types::RSome(head.body.length),
@@ -591,5 +725,20 @@ impl Conn {
                 self.linger = Linger::AfterWrite;
             }
         }
+    }
+}
+
+/// Sets the request's `Host` header to `value` (a forwarded host), adding it when the
+/// request had none.
+fn set_host<'a>(headers: &mut Vec<Header<'a>>, value: &'a [u8]) {
+    match headers
+        .iter_mut()
+        .find(|h| h.name.as_slice().eq_ignore_ascii_case(b"host"))
+    {
+        Some(h) => h.value = RSlice::from_slice(value),
+        None => headers.push(Header {
+            name: RSlice::from_slice(b"Host"),
+            value: RSlice::from_slice(value),
+        }),
     }
 }
