@@ -72,3 +72,6 @@ mod gunicorn;
 // ASGI apps in the python plugin: scope, streaming, 1,000 held requests, disconnects, bad apps,
 // lifespan, FastAPI, Starlette, Django.
 mod asgi;
+// Behind load balancers: --forwarded-allow-ips (X-Forwarded-*, Forwarded) and
+// --enable-proxy-protocol (PROXY v1/v2), for WSGI and ASGI apps and the request log.
+mod proxy;

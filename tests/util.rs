@@ -295,6 +295,20 @@ impl Server {
         panic!("rsgi did not become ready; log:\n{}", self.log());
     }
 
+    /// Waits until `probe` (a request of the test's own making, for a server that does not
+    /// answer a plain `GET /`: one that expects a PROXY protocol header first) gets an
+    /// answer, or panics with the log.
+    pub fn wait_ready_by(&self, probe: impl Fn(SocketAddr) -> std::io::Result<Response>) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if probe(self.addr).is_ok_and(|r| r.status > 0) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("rsgi did not become ready; log:\n{}", self.log());
+    }
+
     /// Everything it wrote to stderr so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()

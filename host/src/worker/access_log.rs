@@ -40,7 +40,9 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
 
 /// One finished request, borrowed from the connection for the length of the call.
 pub struct Entry<'a> {
-    /// The socket peer's address (nginx's, behind the uwsgi protocol).
+    /// The client's address as the connection knows it: the socket peer (nginx's, behind
+    /// the uwsgi protocol), the source a PROXY protocol header named, or the client a
+    /// trusted proxy's `X-Forwarded-For` / `Forwarded` named (host/src/proxy).
     pub peer: &'a str,
     /// The protocol's variables (the uwsgi protocol's, with nginx's `REMOTE_ADDR`; none
     /// over HTTP).
