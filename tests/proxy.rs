@@ -27,8 +27,13 @@ fn start(extra: &[&str]) -> Server {
 /// `rsgi ... --module proxied --enable-proxy-protocol EXTRA`, ready (asked with a PROXY
 /// header: a plain request is refused).
 fn start_proxy_protocol(extra: &[&str]) -> Server {
+    start_proxy_protocol_as("--enable-proxy-protocol", extra)
+}
+
+/// The same with the option spelled `flag` (gunicorn's `--proxy-protocol`).
+fn start_proxy_protocol_as(flag: &str, extra: &[&str]) -> Server {
     let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let mut args = vec!["--module", "proxied", "--enable-proxy-protocol"];
+    let mut args = vec!["--module", "proxied", flag];
     args.extend_from_slice(extra);
     let s = Server::spawn(rsgi_command().args(http_args(addr, &args)), addr);
     s.wait_ready_by(|addr| send(addr, &[b"PROXY UNKNOWN\r\n", GET]));
@@ -384,12 +389,12 @@ fn proxy_protocol_v1_names_the_client() {
     assert_eq!(env["REMOTE_ADDR"], "127.0.0.1");
 }
 
-/// Input: `--enable-proxy-protocol`; v2 headers: TCP over IPv4, TCP over IPv6 with a TLV
-/// after the addresses, LOCAL (a balancer's health check). Answer: the source of each
-/// PROXY header is the client; LOCAL leaves the socket's peer.
+/// Input: `--proxy-protocol` (gunicorn's spelling); v2 headers: TCP over IPv4, TCP over
+/// IPv6 with a TLV after the addresses, LOCAL (a balancer's health check). Answer: the
+/// source of each PROXY header is the client; LOCAL leaves the socket's peer.
 #[test]
 fn proxy_protocol_v2_names_the_client() {
-    let s = start_proxy_protocol(&[]);
+    let s = start_proxy_protocol_as("--proxy-protocol", &[]);
     let header = v2_tcp4([198, 51, 100, 9], 40000, [10, 0, 0, 1], 80);
     let env = json(&send(s.addr, &[&header, GET]).unwrap());
     assert_eq!(env["REMOTE_ADDR"], "198.51.100.9");

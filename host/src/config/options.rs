@@ -114,7 +114,7 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("uid", &["user"], "USER", Value, "after binding the sockets, the master (and its workers) run as USER (name or id); needs root"),
     opt("gid", &["group"], "GROUP", Value, "after binding the sockets, run with GROUP (name or id; default: the --uid user's primary group)"),
     opt("forwarded-allow-ips", &[], "LIST", List, "addresses and CIDR blocks (IPv4, IPv6, or *) of the proxies trusted to set X-Forwarded-For/-Proto/-Host/-Port and Forwarded, comma-separated (default 127.0.0.1,::1, as gunicorn): from such a peer on an HTTP listener, REMOTE_ADDR, wsgi.url_scheme, HTTP_HOST, SERVER_NAME and SERVER_PORT follow them; '' trusts nobody"),
-    opt("enable-proxy-protocol", &[], "", Flag, "every HTTP listener expects a PROXY protocol header (v1 or v2) first, as HAProxy and AWS NLB send it; its source address becomes the client (REMOTE_ADDR); a connection without a valid one is closed with a log line"),
+    opt("enable-proxy-protocol", &["proxy-protocol"], "", Flag, "every HTTP listener expects a PROXY protocol header (v1 or v2) first, as HAProxy and AWS NLB send it; its source address becomes the client (REMOTE_ADDR); a connection without a valid one is closed with a log line"),
     opt("chown-socket", &[], "USER[:GROUP]", Value, "owner (and group) of Unix sockets, names or numeric ids, e.g. www-data:www-data"),
     opt("pidfile", &["pid"], "FILE", Value, "write the master's pid to FILE"),
     opt("logto", &[], "FILE", Value, "append the log (master, workers and what the app prints) to FILE instead of stderr; a graceful reload opens it again"),
