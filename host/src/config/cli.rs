@@ -4,7 +4,7 @@ use clap::{parser::ValueSource, Arg, ArgAction, Command};
 use rsgi_plugin_api::OptionKind;
 
 use super::catalog::{Catalog, Owner};
-use super::gunicorn;
+use super::short_flags;
 use super::sources::Values;
 use super::suggest::{Spelling, Suggestions};
 use crate::error::HostError;
@@ -26,7 +26,7 @@ pub fn command(catalog: &Catalog) -> Command {
             format!(
                 "Every option is also a TOML key for --config and an RSGI_<NAME> environment variable.\n\
                  Precedence: command line > environment > config file.\n{}",
-                gunicorn::SHORT_HELP
+                short_flags::SHORT_HELP
             ),
         );
     for entry in catalog.entries() {
@@ -67,7 +67,7 @@ pub fn parse(
     args: &[String],
     suggest: &Suggestions,
 ) -> Result<Parsed, HostError> {
-    let matches = match command(catalog).try_get_matches_from(gunicorn::expand_shorts(args)) {
+    let matches = match command(catalog).try_get_matches_from(short_flags::expand_shorts(args)) {
         Ok(m) => m,
         Err(e) => {
             use clap::error::ErrorKind as K;

@@ -12,6 +12,7 @@ pub mod include;
 pub mod ini;
 pub mod options;
 pub mod request_log;
+pub mod short_flags;
 pub mod sources;
 pub mod suggest;
 

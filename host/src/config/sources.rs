@@ -173,7 +173,7 @@ impl Bootstrap {
         args: &[String],
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, HostError> {
-        let args = &super::gunicorn::expand_shorts(args);
+        let args = &super::short_flags::expand_shorts(args);
         let mut config_files: Vec<PathBuf> = scan_args(args, &["config", "ini"])
             .into_iter()
             .map(PathBuf::from)
