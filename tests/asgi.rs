@@ -2,13 +2,12 @@
 //! way an app gets things wrong (tests/apps/asgi_app.py), lifespan outcomes, FastAPI
 //! (examples/fastapi_app), Starlette and Django's ASGI handler, from the project's venv.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufReader, Read, Write};
 use std::time::{Duration, Instant};
 
 use rsgi_e2e::{
-    free_addr, get, http_args, read_response, repo_root, rsgi_command, run_to_exit, venv, Client,
-    Server, TempDir,
+    free_addr, get, http_args, read_response, read_until_seen, repo_root, rsgi_command,
+    run_to_exit, send_get, venv, wait_answer, Client, Server, TempDir,
 };
 
 const T: Duration = Duration::from_secs(30);
@@ -19,32 +18,6 @@ fn start(app: &str, extra: &[&str]) -> Server {
     let mut args = vec!["--virtualenv", venv.to_str().unwrap(), "--asgi", app];
     args.extend_from_slice(extra);
     Server::start(&args)
-}
-
-/// Asks `path` until it answers `want` (the app's counters move when what they count
-/// happens; each answer is one more look, not a pause).
-fn wait_answer(s: &Server, path: &str, want: &str) {
-    let deadline = Instant::now() + T;
-    loop {
-        let got = get(s.addr, path).text();
-        if got == want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "GET {path} answers {got:?}, waited for {want:?}\n{}",
-            s.log()
-        );
-        std::thread::yield_now();
-    }
-}
-
-/// A connection that sent `GET path` and has not read the answer.
-fn send_get(addr: SocketAddr, path: &str) -> BufReader<TcpStream> {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(T)).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
-    BufReader::new(stream)
 }
 
 fn json(text: &str) -> serde_json::Value {
@@ -113,23 +86,9 @@ fn the_body_streams_in_and_the_answer_streams_out() {
     )
     .unwrap();
     let mut reader = BufReader::new(c.stream().try_clone().unwrap());
-    let mut seen = String::new();
-    while !seen.contains("part-one") {
-        let mut line = String::new();
-        assert!(
-            reader.read_line(&mut line).unwrap() > 0,
-            "closed: {seen}\n{}",
-            s.log()
-        );
-        seen.push_str(&line);
-    }
+    read_until_seen(&mut reader, "part-one");
     c.send_raw(b"8\r\npart-two\r\n0\r\n\r\n").unwrap();
-    let mut rest = String::new();
-    while !rest.ends_with("0\r\n\r\n") {
-        let mut line = String::new();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "closed: {rest}");
-        rest.push_str(&line);
-    }
+    let rest = read_until_seen(&mut reader, "0\r\n\r\n");
     assert!(rest.contains("part-two"), "{rest}");
     drop(reader);
     // The connection serves on.
@@ -540,12 +499,7 @@ fn reloads_let_requests_in_flight_finish_and_run_the_lifespan_shutdown() {
         )
         .unwrap();
         let mut reader = BufReader::new(c.stream().try_clone().unwrap());
-        let mut seen = String::new();
-        while !seen.contains("first") {
-            let mut line = String::new();
-            assert!(reader.read_line(&mut line).unwrap() > 0, "{seen}");
-            seen.push_str(&line);
-        }
+        read_until_seen(&mut reader, "first");
         // The request is in flight in the old worker: reload now.
         match how {
             "SIGHUP" => s.signal(libc::SIGHUP),
@@ -560,16 +514,7 @@ fn reloads_let_requests_in_flight_finish_and_run_the_lifespan_shutdown() {
         }
         s.wait_log_count("stopping gracefully", round, T);
         c.send_raw(b"6\r\nsecond\r\n0\r\n\r\n").unwrap();
-        let mut rest = String::new();
-        while !rest.ends_with("0\r\n\r\n") {
-            let mut line = String::new();
-            assert!(
-                reader.read_line(&mut line).unwrap() > 0,
-                "cut: {rest}\n{}",
-                s.log()
-            );
-            rest.push_str(&line);
-        }
+        let rest = read_until_seen(&mut reader, "0\r\n\r\n");
         assert!(rest.contains("second"), "{rest}");
         // The old worker ran its lifespan shutdown once its request was done.
         let deadline = Instant::now() + T;

@@ -2,11 +2,13 @@
 //! (tests/fixtures/later-plugin) keeps requests and answers them from a thread of its own,
 //! as an async runtime's event loop does, while the host's loop goes on with other sockets.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufReader, Read};
 use std::time::{Duration, Instant};
 
-use rsgi_e2e::{free_addr, get, read_response, rsgi_command, Client, Server};
+use rsgi_e2e::{
+    free_addr, get, read_response, read_until_seen, rsgi_command, send_get, wait_answer, Client,
+    Server,
+};
 
 const T: Duration = Duration::from_secs(30);
 
@@ -19,32 +21,6 @@ fn start(extra: &[&str]) -> Server {
     let s = Server::spawn(&mut cmd, addr);
     s.wait_ready();
     s
-}
-
-/// Asks `path` until its answer is `want` (the fixture's counters move when the events
-/// they count happen; each answer is one more look, not a pause).
-fn wait_answer(s: &Server, path: &str, want: &str) {
-    let deadline = Instant::now() + T;
-    loop {
-        let got = get(s.addr, path).text();
-        if got == want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "GET {path} answers {got:?}, waited for {want:?}\n{}",
-            s.log()
-        );
-        std::thread::yield_now();
-    }
-}
-
-/// A connection that sent `GET path` and has not read the answer.
-fn send_get(addr: SocketAddr, path: &str) -> BufReader<TcpStream> {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(T)).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
-    BufReader::new(stream)
 }
 
 /// Input: 300 requests kept by the app at once (`/hold/many`) on one worker with one
@@ -81,12 +57,7 @@ fn bodies_stream_both_ways_as_they_arrive() {
     .unwrap();
     // The head and the first echoed chunk, read before the rest is sent.
     let mut reader = BufReader::new(c.stream().try_clone().unwrap());
-    let mut seen = String::new();
-    while !seen.contains("part-one") {
-        let mut line = String::new();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "closed: {seen}");
-        seen.push_str(&line);
-    }
+    let seen = read_until_seen(&mut reader, "part-one");
     assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
     assert!(
         seen.to_ascii_lowercase()
@@ -94,12 +65,7 @@ fn bodies_stream_both_ways_as_they_arrive() {
         "{seen}"
     );
     c.send_raw(b"8\r\npart-two\r\n0\r\n\r\n").unwrap();
-    let mut rest = String::new();
-    while !rest.ends_with("0\r\n\r\n") {
-        let mut line = String::new();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "closed: {rest}");
-        rest.push_str(&line);
-    }
+    let rest = read_until_seen(&mut reader, "0\r\n\r\n");
     assert!(rest.contains("part-two"), "{rest}");
     drop(reader);
     let r = c.request("GET", "/now", &[], b"").unwrap();

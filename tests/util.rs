@@ -822,3 +822,44 @@ impl LoadLoop {
         total
     }
 }
+
+/// Asks `GET path` until it answers `want`, for up to 30 s (an app's counters move when the
+/// events they count happen; each answer is one more look, not a pause).
+pub fn wait_answer(s: &Server, path: &str, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = get(s.addr, path).text();
+        if got == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "GET {path} answers {got:?}, waited for {want:?}\n{}",
+            s.log()
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// A connection that sent `GET path` and has not read the answer.
+pub fn send_get(addr: SocketAddr, path: &str) -> BufReader<TcpStream> {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("read timeout");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").expect("send");
+    BufReader::new(stream)
+}
+
+/// Reads lines from `reader` until what was read contains `needle`; returns it all. Panics
+/// when the connection ends first.
+pub fn read_until_seen(reader: &mut impl BufRead, needle: &str) -> String {
+    let mut seen = String::new();
+    while !seen.contains(needle) {
+        let mut line = String::new();
+        let n = reader.read_line(&mut line).expect("read");
+        assert!(n > 0, "the connection ended before {needle:?}: {seen}");
+        seen.push_str(&line);
+    }
+    seen
+}
