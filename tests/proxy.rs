@@ -447,6 +447,46 @@ fn a_proxy_header_split_over_several_writes_is_assembled() {
     assert_eq!(env["REMOTE_PORT"], "4321");
 }
 
+/// Input: `--enable-proxy-protocol --log-level debug`; a v2 header and then a v1 header,
+/// each written in three pieces, the next piece sent only once the server has said (debug
+/// line) that it read the part before and waits for more. Answer: the server read each
+/// header over several reads and assembled it: the source is the client.
+#[test]
+fn a_proxy_header_the_server_reads_in_pieces_is_assembled() {
+    let s = start_proxy_protocol(&["--log-level", "debug"]);
+    let header = v2_tcp4([192, 0, 2, 46], 1235, [10, 0, 0, 1], 80);
+    let mut last = header[14..].to_vec();
+    last.extend_from_slice(GET);
+    let v1: [&[u8]; 3] = [
+        b"PROXY TCP4 192.0.2.4",
+        b"7 10.0.0.1 4322 8",
+        b"0\r\nGET / HTTP/1.1\r\nHost: test\r\n\r\n",
+    ];
+    let mut waits = 0;
+    for (pieces, client, port) in [
+        (
+            [&header[..5], &header[5..14], &last[..]],
+            "192.0.2.46",
+            "1235",
+        ),
+        (v1, "192.0.2.47", "4322"),
+    ] {
+        let mut c = Client::connect(s.addr).unwrap();
+        let (first, rest) = pieces.split_first().unwrap();
+        c.send_raw(first).unwrap();
+        for piece in rest {
+            waits += 1;
+            s.wait_log_count("PROXY protocol header incomplete", waits, T);
+            c.send_raw(piece).unwrap();
+        }
+        let env = json(&c.read_response(false).unwrap());
+        assert_eq!(
+            (env["REMOTE_ADDR"].as_str(), env["REMOTE_PORT"].as_str()),
+            (Some(client), Some(port))
+        );
+    }
+}
+
 /// Input: `--enable-proxy-protocol`; connections starting with: a v2 header whose length
 /// is shorter than its IPv4 addresses, a v1 line over 107 bytes, a plain HTTP request (no
 /// header), a v1 header with a bad address. Answer: each is closed without an answer,

@@ -405,6 +405,12 @@ impl Conn {
     fn read_proxy_header(&mut self) -> Step {
         match proxy_protocol::parse(self.rbuf.pending()) {
             Parsed::Partial if self.rbuf.pending().len() < proxy_protocol::V2_MAX => {
+                tracing::debug!(
+                    "{}:{} PROXY protocol header incomplete ({} bytes so far): reading on",
+                    self.source.addr(),
+                    self.source.port,
+                    self.rbuf.pending().len()
+                );
                 self.head_started.get_or_insert_with(Instant::now);
                 Step::NeedMore
             }
