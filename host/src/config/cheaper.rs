@@ -1,13 +1,87 @@
-//! The `--cheaper*` options, checked into a [`CheaperConfig`].
+//! The `--cheaper*` options, checked into a [`CheaperConfig`] (the value types live here,
+//! with the configuration; master/cheaper acts on them).
 
 use std::time::Duration;
 
 use super::sources::Values;
 use super::{flag, last, number};
 use crate::error::HostError;
-use crate::master::cheaper::busyness::BusynessConfig;
-use crate::master::cheaper::memory::RssLimits;
-use crate::master::cheaper::{Algo, CheaperConfig};
+
+/// The `--cheaper*` options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheaperConfig {
+    /// Fewest workers (`--cheaper`).
+    pub min: u32,
+    /// Workers at start (`--cheaper-initial`).
+    pub initial: u32,
+    /// Workers added at a time (`--cheaper-step`).
+    pub step: u32,
+    /// How long a state must last before the count changes (`--cheaper-overload`); the
+    /// cycle length for busyness.
+    pub overload: Duration,
+    /// `--cheaper-algo`.
+    pub algo: Algo,
+    /// `--cheaper-rss-limit-soft` / `-hard`.
+    pub rss_limits: Option<RssLimits>,
+}
+
+/// The algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algo {
+    /// uWSGI's default: add when all are busy, retire when several idle.
+    Spare,
+    /// Follow the average utilisation over cycles.
+    Busyness(BusynessConfig),
+}
+
+/// The `--cheaper-busyness-*` options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BusynessConfig {
+    /// Average busyness (%) under which a cycle counts as idle.
+    pub min_pct: u32,
+    /// Average busyness (%) over which workers are added.
+    pub max_pct: u32,
+    /// Idle cycles before a worker is retired.
+    pub multiplier: u32,
+    /// Cycles added to `multiplier` when workers come back too soon after a retirement.
+    pub penalty: u32,
+    /// Queued connections that add an emergency worker at once.
+    pub backlog_alert: u32,
+    /// Idle cycles before an emergency worker is retired.
+    pub backlog_multiplier: u32,
+    /// Emergency workers added at a time.
+    pub backlog_step: u32,
+    /// How long a non-empty queue may last before an emergency worker is added.
+    pub backlog_nonzero: Duration,
+    /// Log each cycle's figures.
+    pub verbose: bool,
+}
+
+impl Default for BusynessConfig {
+    /// uWSGI's defaults.
+    fn default() -> Self {
+        BusynessConfig {
+            min_pct: 25,
+            max_pct: 50,
+            multiplier: 10,
+            penalty: 1,
+            backlog_alert: 33,
+            backlog_multiplier: 3,
+            backlog_step: 1,
+            backlog_nonzero: Duration::from_secs(60),
+            verbose: false,
+        }
+    }
+}
+
+/// The limits, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RssLimits {
+    /// `--cheaper-rss-limit-soft`.
+    pub soft: u64,
+    /// `--cheaper-rss-limit-hard` (above `soft`).
+    pub hard: Option<u64>,
+}
 
 /// The `--cheaper-busyness-*` options, in uWSGI's names.
 const BUSYNESS_OPTIONS: [&str; 9] = [

@@ -27,11 +27,11 @@ use rsgi_plugin_api::OptionValue;
 use crate::error::HostError;
 use crate::exec_hooks::ExecHooks;
 use crate::log_file::LogTarget;
-use crate::master::cheaper::CheaperConfig;
 use crate::static_expires::StaticExpires;
 use crate::static_map::StaticMap;
 use crate::worker::log_format::LogFormat;
 use catalog::Catalog;
+use cheaper::CheaperConfig;
 pub use request_log::RequestLogging;
 use sources::Values;
 

@@ -32,7 +32,7 @@ use std::io::Write;
 
 use rsgi_plugin_api::{Header, NameStyle};
 
-use super::access_log::Entry;
+use super::log_entry::Entry;
 
 /// A parsed `--log-format`.
 #[derive(Debug, Clone, PartialEq, Eq)]

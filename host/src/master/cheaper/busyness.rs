@@ -21,46 +21,7 @@
 use std::time::{Duration, Instant};
 
 use super::Change;
-
-/// The `--cheaper-busyness-*` options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BusynessConfig {
-    /// Average busyness (%) under which a cycle counts as idle.
-    pub min_pct: u32,
-    /// Average busyness (%) over which workers are added.
-    pub max_pct: u32,
-    /// Idle cycles before a worker is retired.
-    pub multiplier: u32,
-    /// Cycles added to `multiplier` when workers come back too soon after a retirement.
-    pub penalty: u32,
-    /// Queued connections that add an emergency worker at once.
-    pub backlog_alert: u32,
-    /// Idle cycles before an emergency worker is retired.
-    pub backlog_multiplier: u32,
-    /// Emergency workers added at a time.
-    pub backlog_step: u32,
-    /// How long a non-empty queue may last before an emergency worker is added.
-    pub backlog_nonzero: Duration,
-    /// Log each cycle's figures.
-    pub verbose: bool,
-}
-
-impl Default for BusynessConfig {
-    /// uWSGI's defaults.
-    fn default() -> Self {
-        BusynessConfig {
-            min_pct: 25,
-            max_pct: 50,
-            multiplier: 10,
-            penalty: 1,
-            backlog_alert: 33,
-            backlog_multiplier: 3,
-            backlog_step: 1,
-            backlog_nonzero: Duration::from_secs(60),
-            verbose: false,
-        }
-    }
-}
+pub use crate::config::cheaper::BusynessConfig;
 
 /// A serving worker at a look: its id and the time it has spent in requests so far (µs,
 /// the request in progress included).

@@ -10,14 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-/// The limits, in bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RssLimits {
-    /// `--cheaper-rss-limit-soft`.
-    pub soft: u64,
-    /// `--cheaper-rss-limit-hard` (above `soft`).
-    pub hard: Option<u64>,
-}
+pub use crate::config::cheaper::RssLimits;
 
 /// What the workers' memory allows now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,36 +15,11 @@ use super::recycle::rss_bytes;
 use super::table::WorkerTable;
 use crate::listen::Listener;
 use crate::scoreboard::{now_us, Scoreboard, Status};
-use busyness::{Bounds, Busyness, BusynessConfig, Look, WorkerLoad};
-use memory::{mib, Allowance, MemoryGuard, RssLimits};
+use busyness::{Bounds, Busyness, Look, WorkerLoad};
+use memory::{mib, Allowance, MemoryGuard};
 use spare::Spare;
 
-/// The `--cheaper*` options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CheaperConfig {
-    /// Fewest workers (`--cheaper`).
-    pub min: u32,
-    /// Workers at start (`--cheaper-initial`).
-    pub initial: u32,
-    /// Workers added at a time (`--cheaper-step`).
-    pub step: u32,
-    /// How long a state must last before the count changes (`--cheaper-overload`); the
-    /// cycle length for busyness.
-    pub overload: Duration,
-    /// `--cheaper-algo`.
-    pub algo: Algo,
-    /// `--cheaper-rss-limit-soft` / `-hard`.
-    pub rss_limits: Option<RssLimits>,
-}
-
-/// The algorithms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Algo {
-    /// uWSGI's default: add when all are busy, retire when several idle.
-    Spare,
-    /// Follow the average utilisation over cycles.
-    Busyness(BusynessConfig),
-}
+pub use crate::config::cheaper::{Algo, CheaperConfig};
 
 /// What to do with the number of workers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
