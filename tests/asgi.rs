@@ -562,3 +562,33 @@ fn pathsend_sends_the_file_zero_copy_and_keeps_the_connection() {
     assert_eq!(head.header("content-length"), Some("20000000"));
     assert_eq!(c.request("GET", "/", &[], b"").unwrap().text(), "hello");
 }
+
+/// Input, to an ASGI app, with `--limit-post 1000`: a 2,000-byte Content-Length body; a
+/// chunked body that grows past 1,000 bytes; a chunked body with a chunk size that is not
+/// hex. Answer: 413 before the app is called; 413 once the body passes the limit (the app's
+/// receive() got http.disconnect and it gave up); 400 for the malformed chunk. The worker
+/// serves on.
+#[test]
+fn bodies_over_the_limit_or_malformed_are_refused_with_413_and_400() {
+    let s = start("asgi_app:app", &["--limit-post", "1000"]);
+    let r = rsgi_e2e::try_request(s.addr, "POST", "/post-size", &[], &[b'a'; 2000]).unwrap();
+    assert_eq!(r.status, 413);
+
+    let mut c = Client::connect(s.addr).unwrap();
+    let mut chunked =
+        b"POST /post-size HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for _ in 0..3 {
+        chunked.extend_from_slice(b"200\r\n");
+        chunked.extend_from_slice(&[b'b'; 0x200]);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    c.send_raw(&chunked).unwrap();
+    assert_eq!(c.read_response(false).unwrap().status, 413, "{}", s.log());
+
+    let mut c = Client::connect(s.addr).unwrap();
+    c.send_raw(b"POST /post-size HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
+        .unwrap();
+    assert_eq!(c.read_response(false).unwrap().status, 400, "{}", s.log());
+    assert_eq!(get(s.addr, "/").text(), "hello");
+}

@@ -147,5 +147,7 @@ async def app(scope, receive, send):
         return await send({"type": "http.response.body", "body": b"never"})
     if path == "/post-size":
         body = await body_of(receive)
+        if body is None:
+            return  # the body was refused or the client left: the server answers
         return await answer(send, 200, str(len(body)))
     return await answer(send, 404, "not found")
