@@ -71,6 +71,9 @@ fn run() -> Result<ExitCode, HostError> {
         worker::exchange::offered,
         worker::exchange::offered_v2,
     ]);
+    if let Some(output) = config::docs_out::requested(&args[1..])? {
+        return config::docs_out::write(&output, &boot.plugin_dirs);
+    }
     let plugins = Plugins::load(&plugin_specs(&boot), &boot.plugin_dirs)?;
     let mut catalog = Catalog::host();
     plugins.declare_options(&mut catalog)?;

@@ -6,6 +6,7 @@ pub mod cheaper;
 pub mod cli;
 pub mod daemons;
 pub mod dependent;
+pub mod docs_out;
 pub mod env_list;
 pub mod gunicorn;
 pub mod include;
