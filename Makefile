@@ -10,7 +10,7 @@ DESTDIR ?=
 PYTHON ?= python3
 export PREFIX DESTDIR PYTHON
 
-.PHONY: all build install uninstall
+.PHONY: all build install uninstall debs
 
 all: build
 
@@ -23,3 +23,6 @@ install: build
 uninstall:
 	packaging/install.sh uninstall
 
+# Debian packages into build/debs/ (scripts/build-debs.sh OUTDIR for another directory).
+debs:
+	scripts/build-debs.sh build/debs

@@ -5,7 +5,8 @@
 #
 # What it does, each step skipping what is already there:
 #   1. Debian packages: nginx (nginx-light), wrk, curl, systemd (for
-#      systemd-socket-activate, when absent), a C toolchain, python3-venv
+#      systemd-socket-activate, when absent), a C toolchain, lintian, patchelf and
+#      python3-dev (for the Debian packages scripts/build-debs.sh makes), python3-venv
 #      (only if `python3 -m venv` cannot make a venv). `apt-get update` runs once,
 #      and only when something has to be installed. A system nginx the package may
 #      have started is stopped and disabled: tests run their own nginx on loopback.
@@ -131,6 +132,13 @@ install_debian_packages() {
     if ! have gcc || ! have pkg-config; then
         apt_install build-essential pkg-config
     fi
+    # scripts/build-debs.sh and scripts/test-packages.sh: dpkg-shlibdeps, the package
+    # checker, patchelf (drops a RUNPATH naming the system's library directory), and
+    # Debian's own libpython for the python plugin's package (it depends on the one it links).
+    have dpkg-shlibdeps || apt_install dpkg-dev
+    have lintian || apt_install lintian
+    have patchelf || apt_install patchelf
+    dpkg -s python3-dev >/dev/null 2>&1 || apt_install python3-dev
 }
 
 # --- step 2: the project venv -------------------------------------------------
