@@ -75,3 +75,6 @@ mod asgi;
 // Behind load balancers: --forwarded-allow-ips (X-Forwarded-*, Forwarded) and
 // --enable-proxy-protocol (PROXY v1/v2), for WSGI and ASGI apps and the request log.
 mod proxy;
+// The Debian packages: built, installed, served from /usr/bin/rsgi, plugin removed, purged
+// (#[ignore]d: it installs system packages; scripts/test-packages.sh runs it).
+mod packages;
