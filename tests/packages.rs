@@ -337,3 +337,51 @@ fn debs_install_serve_and_purge_clean() {
         .collect();
     assert!(left.is_empty(), "left after purge: {left:?}");
 }
+
+/// The pip wheel (scripts/build-wheel.sh, for python3 on PATH): installed into a fresh venv
+/// with pip, `rsgi --module app` from the app's folder serves with no other option, the
+/// venv's packages being the app's (the app imports a module only the venv has).
+#[test]
+#[ignore = "builds release binaries: run by scripts/test-packages.sh"]
+fn wheel_in_a_fresh_venv_serves_with_module_alone() {
+    let out = TempDir::new("wheel");
+    let built = run(&[
+        repo_root().join("scripts/build-wheel.sh").to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
+    let wheel = built.lines().last().expect("the wheel's path").to_string();
+    assert!(wheel.ends_with("-linux_x86_64.whl"), "{wheel}");
+    let venv = TempDir::new("wheel-venv");
+    run(&["python3", "-m", "venv", venv.to_str().unwrap()]);
+    let pip = venv.join("bin/pip");
+    run(&[pip.to_str().unwrap(), "install", "-q", "--no-index", &wheel]);
+
+    let app = TempDir::new("wheel-app");
+    std::fs::write(
+        app.join("app.py"),
+        "import rsgi_server\n\
+         def application(environ, start_response):\n    \
+         start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
+         return [rsgi_server.__file__.encode()]\n",
+    )
+    .unwrap();
+    let addr = free_addr();
+    let rsgi = venv.join("bin/rsgi");
+    let mut cmd = Command::new(&rsgi);
+    cmd.env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .current_dir(app.path())
+        .stdin(Stdio::null())
+        .args(["--module", "app", "--http", &addr.to_string()]);
+    let server = Server::spawn(&mut cmd, addr);
+    server.wait_ready();
+    let resp = get(addr, "/");
+    assert_eq!(resp.status, 200, "{}", server.log());
+    let site = std::fs::canonicalize(venv.path()).unwrap();
+    assert!(
+        resp.text().starts_with(&site.display().to_string()),
+        "{} is not in {}",
+        resp.text(),
+        site.display()
+    );
+}
