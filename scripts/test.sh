@@ -7,6 +7,9 @@
 #   4. scripts/test-pythons.sh  — the python plugin on Python 3.13 and free-threaded 3.13t
 #      (built from Debian's source packages the first time, about 15 minutes on 2 cores;
 #      cached in build/pythons afterwards). RSGI_TEST_PYTHONS=0 skips this step.
+#   5. scripts/test-packages.sh — the Debian packages built, installed with apt (as root),
+#      served from /usr/bin/rsgi and purged; the pip wheel in a fresh venv.
+#      RSGI_TEST_PACKAGES=0 skips this step.
 set -euo pipefail
 # Runs the same with no terminal and no standard input (CI: `bash .ci/run` with none;
 # `nohup ... &`): nothing here reads it, and a closed fd 0 would otherwise be handed to
@@ -28,4 +31,10 @@ if [ "${RSGI_TEST_PYTHONS:-1}" != 0 ]; then
     bash scripts/test-pythons.sh
 else
     echo "test: RSGI_TEST_PYTHONS=0: skipping the other Pythons (scripts/test-pythons.sh)"
+fi
+if [ "${RSGI_TEST_PACKAGES:-1}" != 0 ]; then
+    echo "test: the Debian packages and the pip wheel, installed (scripts/test-packages.sh)"
+    bash scripts/test-packages.sh
+else
+    echo "test: RSGI_TEST_PACKAGES=0: skipping the installed packages (scripts/test-packages.sh)"
 fi
