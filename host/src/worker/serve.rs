@@ -179,7 +179,7 @@ impl EventLoop<'_> {
                     self.take_back();
                     self.take_notified();
                 } else {
-                    self.ready(token - self.first_conn);
+                    self.ready(token - self.first_conn, true);
                 }
             }
             if self.state.stopping() && self.listening {
@@ -196,11 +196,15 @@ impl EventLoop<'_> {
         }
     }
 
-    /// A connection has an event: drive it here, or hand it to an app thread.
-    fn ready(&mut self, key: usize) {
+    /// A connection has an event (`from_socket`: a readiness event of its socket, else an
+    /// exchange's news): drive it here, or hand it to an app thread.
+    fn ready(&mut self, key: usize, from_socket: bool) {
         let Some(entry) = self.conns.get_mut(key) else {
             return;
         };
+        if let (Entry::Here(conn), true) = (&mut *entry, from_socket) {
+            conn.socket_event();
+        }
         match entry {
             Entry::Away { pending } => *pending = true,
             Entry::Here(_) if self.pool.is_some() => {
@@ -253,7 +257,8 @@ impl EventLoop<'_> {
                 *entry = Entry::Here(done.conn);
             }
             if pending {
-                self.ready(done.key);
+                // What came meanwhile may have been the socket's: it is read again.
+                self.ready(done.key, true);
             }
         }
     }
@@ -264,7 +269,7 @@ impl EventLoop<'_> {
         let mut keys = std::mem::take(&mut self.notified);
         self.state.notifier.take(&mut keys);
         for &key in &keys {
-            self.ready(key);
+            self.ready(key, false);
         }
         self.notified = keys;
     }
@@ -370,7 +375,7 @@ impl EventLoop<'_> {
         }
         entry.insert(Entry::Here(conn));
         if self.pool.is_some() {
-            self.ready(key);
+            self.ready(key, true);
         }
     }
 

@@ -295,15 +295,26 @@ impl Conn {
             if !pending.body.ended && !body_room {
                 return Pumped::Waiting;
             }
+            if self.socket_quiet {
+                // Nothing came since the last read: the next edge brings the loop back.
+                return Pumped::Waiting;
+            }
             let fd = self.fd();
             let spare = self.rbuf.spare(READ_AHEAD);
             if spare.is_empty() {
                 return Pumped::Waiting;
             }
+            let room = spare.len();
             match blocking::read_some(fd, spare) {
                 Ok(0) => return Pumped::Gone,
-                Ok(n) => self.rbuf.filled(n),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Pumped::Waiting,
+                Ok(n) => {
+                    self.socket_quiet = n < room;
+                    self.rbuf.filled(n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    self.socket_quiet = true;
+                    return Pumped::Waiting;
+                }
                 Err(_) => return Pumped::Gone,
             }
         }

@@ -115,6 +115,10 @@ pub struct Conn {
     key: usize,
     /// The exchange in progress, for an app served through `call`.
     exchange: Option<Box<Pending>>,
+    /// The last read came up short (or would block) and no readiness event came since:
+    /// the socket has nothing until the next edge, so a drive for another reason (an
+    /// exchange's news) does not read it again.
+    socket_quiet: bool,
 }
 
 impl Conn {
@@ -148,6 +152,7 @@ impl Conn {
             served: 0,
             key,
             exchange: None,
+            socket_quiet: false,
         }
     }
 
@@ -175,10 +180,15 @@ impl Conn {
         self.rbuf.is_empty() && self.wpos >= self.wbuf.len() && self.exchange.is_none()
     }
 
-    /// Does everything possible without blocking on the client.
+    /// A readiness event came for the socket: bytes (or the end) may be waiting.
+    pub fn socket_event(&mut self) {
+        self.socket_quiet = false;
+    }
+
+    /// Does everything possible without blocking on the client. Called after a readiness
+    /// event ([`Conn::socket_event`]), an accept, or an exchange's news.
     pub fn drive(&mut self, w: &mut WorkerState) -> Verdict {
-        // Every call follows a readiness event (or an accept): new bytes may be waiting.
-        let mut drained = false;
+        let mut drained = self.socket_quiet;
         loop {
             if self.exchange.is_some() {
                 match self.pump(w) {
@@ -239,9 +249,13 @@ impl Conn {
                 Ok(0) => return Verdict::Close,
                 Ok(n) => {
                     drained = n < room;
+                    self.socket_quiet = drained;
                     self.rbuf.filled(n);
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Verdict::Open,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    self.socket_quiet = true;
+                    return Verdict::Open;
+                }
                 Err(_) => return Verdict::Close,
             }
         }
