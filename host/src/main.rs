@@ -70,6 +70,7 @@ fn run() -> Result<ExitCode, HostError> {
     plugin::offered::also_offer(vec![
         worker::exchange::offered,
         worker::exchange::offered_v2,
+        worker::exchange::offered_v3,
     ]);
     if let Some(output) = config::docs_out::requested(&args[1..])? {
         return config::docs_out::write(&output, &boot.plugin_dirs);
@@ -122,6 +123,7 @@ fn run() -> Result<ExitCode, HostError> {
     })?;
     let app_name = app_name.to_string();
     plugins.init(&config.plugin_options, level)?;
+    plugin::upgrades::register(plugins.modules());
     signals::ignore_sigpipe();
 
     let inherited = master::reload::take_inherited();
@@ -222,6 +224,9 @@ fn plugin_specs(boot: &Bootstrap) -> Vec<String> {
     };
     if boot.wants_http {
         need(SocketProtocol::Http.plugin_name());
+        // WebSocket's codec comes with HTTP, as in uWSGI (an app that never upgrades
+        // never uses it).
+        need("websocket");
     }
     if boot.wants_uwsgi {
         need(SocketProtocol::Uwsgi.plugin_name());

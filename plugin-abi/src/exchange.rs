@@ -1,6 +1,7 @@
 //! The `rsgi.exchange` extension, version 1 (since 0.2.2): one request's exchange, answered
 //! now or later, with the body streamed both ways; version 2 (since 0.2.3) adds
-//! `sendfile`.
+//! `sendfile`; version 3 (since 0.2.4) adds what an app does with a request that asks to
+//! leave HTTP (`Upgrade: websocket`): accept it, then exchange messages both ways.
 //!
 //! An app plugin whose [`crate::app::AppMod::call`] is set is served through it instead of
 //! `handle`: the host calls `call(request, exchange)` on the thread that parsed the
@@ -24,12 +25,13 @@
 use std::ffi::c_void;
 
 use abi_stable::{
-    std_types::{RSlice, RSliceMut, RStr},
+    std_types::{RSlice, RSliceMut, RStr, RString, RVec},
     StableAbi,
 };
 
 use crate::request::Header;
 use crate::response::SendResult;
+use crate::upgrade::MessageKind;
 
 /// What `call` did with the exchange.
 #[repr(u8)]
@@ -202,4 +204,86 @@ impl ExchangeV2 {
     pub const NAME: &'static str = "rsgi.exchange";
     /// The version this table is.
     pub const VERSION: u32 = 2;
+}
+
+/// What [`ExchangeV3::recv`] found.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecvStatus {
+    /// A whole message is in the buffer; its kind in [`Received::kind`].
+    Message = 0,
+    /// Nothing yet: the waker hears [`Readiness::READABLE`] when a message (or the close)
+    /// arrives.
+    WouldBlock = 1,
+    /// The peer closed, or broke the protocol: [`Received::code`] (1005 when the peer gave
+    /// none; the protocol error's code), the reason in the buffer. Every later call
+    /// answers the same.
+    Closed = 2,
+    /// The connection went away without a close (1006 in APIs that need a code).
+    Gone = 3,
+    /// The exchange was not upgraded.
+    Misuse = 4,
+}
+
+/// The answer of [`ExchangeV3::recv`].
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    /// What happened.
+    pub status: RecvStatus,
+    /// The message's kind, for [`RecvStatus::Message`].
+    pub kind: MessageKind,
+    /// The close code, for [`RecvStatus::Closed`].
+    pub code: u16,
+}
+
+/// The table of `rsgi.exchange` v3 (since 0.2.4): v2's entries and the upgrade of the
+/// connection to a message stream (docs/plugin-abi.md §5). Offered beside v1 and v2 over
+/// the same handles.
+///
+/// A request whose `Upgrade` names a token a loaded codec speaks (`rsgi.upgrade`), with a
+/// handshake the codec accepts, is *upgradable*: the app may answer it as usual (a denial:
+/// `start`, `write`, `finish`) or call [`ExchangeV3::upgrade`]; from then on the exchange
+/// is duplex: [`ExchangeV3::recv`] and [`ExchangeV3::send_message`] instead of `read` and
+/// `write`, [`ExchangeV3::close`] for the close handshake, and `finish` (which closes with
+/// 1000 if the app did not) or `abort` (1011) to release the handle. A malformed handshake
+/// never reaches the app: the host answers it with the codec's refusal (400, 426).
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct ExchangeV3 {
+    /// The entries of v2, unchanged.
+    pub v2: ExchangeV2,
+    /// True when the request is upgradable: the token goes to `token` and the subprotocols
+    /// the client offered, in its order, to `subprotocols`.
+    pub upgrade_offered: extern "C" fn(
+        ctx: *const c_void,
+        token: &mut RString,
+        subprotocols: &mut RVec<RString>,
+    ) -> bool,
+    /// Accepts the upgrade with `subprotocol` (empty: none; else one the client offered)
+    /// and the app's own `headers` (`Set-Cookie`, say): the `101` goes out. `Misuse` when
+    /// the request is not upgradable, a head was sent, or the subprotocol was not offered.
+    pub upgrade: extern "C" fn(
+        ctx: *const c_void,
+        subprotocol: RStr<'_>,
+        headers: RSlice<'_, Header<'_>>,
+    ) -> SendResult,
+    /// Takes the next message (or the close) that arrived into `data` (cleared first).
+    pub recv: extern "C" fn(ctx: *const c_void, data: &mut RVec<u8>) -> Received,
+    /// Queues a message without waiting; back-pressure as `write` (`Full`, then
+    /// [`Readiness::WRITABLE`]). `Misuse`: not upgraded, the close handshake began, or
+    /// text that is not UTF-8.
+    pub send_message:
+        extern "C" fn(ctx: *const c_void, kind: MessageKind, data: RSlice<'_, u8>) -> WriteStatus,
+    /// Begins the close handshake with `code` and `reason` (at most 123 bytes): nothing
+    /// more can be sent; `recv` answers `Closed` once the peer's close arrives, and the
+    /// connection closes. `Misuse` for a code that may not be sent or a second close.
+    pub close: extern "C" fn(ctx: *const c_void, code: u16, reason: RStr<'_>) -> WriteStatus,
+}
+
+impl ExchangeV3 {
+    /// The extension's name.
+    pub const NAME: &'static str = "rsgi.exchange";
+    /// The version this table is.
+    pub const VERSION: u32 = 3;
 }

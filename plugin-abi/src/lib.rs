@@ -16,7 +16,9 @@
 //! * [`extension`] — capabilities asked for by name and version at run time; the
 //!   project's own: [`scoreboard`] (`rsgi.scoreboard` v1, since 0.2.1) and [`exchange`]
 //!   (`rsgi.exchange` v1, since 0.2.2: an app call answered now or later, with
-//!   [`app::AppMod::call`]; v2, since 0.2.3, adds `sendfile`);
+//!   [`app::AppMod::call`]; v2, since 0.2.3, adds `sendfile`; v3, since 0.2.4, the upgrade
+//!   to a message stream) and [`upgrade`] (`rsgi.upgrade` v1, since 0.2.4: a codec for an
+//!   upgraded connection, offered by a protocol plugin, such as WebSocket's);
 //! * [`options`], [`error`] — option declarations and values, errors.
 //!
 //! ## Series and growth
@@ -58,6 +60,7 @@ pub mod protocol;
 pub mod request;
 pub mod response;
 pub mod scoreboard;
+pub mod upgrade;
 
 pub use app::{AppContext, AppMod, AppModRef};
 pub use error::{ErrorKind, PluginError};

@@ -17,8 +17,9 @@ use std::path::PathBuf;
 
 use abi_stable::type_layout::TypeLayout;
 use abi_stable::StableAbi;
-use rsgi_plugin_abi::exchange::{ExchangeV1, ExchangeV2};
+use rsgi_plugin_abi::exchange::{ExchangeV1, ExchangeV2, ExchangeV3};
 use rsgi_plugin_abi::scoreboard::ScoreboardV1;
+use rsgi_plugin_abi::upgrade::UpgradeV1;
 use rsgi_plugin_abi::{PluginModRef, ABI_VERSION};
 
 /// abi_stable's description of one type without what may change within a series: the
@@ -80,6 +81,8 @@ fn the_plugin_abi_matches_the_golden_file_of_its_release() {
         <ScoreboardV1 as StableAbi>::LAYOUT,
         <ExchangeV1 as StableAbi>::LAYOUT,
         <ExchangeV2 as StableAbi>::LAYOUT,
+        <ExchangeV3 as StableAbi>::LAYOUT,
+        <UpgradeV1 as StableAbi>::LAYOUT,
     ]
     .into_iter()
     .map(describe_all)

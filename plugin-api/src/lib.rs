@@ -100,9 +100,9 @@ pub mod testing;
 
 pub use rsgi_plugin_abi::{
     abi_series, app, error, exchange, extension, host, module, options, protocol, request,
-    response, scoreboard, series_of, AppContext, AppMod, AppModRef, BodyReader, CallOutcome,
-    ErrorKind, Extension, ExtensionId, ExtensionNeed, Header, Host, HostRef, LogLevel, LogSink,
-    NameStyle, OptionKind, OptionSpec, OptionValue, PluginError, PluginKind, PluginMod,
+    response, scoreboard, series_of, upgrade, AppContext, AppMod, AppModRef, BodyReader,
+    CallOutcome, ErrorKind, Extension, ExtensionId, ExtensionNeed, Header, Host, HostRef, LogLevel,
+    LogSink, NameStyle, OptionKind, OptionSpec, OptionValue, PluginError, PluginKind, PluginMod,
     PluginModRef, ProtocolMod, ProtocolModRef, Request, Responder, SendError, SendResult,
     ABI_VERSION,
 };

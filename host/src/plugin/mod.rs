@@ -4,6 +4,7 @@ pub mod bridge;
 pub mod find;
 pub mod load;
 pub mod offered;
+pub mod upgrades;
 
 use std::path::PathBuf;
 
@@ -113,6 +114,11 @@ impl Plugins {
             }
         }
         Ok(())
+    }
+
+    /// Every plugin's name and root module, in load order.
+    pub fn modules(&self) -> impl Iterator<Item = (&str, rsgi_plugin_api::PluginModRef)> {
+        self.list.iter().map(|p| (p.name.as_str(), p.module))
     }
 
     /// The protocol plugin called `name`.

@@ -16,6 +16,7 @@ use slab::Slab;
 use super::accept::Acceptor;
 use super::buffers::Buffers;
 use super::conn::{Conn, Verdict, LINGER_FOR};
+use super::exchange::duplex::Tick;
 use super::exchange::Notifier;
 use super::peer::Peer;
 use super::pool::{Job, Pool};
@@ -407,13 +408,32 @@ impl EventLoop<'_> {
         self.state.cell.set_pending(count, oldest);
     }
 
+    /// Runs the clocks of upgraded connections (pings, pong and close timeouts, the close a
+    /// stopping worker sends) and closes those they gave up on.
+    fn tick_upgraded(&mut self, now: Instant) {
+        let stopping = self.state.stopping();
+        let mut hung_up = Vec::new();
+        for (key, entry) in self.conns.iter_mut() {
+            if let Entry::Here(conn) = entry {
+                if conn.tick(now, stopping) == Tick::Close {
+                    conn.hang_up(&mut self.state);
+                    hung_up.push(key);
+                }
+            }
+        }
+        for key in hung_up {
+            self.close(key);
+        }
+    }
+
     /// Closes connections idle past the keep-alive timeout (or the stop grace) and heads
     /// slower than the header timeout (slowloris).
     fn sweep(&mut self) {
+        let now = Instant::now();
         if self.state.call.is_some() {
             self.record_pending();
+            self.tick_upgraded(now);
         }
-        let now = Instant::now();
         let limits = self.state.limits;
         let idle_limit = if self.state.stopping() {
             STOP_GRACE

@@ -44,12 +44,13 @@
 //! assert!(fake.finished());
 //! ```
 
-use abi_stable::std_types::{RSlice, RSliceMut, RStr};
+use abi_stable::std_types::{RSlice, RSliceMut, RStr, RString, RVec};
 
-pub use crate::exchange::{CallOutcome, ReadStatus, Readiness, WriteStatus};
-use crate::exchange::{Exchange as RawExchange, ExchangeV1, ExchangeV2, Waker};
+pub use crate::exchange::{CallOutcome, ReadStatus, Readiness, RecvStatus, WriteStatus};
+use crate::exchange::{Exchange as RawExchange, ExchangeV1, ExchangeV2, ExchangeV3, Waker};
 use crate::request::Header;
 use crate::response::SendError;
+pub use crate::upgrade::MessageKind;
 
 /// What [`Exchange::read`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,32 @@ pub enum Read {
     Gone,
     /// The body was malformed or over `--limit-post`; the host answers the client.
     Malformed,
+}
+
+/// An upgrade the request asks for and a loaded codec accepts
+/// ([`Exchange::upgrade_offered`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpgradeOffer {
+    /// The protocol (`websocket`).
+    pub token: String,
+    /// The subprotocols the client offered, in its order of preference.
+    pub subprotocols: Vec<String>,
+}
+
+/// What [`Exchange::recv`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recv {
+    /// A whole message of this kind is in the buffer.
+    Message(MessageKind),
+    /// Nothing yet; the waker hears [`Readiness::READABLE`] when something arrives.
+    WouldBlock,
+    /// The peer closed (or broke the protocol) with this code (1005: it gave none); the
+    /// reason is in the buffer.
+    Closed(u16),
+    /// The connection went away without a close (1006).
+    Gone,
+    /// The exchange is not upgraded (or the host is older than ABI 0.2.4).
+    Misuse,
 }
 
 /// One request's exchange: a handle the host gave [`App::call`](crate::sdk::App::call).
@@ -152,6 +179,73 @@ impl Exchange {
         Some((v2.sendfile)(self.ctx, fd, offset, len))
     }
 
+    /// The upgrade the request asks for, when a loaded codec speaks its token and accepts
+    /// the client's handshake (`rsgi.exchange` v3; `None` on an older host).
+    pub fn upgrade_offered(&self) -> Option<UpgradeOffer> {
+        let v3 = exchange_v3()?;
+        let mut token = RString::new();
+        let mut subprotocols = RVec::new();
+        if !(v3.upgrade_offered)(self.ctx, &mut token, &mut subprotocols) {
+            return None;
+        }
+        Some(UpgradeOffer {
+            token: token.into_string(),
+            subprotocols: subprotocols.into_iter().map(RString::into_string).collect(),
+        })
+    }
+
+    /// Accepts the upgrade: the `101` goes out with the codec's headers, `subprotocol`
+    /// (one the client offered) and `headers` of your own; from here on the exchange
+    /// carries messages ([`Exchange::recv`], [`Exchange::send_message`]).
+    pub fn upgrade(
+        &self,
+        subprotocol: Option<&str>,
+        headers: &[Header<'_>],
+    ) -> Result<(), SendError> {
+        let Some(v3) = exchange_v3() else {
+            return Err(SendError::Misuse);
+        };
+        (v3.upgrade)(
+            self.ctx,
+            RStr::from_str(subprotocol.unwrap_or("")),
+            RSlice::from_slice(headers),
+        )
+        .into_result()
+    }
+
+    /// Takes the next message (or the close) of an upgraded exchange into `data`, without
+    /// waiting.
+    pub fn recv(&self, data: &mut RVec<u8>) -> Recv {
+        let Some(v3) = exchange_v3() else {
+            return Recv::Misuse;
+        };
+        let got = (v3.recv)(self.ctx, data);
+        match got.status {
+            RecvStatus::Message => Recv::Message(got.kind),
+            RecvStatus::WouldBlock => Recv::WouldBlock,
+            RecvStatus::Closed => Recv::Closed(got.code),
+            RecvStatus::Gone => Recv::Gone,
+            RecvStatus::Misuse => Recv::Misuse,
+        }
+    }
+
+    /// Queues a message on an upgraded exchange, without waiting (back-pressure as
+    /// [`Exchange::write`]).
+    pub fn send_message(&self, kind: MessageKind, data: &[u8]) -> WriteStatus {
+        match exchange_v3() {
+            Some(v3) => (v3.send_message)(self.ctx, kind, RSlice::from_slice(data)),
+            None => WriteStatus::Misuse,
+        }
+    }
+
+    /// Begins the close handshake of an upgraded exchange with `code` and `reason`.
+    pub fn close(&self, code: u16, reason: &str) -> WriteStatus {
+        match exchange_v3() {
+            Some(v3) => (v3.close)(self.ctx, code, RStr::from_str(reason)),
+            None => WriteStatus::Misuse,
+        }
+    }
+
     /// Ends the response (a 500 if no head was started) and releases the handle.
     pub fn finish(mut self) {
         self.released = true;
@@ -170,6 +264,12 @@ impl Exchange {
 fn exchange_v2() -> Option<&'static ExchangeV2> {
     static V2: std::sync::OnceLock<Option<&'static ExchangeV2>> = std::sync::OnceLock::new();
     *V2.get_or_init(|| super::extensions::from_host::<ExchangeV2>().ok().flatten())
+}
+
+/// The host's `rsgi.exchange` v3, looked up once.
+fn exchange_v3() -> Option<&'static ExchangeV3> {
+    static V3: std::sync::OnceLock<Option<&'static ExchangeV3>> = std::sync::OnceLock::new();
+    *V3.get_or_init(|| super::extensions::from_host::<ExchangeV3>().ok().flatten())
 }
 
 impl Drop for Exchange {

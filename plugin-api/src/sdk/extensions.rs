@@ -126,3 +126,13 @@ impl ExtensionTable for crate::exchange::ExchangeV2 {
     const NAME: &'static str = crate::exchange::ExchangeV2::NAME;
     const VERSION: u32 = crate::exchange::ExchangeV2::VERSION;
 }
+
+impl ExtensionTable for crate::exchange::ExchangeV3 {
+    const NAME: &'static str = crate::exchange::ExchangeV3::NAME;
+    const VERSION: u32 = crate::exchange::ExchangeV3::VERSION;
+}
+
+impl ExtensionTable for crate::upgrade::UpgradeV1 {
+    const NAME: &'static str = crate::upgrade::UpgradeV1::NAME;
+    const VERSION: u32 = crate::upgrade::UpgradeV1::VERSION;
+}

@@ -9,6 +9,10 @@
 //! * `Connection`, `Keep-Alive`, `Proxy-Connection`, `TE`, `Trailer`, `Transfer-Encoding`
 //!   and `Upgrade` set by the app are dropped; this module writes its own `Connection` and
 //!   `Transfer-Encoding`. An app's `Connection: close` is honoured (the connection closes).
+//!   A `101 Switching Protocols` is the exception: it carries the `Upgrade` and
+//!   `Connection` it was given (the host sends one when it hands a connection to an
+//!   upgrade codec, such as WebSocket's) and no `Connection` of this module's; its framing
+//!   says the connection does not go on as HTTP.
 //! * `Date` and `Server` are added from the host's values unless the app set them.
 //! * Framing: HEAD and 1xx/204/304 have no body (a HEAD keeps the app's `Content-Length`;
 //!   1xx and 204 drop it, as RFC 9110 §8.6 requires); otherwise the app's
@@ -51,7 +55,11 @@ pub fn encode_head(
         return Err(HttpError::BadReason);
     }
     let app = inspect(headers)?;
-    let framing = choose_framing(ctx, status, &app);
+    let switching = status == 101;
+    let mut framing = choose_framing(ctx, status, &app);
+    if switching {
+        framing.keep_alive = false;
+    }
     let bodiless_status = status < 200 || status == 204;
 
     out.put(b"HTTP/1.1 ");
@@ -75,7 +83,7 @@ pub fn encode_head(
     let mut length_sent = false;
     for h in headers {
         let (name, value) = (h.name.as_slice(), h.value.as_slice());
-        if is_hop_by_hop(name) {
+        if is_hop_by_hop(name) && !(switching && is_upgrade_header(name)) {
             tracing::debug!(
                 "dropped hop-by-hop response header {}",
                 String::from_utf8_lossy(name)
@@ -96,7 +104,9 @@ pub fn encode_head(
     if framing.body == ResponseBody::Chunked {
         out.put(b"Transfer-Encoding: chunked\r\n");
     }
-    if !framing.keep_alive {
+    if switching {
+        // The app's (the host's) Upgrade and Connection went out above.
+    } else if !framing.keep_alive {
         out.put(b"Connection: close\r\n");
     } else if ctx.version == Version::Http10 {
         out.put(b"Connection: keep-alive\r\n");
@@ -191,6 +201,11 @@ fn is_hop_by_hop(name: &[u8]) -> bool {
         b"upgrade",
     ];
     HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+}
+
+/// `Upgrade` and `Connection`, which a `101` carries.
+fn is_upgrade_header(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"upgrade") || name.eq_ignore_ascii_case(b"connection")
 }
 
 /// The three digits of a status in 100..=999.

@@ -3,9 +3,11 @@
 //! The WebSocket protocol (RFC 6455) with permessage-deflate (RFC 7692), sans-I/O: the
 //! caller owns the socket and the buffers; this crate turns bytes into message events and
 //! messages into bytes. No sockets, threads or clocks: ping intervals and timeouts are the
-//! caller's. It becomes a protocol plugin once the `rsgi.upgrade` ABI extension exists
-//! (docs/plugin-abi.md §5); until then it is a plain Rust library.
+//! caller's: the host's, which loads this crate as the protocol plugin `websocket` and
+//! reaches the codec through the ABI extension `rsgi.upgrade` v1 (docs/plugin-abi.md §5).
 //!
+//! * [`plugin`] — the plugin, its options ([`options`]) and its `rsgi.upgrade` table
+//!   ([`upgrade_table`]);
 //! * [`handshake`] — check the client's handshake, answer `101` (or refuse: 400, 426);
 //! * [`session`] — one connection: [`Session::feed`] bytes → [`Event`]s,
 //!   [`Session::encode`] messages → bytes, the close handshake;
@@ -58,7 +60,10 @@ pub mod error;
 pub mod extension;
 pub mod frame;
 pub mod handshake;
+pub mod options;
+pub mod plugin;
 pub mod session;
+pub mod upgrade_table;
 pub mod utf8;
 
 pub use config::Config;

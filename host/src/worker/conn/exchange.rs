@@ -16,10 +16,12 @@ use rsgi_plugin_api::{ProtocolModRef, Request};
 
 use super::super::access_log;
 use super::super::blocking;
+use super::super::exchange::duplex::{self, Tick, Upgradable};
 use super::super::exchange::state::{Inner, QueuedFile, INPUT_AHEAD, LOW_WATER};
 use super::super::exchange::{table, CallFn, ExchangeState, Notifier, ResponseSetup};
 use super::super::state::{Shared, WorkerState};
 use super::{Conn, Linger};
+use crate::plugin::upgrades;
 
 /// Most bytes held in the read buffer while an exchange is in progress (the body being
 /// decoded, or the start of the next request).
@@ -159,15 +161,27 @@ impl Pending {
             added: shared.add_headers.clone(),
         };
         let mut body = BodyFeed::new(head.body, shared.limits.limit_post);
+        let (upgradable, refusal) = match upgrade_asked(request) {
+            Some(codec) => match Upgradable::check(codec, request.headers.as_slice()) {
+                Ok(u) => (Some(Box::new(u)), None),
+                Err(refusal) => (None, Some(refusal)),
+            },
+            None => (None, None),
+        };
         let state = ExchangeState::new(
             setup,
             notifier.clone(),
             key,
             head.expect_continue && !body.ended,
             body.ended,
+            upgradable,
         );
         let fed = body.feed(proto, rest, &mut state.lock());
-        let outcome = call(request, table::handle(&state));
+        let outcome = match refusal {
+            // A malformed handshake is the codec's to answer; the app never sees it.
+            Some(refusal) => refuse_upgrade(&state, request, refusal),
+            None => call(request, table::handle(&state)),
+        };
         // The scoreboard counts the time the call held this thread; what follows is the
         // app's own loop.
         let failed = outcome == CallOutcome::Failed;
@@ -183,6 +197,75 @@ impl Pending {
         });
         (pending, fed)
     }
+}
+
+/// The codec for the upgrade `request` asks for: `Upgrade` names a token a loaded codec
+/// speaks and `Connection` has `upgrade` (HTTP's names only: over uwsgi the front server
+/// does not pass an upgrade on).
+fn upgrade_asked(request: &Request<'_>) -> Option<upgrades::Codec> {
+    if request.names != rsgi_plugin_api::NameStyle::Http || !upgrades::any() {
+        return None;
+    }
+    let headers = request.headers.as_slice();
+    fn value<'a>(
+        headers: &'a [rsgi_plugin_api::Header<'a>],
+        name: &'static [u8],
+    ) -> impl Iterator<Item = &'a [u8]> {
+        headers
+            .iter()
+            .filter(move |h| h.name.as_slice().eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_slice())
+    }
+    let connection_upgrade = value(headers, b"connection").any(|v| {
+        v.split(|&b| b == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"upgrade"))
+    });
+    if !connection_upgrade {
+        return None;
+    }
+    value(headers, b"upgrade")
+        .flat_map(|v| v.split(|&b| b == b','))
+        .find_map(|t| upgrades::find(t.trim_ascii()))
+}
+
+/// Answers a handshake the codec refused (400, 426 with its headers), in place of the app.
+fn refuse_upgrade(
+    state: &Arc<ExchangeState>,
+    request: &Request<'_>,
+    refusal: rsgi_plugin_api::upgrade::Refusal,
+) -> CallOutcome {
+    tracing::warn!(
+        "{}:{} {} {}: refused upgrade ({}): {}",
+        request.remote_addr,
+        request.remote_port,
+        String::from_utf8_lossy(request.method.as_slice()),
+        String::from_utf8_lossy(request.uri.as_slice()),
+        refusal.status,
+        refusal.reason
+    );
+    let body = format!("{}\n", refusal.reason);
+    let length = body.len().to_string();
+    let mut headers: Vec<rsgi_plugin_api::Header<'_>> = refusal
+        .headers
+        .iter()
+        .map(|h| rsgi_plugin_api::Header {
+            name: RSlice::from_slice(h.name.as_bytes()),
+            value: RSlice::from_slice(h.value.as_bytes()),
+        })
+        .collect();
+    headers.push(rsgi_plugin_api::Header {
+        name: RSlice::from_slice(b"Content-Type"),
+        value: RSlice::from_slice(b"text/plain; charset=utf-8"),
+    });
+    headers.push(rsgi_plugin_api::Header {
+        name: RSlice::from_slice(b"Content-Length"),
+        value: RSlice::from_slice(length.as_bytes()),
+    });
+    if state.start(refusal.status, "", &headers).is_ok() {
+        state.write(body.as_bytes());
+    }
+    state.finish();
+    CallOutcome::Done
 }
 
 /// What starting an exchange needs of the connection and the worker.
@@ -241,6 +324,14 @@ impl Conn {
                 if pending.file.is_none() {
                     self.take_queued(&mut inner, &mut pending.file);
                 }
+                if inner.duplex.is_some() {
+                    let consumed = duplex::feed(&mut inner, self.rbuf.pending(), self.peer.addr());
+                    self.rbuf.consume(consumed);
+                    if pending.file.is_none() {
+                        // The codec's own frames (pongs, close echoes), queued just now.
+                        self.take_queued(&mut inner, &mut pending.file);
+                    }
+                }
                 let had = inner.input.len() - inner.input_pos;
                 let consumed = pending.body.feed(proto, self.rbuf.pending(), &mut inner);
                 self.rbuf.consume(consumed);
@@ -251,7 +342,12 @@ impl Conn {
                     inner.wants_input = false;
                     inner.wake(Readiness::READABLE);
                 }
-                inner.released && inner.out.is_empty() && inner.files.is_empty()
+                let flushed = inner.out.is_empty() && inner.files.is_empty();
+                match &inner.duplex {
+                    // An upgraded connection ends with the close handshake, not the handle.
+                    Some(d) => d.is_closed() && flushed,
+                    None => inner.released && flushed,
+                }
             };
             if self.wpos < self.wbuf.len() && self.write_pending().is_err() {
                 return Pumped::Gone;
@@ -291,8 +387,14 @@ impl Conn {
             }
             // Read on: body bytes for the app (while it has room for them), or, once the
             // body ended, the client's close.
-            let body_room = state.lock().input.len() < INPUT_AHEAD;
-            if !pending.body.ended && !body_room {
+            let (body_room, upgraded) = {
+                let inner = state.lock();
+                match &inner.duplex {
+                    Some(d) => (d.has_room(), true),
+                    None => (inner.input.len() < INPUT_AHEAD, false),
+                }
+            };
+            if (upgraded || !pending.body.ended) && !body_room {
                 return Pumped::Waiting;
             }
             if self.socket_quiet {
@@ -318,6 +420,45 @@ impl Conn {
                 Err(_) => return Pumped::Gone,
             }
         }
+    }
+
+    /// The sweep's clock on an upgraded connection: pings, the pong and close timeouts, and
+    /// the close (1001) a stopping worker sends. `Close` when the connection must close now.
+    pub fn tick(&mut self, now: Instant, stopping: bool) -> Tick {
+        let Some(pending) = &self.exchange else {
+            return Tick::Nothing;
+        };
+        let state = pending.state.clone();
+        let mut inner = state.lock();
+        if inner.duplex.is_none() {
+            return Tick::Nothing;
+        }
+        let before = inner.out.len();
+        let tick = duplex::tick(&mut inner, now, stopping, self.peer.addr());
+        if inner.out.len() != before {
+            state.notify(&mut inner);
+        }
+        tick
+    }
+
+    /// Closes an upgraded connection the clock gave up on: the app hears `GONE`, the frame
+    /// queued last (a close) is written if the socket takes it.
+    pub fn hang_up(&mut self, w: &mut WorkerState) {
+        let Some(pending) = self.exchange.take() else {
+            return;
+        };
+        {
+            let mut inner = pending.state.lock();
+            let mut file = None;
+            self.take_queued(&mut inner, &mut file);
+            if !inner.gone {
+                inner.gone = true;
+                inner.wake(Readiness::GONE);
+            }
+        }
+        let _ = self.write_pending();
+        let bytes = pending.state.lock().body_sent;
+        self.log_request(w, &pending, 101, bytes);
     }
 
     /// Moves the app's queued bytes into the write buffer, up to the next queued file,
@@ -403,6 +544,13 @@ impl Conn {
     /// response, or replace it with an error answer, and decide whether the connection
     /// serves on.
     fn end_exchange(&mut self, w: &mut WorkerState, pending: &Pending) {
+        if pending.state.lock().duplex.is_some() {
+            // The close handshake is done and its frames are out: the connection closes.
+            let bytes = pending.state.lock().body_sent;
+            self.log_request(w, pending, 101, bytes);
+            self.close_after_write = true;
+            return;
+        }
         let (framing, mut status, bytes, finished, aborted, refusal, body_read) = {
             let inner = pending.state.lock();
             (

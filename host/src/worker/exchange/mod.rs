@@ -7,6 +7,7 @@
 //! write, room for more body, the end), the state notifies the loop through the
 //! [`Notifier`]: the connection's key goes on a list and the loop's poll is woken.
 
+pub mod duplex;
 pub mod state;
 pub mod table;
 
@@ -65,4 +66,10 @@ pub fn offered() -> Extension {
 /// The extension `rsgi.exchange` v2 (v1 and `sendfile`), as the host offers it.
 pub fn offered_v2() -> Extension {
     offer(&table::EXCHANGE_V2)
+}
+
+/// The extension `rsgi.exchange` v3 (v2 and the upgrade to a message stream), as the host
+/// offers it.
+pub fn offered_v3() -> Extension {
+    offer(&table::EXCHANGE_V3)
 }

@@ -14,6 +14,7 @@ use rsgi_plugin_api::exchange::{Readiness, Waker};
 use rsgi_plugin_api::protocol::{ResponseBody, ResponseContext, ResponseFraming, Version};
 use rsgi_plugin_api::{Header, ProtocolModRef, SendError};
 
+use super::duplex::{self, Duplex, Upgradable};
 use super::Notifier;
 
 /// Outgoing bytes (queued here and not yet written by the loop) past which `write` answers
@@ -50,6 +51,8 @@ pub struct ExchangeState {
     notifier: Arc<Notifier>,
     /// The connection's key in the loop's table.
     key: usize,
+    /// The upgrade the request asks for, when a codec accepts its handshake.
+    upgradable: Option<Box<Upgradable>>,
 }
 
 /// The mutable part.
@@ -97,6 +100,8 @@ pub struct Inner {
     pub missed: u32,
     /// The loop was notified and has not looked yet.
     pub notified: bool,
+    /// Once the app accepted an upgrade: the message stream.
+    pub duplex: Option<Box<Duplex>>,
 }
 
 /// A file to send zero-copy, at byte `at` of the response's stream (counted as `taken`
@@ -147,6 +152,7 @@ impl ExchangeState {
         key: usize,
         continue_pending: bool,
         body_ended: bool,
+        upgradable: Option<Box<Upgradable>>,
     ) -> Arc<ExchangeState> {
         Arc::new(ExchangeState {
             inner: Mutex::new(Inner {
@@ -157,6 +163,7 @@ impl ExchangeState {
             setup,
             notifier,
             key,
+            upgradable,
         })
     }
 
@@ -372,7 +379,9 @@ impl ExchangeState {
         }
         inner.released = true;
         inner.finished = true;
-        if let Some(framing) = inner.framing {
+        if inner.duplex.is_some() {
+            duplex::release(&mut inner, 1000);
+        } else if let Some(framing) = inner.framing {
             (self.setup.proto.body_end())(&framing, &mut inner.out);
         }
         self.notify(&mut inner);
@@ -386,7 +395,75 @@ impl ExchangeState {
         }
         inner.released = true;
         inner.aborted = Some(reason.to_owned());
+        duplex::release(&mut inner, 1011);
         self.notify(&mut inner);
+    }
+
+    /// `upgrade_offered`: the token and the subprotocols, when the request is upgradable.
+    pub fn upgrade_offered(&self) -> Option<(&str, &[String])> {
+        self.upgradable
+            .as_ref()
+            .map(|u| (u.codec.table.token.as_str(), &u.subprotocols[..]))
+    }
+
+    /// `upgrade`: the `101` goes out and the exchange becomes a message stream.
+    pub fn upgrade(&self, subprotocol: &str, headers: &[Header<'_>]) -> Result<(), SendError> {
+        let Some(upgradable) = &self.upgradable else {
+            return Err(SendError::Misuse);
+        };
+        let inner = self.lock();
+        if inner.gone {
+            return Err(SendError::Disconnected);
+        }
+        if inner.framing.is_some() || inner.released || inner.duplex.is_some() {
+            return Err(SendError::Misuse);
+        }
+        let Some((response, stream)) = upgradable.accept(subprotocol, headers) else {
+            return Err(SendError::Misuse);
+        };
+        let views: Vec<Header<'_>> = response
+            .iter()
+            .map(|h| Header {
+                name: RSlice::from_slice(h.name.as_bytes()),
+                value: RSlice::from_slice(h.value.as_bytes()),
+            })
+            .collect();
+        drop(inner);
+        self.start(101, "", &views)?;
+        let mut inner = self.lock();
+        inner.duplex = Some(Box::new(stream));
+        Ok(())
+    }
+
+    /// `recv`: the next message of an upgraded exchange.
+    pub fn recv(&self, data: &mut RVec<u8>) -> rsgi_plugin_api::exchange::Received {
+        let mut inner = self.lock();
+        let received = duplex::recv(&mut inner, data);
+        if received.status == rsgi_plugin_api::exchange::RecvStatus::Message {
+            // Room again, perhaps: the loop reads the socket on.
+            self.notify(&mut inner);
+        }
+        received
+    }
+
+    /// `send_message`: a message on an upgraded exchange.
+    pub fn send_message(
+        &self,
+        kind: rsgi_plugin_api::upgrade::MessageKind,
+        data: &[u8],
+    ) -> rsgi_plugin_api::exchange::WriteStatus {
+        let mut inner = self.lock();
+        let status = duplex::send(&mut inner, kind, data);
+        self.notify(&mut inner);
+        status
+    }
+
+    /// `close`: the close handshake of an upgraded exchange.
+    pub fn close(&self, code: u16, reason: &str) -> rsgi_plugin_api::exchange::WriteStatus {
+        let mut inner = self.lock();
+        let status = duplex::close(&mut inner, code, reason);
+        self.notify(&mut inner);
+        status
     }
 
     /// The response's protocol.

@@ -9,10 +9,12 @@ use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use abi_stable::std_types::{RErr, ROk, RSlice, RSliceMut, RStr};
+use abi_stable::std_types::{RErr, ROk, RSlice, RSliceMut, RStr, RString, RVec};
 use rsgi_plugin_api::exchange::{
-    Exchange, ExchangeV1, ExchangeV2, ReadResult, ReadStatus, Waker, WriteStatus,
+    Exchange, ExchangeV1, ExchangeV2, ExchangeV3, ReadResult, ReadStatus, Received, RecvStatus,
+    Waker, WriteStatus,
 };
+use rsgi_plugin_api::upgrade::MessageKind;
 use rsgi_plugin_api::{Header, SendError, SendResult};
 
 use super::state::ExchangeState;
@@ -38,6 +40,26 @@ pub static EXCHANGE_V2: ExchangeV2 = ExchangeV2 {
         abort,
     },
     sendfile,
+};
+
+/// The answer for `rsgi.exchange` v3: v2's entries and the upgrade, over the same handles.
+pub static EXCHANGE_V3: ExchangeV3 = ExchangeV3 {
+    v2: ExchangeV2 {
+        v1: ExchangeV1 {
+            start,
+            write,
+            read,
+            set_waker,
+            finish,
+            abort,
+        },
+        sendfile,
+    },
+    upgrade_offered,
+    upgrade,
+    recv,
+    send_message,
+    close,
 };
 
 /// A handle for the app, holding one reference to `state`.
@@ -110,4 +132,55 @@ extern "C" fn finish(ctx: *const c_void) {
 extern "C" fn abort(ctx: *const c_void, reason: RStr<'_>) {
     guarded(ctx, (), |s| s.abort(reason.as_str()));
     release(ctx);
+}
+
+extern "C" fn upgrade_offered(
+    ctx: *const c_void,
+    token: &mut RString,
+    subprotocols: &mut RVec<RString>,
+) -> bool {
+    guarded(ctx, false, |s| match s.upgrade_offered() {
+        Some((name, offered)) => {
+            *token = RString::from(name);
+            subprotocols.extend(offered.iter().map(|p| RString::from(p.as_str())));
+            true
+        }
+        None => false,
+    })
+}
+
+extern "C" fn upgrade(
+    ctx: *const c_void,
+    subprotocol: RStr<'_>,
+    headers: RSlice<'_, Header<'_>>,
+) -> SendResult {
+    guarded(ctx, RErr(SendError::Misuse), |s| {
+        match s.upgrade(subprotocol.as_str(), headers.as_slice()) {
+            Ok(()) => ROk(()),
+            Err(e) => RErr(e),
+        }
+    })
+}
+
+extern "C" fn recv(ctx: *const c_void, data: &mut RVec<u8>) -> Received {
+    let failed = Received {
+        status: RecvStatus::Gone,
+        kind: MessageKind::Binary,
+        code: 1006,
+    };
+    guarded(ctx, failed, |s| s.recv(data))
+}
+
+extern "C" fn send_message(
+    ctx: *const c_void,
+    kind: MessageKind,
+    data: RSlice<'_, u8>,
+) -> WriteStatus {
+    guarded(ctx, WriteStatus::Misuse, |s| {
+        s.send_message(kind, data.as_slice())
+    })
+}
+
+extern "C" fn close(ctx: *const c_void, code: u16, reason: RStr<'_>) -> WriteStatus {
+    guarded(ctx, WriteStatus::Misuse, |s| s.close(code, reason.as_str()))
 }

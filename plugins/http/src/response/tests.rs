@@ -334,3 +334,31 @@ fn writes_100_continue_for_http11_only() {
     assert!(!encode_continue(V10, &mut out));
     assert!(out.is_empty());
 }
+
+#[test]
+fn a_101_keeps_upgrade_and_connection_and_ends_http_on_the_connection() {
+    let (f, text) = head_ok(
+        &ctx(V11, true, false),
+        101,
+        &[
+            h("Upgrade", "websocket"),
+            h("Connection", "Upgrade"),
+            h("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+            h("Transfer-Encoding", "chunked"),
+        ],
+    );
+    assert_eq!(
+        text,
+        "HTTP/1.1 101 Switching Protocols\r\n\
+         Server: rsgi\r\n\
+         Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
+         Upgrade: websocket\r\n\
+         Connection: Upgrade\r\n\
+         Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
+         \r\n"
+    );
+    assert_eq!((f.body, f.keep_alive), (ResponseBody::None, false));
+    // Any other status drops an app's Upgrade, as before.
+    let (_, text) = head_ok(&ctx(V11, true, false), 200, &[h("Upgrade", "websocket")]);
+    assert!(!text.contains("Upgrade"), "{text}");
+}
