@@ -76,7 +76,7 @@ fn as_pid_1_it_serves_reaps_orphans_and_stops_gracefully_on_sigterm() {
     cmd.env("PYTHONDONTWRITEBYTECODE", "1");
     let mut s = Server::spawn(&mut cmd, addr);
     s.wait_ready();
-    assert!(s.log().contains("master pid 1\n"), "{}", s.log());
+    s.wait_log("master pid 1\n", std::time::Duration::from_secs(30));
     assert_eq!(get(addr, "/").status, 200);
 
     // unshare's child is rsgi's master (pid 1 inside, another pid outside). Should the

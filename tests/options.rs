@@ -106,8 +106,9 @@ fn command_line_beats_environment_beats_config_file() {
     );
     s.wait_ready();
     assert_eq!(get(addr, "/").text(), "callable app");
-    let log = s.log();
-    assert!(log.contains("1 worker process(es)"), "{log}");
+    // The log is read by a thread of the harness: wait for the line rather than read what
+    // it has so far (a fresh log may still be empty when the server already answers).
+    s.wait_log("1 worker process(es)", Duration::from_secs(30));
 }
 
 /// The uid and gid of process `pid`, from /proc (real ids).
@@ -817,15 +818,16 @@ fn log_level_in_a_file_counts_and_idle_uwsgi_options_are_warned_about() {
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
     let s = Server::spawn(rsgi_command().args(["--ini", ini.to_str().unwrap()]), addr);
     s.wait_ready();
+    // The harness reads the log on a thread of its own: wait for the lines.
+    s.wait_log(
+        "--chmod-socket changes nothing: every socket is a TCP one",
+        Duration::from_secs(30),
+    );
+    s.wait_log(
+        "--log-x-forwarded-for changes nothing: no request gets a line",
+        Duration::from_secs(30),
+    );
     let log = s.log();
     assert!(!log.contains(" INFO "), "{log}");
-    assert!(
-        log.contains("--chmod-socket changes nothing: every socket is a TCP one"),
-        "{log}"
-    );
-    assert!(
-        log.contains("--log-x-forwarded-for changes nothing: no request gets a line"),
-        "{log}"
-    );
     let _ = std::fs::remove_file(&ini);
 }

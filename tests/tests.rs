@@ -67,6 +67,9 @@ mod sdk_package;
 // Apps answered later (rsgi.exchange v1): many requests held by one worker, bodies streamed
 // both ways, back-pressure, disconnects, faults (the later fixture).
 mod exchange;
+// WebSocket through the host (rsgi.exchange v3, the websocket plugin): handshake, frames,
+// protocol errors and their close codes, the close handshake, pings, going away on stop.
+mod websocket;
 // Coming from gunicorn: its command line and names (-w, -b, --timeout, --access-logfile...), app factories.
 mod gunicorn;
 // ASGI apps in the python plugin: scope, streaming, 1,000 held requests, disconnects, bad apps,

@@ -108,6 +108,8 @@ pub struct Cell {
     pending_since_us: AtomicU64,
     pending_len: AtomicU16,
     pending_current: UnsafeCell<[u8; CURRENT_LEN]>,
+    /// Connections upgraded to message streams (WebSockets) open now: at each sweep.
+    upgraded: AtomicU32,
 }
 
 // SAFETY: every field but the text buffers is atomic; `pending_current`, like a core's
@@ -163,6 +165,7 @@ impl Cell {
         self.pending.store(0, Relaxed);
         self.pending_since_us.store(0, Relaxed);
         self.pending_len.store(0, Relaxed);
+        self.upgraded.store(0, Relaxed);
         self.worker_id.store(worker_id, Relaxed);
         self.status.store(Status::Starting as u8, Relaxed);
         self.pid.store(pid, Relaxed);
@@ -184,6 +187,17 @@ impl Cell {
             }
             None => self.pending_since_us.store(0, Relaxed),
         }
+    }
+
+    /// Records how many connections are upgraded (WebSockets) now (worker's loop thread,
+    /// at each sweep).
+    pub fn set_upgraded(&self, count: u32) {
+        self.upgraded.store(count, Relaxed);
+    }
+
+    /// Upgraded connections (WebSockets) open, as last recorded.
+    pub fn upgraded(&self) -> u32 {
+        self.upgraded.load(Relaxed)
     }
 
     /// Exchanges in progress (requests an app plugin answers later), as last recorded.

@@ -125,6 +125,14 @@ pub fn render(s: &Snapshot) -> String {
     );
     family(
         &mut out,
+        "rsgi_worker_websockets",
+        "gauge",
+        "WebSockets (upgraded connections) open on the worker.",
+        w,
+        one(|w| f64::from(w.websockets)),
+    );
+    family(
+        &mut out,
         "rsgi_worker_status",
         "gauge",
         "1 for the state the worker is in, 0 for the others.",
@@ -206,6 +214,7 @@ mod tests {
                 avg_rt_us: 1500,
                 cores: Vec::new(),
                 in_flight: 2,
+                websockets: 0,
             }],
             retiring: 0,
         };

@@ -61,6 +61,8 @@ pub struct WorkerView {
     /// Requests in progress now: on its threads, and kept by its app plugin to answer
     /// later (ASGI).
     pub in_flight: u32,
+    /// Connections upgraded to WebSockets open now.
+    pub websockets: u32,
 }
 
 /// The master and its workers at one moment.
@@ -160,6 +162,7 @@ impl Snapshot {
                         avg_rt_us: 0,
                         cores: Vec::new(),
                         in_flight: 0,
+                        websockets: 0,
                     };
                 };
                 let cell = &board.cells()[cell_index];
@@ -193,6 +196,7 @@ impl Snapshot {
                     avg_rt_us: cell.avg_rt_us(),
                     cores,
                     in_flight: on_threads + cell.pending(),
+                    websockets: cell.upgraded(),
                 }
             })
             .collect();

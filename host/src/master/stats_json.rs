@@ -66,6 +66,7 @@ fn worker(w: &WorkerView) -> Value {
         "tx": w.served.tx,
         "avg_rt": w.avg_rt_us,
         "in_flight": w.in_flight,
+        "websockets": w.websockets,
         "apps": [{
             "id": 0,
             "modifier1": 0,
@@ -153,6 +154,7 @@ mod tests {
                     in_request: false,
                 }],
                 in_flight: 0,
+                websockets: 0,
             }],
             retiring: 0,
         }

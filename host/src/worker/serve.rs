@@ -394,10 +394,15 @@ impl EventLoop<'_> {
     /// (harakiri and the stats see them as requests in progress).
     fn record_pending(&self) {
         let mut count = 0;
+        let mut upgraded = 0;
         let mut oldest: Option<(u64, &[u8], &[u8])> = None;
         for (_, entry) in &self.conns {
             if let Entry::Here(conn) = entry {
-                if let Some(pending) = conn.exchange_in_progress() {
+                if conn.is_upgraded() {
+                    // A WebSocket lives as long as its client likes: no request in
+                    // progress for harakiri.
+                    upgraded += 1;
+                } else if let Some(pending) = conn.exchange_in_progress() {
                     count += 1;
                     if oldest.is_none_or(|o| pending.0 < o.0) {
                         oldest = Some(pending);
@@ -406,6 +411,7 @@ impl EventLoop<'_> {
             }
         }
         self.state.cell.set_pending(count, oldest);
+        self.state.cell.set_upgraded(upgraded);
     }
 
     /// Runs the clocks of upgraded connections (pings, pong and close timeouts, the close a

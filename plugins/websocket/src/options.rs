@@ -92,9 +92,11 @@ pub fn from_options(values: &[OptionValue]) -> Result<Settings, String> {
         s.config.permessage_deflate = match v.trim() {
             "true" | "1" | "yes" | "on" => true,
             "false" | "0" | "no" | "off" => false,
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "invalid value {v:?} for --websocket-per-message-deflate: expected true or false"
-            )),
+            ))
+            }
         };
     }
     Ok(s)

@@ -293,6 +293,13 @@ impl Conn {
             .map(|p| (p.started_us, &p.method[..], &p.uri[..]))
     }
 
+    /// True when the exchange in progress was upgraded (a WebSocket).
+    pub fn is_upgraded(&self) -> bool {
+        self.exchange
+            .as_ref()
+            .is_some_and(|p| p.state.lock().duplex.is_some())
+    }
+
     /// Moves bytes between the socket and the exchange in progress, as far as possible
     /// without blocking.
     pub(super) fn pump(&mut self, w: &mut WorkerState) -> Pumped {
