@@ -16,7 +16,7 @@
 #   INSTALL_MANIFEST (1)   write $PLUGINDIR/../installed-files, which `uninstall` reads
 #                          (scripts/build-debs.sh turns it off: dpkg keeps the list there)
 #
-# Layout under PREFIX: bin/rsgi, lib/rsgi/plugins/librsgi_{http,uwsgi,pythonX.Y,python}.so,
+# Layout under PREFIX: bin/rsgi, lib/rsgi/plugins/librsgi_{http,websocket,uwsgi,pythonX.Y,python}.so,
 # share/man/man1/rsgi.1 (from the CLI definition: `rsgi --generate-man`, with the host's
 # options and those of the plugins installed beside it), completions for bash, zsh and fish
 # (`rsgi --generate-completions`), share/doc/rsgi/examples/, and the systemd template units
@@ -75,9 +75,9 @@ python_crate() {
 
 build() {
     cd "$ROOT"
-    log "cargo build --release: rsgi, http and uwsgi plugins (default plugin dir $PLUGINDIR)"
+    log "cargo build --release: rsgi, http, websocket and uwsgi plugins (default plugin dir $PLUGINDIR)"
     RSGI_DEFAULT_PLUGIN_DIR="$PLUGINDIR" cargo build --release --locked -q \
-        -p rsgi -p rsgi-plugin-http -p rsgi-plugin-uwsgi-proto
+        -p rsgi -p rsgi-plugin-http -p rsgi-plugin-websocket -p rsgi-plugin-uwsgi-proto
     local py tag exe crate target
     for py in $PYTHON; do
         read -r tag exe <<<"$(python_info "$py")"
@@ -109,6 +109,7 @@ install_all() {
     put 755 "$rel/rsgi" "$BINDIR/rsgi"
     put 644 "$rel/librsgi_http.so" "$PLUGINDIR/librsgi_http.so"
     put 644 "$rel/librsgi_uwsgi.so" "$PLUGINDIR/librsgi_uwsgi.so"
+    put 644 "$rel/librsgi_websocket.so" "$PLUGINDIR/librsgi_websocket.so"
     for py in $PYTHON; do
         read -r tag exe <<<"$(python_info "$py")"
         put 644 "$(python_target "$tag" "$exe")/release/librsgi_python.so" "$PLUGINDIR/librsgi_python$tag.so"

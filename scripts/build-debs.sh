@@ -3,7 +3,7 @@
 #
 #   scripts/build-debs.sh OUTDIR
 #
-#   rsgi                     the host (/usr/bin/rsgi), the http and uwsgi protocol plugins,
+#   rsgi                     the host (/usr/bin/rsgi), the http, websocket and uwsgi plugins,
 #                            the man page, bash/zsh/fish completions, the systemd template
 #                            units rsgi@.service + rsgi@.socket, the examples.
 #                            Provides: rsgi-abi-X.Y (the plugin ABI series, from plugin-abi/)
@@ -228,7 +228,7 @@ Suggests: rsgi-plugin-python$DEFAULT_PY" \
  (sockets, prefork, signals, respawn, graceful reload) and plugins loaded at
  run time through a stable ABI for the languages and protocols it speaks.
  .
- This package holds the rsgi binary, the HTTP/1.1 and uwsgi protocol
+ This package holds the rsgi binary, the HTTP/1.1, WebSocket and uwsgi protocol
  plugins, the man page, shell completions, the systemd template units
  rsgi@.service and rsgi@.socket (one instance per /etc/rsgi/NAME.toml) and
  examples. Language plugins come in their own packages (rsgi-plugin-*)."

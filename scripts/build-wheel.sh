@@ -40,9 +40,9 @@ trap 'rm -rf "$WORK"' EXIT
 cp "$PLUGIN_TARGET/release/librsgi_python.so" "$WORK/librsgi_python$TAG.so"
 # The wheel's default python plugin is this one: --plugin python finds it by that name too.
 cp "$WORK/librsgi_python$TAG.so" "$WORK/librsgi_python.so"
-for f in rsgi librsgi_http.so librsgi_uwsgi.so; do cp "$TARGET/release/$f" "$WORK/$f"; done
+for f in rsgi librsgi_http.so librsgi_websocket.so librsgi_uwsgi.so; do cp "$TARGET/release/$f" "$WORK/$f"; done
 strip --strip-unneeded "$WORK"/rsgi "$WORK"/*.so
 mkdir -p "$OUTDIR"
 rm -f "$OUTDIR"/rsgi-"$VERSION"-*.whl
 "$EXE" "$ROOT/packaging/wheel/make_wheel.py" "$OUTDIR" "$VERSION" "$WORK/rsgi" \
-    "$WORK/librsgi_http.so" "$WORK/librsgi_uwsgi.so" "$WORK/librsgi_python$TAG.so" "$WORK/librsgi_python.so"
+    "$WORK/librsgi_http.so" "$WORK/librsgi_websocket.so" "$WORK/librsgi_uwsgi.so" "$WORK/librsgi_python$TAG.so" "$WORK/librsgi_python.so"
