@@ -89,7 +89,7 @@ fn a_plugin_of_the_first_0_2_release_loads_and_serves() {
     assert_eq!(
         r.text(),
         format!(
-            "frozen plugin 0.2.0 on a host of {host}: /compat; host offers: rsgi.scoreboard v1, rsgi.exchange v1, rsgi.exchange v2, rsgi.exchange v3"
+            "frozen plugin 0.2.0 on a host of {host}: /compat; host offers: rsgi.scoreboard v1, rsgi.exchange v1, rsgi.exchange v2, rsgi.exchange v3, rsgi.handle_upgrade v1"
         )
     );
     let dir = frozen_0_2_0().parent().unwrap();

@@ -477,7 +477,61 @@ fn wait_stats(addr: &str, want: impl Fn(&serde_json::Value) -> bool) {
         if want(&v["workers"][0]) {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "stats never matched: {doc}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "stats never matched: {doc}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Input: a WSGI app written for uWSGI's API (`tests/apps/uwsgi_websocket.py`), served
+/// with `--threads 2`: a handshake offering `chat`, then text, `bin X`, `nb`. Answer: 101
+/// with `chat`; the text echoed; X as a binary message; `b''` (nothing was waiting); while
+/// the WebSocket holds one thread, the other answers `/plain`. Input: `bye` (the app
+/// returns). Answer: a close 1000 and the end of the connection.
+#[test]
+fn uwsgi_websocket_api_serves_a_wsgi_app() {
+    let s = Server::start(&["--module", "uwsgi_websocket", "--threads", "2"]);
+    let head = handshake("/ws", KEY, "13", "Sec-WebSocket-Protocol: chat\r\n");
+    let (mut ws, answer) = Ws::open(&s, &head);
+    assert_eq!(answer.status, 101, "{answer:?}");
+    assert_eq!(answer.header("sec-websocket-accept"), Some(ACCEPT));
+    assert_eq!(answer.header("sec-websocket-protocol"), Some("chat"));
+    ws.send(&text("hello"));
+    let f = ws.frame();
+    assert_eq!((f.opcode, &f.payload[..]), (1, &b"hello"[..]));
+    ws.send(&text("bin \u{1}\u{2}"));
+    let f = ws.frame();
+    assert_eq!((f.opcode, &f.payload[..]), (2, &[1u8, 2][..]));
+    ws.send(&text("nb"));
+    assert_eq!(ws.frame().payload, b"b''");
+    assert_eq!(get(s.addr, "/plain").text(), "plain");
+    ws.send(&text("bye"));
+    assert_eq!(ws.frame().close().0, 1000);
+    assert!(ws.closed_by_server());
+}
+
+/// Input: the uWSGI-API app; the client closes with 4000, and on another connection sends
+/// `raise`. Answer: the close echoed, the app's `websocket_recv()` raised `OSError` (its
+/// log line names the peer's code); the app that raised closes with 1011 and its
+/// traceback is logged; the worker serves on.
+#[test]
+fn uwsgi_websocket_api_ends_on_close_and_on_errors() {
+    let s = Server::start(&["--module", "uwsgi_websocket"]);
+    let mut ws = Ws::connect(&s);
+    ws.send(&close_frame(4000, b""));
+    assert_eq!(ws.frame().close().0, 4000);
+    assert!(ws.closed_by_server());
+    s.wait_log(
+        "websocket ended: unable to receive websocket message: the peer closed (4000)",
+        T,
+    );
+
+    let mut ws = Ws::connect(&s);
+    ws.send(&text("raise"));
+    assert_eq!(ws.frame().close().0, 1011);
+    assert!(ws.closed_by_server());
+    s.wait_log("the test asked the websocket app to raise", T);
+    assert_eq!(get(s.addr, "/plain").text(), "plain");
 }

@@ -23,6 +23,7 @@ mod signals;
 mod static_expires;
 mod static_map;
 mod thunder_lock;
+mod upgrade;
 mod worker;
 
 use config::catalog::Catalog;
@@ -71,6 +72,7 @@ fn run() -> Result<ExitCode, HostError> {
         worker::exchange::offered,
         worker::exchange::offered_v2,
         worker::exchange::offered_v3,
+        worker::handle_upgrade::offered_v1,
     ]);
     if let Some(output) = config::docs_out::requested(&args[1..])? {
         return config::docs_out::write(&output, &boot.plugin_dirs);
@@ -123,7 +125,7 @@ fn run() -> Result<ExitCode, HostError> {
     })?;
     let app_name = app_name.to_string();
     plugins.init(&config.plugin_options, level)?;
-    plugin::upgrades::register(plugins.modules());
+    upgrade::codecs::register(plugins.modules());
     signals::ignore_sigpipe();
 
     let inherited = master::reload::take_inherited();

@@ -18,7 +18,9 @@
 //!   (`rsgi.exchange` v1, since 0.2.2: an app call answered now or later, with
 //!   [`app::AppMod::call`]; v2, since 0.2.3, adds `sendfile`; v3, since 0.2.4, the upgrade
 //!   to a message stream) and [`upgrade`] (`rsgi.upgrade` v1, since 0.2.4: a codec for an
-//!   upgraded connection, offered by a protocol plugin, such as WebSocket's);
+//!   upgraded connection, offered by a protocol plugin, such as WebSocket's) and
+//!   [`handle_upgrade`] (`rsgi.handle_upgrade` v1, since 0.2.5: the same upgrade for a
+//!   request served through `handle`, as a blocking stream);
 //! * [`options`], [`error`] — option declarations and values, errors.
 //!
 //! ## Series and growth
@@ -53,6 +55,7 @@ pub mod app;
 pub mod error;
 pub mod exchange;
 pub mod extension;
+pub mod handle_upgrade;
 pub mod host;
 pub mod module;
 pub mod options;

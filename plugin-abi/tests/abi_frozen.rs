@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use abi_stable::type_layout::TypeLayout;
 use abi_stable::StableAbi;
 use rsgi_plugin_abi::exchange::{ExchangeV1, ExchangeV2, ExchangeV3};
+use rsgi_plugin_abi::handle_upgrade::HandleUpgradeV1;
 use rsgi_plugin_abi::scoreboard::ScoreboardV1;
 use rsgi_plugin_abi::upgrade::UpgradeV1;
 use rsgi_plugin_abi::{PluginModRef, ABI_VERSION};
@@ -83,6 +84,7 @@ fn the_plugin_abi_matches_the_golden_file_of_its_release() {
         <ExchangeV2 as StableAbi>::LAYOUT,
         <ExchangeV3 as StableAbi>::LAYOUT,
         <UpgradeV1 as StableAbi>::LAYOUT,
+        <HandleUpgradeV1 as StableAbi>::LAYOUT,
     ]
     .into_iter()
     .map(describe_all)

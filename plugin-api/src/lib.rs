@@ -99,8 +99,8 @@ pub mod status;
 pub mod testing;
 
 pub use rsgi_plugin_abi::{
-    abi_series, app, error, exchange, extension, host, module, options, protocol, request,
-    response, scoreboard, series_of, upgrade, AppContext, AppMod, AppModRef, BodyReader,
+    abi_series, app, error, exchange, extension, handle_upgrade, host, module, options, protocol,
+    request, response, scoreboard, series_of, upgrade, AppContext, AppMod, AppModRef, BodyReader,
     CallOutcome, ErrorKind, Extension, ExtensionId, ExtensionNeed, Header, Host, HostRef, LogLevel,
     LogSink, NameStyle, OptionKind, OptionSpec, OptionValue, PluginError, PluginKind, PluginMod,
     PluginModRef, ProtocolMod, ProtocolModRef, Request, Responder, SendError, SendResult,

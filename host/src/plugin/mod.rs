@@ -4,7 +4,6 @@ pub mod bridge;
 pub mod find;
 pub mod load;
 pub mod offered;
-pub mod upgrades;
 
 use std::path::PathBuf;
 

@@ -9,6 +9,7 @@ pub mod byte_range;
 pub mod conn;
 pub mod cpu_affinity;
 pub mod exchange;
+pub mod handle_upgrade;
 pub mod log_entry;
 pub mod log_format;
 pub mod log_time;

@@ -259,6 +259,20 @@ impl<'a> Reply<'a> {
     }
 }
 
+/// The socket and the socket timeout behind `responder`, when the host made it (a
+/// responder of this module's, not a plugin's own).
+pub fn socket_of(responder: &Responder<'_>) -> Option<(RawFd, Duration)> {
+    let ours: extern "C" fn(*mut c_void, u16, RStr<'_>, RSlice<'_, Header<'_>>) -> SendResult =
+        reply_start;
+    if !std::ptr::fn_addr_eq(responder.start, ours) {
+        return None;
+    }
+    // SAFETY: a responder whose `start` is ours was made by `Reply::responder`, whose ctx
+    // is the `Reply`, alive while the responder is.
+    let reply = unsafe { &*responder.ctx.cast::<Reply<'_>>() };
+    Some((reply.fd, reply.timeout))
+}
+
 fn with_reply(
     ctx: *mut c_void,
     f: impl FnOnce(&mut Reply<'_>) -> Result<(), SendError>,

@@ -136,3 +136,8 @@ impl ExtensionTable for crate::upgrade::UpgradeV1 {
     const NAME: &'static str = crate::upgrade::UpgradeV1::NAME;
     const VERSION: u32 = crate::upgrade::UpgradeV1::VERSION;
 }
+
+impl ExtensionTable for crate::handle_upgrade::HandleUpgradeV1 {
+    const NAME: &'static str = crate::handle_upgrade::HandleUpgradeV1::NAME;
+    const VERSION: u32 = crate::handle_upgrade::HandleUpgradeV1::VERSION;
+}

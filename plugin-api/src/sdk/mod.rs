@@ -16,6 +16,7 @@ mod common;
 pub mod exchange;
 pub mod export;
 pub mod extensions;
+pub mod handle_upgrade;
 pub mod instance;
 pub mod protocol;
 

@@ -16,12 +16,13 @@ use rsgi_plugin_api::{ProtocolModRef, Request};
 
 use super::super::access_log;
 use super::super::blocking;
-use super::super::exchange::duplex::{self, Tick, Upgradable};
+use super::super::exchange::duplex::{self, Tick};
 use super::super::exchange::state::{Inner, QueuedFile, INPUT_AHEAD, LOW_WATER};
 use super::super::exchange::{table, CallFn, ExchangeState, Notifier, ResponseSetup};
 use super::super::state::{Shared, WorkerState};
 use super::{Conn, Linger};
-use crate::plugin::upgrades;
+use crate::upgrade::codecs as upgrades;
+use crate::upgrade::handshake::Upgradable;
 
 /// Most bytes held in the read buffer while an exchange is in progress (the body being
 /// decoded, or the start of the next request).
@@ -161,7 +162,7 @@ impl Pending {
             added: shared.add_headers.clone(),
         };
         let mut body = BodyFeed::new(head.body, shared.limits.limit_post);
-        let (upgradable, refusal) = match upgrade_asked(request) {
+        let (upgradable, refusal) = match upgrades::asked(request) {
             Some(codec) => match Upgradable::check(codec, request.headers.as_slice()) {
                 Ok(u) => (Some(Box::new(u)), None),
                 Err(refusal) => (None, Some(refusal)),
@@ -197,35 +198,6 @@ impl Pending {
         });
         (pending, fed)
     }
-}
-
-/// The codec for the upgrade `request` asks for: `Upgrade` names a token a loaded codec
-/// speaks and `Connection` has `upgrade` (HTTP's names only: over uwsgi the front server
-/// does not pass an upgrade on).
-fn upgrade_asked(request: &Request<'_>) -> Option<upgrades::Codec> {
-    if request.names != rsgi_plugin_api::NameStyle::Http || !upgrades::any() {
-        return None;
-    }
-    let headers = request.headers.as_slice();
-    fn value<'a>(
-        headers: &'a [rsgi_plugin_api::Header<'a>],
-        name: &'static [u8],
-    ) -> impl Iterator<Item = &'a [u8]> {
-        headers
-            .iter()
-            .filter(move |h| h.name.as_slice().eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_slice())
-    }
-    let connection_upgrade = value(headers, b"connection").any(|v| {
-        v.split(|&b| b == b',')
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"upgrade"))
-    });
-    if !connection_upgrade {
-        return None;
-    }
-    value(headers, b"upgrade")
-        .flat_map(|v| v.split(|&b| b == b','))
-        .find_map(|t| upgrades::find(t.trim_ascii()))
 }
 
 /// Answers a handshake the codec refused (400, 426 with its headers), in place of the app.

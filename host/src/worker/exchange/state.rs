@@ -14,8 +14,9 @@ use rsgi_plugin_api::exchange::{Readiness, Waker};
 use rsgi_plugin_api::protocol::{ResponseBody, ResponseContext, ResponseFraming, Version};
 use rsgi_plugin_api::{Header, ProtocolModRef, SendError};
 
-use super::duplex::{self, Duplex, Upgradable};
+use super::duplex::{self, Duplex};
 use super::Notifier;
+use crate::upgrade::handshake::Upgradable;
 
 /// Outgoing bytes (queued here and not yet written by the loop) past which `write` answers
 /// `Full`.
@@ -418,7 +419,7 @@ impl ExchangeState {
         if inner.framing.is_some() || inner.released || inner.duplex.is_some() {
             return Err(SendError::Misuse);
         }
-        let Some((response, stream)) = upgradable.accept(subprotocol, headers) else {
+        let Some((response, session)) = upgradable.accept(subprotocol, headers) else {
             return Err(SendError::Misuse);
         };
         let views: Vec<Header<'_>> = response
@@ -431,7 +432,7 @@ impl ExchangeState {
         drop(inner);
         self.start(101, "", &views)?;
         let mut inner = self.lock();
-        inner.duplex = Some(Box::new(stream));
+        inner.duplex = Some(Box::new(Duplex::new(upgradable.codec, session)));
         Ok(())
     }
 

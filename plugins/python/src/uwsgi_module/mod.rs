@@ -23,7 +23,9 @@
 //! - [`cache`]: `cache_get()`, `cache_set()`, `cache_update()`, `cache_del()`,
 //!   `cache_exists()`, `cache_clear()`, `cache_keys()` over `--cache2` tables;
 //! - [`workers`]: `workers()`, from the host's scoreboard (the `rsgi.scoreboard`
-//!   extension).
+//!   extension);
+//! - [`websocket`]: `websocket_handshake()`, `websocket_recv()`, `websocket_recv_nb()`,
+//!   `websocket_send()`, `websocket_send_binary()` (the `rsgi.handle_upgrade` extension).
 //!
 //! Anything else (the spooler, mules, RPC, ...) is an `AttributeError` that says
 //! rsgi has only part of the API, so `hasattr(uwsgi, "cache_get")` is False and code that
@@ -34,6 +36,7 @@ pub mod harakiri;
 pub mod locks;
 pub mod signals;
 pub mod timers;
+pub mod websocket;
 pub mod workers;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -77,6 +80,7 @@ pub fn install(
     m.add_function(wrap_pyfunction!(harakiri::set_user_harakiri, &m)?)?;
     m.add_function(wrap_pyfunction!(missing_attribute, &m)?)?;
     workers::add_to(&m)?;
+    websocket::add_to(&m)?;
     cache::install(&m, caches)?;
     let version = format!("{}-rsgi", env!("CARGO_PKG_VERSION"));
     m.add("version", PyBytes::new(py, version.as_bytes()))?;

@@ -185,7 +185,7 @@ fn regular_file_size(fd: RawFd) -> Option<u64> {
 }
 
 /// `result.close()`, if the iterable has one.
-fn close(py: Python<'_>, result: &Bound<'_, PyAny>) -> Result<(), RequestError> {
+pub fn close(py: Python<'_>, result: &Bound<'_, PyAny>) -> Result<(), RequestError> {
     // The usual response, a plain list (or tuple) of bytes, has no `close`: skip the lookup,
     // whose AttributeError (built, formatted, cleared) cost more than the rest of this.
     if result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>() {

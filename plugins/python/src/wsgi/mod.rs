@@ -5,6 +5,7 @@
 //! - [`input`]: `wsgi.input`; [`start_response`], [`response_head`]: the head;
 //! - [`iterate`], [`file_wrapper`]: the body out, `close()` always;
 //! - [`text_response`]: answers the plugin makes itself (404, an app error page);
+//! - [`upgraded`]: the request as uWSGI's `uwsgi.websocket_*` API reaches it;
 //! - [`app_errors`], [`write_errors`], [`request_number`]: what happens when the app or the
 //!   client fails.
 //!
@@ -22,4 +23,5 @@ pub mod scope;
 pub mod serve;
 pub mod start_response;
 pub mod text_response;
+pub mod upgraded;
 pub mod write_errors;

@@ -14,6 +14,7 @@ use crate::wsgi::request_number;
 use crate::wsgi::scope;
 use crate::wsgi::start_response::StartResponse;
 use crate::wsgi::text_response;
+use crate::wsgi::upgraded;
 use crate::wsgi::write_errors;
 
 /// Calls `app` for `request` and sends its response. A failure is logged here (with the
@@ -28,6 +29,8 @@ pub fn serve(
     responder: &mut Responder<'_>,
 ) -> Result<(), Error> {
     let label = Label(request);
+    // `uwsgi.websocket_handshake()` reaches the request and its responder through this.
+    let upgrade_scope = upgraded::enter(request, responder);
     let outcome = (|| {
         let input = Bound::new(py, WsgiInput::new(body)).map_err(RequestError::Raised)?;
         let start = Bound::new(py, StartResponse::new(responder)).map_err(RequestError::Raised)?;
@@ -38,6 +41,11 @@ pub fn serve(
         let environ =
             scope::build(py, base, request, split, input.as_any()).map_err(RequestError::Raised)?;
         let result = app.call1((environ, &start)).map_err(RequestError::Raised)?;
+        if upgraded::is_upgraded() {
+            // A WebSocket (uWSGI's API): the 101 is the response; what the app returned
+            // is only closed.
+            return iterate::close(py, &result);
+        }
         let info = RequestInfo {
             label: &label,
             is_head: request.method.as_slice() == b"HEAD",
@@ -53,8 +61,19 @@ pub fn serve(
             (sent, _) => sent,
         }
     })();
+    let was_upgraded = upgraded::is_upgraded();
+    if was_upgraded && outcome.is_err() {
+        // The app failed with its WebSocket open: 1011, as an ASGI app's would.
+        upgraded::with_stream(|s| s.close(1011, "the application failed"));
+    }
+    // The stream (if any) is freed here: a close 1000 unless one went out.
+    drop(upgrade_scope);
     match outcome {
         Ok(()) => Ok(()),
+        Err(RequestError::Raised(exc)) if was_upgraded => {
+            // The response (the 101) is out: the traceback, and the connection closes.
+            Err(report(py, &label, RequestError::Raised(exc)))
+        }
         Err(RequestError::Raised(exc)) => {
             let error = report(py, &label, RequestError::Raised(exc.clone_ref(py)));
             if app_errors::raised(py, &exc, &label.to_string(), responder) {

@@ -1,12 +1,13 @@
 //! The upgrade codecs the loaded plugins offer (extension `rsgi.upgrade` v1), by token:
-//! found once in the master after `init`, before any fork, and read by every worker.
+//! found once in the master after `init`, before any fork, and read by every worker; and
+//! which of them a request asks for.
 
 use std::sync::OnceLock;
 
 use abi_stable::std_types::RStr;
 use rsgi_plugin_api::sdk::extensions::open;
 use rsgi_plugin_api::upgrade::{UpgradeSettings, UpgradeV1};
-use rsgi_plugin_api::PluginModRef;
+use rsgi_plugin_api::{PluginModRef, Request};
 
 /// One codec: its table and the clocks it asked for.
 #[derive(Clone, Copy)]
@@ -61,4 +62,33 @@ pub fn find(token: &[u8]) -> Option<Codec> {
 /// True when some codec is loaded.
 pub fn any() -> bool {
     CODECS.get().is_some_and(|c| !c.is_empty())
+}
+
+/// The codec for the upgrade `request` asks for: `Upgrade` names a token a loaded codec
+/// speaks and `Connection` has `upgrade` (HTTP's names only: over uwsgi the front server
+/// does not pass an upgrade on).
+pub fn asked(request: &Request<'_>) -> Option<Codec> {
+    if request.names != rsgi_plugin_api::NameStyle::Http || !any() {
+        return None;
+    }
+    let headers = request.headers.as_slice();
+    fn value<'a>(
+        headers: &'a [rsgi_plugin_api::Header<'a>],
+        name: &'static [u8],
+    ) -> impl Iterator<Item = &'a [u8]> {
+        headers
+            .iter()
+            .filter(move |h| h.name.as_slice().eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_slice())
+    }
+    let connection_upgrade = value(headers, b"connection").any(|v| {
+        v.split(|&b| b == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"upgrade"))
+    });
+    if !connection_upgrade {
+        return None;
+    }
+    value(headers, b"upgrade")
+        .flat_map(|v| v.split(|&b| b == b','))
+        .find_map(|t| find(t.trim_ascii()))
 }
