@@ -535,3 +535,19 @@ fn uwsgi_websocket_api_ends_on_close_and_on_errors() {
     s.wait_log("the test asked the websocket app to raise", T);
     assert_eq!(get(s.addr, "/plain").text(), "plain");
 }
+
+/// Input: SIGHUP to the master (a graceful reload) while a WebSocket is open. Answer: the
+/// old worker says 1001 (going away); after the client's answer the connection closes; a
+/// new WebSocket is served by the new worker.
+#[test]
+fn a_graceful_reload_says_going_away_and_serves_on() {
+    let s = start(&["--websocket-ping-interval", "0"]);
+    let mut ws = Ws::connect(&s);
+    s.signal(libc::SIGHUP);
+    assert_eq!(ws.frame().close().0, 1001);
+    ws.send(&close_frame(1001, b""));
+    assert!(ws.closed_by_server());
+    let mut ws = Ws::connect(&s);
+    ws.send(&text("after the reload"));
+    assert_eq!(ws.frame().payload, b"after the reload");
+}
