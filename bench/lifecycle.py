@@ -2,7 +2,8 @@
 """Operator-facing costs, rsgi next to uWSGI, measured in one run:
 
   memory  PSS per worker of the Django example project, 4 workers, preforking vs
-          --lazy-apps (what copy-on-write sharing saves, and what lazy-apps costs)
+          --lazy-apps (what copy-on-write sharing saves, and what lazy-apps costs), and
+          rsgi with --gc-freeze (the app frozen before the fork), after --requests requests
   reload  the pause a graceful reload (SIGHUP) causes under load: the longest request
           and the number of failed requests while 3 reloads happen
 
@@ -51,7 +52,7 @@ def get(port, path="/", timeout=10.0):
         return 0
 
 
-def start(server, port, workers, lazy, app="django"):
+def start(server, port, workers, lazy, app="django", extra=()):
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     if app == "django":
         module, path = "mysite.wsgi", DJANGO
@@ -63,6 +64,7 @@ def start(server, port, workers, lazy, app="django"):
                "--log-level", "warn"]
         if lazy:
             cmd.append("--lazy-apps")
+        cmd.extend(extra)
     else:
         cmd = [UWSGI, "--http-socket", "127.0.0.1:%d" % port, "--module", module, "--pythonpath", path,
                "--virtualenv", VENV, "--processes", str(workers), "--master", "--disable-logging",
@@ -102,14 +104,15 @@ def pss_kib(pid):
 
 
 def memory(args):
-    print("## Memory: Django example, %d workers, PSS after 200 requests\n" % args.workers)
+    print("## Memory: Django example, %d workers, PSS after %d requests\n" % (args.workers, args.requests))
     print("| server | mode | PSS per worker (median) | master | total |")
     print("|---|---|---:|---:|---:|")
-    for server in ("rsgi", "uwsgi"):
+    runs = [("rsgi", (), ""), ("rsgi", ("--gc-freeze",), " --gc-freeze"), ("uwsgi", (), "")]
+    for server, extra, label in runs:
         for lazy in (False, True):
             port = free_port()
-            proc = start(server, port, args.workers, lazy)
-            for _ in range(200):
+            proc = start(server, port, args.workers, lazy, extra=extra)
+            for _ in range(args.requests):
                 get(port)
             time.sleep(0.5)
             workers = children(proc.pid)
@@ -117,7 +120,7 @@ def memory(args):
             master = pss_kib(proc.pid)
             stop(proc)
             print("| %s | %s | %.1f MiB | %.1f MiB | %.1f MiB |" % (
-                server, "lazy-apps" if lazy else "preforking", statistics.median(per) / 1024,
+                server, ("lazy-apps" if lazy else "preforking") + label, statistics.median(per) / 1024,
                 master / 1024, (master + sum(per)) / 1024))
     print()
 
@@ -164,6 +167,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", choices=["memory", "reload"])
     p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--requests", type=int, default=1000)
     p.add_argument("--clients", type=int, default=4)
     p.add_argument("--reloads", type=int, default=3)
     args = p.parse_args()

@@ -253,3 +253,25 @@ fn reload_on_exception_replaces_the_worker_after_the_raise() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// Input: `--gc-freeze` with 2 preforked workers, then `--lazy-apps`, then no option.
+/// Answer: each worker's interpreter has frozen objects (the app's, frozen in the master
+/// before the fork, or in the worker after its own import) and the log says how many; with
+/// no option, none are frozen.
+#[test]
+fn gc_freeze_moves_the_loaded_app_to_the_permanent_generation() {
+    for extra in [&["--processes", "2"][..], &["--lazy-apps"][..]] {
+        let mut args = vec!["--module", "gc_app", "--gc-freeze"];
+        args.extend_from_slice(extra);
+        let s = Server::start(&args);
+        let text = get(s.addr, "/").text();
+        let frozen: u64 = text.strip_prefix("frozen=").unwrap().parse().unwrap();
+        assert!(frozen > 1000, "{extra:?}: {text}");
+        s.wait_log(
+            "objects moved to the permanent generation",
+            Duration::from_secs(30),
+        );
+    }
+    let s = Server::start(&["--module", "gc_app"]);
+    assert_eq!(get(s.addr, "/").text(), "frozen=0");
+}

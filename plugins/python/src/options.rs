@@ -165,6 +165,13 @@ pub fn specs() -> RVec<OptionSpec> {
             OptionKind::Flag,
         ),
         spec(
+            "gc-freeze",
+            "",
+            "",
+            "after the app is loaded, collect once and move every object to the permanent generation (gc.freeze()): preforked workers then share those pages instead of copying them when the collector touches them",
+            OptionKind::Flag,
+        ),
+        spec(
             "wsgi-disable-file-wrapper",
             "",
             "",
@@ -223,6 +230,8 @@ pub struct Settings {
     /// How the app is served when it is an ASGI app (`--asgi`, `--asgi-file`); `None` for
     /// WSGI.
     pub asgi: Option<crate::asgi::settings::AsgiSettings>,
+    /// `--gc-freeze`: `gc.freeze()` once the app is loaded.
+    pub gc_freeze: bool,
 }
 
 impl Settings {
@@ -349,6 +358,7 @@ impl Settings {
                 report: !flag(values, "ignore-write-errors"),
             },
             asgi,
+            gc_freeze: flag(values, "gc-freeze"),
         })
     }
 }

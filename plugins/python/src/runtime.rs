@@ -69,6 +69,9 @@ pub fn load_app(ctx: &AppContext) -> Result<String, Error> {
         if ctx.lazy && ctx.worker_id > 0 {
             uwsgi_module::run_hook(py, "post_fork_hook");
         }
+        if settings.gc_freeze {
+            interp::gc_freeze(py)?;
+        }
         if interp::FREE_THREADED && interp::gil_enabled(py) == Some(true) {
             tracing::warn!(
                 "loading the app enabled the GIL (it imported an extension module not marked \
