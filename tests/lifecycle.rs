@@ -323,3 +323,72 @@ fn workers_stop_when_the_reexecuted_master_fails_to_start() {
         s.log()
     );
 }
+
+/// Input: 4 workers with `--max-requests 3`, requests until every slot was recycled (all
+/// reach the limit at about the same time). Answer: one recycle at a time: each
+/// "recycling worker" line after the first comes after the previous replacement accepted
+/// ("its replacement accepts"), so at most one worker is being swapped; no request fails.
+#[test]
+fn workers_reaching_max_requests_together_are_recycled_one_at_a_time() {
+    let s = Server::start(&["--module", "app", "--processes", "4", "--max-requests", "3"]);
+    let until = Instant::now() + T;
+    let recycled = |log: &str| {
+        let mut ids: Vec<&str> = log
+            .lines()
+            .filter_map(|l| l.split("recycling worker ").nth(1))
+            .filter_map(|rest| rest.split(':').next())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids.len()
+    };
+    while recycled(&s.log()) < 4 {
+        assert!(
+            Instant::now() < until,
+            "not every worker recycled; log:\n{}",
+            s.log()
+        );
+        let r = try_request(s.addr, "GET", "/pid", &[("Connection", "close")], b"");
+        assert_eq!(r.map(|r| r.status).unwrap_or(0), 200, "{}", s.log());
+    }
+    let (mut begun, mut done) = (0, 0);
+    for line in s.log().lines() {
+        if line.contains("recycling worker ") {
+            assert_eq!(
+                begun,
+                done,
+                "a recycle began before the last one ended:\n{}",
+                s.log()
+            );
+            begun += 1;
+        } else if line.contains("its replacement accepts") {
+            done += 1;
+        }
+    }
+}
+
+/// Input: 1 worker, `--max-requests 2 --max-requests-exclude /health`: 10 requests to
+/// `/health`, then 2 to `/pid`. Answer: the health checks are answered by the same worker
+/// and recycle nothing; the second counted request makes the worker ask for a replacement.
+#[test]
+fn max_requests_exclude_leaves_health_checks_out_of_the_count() {
+    let s = Server::start(&[
+        "--module",
+        "app",
+        "--max-requests",
+        "2",
+        "--max-requests-exclude",
+        "/health",
+    ]);
+    for _ in 0..10 {
+        assert_eq!(get(s.addr, "/health").status, 200);
+    }
+    s.log_barrier();
+    assert!(!s.log().contains("--max-requests"), "{}", s.log());
+    get(s.addr, "/pid");
+    get(s.addr, "/pid");
+    s.wait_log(
+        "served 2 requests (--max-requests): asking for a replacement",
+        T,
+    );
+}

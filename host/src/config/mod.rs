@@ -130,6 +130,8 @@ pub struct Config {
     pub max_requests: u64,
     /// Per-worker spread added to `max_requests`.
     pub max_requests_delta: u64,
+    /// Path prefixes whose requests do not count toward `max_requests`.
+    pub max_requests_exclude: Vec<Vec<u8>>,
     /// Commands run at points of the start (`--exec-*`).
     pub exec_hooks: ExecHooks,
     /// Commands the master keeps running beside the workers (`--attach-daemon`,
@@ -515,6 +517,13 @@ impl Config {
             need_app: flag(values, "need-app"),
             max_requests: number(values, "max-requests", 0)?,
             max_requests_delta: number(values, "max-requests-delta", 0)?,
+            max_requests_exclude: values
+                .get("max-requests-exclude")
+                .into_iter()
+                .flatten()
+                .filter(|p| !p.is_empty())
+                .map(|p| p.as_bytes().to_vec())
+                .collect(),
             exec_hooks: ExecHooks::from_values(values)?,
             attach_daemons,
             smart_daemons,
@@ -524,6 +533,7 @@ impl Config {
                 lifetime: Some(seconds(values, "max-worker-lifetime", 0)?).filter(|d| !d.is_zero()),
                 lifetime_delta: seconds(values, "max-worker-lifetime-delta", 0)?,
                 min_lifetime: seconds(values, "min-worker-lifetime", 0)?,
+                spacing: seconds(values, "recycle-spacing", 0)?,
                 rss: number::<u64>(values, "reload-on-rss", 0)? << 20,
                 address_space: number::<u64>(values, "reload-on-as", 0)? << 20,
                 evil_rss: number::<u64>(values, "evil-reload-on-rss", 0)? << 20,

@@ -75,6 +75,8 @@ pub const HOST_OPTIONS: &[HostOption] = &[
     opt("cheaper-busyness-backlog-nonzero", &[], "SECONDS", Value, "busyness: a TCP listen queue never empty for this long adds an emergency worker (default 60)"),
     opt("max-requests", &[], "N", Value, "recycle a worker after it served N requests (0 = never); its replacement starts first"),
     opt("max-requests-delta", &["max-requests-jitter"], "N", Value, "add 0..N (per worker) to --max-requests so workers do not all recycle together"),
+    opt("max-requests-exclude", &[], "PREFIX", List, "requests whose path starts with PREFIX (health checks, probes) do not count toward --max-requests (repeatable)"),
+    opt("recycle-spacing", &[], "SECONDS", Value, "at least SECONDS between the starts of two recycles (--max-requests, --max-worker-lifetime, --reload-on-*); one worker is recycled at a time in any case (default 0)"),
     opt("max-worker-lifetime", &[], "SECONDS", Value, "recycle a worker after it lived this long (0 = never)"),
     opt("max-worker-lifetime-delta", &[], "SECONDS", Value, "worker N lives (N - 1) x SECONDS longer than --max-worker-lifetime, so workers started together are not replaced together (as in uWSGI)"),
     opt("min-worker-lifetime", &[], "SECONDS", Value, "no worker is replaced for --max-requests, --reload-on-rss or --reload-on-as before it lived SECONDS (default 0; uWSGI's is 10)"),

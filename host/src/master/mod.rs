@@ -113,6 +113,8 @@ pub struct Master {
     /// Slots still to replace in a chain reload.
     chain: VecDeque<u32>,
     phase: Phase,
+    /// When the last recycle began (`--recycle-spacing`).
+    last_recycle: Option<Instant>,
     started: Instant,
     /// Unix socket files to remove at exit.
     socket_files: Vec<std::path::PathBuf>,
@@ -188,6 +190,7 @@ impl Master {
             touch,
             chain: VecDeque::new(),
             phase: Phase::Running,
+            last_recycle: None,
             started: Instant::now(),
             socket_files,
         })
@@ -429,10 +432,15 @@ impl Master {
             tracing::error!("worker {id} (pid {pid}) {why}: killing it");
             self.table.kill_now(pid);
         }
-        if self.phase == Phase::Running {
+        if self.phase == Phase::Running
+            && recycle::may_begin(&self.table, self.config.recycle, self.last_recycle)
+        {
+            // One at a time: the next waits for this one's replacement to accept.
             for (id, why) in recycle::due(&self.table, &self.board, self.config.recycle) {
                 if self.table.replace(id) {
                     tracing::info!("recycling worker {id}: {why}");
+                    self.last_recycle = Some(Instant::now());
+                    break;
                 }
             }
         }
@@ -495,6 +503,11 @@ impl Master {
                     );
                     let slot_gone = self.table.slot(slot).is_none();
                     if slot_gone || self.accepting(slot) {
+                        if !slot_gone {
+                            tracing::info!(
+                                "worker {slot}: its replacement accepts; old pid {pid} stops"
+                            );
+                        }
                         self.table.retire_now(pid);
                     }
                 }

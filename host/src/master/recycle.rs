@@ -6,6 +6,12 @@
 //! replacement is forked first; the old worker stops only once it accepts. Past
 //! `--evil-reload-on-rss` / `--evil-reload-on-as` a worker is killed at once instead (for
 //! one that grows while stuck in a request, which a graceful stop would wait for).
+//!
+//! One worker is recycled at a time: the next due worker waits until the replacement of
+//! the last one accepts (its predecessor then stops), and `--recycle-spacing` after the
+//! last recycle began. Workers that reach `--max-requests` together (started together,
+//! same traffic) so leave the pool one by one: the service never loses more than the one
+//! worker being swapped, and a lazy-apps pool does not load N apps at once.
 
 use std::time::Duration;
 
@@ -23,6 +29,8 @@ pub struct RecycleLimits {
     pub lifetime_delta: Duration,
     /// `--min-worker-lifetime`: no replacement for requests or memory before this age.
     pub min_lifetime: Duration,
+    /// `--recycle-spacing`: at least this long between the starts of two recycles.
+    pub spacing: Duration,
     /// `--reload-on-rss`, in bytes.
     pub rss: u64,
     /// `--reload-on-as`, in bytes.
@@ -89,6 +97,17 @@ pub fn evil(table: &WorkerTable, limits: RecycleLimits) -> Vec<(u32, Pid, String
         .collect()
 }
 
+/// True when a recycle may begin now: no replacement is still on its way to accepting,
+/// and `--recycle-spacing` passed since the last began.
+pub fn may_begin(
+    table: &WorkerTable,
+    limits: RecycleLimits,
+    last: Option<std::time::Instant>,
+) -> bool {
+    table.waiting_for_replacement().is_empty()
+        && last.is_none_or(|at| at.elapsed() >= limits.spacing)
+}
+
 /// Slots due for a replacement, with the reason.
 pub fn due(table: &WorkerTable, board: &Scoreboard, limits: RecycleLimits) -> Vec<(u32, String)> {
     let mut out = Vec::new();
@@ -123,4 +142,37 @@ pub fn due(table: &WorkerTable, board: &Scoreboard, limits: RecycleLimits) -> Ve
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn limits(spacing: u64) -> RecycleLimits {
+        RecycleLimits {
+            lifetime: None,
+            lifetime_delta: Duration::ZERO,
+            min_lifetime: Duration::ZERO,
+            spacing: Duration::from_secs(spacing),
+            rss: 0,
+            address_space: 0,
+            evil_rss: 0,
+            evil_address_space: 0,
+        }
+    }
+
+    #[test]
+    fn a_recycle_waits_for_the_last_replacement_and_the_spacing() {
+        let mut table = WorkerTable::new(2);
+        table.started(1, Pid::from_raw(101), None);
+        table.started(2, Pid::from_raw(102), None);
+        assert!(may_begin(&table, limits(0), None));
+        // The spacing since the last recycle has not passed.
+        assert!(!may_begin(&table, limits(60), Some(Instant::now())));
+        assert!(may_begin(&table, limits(0), Some(Instant::now())));
+        // Worker 1 is being replaced: its replacement does not accept yet.
+        assert!(table.replace(1));
+        assert!(!may_begin(&table, limits(0), None));
+    }
 }

@@ -71,6 +71,8 @@ pub struct Shared {
     pub cell: &'static Cell,
     /// Recycle after this many requests (0 = never).
     pub max_requests: u64,
+    /// Paths that do not count toward `max_requests` (`--max-requests-exclude`).
+    pub max_requests_exclude: Vec<Vec<u8>>,
     /// Files served without the app (`--static-map`).
     pub static_map: StaticMap,
     /// Request lines waiting to be written (`None` when no request is logged).
@@ -106,6 +108,7 @@ impl Shared {
             limits,
             cell,
             max_requests,
+            max_requests_exclude: config.max_requests_exclude.clone(),
             static_map: config.static_map.clone(),
             log_file: config.log_target.as_ref().map(|t| t.path().to_path_buf()),
             add_headers: Arc::new(config.add_headers.clone()),
@@ -145,7 +148,15 @@ impl Shared {
     /// Counts a request. Past `--max-requests` the worker asks the master for a
     /// replacement (and wakes it); it keeps serving until the master, once the
     /// replacement accepts, tells it to stop. No pause in accepting.
-    pub fn count_request(&self) {
+    pub fn count_request(&self, path: &[u8]) {
+        if self.max_requests > 0
+            && self
+                .max_requests_exclude
+                .iter()
+                .any(|prefix| path.starts_with(prefix))
+        {
+            return;
+        }
         let served = self.requests.fetch_add(1, Relaxed) + 1;
         if self.max_requests > 0 && served >= self.max_requests && self.cell.ask_recycle() {
             tracing::info!(

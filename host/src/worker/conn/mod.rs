@@ -509,7 +509,7 @@ impl Conn {
     /// Serves one parsed request: builds the view, calls the app, finishes the response.
     fn serve(&mut self, w: &mut WorkerState, head: RequestHead) {
         let shared = &*w.shared;
-        shared.count_request();
+        shared.count_request(head.path.get(self.rbuf.pending()));
         let info = &shared.listeners[self.listener as usize];
         let proto = info.proto;
         if info.routes_modifier1 && head.modifier1 != 0 {
