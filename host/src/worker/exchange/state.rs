@@ -190,6 +190,18 @@ impl ExchangeState {
         headers: &[Header<'_>],
     ) -> Result<(), SendError> {
         let mut inner = self.lock();
+        self.start_locked(&mut inner, status, reason, headers)
+    }
+
+    /// `start` with the lock held (the upgrade sends its `101` and becomes duplex in one
+    /// critical section).
+    fn start_locked(
+        &self,
+        inner: &mut Inner,
+        status: u16,
+        reason: &str,
+        headers: &[Header<'_>],
+    ) -> Result<(), SendError> {
         if inner.gone {
             return Err(SendError::Disconnected);
         }
@@ -232,7 +244,7 @@ impl ExchangeState {
                 inner.status = status;
                 // A client still waiting for 100 Continue gets the answer instead.
                 inner.continue_pending = false;
-                self.notify(&mut inner);
+                self.notify(inner);
                 Ok(())
             }
             Err(e) => {
@@ -429,10 +441,14 @@ impl ExchangeState {
                 value: RSlice::from_slice(h.value.as_bytes()),
             })
             .collect();
-        drop(inner);
-        self.start(101, "", &views)?;
-        let mut inner = self.lock();
-        inner.duplex = Some(Box::new(Duplex::new(upgradable.codec, session)));
+        // The 101 and the switch to messages in one critical section: the loop, notified
+        // by the start, must not see the head without the session (a frame it read in
+        // between would wait for the next notification).
+        let mut inner = inner;
+        let stream = Duplex::new(upgradable.codec, session);
+        self.start_locked(&mut inner, 101, "", &views)?;
+        inner.duplex = Some(Box::new(stream));
+        self.notify(&mut inner);
         Ok(())
     }
 
