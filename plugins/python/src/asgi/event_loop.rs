@@ -11,9 +11,12 @@ use std::time::{Duration, Instant};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};
+use rsgi_plugin_api::sdk::exchange::{Exchange, Readiness};
 
 use super::bridge::{Bridge, Event};
 use super::channel::Channel;
+use super::incoming::Incoming;
+use super::websocket::WebSocket;
 use super::settings::{AsgiSettings, Lifespan, LoopKind};
 use super::{scope, GLUE};
 use crate::error::Error;
@@ -98,6 +101,28 @@ static RUNNER: OnceLock<Arc<Runner>> = OnceLock::new();
 /// The runner while its startup runs.
 static STARTING: Mutex<Option<Arc<Runner>>> = Mutex::new(None);
 
+/// A request the app holds: its `receive` and `send`, as the host's wakes reach them.
+enum Held {
+    Http(Py<Channel>),
+    WebSocket(Py<WebSocket>),
+}
+
+impl Held {
+    fn clone_ref(&self, py: Python<'_>) -> Held {
+        match self {
+            Held::Http(c) => Held::Http(c.clone_ref(py)),
+            Held::WebSocket(w) => Held::WebSocket(w.clone_ref(py)),
+        }
+    }
+
+    fn woken(&self, py: Python<'_>, readiness: Readiness) {
+        match self {
+            Held::Http(c) => c.get().woken(py, readiness),
+            Held::WebSocket(w) => w.get().woken(py, readiness),
+        }
+    }
+}
+
 /// What only the loop's thread touches.
 struct Local {
     app: Py<PyAny>,
@@ -105,9 +130,12 @@ struct Local {
     start: Py<PyAny>,
     asgi: Py<PyDict>,
     extensions: Py<PyDict>,
+    /// The `asgi` and `extensions` of `websocket` scopes.
+    ws_asgi: Py<PyDict>,
+    ws_extensions: Py<PyDict>,
     state: Py<PyDict>,
     lifespan: Option<Py<PyAny>>,
-    channels: HashMap<u64, Py<Channel>>,
+    channels: HashMap<u64, Held>,
     runner: Arc<Runner>,
     events: Vec<Event>,
 }
@@ -272,6 +300,8 @@ fn run(
                 start: glue.getattr(intern!(py, "start"))?.unbind(),
                 asgi: scope::asgi_versions(py)?.unbind(),
                 extensions: scope::extensions(py)?.unbind(),
+                ws_asgi: scope::websocket_asgi_versions(py)?.unbind(),
+                ws_extensions: scope::websocket_extensions(py)?.unbind(),
                 state: state.unbind(),
                 lifespan: lifespan.as_ref().map(|l| l.clone().unbind()),
                 channels: HashMap::new(),
@@ -331,43 +361,7 @@ fn drain(py: Python<'_>) -> PyResult<()> {
     for event in events.drain(..) {
         match event {
             Event::Request(id, incoming, exchange) => {
-                let scope_parts = LOCAL.with(|local| {
-                    let local = local.borrow();
-                    let l = local.as_ref()?;
-                    Some((
-                        l.asgi.clone_ref(py),
-                        l.extensions.clone_ref(py),
-                        l.state.clone_ref(py),
-                    ))
-                });
-                let Some((asgi, extensions, state)) = scope_parts else {
-                    continue;
-                };
-                let shared = scope::Shared {
-                    asgi: asgi.bind(py),
-                    extensions: extensions.bind(py),
-                    state: state.bind(py),
-                };
-                let scope = scope::http(py, &incoming, &shared)?;
-                let channel = Py::new(py, Channel::new(exchange, id, incoming))?;
-                let bridge = runner.bridge.clone();
-                channel
-                    .get()
-                    .set_waker(move |events| bridge.push(Event::Wake(id, events)));
-                let parts = LOCAL.with(|local| {
-                    let mut local = local.borrow_mut();
-                    let l = local.as_mut()?;
-                    l.channels.insert(id, channel.clone_ref(py));
-                    Some((
-                        l.app.clone_ref(py),
-                        l.event_loop.clone_ref(py),
-                        l.start.clone_ref(py),
-                    ))
-                });
-                let Some((app, event_loop, start)) = parts else {
-                    continue;
-                };
-                start.call1(py, (app, scope, channel, event_loop))?;
+                begin(py, &runner, id, incoming, exchange)?;
             }
             Event::Wake(id, readiness) => {
                 let channel = LOCAL.with(|local| {
@@ -377,7 +371,7 @@ fn drain(py: Python<'_>) -> PyResult<()> {
                         .and_then(|l| l.channels.get(&id).map(|c| c.clone_ref(py)))
                 });
                 if let Some(channel) = channel {
-                    channel.get().woken(py, readiness);
+                    channel.woken(py, readiness);
                 }
             }
             Event::Stop => {
@@ -408,6 +402,66 @@ fn drain(py: Python<'_>) -> PyResult<()> {
             l.events = events;
         }
     });
+    Ok(())
+}
+
+/// Starts the app on request `id`: its scope (`websocket` when the host offers the
+/// upgrade, else `http`), its channel, woken by the host through the bridge.
+fn begin(
+    py: Python<'_>,
+    runner: &Arc<Runner>,
+    id: u64,
+    incoming: Box<Incoming>,
+    exchange: Exchange,
+) -> PyResult<()> {
+    let parts = LOCAL.with(|local| {
+        let local = local.borrow();
+        let l = local.as_ref()?;
+        let (asgi, extensions) = match incoming.websocket {
+            None => (&l.asgi, &l.extensions),
+            Some(_) => (&l.ws_asgi, &l.ws_extensions),
+        };
+        Some((
+            asgi.clone_ref(py),
+            extensions.clone_ref(py),
+            l.state.clone_ref(py),
+            l.app.clone_ref(py),
+            l.event_loop.clone_ref(py),
+            l.start.clone_ref(py),
+        ))
+    });
+    let Some((asgi, extensions, state, app, event_loop, start)) = parts else {
+        return Ok(());
+    };
+    let shared = scope::Shared {
+        asgi: asgi.bind(py),
+        extensions: extensions.bind(py),
+        state: state.bind(py),
+    };
+    let bridge = runner.bridge.clone();
+    let wake = move |events| bridge.push(Event::Wake(id, events));
+    let (scope, held, x) = match &incoming.websocket {
+        None => {
+            let scope = scope::http(py, &incoming, &shared)?;
+            let channel = Py::new(py, Channel::new(exchange, id, incoming))?;
+            channel.get().set_waker(wake);
+            let x = channel.clone_ref(py).into_any();
+            (scope, Held::Http(channel), x)
+        }
+        Some(subprotocols) => {
+            let scope = scope::websocket(py, &incoming, subprotocols, &shared)?;
+            let ws = Py::new(py, WebSocket::new(exchange, id, incoming))?;
+            ws.get().set_waker(wake);
+            let x = ws.clone_ref(py).into_any();
+            (scope, Held::WebSocket(ws), x)
+        }
+    };
+    LOCAL.with(|local| {
+        if let Some(l) = local.borrow_mut().as_mut() {
+            l.channels.insert(id, held);
+        }
+    });
+    start.call1(py, (app, scope, x, event_loop))?;
     Ok(())
 }
 

@@ -29,6 +29,13 @@ pub struct Incoming {
     pub server: (String, u16),
     /// `SCRIPT_NAME` from a front server (nginx's `uwsgi_param`), else empty.
     pub root_path: Vec<u8>,
+    /// The request has an `Upgrade` header (HTTP's names only: a front server over the
+    /// uwsgi protocol passes no upgrade on). Only then is the host asked for an offer.
+    pub asks_upgrade: bool,
+    /// A WebSocket upgrade the host offers (`rsgi.exchange` v3): the subprotocols the
+    /// client offered, in its order. Set by [`super::serve::call`]; the request gets a
+    /// `websocket` scope.
+    pub websocket: Option<Vec<String>>,
 }
 
 impl Incoming {
@@ -41,15 +48,15 @@ impl Incoming {
                 .find(|v| v.name.as_slice() == name)
                 .map(|v| v.value.as_slice())
         };
+        let mut asks_upgrade = false;
         let headers = match request.names {
             NameStyle::Http => request
                 .headers
                 .iter()
                 .map(|h| {
-                    (
-                        h.name.as_slice().to_ascii_lowercase(),
-                        h.value.as_slice().to_vec(),
-                    )
+                    let name = h.name.as_slice().to_ascii_lowercase();
+                    asks_upgrade |= name == b"upgrade";
+                    (name, h.value.as_slice().to_vec())
                 })
                 .collect(),
             _ => request.headers.iter().filter_map(cgi_header).collect(),
@@ -102,6 +109,8 @@ impl Incoming {
                 None => (request.server_name.as_str().to_owned(), request.server_port),
             },
             root_path: var(b"SCRIPT_NAME").unwrap_or_default().to_vec(),
+            asks_upgrade,
+            websocket: None,
         }
     }
 }
@@ -159,6 +168,15 @@ mod tests {
             (b"x-thing".as_slice(), b"b".as_slice())
         ]));
         assert_eq!((incoming.http_version, incoming.scheme), ("1.1", "http"));
+        assert!(!incoming.asks_upgrade);
+    }
+
+    #[test]
+    fn an_upgrade_header_is_noticed_whatever_its_case() {
+        let spec = RequestSpec::get("/ws")
+            .header("UPGRADE", "websocket")
+            .header("Connection", "Upgrade");
+        assert!(spec.with_request(Incoming::from_request).asks_upgrade);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! ASGI 3 (HTTP and lifespan): an app served on an event loop per worker, through the
+//! ASGI 3 (HTTP, WebSocket and lifespan): an app served on an event loop per worker, through the
 //! host's exchanges (`rsgi.exchange` v1), so one worker holds as many requests as its loop
 //! can while the host's thread goes on reading and writing sockets.
 //!
@@ -6,8 +6,9 @@
 //! - [`incoming`]: a request copied on the host's thread (which never takes the GIL);
 //! - [`bridge`]: from the host's threads to the loop's (a queue and an eventfd);
 //! - [`event_loop`]: the loop's thread, the requests' dispatch, the lifespan;
-//! - [`serve`]: one request handed to the loop; [`scope`]: the `http` scope; [`channel`]:
-//!   `receive` and `send` over the exchange;
+//! - [`serve`]: one request handed to the loop; [`scope`]: the `http` and `websocket`
+//!   scopes; [`channel`]: `receive` and `send` of `http` over the exchange; [`websocket`]:
+//!   those of `websocket` over an exchange the host offered to upgrade (`rsgi.exchange` v3);
 //! - `glue.py`: the coroutines that wait on the loop.
 //!
 //! Entry points for the runtime: [`start`] in a worker, [`call`] per request, [`stop`] at
@@ -20,6 +21,7 @@ pub mod incoming;
 pub mod scope;
 pub mod serve;
 pub mod settings;
+pub mod websocket;
 
 use std::ffi::CStr;
 

@@ -1,4 +1,5 @@
-//! The ASGI `http` scope of a request (ASGI 3.0, HTTP spec 2.3).
+//! The ASGI scopes of a request: `http` (ASGI 3.0, HTTP spec 2.3) and `websocket`
+//! (WebSocket spec 2.4, for a request the host offers to upgrade).
 
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -25,6 +26,22 @@ pub fn asgi_versions(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     Ok(asgi)
 }
 
+/// The `asgi` entry of every `websocket` scope.
+pub fn websocket_asgi_versions(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let asgi = PyDict::new(py);
+    asgi.set_item(intern!(py, "version"), intern!(py, "3.0"))?;
+    asgi.set_item(intern!(py, "spec_version"), intern!(py, "2.4"))?;
+    Ok(asgi)
+}
+
+/// The `extensions` entry of every `websocket` scope: `websocket.http.response` (the app
+/// may deny the handshake with a response of its own).
+pub fn websocket_extensions(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let extensions = PyDict::new(py);
+    extensions.set_item(intern!(py, "websocket.http.response"), PyDict::new(py))?;
+    Ok(extensions)
+}
+
 /// What every scope of a worker shares: the `asgi` and `extensions` entries (the same
 /// objects each time: apps read them), and the lifespan's state (each request gets a
 /// shallow copy, as uvicorn gives).
@@ -37,26 +54,58 @@ pub struct Shared<'a, 'py> {
     pub state: &'a Bound<'py, PyDict>,
 }
 
-/// The scope of `incoming`.
+/// The `http` scope of `incoming`.
 pub fn http<'py>(
     py: Python<'py>,
     incoming: &Incoming,
     shared: &Shared<'_, 'py>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let Shared {
-        asgi,
-        extensions,
-        state,
-    } = shared;
     let scope = PyDict::new(py);
     scope.set_item(intern!(py, "type"), intern!(py, "http"))?;
-    scope.set_item(intern!(py, "asgi"), asgi)?;
+    scope.set_item(intern!(py, "asgi"), shared.asgi)?;
     scope.set_item(intern!(py, "http_version"), incoming.http_version)?;
     scope.set_item(
         intern!(py, "method"),
         PyString::new(py, &String::from_utf8_lossy(&incoming.method)),
     )?;
     scope.set_item(intern!(py, "scheme"), incoming.scheme)?;
+    request_keys(py, &scope, incoming, shared)?;
+    Ok(scope)
+}
+
+/// The `websocket` scope of `incoming`, whose client offered `subprotocols`.
+pub fn websocket<'py>(
+    py: Python<'py>,
+    incoming: &Incoming,
+    subprotocols: &[String],
+    shared: &Shared<'_, 'py>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let scope = PyDict::new(py);
+    scope.set_item(intern!(py, "type"), intern!(py, "websocket"))?;
+    scope.set_item(intern!(py, "asgi"), shared.asgi)?;
+    scope.set_item(intern!(py, "http_version"), incoming.http_version)?;
+    let scheme = match incoming.scheme {
+        "https" => "wss",
+        _ => "ws",
+    };
+    scope.set_item(intern!(py, "scheme"), scheme)?;
+    request_keys(py, &scope, incoming, shared)?;
+    scope.set_item(
+        intern!(py, "subprotocols"),
+        PyList::new(py, subprotocols.iter().map(String::as_str))?,
+    )?;
+    Ok(scope)
+}
+
+/// The keys both scopes have: path, raw_path, query_string, root_path, headers, client,
+/// server, state and extensions.
+#[inline]
+fn request_keys<'py>(
+    py: Python<'py>,
+    scope: &Bound<'py, PyDict>,
+    incoming: &Incoming,
+    shared: &Shared<'_, 'py>,
+) -> PyResult<()> {
     scope.set_item(
         intern!(py, "path"),
         PyString::new(py, &String::from_utf8_lossy(&incoming.path)),
@@ -89,9 +138,9 @@ pub fn http<'py>(
         intern!(py, "server"),
         (incoming.server.0.as_str(), incoming.server.1),
     )?;
-    scope.set_item(intern!(py, "state"), state.copy()?)?;
-    scope.set_item(intern!(py, "extensions"), extensions)?;
-    Ok(scope)
+    scope.set_item(intern!(py, "state"), shared.state.copy()?)?;
+    scope.set_item(intern!(py, "extensions"), shared.extensions)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -127,6 +176,44 @@ mod tests {
             let copy = get("state");
             assert!(!copy.is(&state));
             assert_eq!(copy.get_item("db").unwrap().extract::<i32>().unwrap(), 1);
+        });
+    }
+
+    #[test]
+    fn the_websocket_scope_has_every_key_of_the_websocket_spec() {
+        let spec = RequestSpec::get("/chat%21?room=1")
+            .header("Upgrade", "websocket")
+            .header("Sec-WebSocket-Protocol", "b, a");
+        let incoming = spec.with_request(Incoming::from_request);
+        python(|py| {
+            let asgi = websocket_asgi_versions(py).unwrap();
+            let state = PyDict::new(py);
+            let extensions = websocket_extensions(py).unwrap();
+            let shared = Shared {
+                asgi: &asgi,
+                extensions: &extensions,
+                state: &state,
+            };
+            let offered = ["b".to_string(), "a".to_string()];
+            let scope = websocket(py, &incoming, &offered, &shared).unwrap();
+            let get = |k: &str| scope.get_item(k).unwrap().unwrap();
+            assert_eq!(get("type").extract::<String>().unwrap(), "websocket");
+            let asgi = get("asgi");
+            let version = |k: &str| asgi.get_item(k).unwrap().extract::<String>().unwrap();
+            assert_eq!((version("version"), version("spec_version")), ("3.0".into(), "2.4".into()));
+            assert_eq!(get("scheme").extract::<String>().unwrap(), "ws");
+            assert_eq!(get("http_version").extract::<String>().unwrap(), "1.1");
+            assert_eq!(get("path").extract::<String>().unwrap(), "/chat!");
+            assert_eq!(get("raw_path").extract::<Vec<u8>>().unwrap(), b"/chat%21");
+            assert_eq!(get("query_string").extract::<Vec<u8>>().unwrap(), b"room=1");
+            assert_eq!(get("subprotocols").extract::<Vec<String>>().unwrap(), ["b", "a"]);
+            assert!(scope.get_item("method").unwrap().is_none());
+            assert!(get("extensions")
+                .get_item("websocket.http.response")
+                .is_ok());
+            for key in ["root_path", "headers", "client", "server", "state"] {
+                assert!(scope.contains(key).unwrap(), "{key}");
+            }
         });
     }
 }

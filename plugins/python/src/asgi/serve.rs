@@ -17,7 +17,13 @@ pub fn call(request: &Request<'_>, exchange: Exchange) -> CallOutcome {
         return CallOutcome::Failed;
     };
     let id = runner.next_id();
-    let incoming = Box::new(Incoming::from_request(request));
+    let mut incoming = Box::new(Incoming::from_request(request));
+    if incoming.asks_upgrade {
+        incoming.websocket = exchange
+            .upgrade_offered()
+            .filter(|offer| offer.token == "websocket")
+            .map(|offer| offer.subprotocols);
+    }
     runner.bridge.push(Event::Request(id, incoming, exchange));
     if !runner.alive() {
         // The loop ended meanwhile: nothing will take the request.
