@@ -37,6 +37,7 @@ fastapi
 starlette
 uvloop
 python-multipart
+websockets
 "
 # uWSGI's pure-Python decorators (uwsgidecorators.py), which apps written for uWSGI
 # import; they ship in the uwsgi sdist (installing that package would compile uWSGI), so
@@ -238,7 +239,7 @@ setup_venv() {
         || die "pip could not install: $(echo $PY_REQUIREMENTS)"
     install_fixture_package
     install_uwsgi_decorators
-    "$VENV/bin/python" -c 'import flask, flask_caching, django, prometheus_client, requests, fastapi, starlette, uvloop, python_multipart, rsgi_venv_probe' \
+    "$VENV/bin/python" -c 'import flask, flask_caching, django, prometheus_client, requests, fastapi, starlette, uvloop, python_multipart, websockets, rsgi_venv_probe' \
         || die "the venv does not import what was installed"
     echo "$key" > "$STAMP"
     SUMMARY_VENV="installed"

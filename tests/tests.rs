@@ -75,6 +75,10 @@ mod gunicorn;
 // ASGI apps in the python plugin: scope, streaming, 1,000 held requests, disconnects, bad apps,
 // lifespan, FastAPI, Starlette, Django.
 mod asgi;
+// WebSockets for ASGI apps (the websocket scope over the host's websocket plugin): a raw app,
+// Starlette and FastAPI driven by the `websockets` client: messages, compression, close codes,
+// subprotocols, denials, failures, limits, back-pressure.
+mod websocket_asgi;
 // Behind load balancers: --forwarded-allow-ips (X-Forwarded-*, Forwarded) and
 // --enable-proxy-protocol (PROXY v1/v2), for WSGI and ASGI apps and the request log.
 mod proxy;

@@ -57,7 +57,8 @@ async def http(scope, receive, send):
 async def echo(scope, receive, send):
     """Accepts (with a subprotocol it speaks, if offered) and echoes each message; a text
     message that is a command does something else:
-    `close CODE REASON` closes, `raise` raises, `scope` answers the scope as JSON."""
+    `close CODE REASON` closes, `raise` raises, `scope` answers the scope as JSON,
+    `flood COUNT SIZE` sends COUNT binary messages of SIZE bytes, then `flood done`."""
     chosen = next((p for p in scope["subprotocols"] if p in SPOKEN), None)
     await send({
         "type": "websocket.accept",
@@ -68,6 +69,10 @@ async def echo(scope, receive, send):
         m = await receive()
         if m["type"] == "websocket.disconnect":
             say("disconnect", m["code"], repr(m.get("reason", "")))
+            try:
+                await send({"type": "websocket.send", "text": "after disconnect"})
+            except OSError as e:
+                say("send after disconnect raised %s: %s" % (type(e).__name__, e))
             return
         text = m.get("text")
         if text is not None:
@@ -83,6 +88,13 @@ async def echo(scope, receive, send):
                 return
             if text == "raise":
                 raise RuntimeError("the websocket test app raised after accept")
+            if text.startswith("flood "):
+                # COUNT binary messages of SIZE bytes, as fast as send() lets the app.
+                _, count, size = text.split(" ")
+                for i in range(int(count)):
+                    await send({"type": "websocket.send", "bytes": bytes([i % 256]) * int(size)})
+                await send({"type": "websocket.send", "text": "flood done"})
+                continue
             if text == "scope":
                 await send({"type": "websocket.send", "text": json.dumps(scope_summary(scope))})
                 continue
@@ -118,5 +130,9 @@ async def app(scope, receive, send):
     if path == "/raise-before-accept":
         raise RuntimeError("the websocket test app raised before accept")
     if path == "/return-before-accept":
+        return
+    if path == "/bad-subprotocol":
+        # A subprotocol the client did not offer: send() raises, so a 500.
+        await send({"type": "websocket.accept", "subprotocol": "never-offered"})
         return
     return await echo(scope, receive, send)

@@ -91,14 +91,71 @@ async def app_closes(code, reason):
             return closed(e)
 
 
-async def command(text):
-    """Sends `text` and reports the answer or the close."""
-    async with opened("/echo") as ws:
+async def command(text, path="/echo"):
+    """Sends `text` (to `path`) and reports the answer or the close."""
+    async with opened(path) as ws:
         await ws.send(text)
         try:
             return {"answer": await ws.recv()}
         except ConnectionClosed as e:
             return closed(e)
+
+
+async def scope(path):
+    """The scope the app saw (its `scope` command), offering two subprotocols."""
+    async with opened(path, subprotocols=["other", "chat.v1"]) as ws:
+        await ws.send("scope")
+        return {"scope": json.loads(await ws.recv()), "subprotocol": ws.subprotocol}
+
+
+async def flood(count, size):
+    """Asks for `count` messages of `size` bytes and reads them only once they were all
+    asked for: the app's sends meet back-pressure. What arrived, in order."""
+    count, size = int(count), int(size)
+    async with opened("/echo", compression=None) as ws:
+        await ws.send("flood %d %d" % (count, size))
+        good = 0
+        while True:
+            m = await ws.recv()
+            if m == "flood done":
+                break
+            if isinstance(m, bytes) and m == bytes([good % 256]) * size:
+                good += 1
+    return {"in_order": good}
+
+
+async def vanish():
+    """One echo, then the TCP connection is dropped without a close."""
+    ws = await opened("/echo")
+    await ws.send("about to vanish")
+    await ws.recv()
+    ws.transport.abort()
+    return {"vanished": True}
+
+
+async def first(path):
+    """Takes the message the app sends first, then its close."""
+    async with opened(path) as ws:
+        out = {"answer": await ws.recv()}
+        try:
+            await ws.recv()
+            out["error"] = "a second message came"
+        except ConnectionClosed as e:
+            out.update(closed(e))
+    return out
+
+
+async def right_away(count):
+    """`count` connections, one after the other, each sending a message as soon as the
+    handshake is done and waiting for its echo (at most 60 s: a message the server
+    left unread would wait for ever without pings)."""
+    echoed = 0
+    for i in range(int(count)):
+        async with opened("/echo", compression=None) as ws:
+            await ws.send("right away %d" % i)
+            if await asyncio.wait_for(ws.recv(), 60) == "right away %d" % i:
+                echoed += 1
+    return {"echoed": echoed}
 
 
 async def subprotocol(*offered):
@@ -130,6 +187,11 @@ SCENARIOS = {
     "app_closes": app_closes,
     "command": command,
     "subprotocol": subprotocol,
+    "first": first,
+    "scope": scope,
+    "flood": flood,
+    "vanish": vanish,
+    "right_away": right_away,
     "refused": refused,
 }
 

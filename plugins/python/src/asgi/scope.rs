@@ -200,13 +200,19 @@ mod tests {
             assert_eq!(get("type").extract::<String>().unwrap(), "websocket");
             let asgi = get("asgi");
             let version = |k: &str| asgi.get_item(k).unwrap().extract::<String>().unwrap();
-            assert_eq!((version("version"), version("spec_version")), ("3.0".into(), "2.4".into()));
+            assert_eq!(
+                (version("version"), version("spec_version")),
+                ("3.0".into(), "2.4".into())
+            );
             assert_eq!(get("scheme").extract::<String>().unwrap(), "ws");
             assert_eq!(get("http_version").extract::<String>().unwrap(), "1.1");
             assert_eq!(get("path").extract::<String>().unwrap(), "/chat!");
             assert_eq!(get("raw_path").extract::<Vec<u8>>().unwrap(), b"/chat%21");
             assert_eq!(get("query_string").extract::<Vec<u8>>().unwrap(), b"room=1");
-            assert_eq!(get("subprotocols").extract::<Vec<String>>().unwrap(), ["b", "a"]);
+            assert_eq!(
+                get("subprotocols").extract::<Vec<String>>().unwrap(),
+                ["b", "a"]
+            );
             assert!(scope.get_item("method").unwrap().is_none());
             assert!(get("extensions")
                 .get_item("websocket.http.response")

@@ -87,7 +87,7 @@ pub struct WebSocket {
 thread_local! {
     /// Where a message is taken before it becomes a `str` or `bytes` (the loop's thread
     /// receives one message at a time).
-    static RECV_BUF: RefCell<RVec<u8>> = RefCell::new(RVec::new());
+    static RECV_BUF: RefCell<RVec<u8>> = const { RefCell::new(RVec::new()) };
 }
 
 impl WebSocket {
@@ -137,8 +137,16 @@ impl WebSocket {
             let read = gone || events.contains(Readiness::READABLE);
             let write = gone || events.contains(Readiness::WRITABLE);
             (
-                if read { std::mem::take(&mut s.readers) } else { Vec::new() },
-                if write { std::mem::take(&mut s.writers) } else { Vec::new() },
+                if read {
+                    std::mem::take(&mut s.readers)
+                } else {
+                    Vec::new()
+                },
+                if write {
+                    std::mem::take(&mut s.writers)
+                } else {
+                    Vec::new()
+                },
             )
         };
         for waiter in readers.iter().chain(&writers) {
@@ -227,7 +235,10 @@ impl WebSocket {
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case(b"content-length"))
         {
-            headers.push((b"content-length".to_vec(), body.len().to_string().into_bytes()));
+            headers.push((
+                b"content-length".to_vec(),
+                body.len().to_string().into_bytes(),
+            ));
         }
         let Some(exchange) = s.exchange.take() else {
             return Err(Self::gone_error());
@@ -268,16 +279,20 @@ impl WebSocket {
     /// `websocket.send` on an open connection: True when the glue must wait for room.
     fn send_message(s: &mut State, message: &Bound<'_, PyDict>) -> PyResult<bool> {
         let py = message.py();
-        let bytes = message.get_item(intern!(py, "bytes"))?.filter(|b| !b.is_none());
-        let text = message.get_item(intern!(py, "text"))?.filter(|t| !t.is_none());
+        let bytes = message
+            .get_item(intern!(py, "bytes"))?
+            .filter(|b| !b.is_none());
+        let text = message
+            .get_item(intern!(py, "text"))?
+            .filter(|t| !t.is_none());
         let Some(exchange) = s.exchange.as_ref() else {
             return Err(Self::gone_error());
         };
         let status = match (&bytes, &text) {
             (Some(b), _) => {
-                let data = b.extract::<&[u8]>().map_err(|_| {
-                    PyTypeError::new_err("websocket.send's 'bytes' is bytes")
-                })?;
+                let data = b
+                    .extract::<&[u8]>()
+                    .map_err(|_| PyTypeError::new_err("websocket.send's 'bytes' is bytes"))?;
                 exchange.send_message(MessageKind::Binary, data)
             }
             (None, Some(t)) => {
@@ -317,9 +332,9 @@ impl WebSocket {
             _ => 1000,
         };
         let reason = match message.get_item(intern!(py, "reason"))? {
-            Some(r) if !r.is_none() => r.extract::<String>().map_err(|_| {
-                PyTypeError::new_err("websocket.close's 'reason' is a str or None")
-            })?,
+            Some(r) if !r.is_none() => r
+                .extract::<String>()
+                .map_err(|_| PyTypeError::new_err("websocket.close's 'reason' is a str or None"))?,
             _ => String::new(),
         };
         if !matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999) {
