@@ -223,7 +223,9 @@ impl WebSocket {
     }
 
     /// A denial's response: its head (a Content-Length added when the app gave none) and
-    /// its body, then the end.
+    /// its body, then the end. A client that leaves meanwhile (it may close as soon as it
+    /// read a head with `Content-Length: 0`) is no error of the app's: the denial is final
+    /// either way, as in uvicorn.
     fn deny(
         s: &mut State,
         status: u16,
@@ -241,7 +243,7 @@ impl WebSocket {
             ));
         }
         let Some(exchange) = s.exchange.take() else {
-            return Err(Self::gone_error());
+            return Ok(());
         };
         let views: Vec<Header<'_>> = headers.iter().map(|(n, v)| Header::new(n, v)).collect();
         match exchange.start(status, "", &views) {
@@ -249,7 +251,7 @@ impl WebSocket {
             Err(SendError::Disconnected) => {
                 s.gone = true;
                 exchange.finish();
-                return Err(Self::gone_error());
+                return Ok(());
             }
             Err(SendError::InvalidHead) => {
                 exchange.abort("the ASGI app's websocket.http.response.start has an invalid head");
@@ -262,16 +264,20 @@ impl WebSocket {
                 return Err(PyRuntimeError::new_err(e.describe()));
             }
         }
-        let status = exchange.write(body);
+        let status = if body.is_empty() {
+            WriteStatus::Queued
+        } else {
+            exchange.write(body)
+        };
         exchange.finish();
         match status {
-            WriteStatus::Gone => {
-                s.gone = true;
-                Err(Self::gone_error())
-            }
             WriteStatus::Misuse => Err(PyRuntimeError::new_err(
                 "websocket.http.response.body longer than the response's Content-Length",
             )),
+            WriteStatus::Gone => {
+                s.gone = true;
+                Ok(())
+            }
             WriteStatus::Queued | WriteStatus::Full => Ok(()),
         }
     }
