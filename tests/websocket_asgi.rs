@@ -29,17 +29,27 @@ fn start(app: &str, extra: &[&str]) -> Server {
     Server::start(&args)
 }
 
+/// The client command for `scenarios` against `s`.
+fn client_command(s: &Server, scenarios: &[&str]) -> Command {
+    let mut cmd = Command::new(venv().join("bin/python"));
+    isolate_env(&mut cmd);
+    cmd.arg(apps_dir().join("ws_client.py"))
+        .arg(format!("ws://{}", s.addr))
+        .args(scenarios);
+    cmd
+}
+
 /// Runs the client's `scenarios` against `s`, one connection each, in order: what each
 /// saw. Panics with the client's stderr and the server's log when the client fails.
 fn client(s: &Server, scenarios: &[&str]) -> Vec<Value> {
-    let mut cmd = Command::new(venv().join("bin/python"));
-    isolate_env(&mut cmd);
-    let out = cmd
-        .arg(apps_dir().join("ws_client.py"))
-        .arg(format!("ws://{}", s.addr))
-        .args(scenarios)
+    let out = client_command(s, scenarios)
         .output()
         .expect("run the venv's python");
+    results(s, scenarios, out)
+}
+
+/// What the client's run `out` printed for `scenarios`.
+fn results(s: &Server, scenarios: &[&str], out: std::process::Output) -> Vec<Value> {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -361,6 +371,25 @@ fn sends_wait_for_a_slow_client_and_lose_nothing() {
     let s = start("ws_asgi_app:app", &[]);
     let r = one(&s, "flood:400:65536");
     assert_eq!(r["in_order"], 400, "{r}");
+}
+
+/// Input: SIGTERM to the server while a client holds a WebSocket open (the raw app waits
+/// in receive()). Answer: the client gets the host's close 1001, the app's receive() gives
+/// websocket.disconnect 1001, and the server exits cleanly once the app returned.
+#[test]
+fn a_graceful_stop_closes_open_websockets_with_1001() {
+    let mut s = start("ws_asgi_app:app", &[]);
+    let held = client_command(&s, &["hold"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the venv's python");
+    s.wait_log("ws-app: accepted /echo", T);
+    s.signal(libc::SIGTERM);
+    let r = results(&s, &["hold"], held.wait_with_output().unwrap());
+    assert_eq!(r[0]["code"], 1001, "{r:?}");
+    s.wait_log("ws-app: disconnect 1001", T);
+    assert!(s.wait_exit(T).success(), "{}", s.log());
 }
 
 /// Input: `--websocket-ping-interval 0` (no pings from the host) and 50 connections, one

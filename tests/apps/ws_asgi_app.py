@@ -65,6 +65,7 @@ async def echo(scope, receive, send):
         "subprotocol": chosen,
         "headers": [(b"x-accepted-by", b"ws_asgi_app")],
     })
+    say("accepted", scope["path"])
     while True:
         m = await receive()
         if m["type"] == "websocket.disconnect":

@@ -133,6 +133,16 @@ async def vanish():
     return {"vanished": True}
 
 
+async def hold():
+    """Holds a connection open, sending nothing, until the server closes it: its close."""
+    async with opened("/echo") as ws:
+        try:
+            await ws.recv()
+            return {"error": "a message came"}
+        except ConnectionClosed as e:
+            return closed(e)
+
+
 async def first(path):
     """Takes the message the app sends first, then its close."""
     async with opened(path) as ws:
@@ -191,6 +201,7 @@ SCENARIOS = {
     "scope": scope,
     "flood": flood,
     "vanish": vanish,
+    "hold": hold,
     "right_away": right_away,
     "refused": refused,
 }
