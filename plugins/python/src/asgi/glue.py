@@ -1,7 +1,8 @@
 """The Python side of rsgi's ASGI server: the loop, the receive/send callables, lifespan.
 
-The Rust side (rsgi_asgi.Channel) holds the host's exchange; these coroutines only wait
-on futures the Rust side resolves when the host wakes the exchange.
+The Rust side (rsgi_asgi.Exchange for an http scope, rsgi_asgi.WebSocket for a websocket
+one) holds the host's exchange; these coroutines only wait on futures the Rust side
+resolves when the host wakes the exchange.
 """
 import asyncio
 
@@ -34,7 +35,8 @@ def new_loop(kind):
 
 
 class Channel:
-    """receive and send for one request."""
+    """receive and send for one request (http or websocket: x.receive() answers None when
+    it must wait to read, x.send() True when it must wait for room)."""
 
     __slots__ = ("x", "loop")
 

@@ -504,7 +504,6 @@ impl WebSocket {
                 Ok(false)
             }
             (Phase::Connecting, "websocket.close") => {
-                tracing::info!("{}: denied by the app (websocket.close before websocket.accept): 403", self.what());
                 let denied = Self::deny(s, 403, Vec::new(), b"");
                 Self::handshake_over(py, s);
                 denied.map(|()| false)
