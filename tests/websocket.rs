@@ -551,3 +551,60 @@ fn a_graceful_reload_says_going_away_and_serves_on() {
     ws.send(&text("after the reload"));
     assert_eq!(ws.frame().payload, b"after the reload");
 }
+
+/// Input: 10,000 WebSockets opened one after another to one ASGI worker with one thread
+/// (`ws_asgi_app:app`, `/echo`), left idle. Answer: every handshake is a 101; the stats
+/// count 10,000 open WebSockets on the worker; the first and the last still echo; once the
+/// clients leave, the count goes back to 0. No thread per connection: `--threads 1`.
+#[test]
+fn ten_thousand_idle_websockets_on_one_asgi_worker() {
+    const N: usize = 10_000;
+    // Each side holds N descriptors (the test's sockets here, the worker's in rsgi).
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: a valid rlimit to fill, then to apply.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        assert!(
+            limit.rlim_max as usize > N + 1000,
+            "the hard limit on open files ({}) leaves no room for {N} sockets",
+            limit.rlim_max
+        );
+        limit.rlim_cur = limit.rlim_max;
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+    }
+    let stats = free_addr().to_string();
+    let venv = rsgi_e2e::venv();
+    let s = Server::start(&[
+        "--virtualenv",
+        venv.to_str().unwrap(),
+        "--asgi",
+        "ws_asgi_app:app",
+        "--threads",
+        "1",
+        "--websocket-ping-interval",
+        "0",
+        "--stats",
+        &stats,
+    ]);
+    let head = handshake("/echo", KEY, "13", "");
+    let mut all: Vec<Ws> = Vec::with_capacity(N);
+    for i in 0..N {
+        let stream = TcpStream::connect(s.addr).unwrap_or_else(|e| panic!("connection {i}: {e}"));
+        stream.set_read_timeout(Some(T)).unwrap();
+        (&stream).write_all(head.as_bytes()).unwrap();
+        let mut r = BufReader::with_capacity(256, stream);
+        let answer = read_response(&mut r, true).unwrap();
+        assert_eq!(answer.status, 101, "connection {i}");
+        all.push(Ws { r });
+    }
+    wait_stats(&stats, |w| w["websockets"] == N as u64);
+    for i in [0, N - 1] {
+        all[i].send(&text("still here"));
+        assert_eq!(all[i].frame().payload, b"still here");
+    }
+    drop(all);
+    wait_stats(&stats, |w| w["websockets"] == 0);
+}
