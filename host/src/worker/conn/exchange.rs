@@ -16,7 +16,7 @@ use rsgi_plugin_api::{ProtocolModRef, Request};
 
 use super::super::access_log;
 use super::super::blocking;
-use super::super::exchange::duplex::{self, Tick};
+use super::super::exchange::duplex::Tick;
 use super::super::exchange::state::{Inner, QueuedFile, INPUT_AHEAD, LOW_WATER};
 use super::super::exchange::{table, CallFn, ExchangeState, Notifier, ResponseSetup};
 use super::super::state::{Shared, WorkerState};
@@ -304,7 +304,7 @@ impl Conn {
                     self.take_queued(&mut inner, &mut pending.file);
                 }
                 if inner.duplex.is_some() {
-                    let consumed = duplex::feed(&mut inner, self.rbuf.pending(), self.peer.addr());
+                    let consumed = inner.feed_stream(self.rbuf.pending(), self.peer.addr());
                     self.rbuf.consume(consumed);
                     if pending.file.is_none() {
                         // The codec's own frames (pongs, close echoes), queued just now.
@@ -413,7 +413,7 @@ impl Conn {
             return Tick::Nothing;
         }
         let before = inner.out.len();
-        let tick = duplex::tick(&mut inner, now, stopping, self.peer.addr());
+        let tick = inner.tick_stream(now, stopping, self.peer.addr());
         if inner.out.len() != before {
             state.notify(&mut inner);
         }

@@ -2,8 +2,8 @@
 //! codec): the app's side (accept, receive, send, close) and the loop's (feed the bytes
 //! that arrived, time pings and closes).
 //!
-//! Everything runs under the exchange's lock, so the codec's session is used by one thread
-//! at a time. Messages the peer sent wait in [`Duplex`] until the app takes them, up to
+//! Everything runs under the exchange's lock (`state` calls these methods with it held), so
+//! the codec's session is used by one thread at a time. Messages the peer sent wait in [`Duplex`] until the app takes them, up to
 //! [`INPUT_AHEAD`] bytes; past that the loop stops reading the socket (back-pressure). The
 //! codec's own frames (pongs, close echoes) and the app's messages go out through the
 //! exchange's outgoing bytes, under the same high-water mark as a response body.
@@ -12,10 +12,10 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use abi_stable::std_types::{RSlice, RStr, RVec};
-use rsgi_plugin_api::exchange::{Readiness, Received, RecvStatus, WriteStatus};
+use rsgi_plugin_api::exchange::{Received, RecvStatus};
 use rsgi_plugin_api::upgrade::{EncodeStatus, FedEvent, MessageKind, Session, SessionState};
 
-use super::state::{Inner, HIGH_WATER, INPUT_AHEAD};
+use super::marks::INPUT_AHEAD;
 use crate::upgrade::codecs::Codec;
 
 /// What the peer sent, waiting for the app.
@@ -95,211 +95,154 @@ impl Duplex {
     pub fn is_closed(&self) -> bool {
         self.state() == SessionState::Closed
     }
-}
 
-/// `recv`: the next message, or the close.
-pub fn recv(inner: &mut Inner, data: &mut RVec<u8>) -> Received {
-    let answer = |status, kind, code| Received { status, kind, code };
-    data.clear();
-    let gone = inner.gone;
-    let Some(d) = inner.duplex.as_mut() else {
-        return answer(RecvStatus::Misuse, MessageKind::Binary, 0);
-    };
-    if let Some((code, reason)) = &d.closed {
-        data.extend_from_slice(reason);
-        return answer(RecvStatus::Closed, MessageKind::Binary, *code);
-    }
-    match d.incoming.pop_front() {
-        Some(Incoming::Message(kind, bytes)) => {
-            d.incoming_bytes -= bytes.len();
-            data.extend_from_slice(&bytes);
-            answer(RecvStatus::Message, kind, 0)
+    /// `recv`: the next message, or the close; `gone` when the connection failed.
+    pub fn recv(&mut self, gone: bool, data: &mut RVec<u8>) -> Received {
+        let answer = |status, kind, code| Received { status, kind, code };
+        data.clear();
+        if let Some((code, reason)) = &self.closed {
+            data.extend_from_slice(reason);
+            return answer(RecvStatus::Closed, MessageKind::Binary, *code);
         }
-        Some(Incoming::Closed(code, reason)) => {
-            data.extend_from_slice(&reason);
-            d.closed = Some((code, reason));
-            answer(RecvStatus::Closed, MessageKind::Binary, code)
-        }
-        None if gone => answer(RecvStatus::Gone, MessageKind::Binary, 1006),
-        None => {
-            d.wants_message = true;
-            answer(RecvStatus::WouldBlock, MessageKind::Binary, 0)
-        }
-    }
-}
-
-/// `send_message`: one message, encoded into the outgoing bytes.
-pub fn send(inner: &mut Inner, kind: MessageKind, data: &[u8]) -> WriteStatus {
-    if inner.gone {
-        return WriteStatus::Gone;
-    }
-    if inner.released {
-        return WriteStatus::Misuse;
-    }
-    let Some(d) = inner.duplex.as_mut() else {
-        return WriteStatus::Misuse;
-    };
-    let status = (d.codec.table.encode)(d.session, kind, RSlice::from_slice(data), &mut inner.out);
-    if status != EncodeStatus::Done {
-        return WriteStatus::Misuse;
-    }
-    d.messages_out += 1;
-    inner.body_sent += data.len() as u64;
-    if inner.outgoing() > HIGH_WATER {
-        inner.told_full = true;
-        WriteStatus::Full
-    } else {
-        WriteStatus::Queued
-    }
-}
-
-/// `close`: our close frame, beginning the close handshake.
-pub fn close(inner: &mut Inner, code: u16, reason: &str) -> WriteStatus {
-    if inner.gone {
-        return WriteStatus::Gone;
-    }
-    let Some(d) = inner.duplex.as_mut() else {
-        return WriteStatus::Misuse;
-    };
-    let status = (d.codec.table.close)(d.session, code, RStr::from_str(reason), &mut inner.out);
-    if status != EncodeStatus::Done {
-        return WriteStatus::Misuse;
-    }
-    d.close_sent_at = Some(Instant::now());
-    WriteStatus::Queued
-}
-
-/// The handle was released (`finish`: 1000, `abort`: 1011) while the session is open:
-/// our close goes out.
-pub fn release(inner: &mut Inner, code: u16) {
-    let Some(d) = inner.duplex.as_mut() else {
-        return;
-    };
-    if d.state() == SessionState::Open {
-        let reason = if code == 1000 {
-            ""
-        } else {
-            "the application failed"
-        };
-        let _ = (d.codec.table.close)(d.session, code, RStr::from_str(reason), &mut inner.out);
-        d.close_sent_at = Some(Instant::now());
-    }
-}
-
-/// The loop feeds `input` (the peer's bytes) to the session: messages are queued for the
-/// app (who is woken), the codec's own frames are queued to go out. Returns the bytes
-/// consumed: not all of them when the app has [`INPUT_AHEAD`] bytes waiting.
-pub fn feed(inner: &mut Inner, input: &[u8], peer: &str) -> usize {
-    let Some(d) = inner.duplex.as_mut() else {
-        return 0;
-    };
-    let mut pos = 0;
-    let mut arrived = false;
-    let mut data = RVec::new();
-    while pos < input.len() && d.has_room() && d.closed.is_none() {
-        let fed = (d.codec.table.feed)(d.session, RSlice::from_slice(&input[pos..]), &mut data);
-        pos += fed.consumed.min(input.len() - pos);
-        match fed.event {
-            FedEvent::Nothing => {}
-            FedEvent::Message => {
-                d.incoming_bytes += data.len();
-                d.messages_in += 1;
-                d.incoming.push_back(Incoming::Message(
-                    fed.kind,
-                    std::mem::take(&mut data).into_vec(),
-                ));
-                arrived = true;
+        match self.incoming.pop_front() {
+            Some(Incoming::Message(kind, bytes)) => {
+                self.incoming_bytes -= bytes.len();
+                data.extend_from_slice(&bytes);
+                answer(RecvStatus::Message, kind, 0)
             }
-            FedEvent::Ping => {}
-            FedEvent::Pong => d.pong_due = false,
-            FedEvent::Close => {
-                d.incoming.push_back(Incoming::Closed(
-                    fed.code,
-                    std::mem::take(&mut data).into_vec(),
-                ));
-                arrived = true;
-                break;
+            Some(Incoming::Closed(code, reason)) => {
+                data.extend_from_slice(&reason);
+                self.closed = Some((code, reason));
+                answer(RecvStatus::Closed, MessageKind::Binary, code)
             }
-            FedEvent::Error => {
-                tracing::warn!(
-                    "{peer}: {} protocol error, closing with {}: {}",
-                    d.codec.table.token.as_str(),
-                    fed.code,
-                    String::from_utf8_lossy(&data)
-                );
-                d.incoming.push_back(Incoming::Closed(
-                    fed.code,
-                    std::mem::take(&mut data).into_vec(),
-                ));
-                arrived = true;
-                break;
+            None if gone => answer(RecvStatus::Gone, MessageKind::Binary, 1006),
+            None => {
+                self.wants_message = true;
+                answer(RecvStatus::WouldBlock, MessageKind::Binary, 0)
             }
         }
-        if fed.event == FedEvent::Nothing {
-            break;
-        }
     }
-    (d.codec.table.take_output)(d.session, &mut inner.out);
-    if arrived && d.wants_message {
-        d.wants_message = false;
-        inner.wake(Readiness::READABLE);
-    }
-    pos
-}
 
-/// The loop's clock on an upgraded connection: a ping when the interval passed, a close
-/// when the pong (or the peer's close) is overdue.
-pub fn tick(inner: &mut Inner, now: Instant, stopping: bool, peer: &str) -> Tick {
-    let Some(d) = inner.duplex.as_mut() else {
-        return Tick::Nothing;
-    };
-    let s = d.codec.settings;
-    let ms = Duration::from_millis;
-    if let Some(sent) = d.close_sent_at {
-        if s.close_timeout_ms > 0 && now.duration_since(sent) > ms(s.close_timeout_ms) {
-            tracing::info!(
-                "{peer}: no close from the peer within {:?}; closing",
-                ms(s.close_timeout_ms)
-            );
-            return Tick::Close;
-        }
-        return Tick::Nothing;
-    }
-    if d.state() != SessionState::Open {
-        return Tick::Nothing;
-    }
-    if stopping {
-        let _ = (d.codec.table.close)(
-            d.session,
-            1001,
-            RStr::from_str("server shutting down"),
-            &mut inner.out,
-        );
-        d.close_sent_at = Some(now);
-        return Tick::Nothing;
-    }
-    if d.pong_due {
-        if s.pong_timeout_ms > 0 && now.duration_since(d.last_ping) > ms(s.pong_timeout_ms) {
-            tracing::warn!(
-                "{peer}: no pong within {:?} of a ping (--websocket-ping-timeout); closing with 1011",
-                ms(s.pong_timeout_ms)
-            );
-            let _ = (d.codec.table.close)(
-                d.session,
-                1011,
-                RStr::from_str("keepalive ping timeout"),
-                &mut inner.out,
-            );
-            return Tick::Close;
-        }
-        return Tick::Nothing;
-    }
-    if s.ping_interval_ms > 0 && now.duration_since(d.last_ping) >= ms(s.ping_interval_ms) {
-        let status = (d.codec.table.ping)(d.session, RSlice::from_slice(b""), &mut inner.out);
+    /// `send_message`: one message, encoded into `out`; false when the codec refused it
+    /// (closing, or text that is not UTF-8).
+    pub fn send(&mut self, kind: MessageKind, data: &[u8], out: &mut RVec<u8>) -> bool {
+        let status = (self.codec.table.encode)(self.session, kind, RSlice::from_slice(data), out);
         if status == EncodeStatus::Done {
-            d.last_ping = now;
-            d.pong_due = true;
+            self.messages_out += 1;
+        }
+        status == EncodeStatus::Done
+    }
+
+    /// `close`: our close frame into `out`, beginning the close handshake; false when the
+    /// codec refused it.
+    pub fn close(&mut self, code: u16, reason: &str, out: &mut RVec<u8>) -> bool {
+        let status = (self.codec.table.close)(self.session, code, RStr::from_str(reason), out);
+        if status == EncodeStatus::Done {
+            self.close_sent_at = Some(Instant::now());
+        }
+        status == EncodeStatus::Done
+    }
+
+    /// The handle was released (`finish`: 1000, `abort`: 1011): our close, if the session
+    /// is still open.
+    pub fn release(&mut self, code: u16, out: &mut RVec<u8>) {
+        if self.state() == SessionState::Open {
+            let reason = if code == 1000 {
+                ""
+            } else {
+                "the application failed"
+            };
+            self.close(code, reason, out);
         }
     }
-    Tick::Nothing
+
+    /// Feeds `input` (the peer's bytes) to the session: messages are queued for the app,
+    /// the codec's own frames go to `out`. Returns the bytes consumed (not all of them when
+    /// the app has [`INPUT_AHEAD`] bytes waiting) and whether the app, waiting for a
+    /// message, must be woken.
+    pub fn feed(&mut self, input: &[u8], out: &mut RVec<u8>, peer: &str) -> (usize, bool) {
+        let mut pos = 0;
+        let mut arrived = false;
+        let mut data = RVec::new();
+        while pos < input.len() && self.has_room() && self.closed.is_none() {
+            let fed =
+                (self.codec.table.feed)(self.session, RSlice::from_slice(&input[pos..]), &mut data);
+            pos += fed.consumed.min(input.len() - pos);
+            match fed.event {
+                FedEvent::Nothing => break,
+                FedEvent::Message => {
+                    self.incoming_bytes += data.len();
+                    self.messages_in += 1;
+                    let bytes = std::mem::take(&mut data).into_vec();
+                    self.incoming.push_back(Incoming::Message(fed.kind, bytes));
+                    arrived = true;
+                }
+                FedEvent::Ping => {}
+                FedEvent::Pong => self.pong_due = false,
+                FedEvent::Close | FedEvent::Error => {
+                    if fed.event == FedEvent::Error {
+                        tracing::warn!(
+                            "{peer}: {} protocol error, closing with {}: {}",
+                            self.codec.table.token.as_str(),
+                            fed.code,
+                            String::from_utf8_lossy(&data)
+                        );
+                    }
+                    let reason = std::mem::take(&mut data).into_vec();
+                    self.incoming.push_back(Incoming::Closed(fed.code, reason));
+                    arrived = true;
+                    break;
+                }
+            }
+        }
+        (self.codec.table.take_output)(self.session, out);
+        let wake = arrived && self.wants_message;
+        if wake {
+            self.wants_message = false;
+        }
+        (pos, wake)
+    }
+
+    /// The loop's clock: a ping into `out` when the interval passed, a close when the pong
+    /// (or the peer's close) is overdue, our 1001 when the worker stops.
+    pub fn tick(&mut self, now: Instant, stopping: bool, peer: &str, out: &mut RVec<u8>) -> Tick {
+        let s = self.codec.settings;
+        let ms = Duration::from_millis;
+        if let Some(sent) = self.close_sent_at {
+            if s.close_timeout_ms > 0 && now.duration_since(sent) > ms(s.close_timeout_ms) {
+                tracing::info!(
+                    "{peer}: no close from the peer within {:?}; closing",
+                    ms(s.close_timeout_ms)
+                );
+                return Tick::Close;
+            }
+            return Tick::Nothing;
+        }
+        if self.state() != SessionState::Open {
+            return Tick::Nothing;
+        }
+        if stopping {
+            self.close(1001, "server shutting down", out);
+            return Tick::Nothing;
+        }
+        if self.pong_due {
+            if s.pong_timeout_ms > 0 && now.duration_since(self.last_ping) > ms(s.pong_timeout_ms) {
+                tracing::warn!(
+                    "{peer}: no pong within {:?} of a ping (--websocket-ping-timeout); closing with 1011",
+                    ms(s.pong_timeout_ms)
+                );
+                self.close(1011, "keepalive ping timeout", out);
+                return Tick::Close;
+            }
+            return Tick::Nothing;
+        }
+        if s.ping_interval_ms > 0 && now.duration_since(self.last_ping) >= ms(s.ping_interval_ms) {
+            let status = (self.codec.table.ping)(self.session, RSlice::from_slice(b""), out);
+            if status == EncodeStatus::Done {
+                self.last_ping = now;
+                self.pong_due = true;
+            }
+        }
+        Tick::Nothing
+    }
 }

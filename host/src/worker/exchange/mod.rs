@@ -8,6 +8,7 @@
 //! [`Notifier`]: the connection's key goes on a list and the loop's poll is woken.
 
 pub mod duplex;
+pub mod marks;
 pub mod state;
 pub mod table;
 

@@ -14,20 +14,11 @@ use rsgi_plugin_api::exchange::{Readiness, Waker};
 use rsgi_plugin_api::protocol::{ResponseBody, ResponseContext, ResponseFraming, Version};
 use rsgi_plugin_api::{Header, ProtocolModRef, SendError};
 
-use super::duplex::{self, Duplex};
+use super::duplex::{Duplex, Tick};
 use super::Notifier;
 use crate::upgrade::handshake::Upgradable;
 
-/// Outgoing bytes (queued here and not yet written by the loop) past which `write` answers
-/// `Full`.
-pub const HIGH_WATER: usize = 256 * 1024;
-
-/// Outgoing bytes below which an app told `Full` hears `WRITABLE`.
-pub const LOW_WATER: usize = 64 * 1024;
-
-/// Request body bytes the loop decodes ahead of the app's reads; past this it stops
-/// reading the socket until the app has read (back-pressure towards the client).
-pub const INPUT_AHEAD: usize = 64 * 1024;
+pub use super::marks::{HIGH_WATER, INPUT_AHEAD, LOW_WATER};
 
 /// What the response needs from the request, fixed when the exchange starts.
 pub struct ResponseSetup {
@@ -134,6 +125,80 @@ impl Inner {
         match &self.waker {
             Some(OwnedWaker(w)) => (w.wake)(w.data, events),
             None => self.missed |= events.0,
+        }
+    }
+
+    /// `send_message` on an upgraded exchange.
+    fn send_message(
+        &mut self,
+        kind: rsgi_plugin_api::upgrade::MessageKind,
+        data: &[u8],
+    ) -> rsgi_plugin_api::exchange::WriteStatus {
+        use rsgi_plugin_api::exchange::WriteStatus;
+        if self.gone {
+            return WriteStatus::Gone;
+        }
+        if self.released {
+            return WriteStatus::Misuse;
+        }
+        let Some(d) = self.duplex.as_mut() else {
+            return WriteStatus::Misuse;
+        };
+        if !d.send(kind, data, &mut self.out) {
+            return WriteStatus::Misuse;
+        }
+        self.body_sent += data.len() as u64;
+        if self.outgoing() > HIGH_WATER {
+            self.told_full = true;
+            WriteStatus::Full
+        } else {
+            WriteStatus::Queued
+        }
+    }
+
+    /// `close` on an upgraded exchange.
+    fn close_stream(&mut self, code: u16, reason: &str) -> rsgi_plugin_api::exchange::WriteStatus {
+        use rsgi_plugin_api::exchange::WriteStatus;
+        if self.gone {
+            return WriteStatus::Gone;
+        }
+        let closed = match self.duplex.as_mut() {
+            Some(d) => d.close(code, reason, &mut self.out),
+            None => false,
+        };
+        if closed {
+            WriteStatus::Queued
+        } else {
+            WriteStatus::Misuse
+        }
+    }
+
+    /// The handle of an upgraded exchange was released: our close (`code`) if the session
+    /// is open.
+    fn release_stream(&mut self, code: u16) {
+        if let Some(d) = self.duplex.as_mut() {
+            d.release(code, &mut self.out);
+        }
+    }
+
+    /// The loop feeds the peer's bytes to an upgraded exchange (the app is woken when a
+    /// message it waits for arrived); returns the bytes consumed.
+    pub fn feed_stream(&mut self, input: &[u8], peer: &str) -> usize {
+        let Some(d) = self.duplex.as_mut() else {
+            return 0;
+        };
+        let (consumed, wake) = d.feed(input, &mut self.out, peer);
+        if wake {
+            self.wake(Readiness::READABLE);
+        }
+        consumed
+    }
+
+    /// The loop's clock on an upgraded exchange.
+    pub fn tick_stream(&mut self, now: std::time::Instant, stopping: bool, peer: &str) -> Tick {
+        match self.duplex.as_mut() {
+            Some(d) => d.tick(now, stopping, peer, &mut self.out),
+            None => Tick::Nothing,
         }
     }
 
@@ -393,7 +458,7 @@ impl ExchangeState {
         inner.released = true;
         inner.finished = true;
         if inner.duplex.is_some() {
-            duplex::release(&mut inner, 1000);
+            inner.release_stream(1000);
         } else if let Some(framing) = inner.framing {
             (self.setup.proto.body_end())(&framing, &mut inner.out);
         }
@@ -408,7 +473,7 @@ impl ExchangeState {
         }
         inner.released = true;
         inner.aborted = Some(reason.to_owned());
-        duplex::release(&mut inner, 1011);
+        inner.release_stream(1011);
         self.notify(&mut inner);
     }
 
@@ -455,7 +520,15 @@ impl ExchangeState {
     /// `recv`: the next message of an upgraded exchange.
     pub fn recv(&self, data: &mut RVec<u8>) -> rsgi_plugin_api::exchange::Received {
         let mut inner = self.lock();
-        let received = duplex::recv(&mut inner, data);
+        let gone = inner.gone;
+        let received = match inner.duplex.as_mut() {
+            Some(d) => d.recv(gone, data),
+            None => rsgi_plugin_api::exchange::Received {
+                status: rsgi_plugin_api::exchange::RecvStatus::Misuse,
+                kind: rsgi_plugin_api::upgrade::MessageKind::Binary,
+                code: 0,
+            },
+        };
         if received.status == rsgi_plugin_api::exchange::RecvStatus::Message {
             // Room again, perhaps: the loop reads the socket on.
             self.notify(&mut inner);
@@ -470,7 +543,7 @@ impl ExchangeState {
         data: &[u8],
     ) -> rsgi_plugin_api::exchange::WriteStatus {
         let mut inner = self.lock();
-        let status = duplex::send(&mut inner, kind, data);
+        let status = inner.send_message(kind, data);
         self.notify(&mut inner);
         status
     }
@@ -478,7 +551,7 @@ impl ExchangeState {
     /// `close`: the close handshake of an upgraded exchange.
     pub fn close(&self, code: u16, reason: &str) -> rsgi_plugin_api::exchange::WriteStatus {
         let mut inner = self.lock();
-        let status = duplex::close(&mut inner, code, reason);
+        let status = inner.close_stream(code, reason);
         self.notify(&mut inner);
         status
     }
