@@ -471,6 +471,7 @@ mod tests {
                 ("no-uwsgi-module", ""),
                 ("catch-exceptions", ""),
                 ("reload-on-exception", ""),
+                ("gc-freeze", ""),
                 ("wsgi-disable-file-wrapper", ""),
                 ("asgi", ""),
                 ("asgi-file", ""),

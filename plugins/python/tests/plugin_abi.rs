@@ -182,6 +182,7 @@ fn plugin_serves_through_the_abi_imports_c_extensions_and_survives_fork() {
             "no-uwsgi-module",
             "catch-exceptions",
             "reload-on-exception",
+            "gc-freeze",
             "wsgi-disable-file-wrapper",
             "asgi",
             "asgi-file",
