@@ -406,7 +406,13 @@ impl Drop for Server {
     }
 }
 
-/// Runs `rsgi` with `args` to completion; returns (exit code, stderr).
+/// Runs `rsgi` with `args` to completion; returns (exit code, stdout and stderr).
+///
+/// Both pipes are drained while it runs (a child that writes more than a pipe holds never
+/// blocks on the harness). One that has not exited by `timeout` is killed, and the panic
+/// says where it was: what it wrote so far and, for each of its threads, the kernel's
+/// wait channel and stack (`/proc/PID/task/TID/{wchan,stack}`), so that a hang names its
+/// place.
 pub fn run_to_exit(args: &[&str], timeout: Duration) -> (i32, String) {
     let mut child = rsgi_command()
         .args(args)
@@ -414,31 +420,83 @@ pub fn run_to_exit(args: &[&str], timeout: Duration) -> (i32, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start rsgi");
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        let collected = Arc::new(Mutex::new(Vec::new()));
+        let sink = collected.clone();
+        let reader = std::thread::spawn(move || {
+            let Some(mut pipe) = pipe else { return };
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        (collected, reader)
+    };
+    let (out, out_reader) = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let (err, err_reader) = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let text = |out: &Arc<Mutex<Vec<u8>>>, err: &Arc<Mutex<Vec<u8>>>| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.lock().unwrap()),
+            String::from_utf8_lossy(&err.lock().unwrap())
+        )
+    };
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            let mut out = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            child
-                .stdout
-                .take()
-                .unwrap()
-                .read_to_string(&mut out)
-                .unwrap();
-            return (status.code().unwrap_or(-1), format!("{out}{err}"));
+            let _ = out_reader.join();
+            let _ = err_reader.join();
+            return (status.code().unwrap_or(-1), text(&out, &err));
         }
         if Instant::now() > deadline {
+            let where_ = threads_of(child.id());
             let _ = child.kill();
-            panic!("rsgi {args:?} did not exit within {timeout:?}");
+            let _ = child.wait();
+            panic!(
+                "rsgi {args:?} did not exit within {timeout:?}; its threads:\n{where_}\nit wrote:\n{}",
+                text(&out, &err)
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Each thread of process `pid`: its name, state, kernel wait channel and kernel stack.
+fn threads_of(pid: u32) -> String {
+    let mut out = String::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return format!("(no /proc/{pid}/task)");
+    };
+    for task in tasks.flatten() {
+        let dir = task.path();
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+        let state = read("status")
+            .lines()
+            .find(|l| l.starts_with("State:"))
+            .unwrap_or("")
+            .to_string();
+        out.push_str(&format!(
+            "thread {} ({}) {state} wchan={}\n{}\n",
+            task.file_name().to_string_lossy(),
+            read("comm").trim(),
+            read("wchan"),
+            read("stack")
+        ));
+    }
+    out
 }
 
 /// A parsed HTTP response.
