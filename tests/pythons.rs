@@ -67,7 +67,8 @@ fn plugin(tag: &str) -> String {
     assert!(
         file.is_file(),
         "{} is missing: run scripts/build-python-plugins.sh (it builds Python {tag} if needed, \
-         then the plugin for it)",
+         then the plugin for it), or leave {tag} out of RSGI_PYTHONS_BUILT when this machine \
+         cannot build it (scripts/test-pythons.sh does both)",
         file.display()
     );
     name
