@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Build the python plugin once per interpreter, each under a name that carries the version,
-# and put them next to the rsgi binary so `--plugin python3.13` finds them.
+# and put them next to the rsgi binary so `--plugin python3.14` finds them.
 #
-#   scripts/build-python-plugins.sh                    # python3's version, 3.13, 3.13t (debug)
+#   scripts/build-python-plugins.sh                    # python3's version and every TAG below (debug)
 #   scripts/build-python-plugins.sh --release 3.14t    # only 3.14t, next to target/release/rsgi
 #
-# For each TAG (`3.13`, or `3.13t` for the free-threaded build):
+# The versions built by default (PYTHON_TAGS): 3.13, 3.13t, 3.14, 3.14t, 3.15. A default
+# one whose source the Debian archive does not serve (scripts/build-python.sh exits 3) is
+# skipped with a warning; a version named on the command line must build.
+#
+# For each TAG (`3.14`, or `3.14t` for the free-threaded build):
 #   - the interpreter: PYTHONS/TAG/bin/pythonTAG (scripts/pythons-dir.sh) when scripts/build-python.sh built
 #     it; else `python3` on PATH when that is Python TAG (with a shared libpython); else
 #     scripts/build-python.sh builds it from Debian's source package;
@@ -17,10 +21,11 @@
 # The plain `librsgi_python.so` (plugin name `python`) stays what `cargo build` makes,
 # linked against `python3` on PATH (or $PYO3_PYTHON).
 #
-# Free-threaded 3.13t: the workspace's pyo3 (0.30) dropped 3.13t (pyo3 0.29: "CPython
-# declared free-threading supported starting with 3.14") and its build script refuses it.
-# For 3.13t the same plugin source is built by plugins/python-pyo3-0.28 instead, a
-# standalone crate pinned to pyo3 0.28.3, the last release that supports 3.13t.
+# The workspace's pyo3 (0.30) builds 3.14, 3.14t and 3.15 (it supports CPython 3.9 to 3.15,
+# free-threaded from 3.14). It refuses free-threaded 3.13t (pyo3 0.29: "CPython declared
+# free-threading supported starting with 3.14"), so for 3.13t the same plugin source is
+# built by plugins/python-pyo3-0.28 instead, a standalone crate pinned to pyo3 0.28.3, the
+# last release that supports 3.13t (docs/python-versions.md says why it is still here).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,19 +44,24 @@ path_python_tag() {
     python3 -c 'import sys, sysconfig; print("%d.%d%s" % (sys.version_info[:2] + ("t" if sysconfig.get_config_var("Py_GIL_DISABLED") else "",)))' 2>/dev/null
 }
 
+# Every version the project builds and tests, beside python3's own.
+PYTHON_TAGS=(3.13 3.13t 3.14 3.14t 3.15)
+
 TAGS=()
+DEFAULT_TAGS=0
 for arg in "$@"; do
     case "$arg" in
         --release) PROFILE=release; CARGO_PROFILE=(--release) ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
         [0-9]*.[0-9]*) TAGS+=("$arg") ;;
         *) die "unknown argument '$arg' (want --release or versions like 3.13 3.13t)" ;;
     esac
 done
 if [ "${#TAGS[@]}" -eq 0 ]; then
-    TAGS=(3.13 3.13t)
+    DEFAULT_TAGS=1
+    TAGS=("${PYTHON_TAGS[@]}")
     own="$(path_python_tag || true)"
-    if [ -n "$own" ] && [ "$own" != 3.13 ] && [ "$own" != 3.13t ]; then
+    if [ -n "$own" ] && [[ " ${PYTHON_TAGS[*]} " != *" $own "* ]]; then
         TAGS=("$own" "${TAGS[@]}")
     fi
 fi
@@ -106,16 +116,24 @@ build_plugin() {
 }
 
 main() {
-    local tag exe
+    local tag exe status skipped=()
     for tag in "${TAGS[@]}"; do
         case "$tag" in
             [0-9].[0-9]|[0-9].[0-9][0-9]|[0-9].[0-9]t|[0-9].[0-9][0-9]t) ;;
             *) die "'$tag' is not a version tag like 3.13 or 3.14t" ;;
         esac
-        exe="$(interpreter_for "$tag")" || die "no interpreter for $tag"
+        status=0
+        exe="$(interpreter_for "$tag")" || status=$?
+        if [ "$status" -eq 3 ] && [ "$DEFAULT_TAGS" -eq 1 ]; then
+            log "python$tag: skipped: the Debian archive does not serve its source (see above)"
+            skipped+=("$tag")
+            continue
+        fi
+        [ "$status" -eq 0 ] || die "no interpreter for $tag"
         [ -x "$exe" ] || die "no interpreter for $tag (got '$exe')"
         build_plugin "$tag" "$exe"
     done
+    [ "${#skipped[@]}" -eq 0 ] || log "not built (no source): ${skipped[*]}"
     if [ -x "$RSGI_TARGET/$PROFILE/rsgi" ]; then
         log "plugins next to $RSGI_TARGET/$PROFILE/rsgi:"
         "$RSGI_TARGET/$PROFILE/rsgi" --list-plugins >&2 || true

@@ -3,29 +3,40 @@
 # against a Python other than the one on PATH.
 #
 #   scripts/build-python.sh 3.13                # -> PYTHONS/3.13/bin/python3.13
-#   scripts/build-python.sh 3.13 --disable-gil   # -> PYTHONS/3.13t/bin/python3.13t
+#   scripts/build-python.sh 3.14 --disable-gil   # -> PYTHONS/3.14t/bin/python3.14t
+#   scripts/build-python.sh 3.15                # -> PYTHONS/3.15/bin/python3.15
 # PYTHONS is a cache outside the clone, shared by every clone on the machine: see
 # scripts/pythons-dir.sh (~/.cache/rsgi/pythons unless RSGI_PYTHONS_DIR says otherwise).
-#   RSGI_PYTHON_SUITE=forky scripts/build-python.sh 3.14 --disable-gil  # where the mirror has it
 #
-# Prints the path of the built interpreter as its last line of output.
+# Prints the path of the built interpreter as its last line of output. Exits with 3 (and
+# no path) when the Debian archive does not serve the source package: the suite's index
+# lists it, but its files are not there (a partial mirror); 1 on any other failure.
 #
-# Where the source comes from: `apt-get source --download-only python3.13` from Debian
-# trixie (or RSGI_PYTHON_SUITE), through an apt configuration of its own (a sources list,
-# lists and cache directories under PYTHONS/apt-<suite>), so the machine's apt setup is neither read nor
-# changed. Only the upstream tarball in the source package (python3.13_*.orig.tar.xz) is
-# used; Debian's patches are not applied. The download is checked by apt against the
-# signed Release file (debian-archive-keyring).
+# Where the source comes from: `apt-get source --download-only python3.14` from the Debian
+# suite chosen for that version (suite_for below: trixie for 3.13, forky for 3.14 and
+# 3.15, sid for anything newer; RSGI_PYTHON_SUITE overrides), through an apt
+# configuration of its own (a sources list, lists and cache directories under
+# PYTHONS/apt-<suite>), so the machine's apt setup is neither read nor changed. Only the
+# upstream tarball in the source package (python3.14_*.orig.tar.xz) is used; Debian's
+# patches are not applied. The download is checked by apt against the signed Release file
+# (debian-archive-keyring).
 #
 # How it is built: ./configure --enable-shared (a libpython for the plugin to link),
 # with an rpath to its own lib directory so the interpreter finds its own libpython,
 # and --disable-gil for the free-threaded build; `make -j2`, `make install` into
-# PYTHONS/<VERSION>[t]. A stamp file records what was built; a second run with the
-# same arguments does nothing but print the path. ssl, sqlite3, ctypes, decimal, bz2,
-# lzma, zlib and readline must import, or the build counts as failed.
+# PYTHONS/<VERSION>[t]. ssl, sqlite3, ctypes, decimal, bz2, lzma, zlib and readline must
+# import, or the build counts as failed.
+#
+# The cache: a stamp file in the prefix records the tag, the suite, the tarball's name and
+# SHA-256 and the configure flags. A later run reuses the build only when the stamp equals
+# what it would build now: the same flags and the same tarball, by checksum, so a build
+# from another suite's or another upload's source is rebuilt, not reused. The tarball is
+# downloaded once per suite and kept (PYTHONS/apt-<suite>/src); RSGI_PYTHON_UPDATE=1 asks
+# the suite again for a newer upload (and rebuilds if there is one).
 #
 # Build dependencies come from Debian (installed when missing; needs root or sudo).
-# Environment: RSGI_PYTHONS_DIR (default ~/.cache/rsgi/pythons), RSGI_PYTHON_SUITE (default trixie),
+# Environment: RSGI_PYTHONS_DIR (default ~/.cache/rsgi/pythons), RSGI_PYTHON_SUITE (default:
+# per version, see suite_for), RSGI_PYTHON_UPDATE (1: look for a newer source upload),
 # RSGI_DEBIAN_MIRROR (the Debian archive to take the source from; by default the one this
 # machine's own apt configuration uses for Debian, read from /etc/apt/sources.list and
 # /etc/apt/sources.list.d/), JOBS (default 2).
@@ -42,6 +53,10 @@ KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 # Debian packages the build needs: a toolchain and the headers of the stdlib's C modules.
 BUILD_DEPS=(build-essential pkg-config xz-utils libssl-dev libsqlite3-dev libffi-dev
     zlib1g-dev libbz2-dev liblzma-dev libreadline-dev uuid-dev libncurses-dev)
+
+# Exit status when the Debian archive has no source package to build from (see
+# download_source); any other failure is 1.
+EXIT_NO_SOURCE=3
 
 log() { printf 'build-python: %s\n' "$*" >&2; }
 die() { printf 'build-python: error: %s\n' "$*" >&2; exit 1; }
@@ -81,9 +96,18 @@ if [ "$FREE_THREADED" -eq 1 ]; then
 else
     TAG="$VERSION"
 fi
-# The Debian suite whose source package is used: trixie (Debian 13) has python3.13
-# 3.13.5; forky (testing) has 3.13.15, and python3.14.
-SUITE="${RSGI_PYTHON_SUITE:-trixie}"
+# The Debian suite whose source package is used for VERSION: the oldest suite that
+# carries it, so the source changes as seldom as Debian's releases do. Trixie (Debian 13)
+# has python3.13 3.13.5 and no other; forky (testing) has python3.14 and python3.15; a
+# CPython newer than that reaches unstable first.
+suite_for() {
+    case "$1" in
+        3.13) echo trixie ;;
+        3.14|3.15) echo forky ;;
+        *) echo sid ;;
+    esac
+}
+SUITE="${RSGI_PYTHON_SUITE:-$(suite_for "$VERSION")}"
 PREFIX="$PYTHONS/$TAG"
 EXE="$PREFIX/bin/python$TAG"
 STAMP="$PREFIX/.rsgi-build-stamp"
@@ -91,20 +115,20 @@ SOURCE_PKG="python$VERSION"
 
 # --- the cache ---------------------------------------------------------------
 
-# What a finished build must match: the arguments and the tarball it came from.
-stamp_key() { echo "python=$TAG tarball=$1 configure=--enable-shared${2:+ $2}"; }
+# What a finished build must match: the tag, the tarball it came from (name and SHA-256)
+# and the configure flags. The suite is recorded on a line of its own, for people: two
+# suites with the same tarball give the same build.
+CONFIGURE_FLAGS="--enable-shared"
+[ "$FREE_THREADED" -eq 1 ] && CONFIGURE_FLAGS="$CONFIGURE_FLAGS --disable-gil"
+stamp_key() { # stamp_key TARBALL
+    echo "python=$TAG tarball=$(basename "$1") sha256=$(sha256sum "$1" | cut -d' ' -f1) configure=$CONFIGURE_FLAGS"
+}
 
 # One build of a TAG at a time on this machine (two clones may ask at once); the second
 # finds the first one's result.
 mkdir -p "$PYTHONS"
 exec 9>"$PYTHONS/.lock-$TAG"
 flock 9
-
-if [ -f "$STAMP" ] && [ -x "$EXE" ]; then
-    log "$TAG already built ($(head -1 "$STAMP")); remove $PREFIX to rebuild"
-    echo "$EXE"
-    exit 0
-fi
 
 # --- build dependencies ------------------------------------------------------
 
@@ -174,31 +198,51 @@ APT_OPTS=(
     -o "Debug::NoLocking=true"
 )
 
-# Downloads the source package into $APT_DIR/src (once); prints the orig tarball's path.
+# The newest downloaded orig tarball of the source package, if any.
+local_tarball() {
+    find "$APT_DIR/src" -maxdepth 1 -name "${SOURCE_PKG}_*.orig.tar.xz" 2>/dev/null | sort -V | tail -1
+}
+
+# Downloads the source package into $APT_DIR/src (once; again with RSGI_PYTHON_UPDATE=1);
+# prints the orig tarball's path. One apt run per suite at a time (3.14 and 3.14t share one).
 download_source() {
+    mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial" "$APT_DIR/src"
+    exec 8>"$APT_DIR/.lock"
+    flock 8
+    local tarball
+    tarball="$(local_tarball)"
+    if [ -n "$tarball" ] && [ "${RSGI_PYTHON_UPDATE:-0}" != 1 ]; then
+        log "using the downloaded $(basename "$tarball") ($SUITE)"
+        echo "$tarball"
+        return 0
+    fi
     if [ -z "$MIRROR" ]; then
         MIRROR="$(machine_debian_mirror)" || true
         [ -n "$MIRROR" ] || die "no Debian archive in this machine's apt configuration (/etc/apt/sources.list, /etc/apt/sources.list.d/): set RSGI_DEBIAN_MIRROR to one"
         log "Debian archive from this machine's apt configuration: $MIRROR"
     fi
-    mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial" "$APT_DIR/src"
     [ -r "$KEYRING" ] || die "$KEYRING is missing (Debian package debian-archive-keyring)"
     printf 'deb-src [signed-by=%s] %s %s main\n' "$KEYRING" "$MIRROR" "$SUITE" \
         > "$APT_DIR/sources.list"
-    local tarball
-    tarball="$(find "$APT_DIR/src" -maxdepth 1 -name "${SOURCE_PKG}_*.orig.tar.xz" | sort -V | tail -1)"
-    if [ -n "$tarball" ]; then
-        log "using the downloaded $(basename "$tarball")"
-        echo "$tarball"
-        return 0
-    fi
     log "apt-get update for deb-src $SUITE (own lists in $APT_DIR)"
     apt-get "${APT_OPTS[@]}" update -qq >&2 \
         || die "apt-get update of the $SUITE sources failed"
     log "apt-get source --download-only $SOURCE_PKG ($SUITE)"
-    (cd "$APT_DIR/src" && apt-get "${APT_OPTS[@]}" source --download-only "$SOURCE_PKG" >&2) \
-        || die "apt-get source $SOURCE_PKG failed (does $SUITE have it? RSGI_PYTHON_SUITE picks another suite)"
-    tarball="$(find "$APT_DIR/src" -maxdepth 1 -name "${SOURCE_PKG}_*.orig.tar.xz" | sort -V | tail -1)"
+    local out="$APT_DIR/apt-get-source.log"
+    if ! (cd "$APT_DIR/src" && apt-get "${APT_OPTS[@]}" source --download-only "$SOURCE_PKG") >"$out" 2>&1; then
+        cat "$out" >&2
+        # The suite's index names the package, but the archive answers 404 for its files:
+        # a partial mirror. Nothing to build from; scripts/test-pythons.sh reports the
+        # version as not built instead of failing.
+        if grep -q '404 *Not Found' "$out"; then
+            printf 'build-python: error: the Debian archive lists %s in %s but does not serve its files (404): no source to build %s from\n' \
+                "$SOURCE_PKG" "$SUITE" "$TAG" >&2
+            exit "$EXIT_NO_SOURCE"
+        fi
+        die "apt-get source $SOURCE_PKG failed (does $SUITE have it? RSGI_PYTHON_SUITE picks another suite)"
+    fi
+    cat "$out" >&2
+    tarball="$(local_tarball)"
     [ -n "$tarball" ] || die "the $SOURCE_PKG source package has no ${SOURCE_PKG}_*.orig.tar.xz"
     echo "$tarball"
 }
@@ -206,8 +250,7 @@ download_source() {
 # --- build ---------------------------------------------------------------------
 
 build() {
-    local tarball="$1" extra=""
-    [ "$FREE_THREADED" -eq 1 ] && extra="--disable-gil"
+    local tarball="$1"
     local work="$PYTHONS/src-$TAG"
     rm -rf "$work" "$PREFIX"
     mkdir -p "$work"
@@ -215,9 +258,9 @@ build() {
     tar -xJf "$tarball" -C "$work" --strip-components=1
     [ -x "$work/configure" ] || die "$tarball does not hold a CPython source tree"
     cd "$work"
-    log "configure --prefix=$PREFIX --enable-shared $extra"
-    # shellcheck disable=SC2086  # $extra is empty or one flag
-    ./configure --prefix="$PREFIX" --enable-shared $extra \
+    log "configure --prefix=$PREFIX $CONFIGURE_FLAGS"
+    # shellcheck disable=SC2086  # one or two flags, no spaces inside them
+    ./configure --prefix="$PREFIX" $CONFIGURE_FLAGS \
         LDFLAGS="-Wl,-rpath,$PREFIX/lib" > "$work/configure.log" 2>&1 \
         || { tail -30 "$work/configure.log" >&2; die "configure failed (log: $work/configure.log)"; }
     log "make -j$JOBS (log: $work/make.log)"
@@ -230,7 +273,7 @@ build() {
     [ -x "$EXE" ] || die "make install did not produce $EXE"
     check "$EXE"
     rm -rf "$work"
-    stamp_key "$(basename "$tarball")" "$extra" > "$STAMP"
+    write_stamp "$tarball"
 }
 
 # The stdlib modules rsgi's tests and typical apps need must import; the GIL state must be
@@ -250,12 +293,39 @@ print("build-python: ok: %s (%s), Py_GIL_DISABLED=%d, %s, sqlite %s"
 EOF
 }
 
+write_stamp() { # write_stamp TARBALL
+    { stamp_key "$1"; echo "suite=$SUITE"; } > "$STAMP.tmp"
+    mv -f "$STAMP.tmp" "$STAMP"
+}
+
+# 0 when PREFIX holds a finished build of TARBALL with today's flags. A stamp from before
+# checksums were recorded (tag, tarball name, flags) counts when it names this very
+# tarball (Debian never reuses an orig tarball's name for other contents), and is
+# rewritten with the checksum.
+built_from() { # built_from TARBALL
+    [ -f "$STAMP" ] && [ -x "$EXE" ] || return 1
+    local have
+    have="$(head -1 "$STAMP")"
+    [ "$have" = "$(stamp_key "$1")" ] && return 0
+    if [ "$have" = "python=$TAG tarball=$(basename "$1") configure=$CONFIGURE_FLAGS" ]; then
+        write_stamp "$1"
+        return 0
+    fi
+    log "$PREFIX was built from other source or flags ($have); rebuilding"
+    return 1
+}
+
 main() {
     local start tarball
     start=$(date +%s)
-    install_build_deps
     tarball="$(download_source)"
-    log "building $TAG from $(basename "$tarball") into $PREFIX"
+    if built_from "$tarball"; then
+        log "$TAG already built ($(head -1 "$STAMP")); remove $PREFIX to rebuild"
+        echo "$EXE"
+        exit 0
+    fi
+    install_build_deps
+    log "building $TAG from $(basename "$tarball") ($SUITE) into $PREFIX"
     build "$tarball"
     log "built $TAG in $(( $(date +%s) - start ))s"
     echo "$EXE"

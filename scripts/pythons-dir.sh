@@ -2,8 +2,10 @@
 # Where scripts/build-python.sh keeps the CPythons it builds, shared by every clone of the
 # repository on this machine (a fresh clone, CI's included, reuses what an earlier one
 # built): $RSGI_PYTHONS_DIR, else $XDG_CACHE_HOME/rsgi/pythons, else ~/.cache/rsgi/pythons.
-# Each interpreter sits in <dir>/<VERSION>[t] with a stamp naming the source tarball it
-# was built from. Sourced by the scripts that use it; prints the directory when run.
+# Each interpreter sits in <dir>/<VERSION>[t] with a stamp naming the source tarball (name
+# and SHA-256) and the configure flags it was built with; a build is reused only while
+# they match (scripts/build-python.sh). Sourced by the scripts that use it; prints the
+# directory when run.
 rsgi_pythons_dir() {
     if [ -n "${RSGI_PYTHONS_DIR:-}" ]; then
         echo "$RSGI_PYTHONS_DIR"

@@ -4,9 +4,11 @@
 #   2. cargo build --workspace  — the rsgi binary and every plugin, against python3 on PATH
 #   3. cargo test --workspace   — unit tests of every crate and the end-to-end tests
 #      (tests/: the real binary with the real plugins over real sockets)
-#   4. scripts/test-pythons.sh  — the python plugin on Python 3.13 and free-threaded 3.13t
-#      (built from Debian's source packages the first time, about 15 minutes on 2 cores;
-#      cached in build/pythons afterwards). RSGI_TEST_PYTHONS=0 skips this step.
+#   4. scripts/test-pythons.sh  — the python plugin on Python 3.13, 3.14, 3.15 and the
+#      free-threaded 3.13t and 3.14t (built from Debian's source packages the first time,
+#      about 12 minutes each on 2 cores; cached outside the clone in ~/.cache/rsgi/pythons
+#      afterwards, see scripts/pythons-dir.sh; a version whose source the Debian archive
+#      does not serve is reported as not built). RSGI_TEST_PYTHONS=0 skips this step.
 #   5. scripts/test-packages.sh — the Debian packages built, installed with apt (as root),
 #      served from /usr/bin/rsgi and purged; the pip wheel in a fresh venv.
 #      RSGI_TEST_PACKAGES=0 skips this step.
@@ -27,7 +29,7 @@ cargo build --workspace --all-targets
 echo "test: running the tests"
 cargo test --workspace
 if [ "${RSGI_TEST_PYTHONS:-1}" != 0 ]; then
-    echo "test: the python plugin on Python 3.13 and 3.13t"
+    echo "test: the python plugin on Python 3.13, 3.13t, 3.14, 3.14t and 3.15"
     bash scripts/test-pythons.sh
 else
     echo "test: RSGI_TEST_PYTHONS=0: skipping the other Pythons (scripts/test-pythons.sh)"

@@ -1,12 +1,17 @@
-//! The python plugin on each supported Python: 3.11 (`python3` on PATH), 3.13 and the
-//! free-threaded 3.13t (both built from Debian's source package by scripts/build-python.sh),
-//! each served through its own plugin `librsgi_python<TAG>.so`, which
-//! scripts/build-python-plugins.sh builds and puts next to the `rsgi` binary.
+//! The python plugin on each supported Python: 3.11 (`python3` on PATH), 3.13, 3.14 and 3.15
+//! and the free-threaded 3.13t and 3.14t (built from Debian's source packages by
+//! scripts/build-python.sh), each served through its own plugin `librsgi_python<TAG>.so`,
+//! which scripts/build-python-plugins.sh builds and puts next to the `rsgi` binary.
 //!
 //! Compiled only with the `pythons` feature (scripts/test-pythons.sh runs
 //! `cargo test -p rsgi-e2e --features pythons pythons::`), so the default test run does not
 //! need those interpreters. With the feature on, a missing plugin is a failure that says
-//! how to build it.
+//! how to build it, unless `RSGI_PYTHONS_BUILT` (the versions scripts/test-pythons.sh could
+//! build, e.g. `3.11 3.13 3.13t`) leaves that version out: its tests then say it was not
+//! built and pass.
+//!
+//! With `RSGI_PYTHONS_RESULTS=DIR`, each passing test writes what it measured to
+//! `DIR/<TAG>/<test>`, from which scripts/python-table.sh makes the README's table.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -30,6 +35,31 @@ fn cpu_heavy() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Whether Python `tag`'s tests run: false when `RSGI_PYTHONS_BUILT` is set and does not
+/// name it (scripts/test-pythons.sh could not build that CPython here, and said why).
+fn built(tag: &str) -> bool {
+    match std::env::var("RSGI_PYTHONS_BUILT") {
+        Ok(list) if !list.split_whitespace().any(|t| t == tag) => {
+            eprintln!(
+                "python{tag}: not built on this machine (RSGI_PYTHONS_BUILT={list}): not tested"
+            );
+            false
+        }
+        _ => true,
+    }
+}
+
+/// Writes `text` to `$RSGI_PYTHONS_RESULTS/<tag>/<case>` (when set): the cell of the README's
+/// Python table for that version and check (scripts/python-table.sh).
+fn record(tag: &str, case: &str, text: &str) {
+    let Some(dir) = std::env::var_os("RSGI_PYTHONS_RESULTS") else {
+        return;
+    };
+    let dir = PathBuf::from(dir).join(tag);
+    std::fs::create_dir_all(&dir).unwrap();
+    rsgi_e2e::write_atomically(&dir.join(case), format!("{text}\n"));
+}
+
 /// The plugin name for Python `tag` (`python3.13`), after checking its file is there.
 fn plugin(tag: &str) -> String {
     let name = format!("python{tag}");
@@ -37,7 +67,8 @@ fn plugin(tag: &str) -> String {
     assert!(
         file.is_file(),
         "{} is missing: run scripts/build-python-plugins.sh (it builds Python {tag} if needed, \
-         then the plugin for it)",
+         then the plugin for it), or leave {tag} out of RSGI_PYTHONS_BUILT when this machine \
+         cannot build it (scripts/test-pythons.sh does both)",
         file.display()
     );
     name
@@ -87,6 +118,7 @@ fn serves_get_post_and_keep_alive(tag: &str) {
         "{info:?}"
     );
     assert_eq!(info["gil"], (!free).to_string().to_title(), "{info:?}");
+    record(tag, "version", &info["version"]);
     let log = s.log();
     assert!(
         log.contains(&format!("plugin python{tag} 0.1.0 (app) from")),
@@ -115,6 +147,11 @@ fn serves_get_post_and_keep_alive(tag: &str) {
         assert_eq!((r.status, r.text()), (200, sent));
         assert_ne!(r.header("connection"), Some("close"));
     }
+    record(
+        tag,
+        "serves",
+        "GET, 200 kB POST, streamed body, 50 keep-alive requests",
+    );
 }
 
 /// `True`/`False` as Python prints them.
@@ -167,6 +204,7 @@ fn c_extensions_import_and_a_killed_worker_is_respawned(tag: &str) {
         std::thread::sleep(Duration::from_millis(50));
     }
     check_cext(&s);
+    record(tag, "cext", "C extensions, also after SIGKILL and respawn");
 }
 
 /// `tests/apps/app.py` behind `wsgiref.validate.validator`: each request is checked against
@@ -213,6 +251,7 @@ fn passes_the_wsgi_validator(tag: &str) {
     let r = get(s.addr, "/badheader");
     assert_eq!(r.status, 500);
     s.wait_log("AssertionError", T);
+    record(tag, "validator", "wsgiref validator");
 }
 
 /// A virtualenv made by this Python (without pip: the probe package is written straight
@@ -266,6 +305,7 @@ fn virtualenv_made_by_this_python(tag: &str) {
         "{inside:?}"
     );
     let _ = std::fs::remove_dir_all(&venv);
+    record(tag, "virtualenv", "virtualenv");
 }
 
 /// Input: two requests at once on `--threads 2` (one worker), each counting in pure Python
@@ -305,6 +345,12 @@ fn two_requests_run_python_at_the_same_time_only_without_a_gil(tag: &str) {
         "alone"
     };
     assert_eq!(answers, [want, want], "python{tag}\n{}", s.log());
+    let result = if is_free_threaded(tag) {
+        "yes: two CPU-bound requests on `--threads 2` ran Python at the same time"
+    } else {
+        "no (GIL): two requests on `--threads 2` took turns"
+    };
+    record(tag, "parallel", result);
 }
 
 /// The seed scenario: `--threads 4 --max-requests 10`, an app thread started at import
@@ -346,10 +392,10 @@ fn three_hundred_recycles(tag: &str, lazy: bool) {
         .iter()
         .filter_map(|b| b.split(' ').next())
         .collect();
+    let took = started.elapsed();
     eprintln!(
-        "python{tag} lazy={lazy}: 300 recycles in {:?}: {} requests, {} failed, {} worker pids, \
+        "python{tag} lazy={lazy}: 300 recycles in {took:?}: {} requests, {} failed, {} worker pids, \
          longest {:?}",
-        started.elapsed(),
         report.ok,
         report.failed,
         pids.len(),
@@ -362,6 +408,15 @@ fn three_hundred_recycles(tag: &str, lazy: bool) {
         &report.bodies[..3.min(report.bodies.len())]
     );
     assert_eq!(get(s.addr, "/").status, 200);
+    record(
+        tag,
+        if lazy { "lazy" } else { "recycling" },
+        &format!(
+            "300 recycles, {} requests, 0 failed ({:.1} s)",
+            report.ok,
+            took.as_secs_f64()
+        ),
+    );
 }
 
 /// An ASGI app (tests/apps/asgi_app.py, standard library only) on asyncio's loop: GET,
@@ -404,52 +459,55 @@ fn serves_an_asgi_app(tag: &str) {
     for mut c in held {
         assert_eq!(c.read_response(false).unwrap().text(), "released py");
     }
+    record(
+        tag,
+        "asgi",
+        if eager {
+            "yes: lifespan, 300 kB body, 100 held requests (eager tasks)"
+        } else {
+            "yes: lifespan, 300 kB body, 100 held requests"
+        },
+    );
 }
 
-/// The same tests for each Python, as `pythons::py3_13::<test>`.
+/// The same tests for each Python, as `pythons::py3_13::<test>`; each passes at once, saying
+/// so, when that Python was not built here (`built`).
 macro_rules! python_tests {
     ($module:ident, $tag:literal) => {
         mod $module {
-            #[test]
-            fn serves_get_post_and_keep_alive() {
-                super::serves_get_post_and_keep_alive($tag);
-            }
-
-            #[test]
-            fn c_extensions_import_and_a_killed_worker_is_respawned() {
-                super::c_extensions_import_and_a_killed_worker_is_respawned($tag);
-            }
-
-            #[test]
-            fn passes_the_wsgi_validator() {
-                super::passes_the_wsgi_validator($tag);
-            }
-
-            #[test]
-            fn virtualenv_made_by_this_python() {
-                super::virtualenv_made_by_this_python($tag);
-            }
-
-            #[test]
-            fn two_requests_run_python_at_the_same_time_only_without_a_gil() {
-                super::two_requests_run_python_at_the_same_time_only_without_a_gil($tag);
-            }
+            python_tests!(@each $tag,
+                serves_get_post_and_keep_alive,
+                c_extensions_import_and_a_killed_worker_is_respawned,
+                passes_the_wsgi_validator,
+                virtualenv_made_by_this_python,
+                two_requests_run_python_at_the_same_time_only_without_a_gil,
+                serves_an_asgi_app,
+            );
 
             #[test]
             fn threads_and_max_requests_survive_300_recycles_preforking() {
-                super::three_hundred_recycles($tag, false);
+                if super::built($tag) {
+                    super::three_hundred_recycles($tag, false);
+                }
             }
 
             #[test]
             fn threads_and_max_requests_survive_300_recycles_lazy_apps() {
-                super::three_hundred_recycles($tag, true);
-            }
-
-            #[test]
-            fn serves_an_asgi_app() {
-                super::serves_an_asgi_app($tag);
+                if super::built($tag) {
+                    super::three_hundred_recycles($tag, true);
+                }
             }
         }
+    };
+    (@each $tag:literal, $($case:ident,)*) => {
+        $(
+            #[test]
+            fn $case() {
+                if super::built($tag) {
+                    super::$case($tag);
+                }
+            }
+        )*
     };
 }
 
@@ -458,3 +516,7 @@ python_tests!(py3_13, "3.13");
 // Free-threaded 3.13t: its plugin is the same source built against pyo3 0.28
 // (plugins/python-pyo3-0.28); the workspace's pyo3 0.30 refuses 3.13t.
 python_tests!(py3_13t, "3.13t");
+python_tests!(py3_14, "3.14");
+// Free-threaded 3.14t: the workspace's pyo3 0.30, like every version from 3.14 on.
+python_tests!(py3_14t, "3.14t");
+python_tests!(py3_15, "3.15");

@@ -49,7 +49,7 @@ mod wsgi;
 mod stats;
 // Flask and Django examples through a real HTTP client: pages, JSON, CSRF forms, uploads, streaming, files.
 mod frameworks;
-// Python 3.11 and 3.13, one plugin each (feature `pythons`, needs scripts/test-pythons.sh's builds).
+// Each supported Python, one plugin each (feature `pythons`, needs scripts/test-pythons.sh's builds).
 #[cfg(feature = "pythons")]
 mod pythons;
 // --log-requests: a line per request over HTTP and the uwsgi protocol.
