@@ -121,6 +121,27 @@
 //! departing client; `tests/fixtures/later-plugin` in rsgi's repository is a complete
 //! plugin answering from a thread of its own.
 //!
+//! ## WebSockets and other upgrades
+//!
+//! A request whose `Upgrade` names a protocol a loaded plugin speaks (the `websocket`
+//! plugin offers `rsgi.upgrade` for `websocket`) can become a message stream. Through an
+//! exchange (ABI 0.2.4, `rsgi.exchange` v3): [`Exchange::upgrade_offered`] says whether
+//! the request is upgradable and which subprotocols the client offered;
+//! [`Exchange::upgrade`] sends the `101`; then [`Exchange::recv`] (`WouldBlock` until the
+//! waker hears `READABLE`), [`Exchange::send_message`] (back-pressure as `write`) and
+//! [`Exchange::close`]; `finish` closes with 1000 if you did not. Or answer the request
+//! as usual to deny it. From `handle` (ABI 0.2.5, `rsgi.handle_upgrade`),
+//! [`sdk::handle_upgrade`](crate::sdk::handle_upgrade) gives a blocking stream on the
+//! request's thread, as uWSGI's WebSocket API does. The host checks the handshake, answers
+//! pings, sends its own and closes dead peers: a plugin only moves messages.
+//! `tests/fixtures/later-plugin` (`/ws`) is a complete example.
+//!
+//! [`Exchange::upgrade_offered`]: crate::sdk::exchange::Exchange::upgrade_offered
+//! [`Exchange::upgrade`]: crate::sdk::exchange::Exchange::upgrade
+//! [`Exchange::recv`]: crate::sdk::exchange::Exchange::recv
+//! [`Exchange::send_message`]: crate::sdk::exchange::Exchange::send_message
+//! [`Exchange::close`]: crate::sdk::exchange::Exchange::close
+//!
 //! ## The compatibility promise
 //!
 //! A plugin built against any 0.2 release of the SDK loads in every rsgi of series 0.2,
