@@ -102,7 +102,7 @@ impl Blocking {
         }
         self.closed.as_ref().map(|(code, reason)| {
             data.clear();
-            data.extend_from_slice(reason);
+            data.extend_from_copy_slice(reason);
             received(RecvStatus::Closed, MessageKind::Binary, *code)
         })
     }

@@ -153,33 +153,33 @@ extern "C" fn feed(s: Session, input: RSlice<'_, u8>, data: &mut RVec<u8>) -> Fe
         match event {
             None => fed(consumed, FedEvent::Nothing, 0),
             Some(Event::Message { kind, data: bytes }) => {
-                data.extend_from_slice(&bytes);
+                data.extend_from_copy_slice(&bytes);
                 Fed {
                     kind: kind_of(kind),
                     ..fed(consumed, FedEvent::Message, 0)
                 }
             }
             Some(Event::Ping(payload)) => {
-                data.extend_from_slice(&payload);
+                data.extend_from_copy_slice(&payload);
                 fed(consumed, FedEvent::Ping, 0)
             }
             Some(Event::Pong(payload)) => {
-                data.extend_from_slice(&payload);
+                data.extend_from_copy_slice(&payload);
                 fed(consumed, FedEvent::Pong, 0)
             }
             Some(Event::Close { code, reason }) => {
-                data.extend_from_slice(reason.as_bytes());
+                data.extend_from_copy_slice(reason.as_bytes());
                 fed(consumed, FedEvent::Close, code.unwrap_or(1005))
             }
             Some(Event::Error(e)) => {
-                data.extend_from_slice(e.to_string().as_bytes());
+                data.extend_from_copy_slice(e.to_string().as_bytes());
                 fed(consumed, FedEvent::Error, e.close_code())
             }
         }
     }))
     .unwrap_or_else(|_| {
         data.clear();
-        data.extend_from_slice(b"the websocket codec panicked");
+        data.extend_from_copy_slice(b"the websocket codec panicked");
         fed(all, FedEvent::Error, 1011)
     })
 }
@@ -200,7 +200,7 @@ fn encoding(
     catch_unwind(AssertUnwindSafe(|| {
         let mut frames = Vec::new();
         let answer = status(f(&mut frames));
-        out.extend_from_slice(&frames);
+        out.extend_from_copy_slice(&frames);
         answer
     }))
     .unwrap_or(EncodeStatus::Invalid)
@@ -234,7 +234,7 @@ extern "C" fn close(s: Session, code: u16, reason: RStr<'_>, out: &mut RVec<u8>)
 extern "C" fn take_output(s: Session, out: &mut RVec<u8>) {
     let _ = catch_unwind(AssertUnwindSafe(|| {
         let session = session(s);
-        out.extend_from_slice(session.output());
+        out.extend_from_copy_slice(session.output());
         let n = session.output().len();
         session.consume_output(n);
     }));

@@ -101,17 +101,17 @@ impl Duplex {
         let answer = |status, kind, code| Received { status, kind, code };
         data.clear();
         if let Some((code, reason)) = &self.closed {
-            data.extend_from_slice(reason);
+            data.extend_from_copy_slice(reason);
             return answer(RecvStatus::Closed, MessageKind::Binary, *code);
         }
         match self.incoming.pop_front() {
             Some(Incoming::Message(kind, bytes)) => {
                 self.incoming_bytes -= bytes.len();
-                data.extend_from_slice(&bytes);
+                data.extend_from_copy_slice(&bytes);
                 answer(RecvStatus::Message, kind, 0)
             }
             Some(Incoming::Closed(code, reason)) => {
-                data.extend_from_slice(&reason);
+                data.extend_from_copy_slice(&reason);
                 self.closed = Some((code, reason));
                 answer(RecvStatus::Closed, MessageKind::Binary, code)
             }
