@@ -296,6 +296,15 @@ impl ExchangeState {
             &with_added
         };
         let mark = inner.out.len();
+        // Room for the whole head (and a small body after it) at once: the encoder's
+        // appends would otherwise grow the buffer step by step, a reallocation each.
+        let estimate: usize = 256
+            + s.date.len()
+            + headers
+                .iter()
+                .map(|h| h.name.len() + h.value.len() + 4)
+                .sum::<usize>();
+        inner.out.reserve(estimate);
         let encoded = (s.proto.encode_head())(
             &ctx,
             status,
