@@ -3,12 +3,12 @@
 //! waits: when the host has nothing to read or no room to write, the glue coroutines wait
 //! on a future that [`Channel::woken`] resolves when the host wakes the exchange.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
-use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyStopIteration, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyTuple};
 use rsgi_plugin_api::sdk::exchange::{Exchange, Read, Readiness, WriteStatus};
 use rsgi_plugin_api::{Header, SendError};
 
@@ -31,8 +31,62 @@ enum Phase {
     Done,
 }
 
-/// A response head: the status and the header pairs.
-type Head = (u16, Vec<(Vec<u8>, Vec<u8>)>);
+/// A response head: the status and the header pairs, packed in one buffer (each name and
+/// each value as its length, 4 bytes, then its bytes) rather than two vectors a header.
+struct Head {
+    status: u16,
+    packed: Vec<u8>,
+    count: usize,
+}
+
+impl Head {
+    fn push(&mut self, name: &[u8], value: &[u8]) {
+        for part in [name, value] {
+            self.packed
+                .extend_from_slice(&(part.len() as u32).to_ne_bytes());
+            self.packed.extend_from_slice(part);
+        }
+        self.count += 1;
+    }
+
+    /// The pairs, as the exchange takes them.
+    fn views(&self) -> Vec<Header<'_>> {
+        let mut views = Vec::with_capacity(self.count);
+        let mut rest = self.packed.as_slice();
+        let mut take = || {
+            let (len, tail) = rest.split_at(4);
+            let len = u32::from_ne_bytes(len.try_into().unwrap_or_default()) as usize;
+            let (part, tail) = tail.split_at(len);
+            rest = tail;
+            part
+        };
+        for _ in 0..self.count {
+            let name = take();
+            let value = take();
+            views.push(Header::new(name, value));
+        }
+        views
+    }
+}
+
+/// One response header of `http.response.start` into `head`: a tuple of two `bytes` read
+/// in place, anything else as a pair of byte sequences.
+fn header_pair(head: &mut Head, pair: &Bound<'_, PyAny>) -> PyResult<()> {
+    if let Ok(tuple) = pair.cast::<PyTuple>() {
+        if tuple.len() == 2 {
+            let (name, value) = (tuple.get_item(0)?, tuple.get_item(1)?);
+            if let (Ok(name), Ok(value)) = (name.cast::<PyBytes>(), value.cast::<PyBytes>()) {
+                head.push(name.as_bytes(), value.as_bytes());
+                return Ok(());
+            }
+        }
+    }
+    let (name, value) = pair
+        .extract::<(Vec<u8>, Vec<u8>)>()
+        .map_err(|_| PyTypeError::new_err("each ASGI response header is a pair of bytes"))?;
+    head.push(&name, &value);
+    Ok(())
+}
 
 struct State {
     exchange: Option<Exchange>,
@@ -55,11 +109,18 @@ pub struct Channel {
     request: Box<Incoming>,
     /// The request's id in this worker.
     id: u64,
+    /// The event loop (the glue's waits make their futures on it).
+    event_loop: Py<PyAny>,
 }
 
 impl Channel {
     /// A channel over `exchange` for request `id`, `request` (named by it in log lines).
-    pub fn new(exchange: Exchange, id: u64, request: Box<Incoming>) -> Channel {
+    pub fn new(
+        exchange: Exchange,
+        id: u64,
+        request: Box<Incoming>,
+        event_loop: Py<PyAny>,
+    ) -> Channel {
         Channel {
             state: Mutex::new(State {
                 exchange: Some(exchange),
@@ -71,6 +132,7 @@ impl Channel {
             }),
             request,
             id,
+            event_loop,
         }
     }
 
@@ -78,8 +140,8 @@ impl Channel {
     fn what(&self) -> String {
         format!(
             "{} {}",
-            String::from_utf8_lossy(&self.request.method),
-            String::from_utf8_lossy(&self.request.raw_path)
+            String::from_utf8_lossy(self.request.method()),
+            String::from_utf8_lossy(self.request.raw_path())
         )
     }
 
@@ -136,14 +198,14 @@ impl Channel {
 
     /// Sends the head `http.response.start` gave, with the first body message.
     fn emit_head(s: &mut State) -> PyResult<()> {
-        let Some((status, headers)) = s.head.take() else {
+        let Some(head) = s.head.take() else {
             return Ok(());
         };
         let Some(exchange) = s.exchange.as_ref() else {
             return Err(PyOSError::new_err("the response is over"));
         };
-        let views: Vec<Header<'_>> = headers.iter().map(|(n, v)| Header::new(n, v)).collect();
-        match exchange.start(status, "", &views) {
+        let views = head.views();
+        match exchange.start(head.status, "", &views) {
             Ok(()) => {
                 s.phase = Phase::Streaming;
                 Ok(())
@@ -200,6 +262,80 @@ fn resolve(py: Python<'_>, waiter: &Bound<'_, PyAny>) {
     }
 }
 
+/// The glue's coroutines for a `receive` or a `send` that must wait for the host:
+/// `receive(x, loop)` and `writable(x, loop)`.
+pub struct Waits {
+    /// `receive(x, loop)`: waits until a message comes, and answers it.
+    pub receive: Py<PyAny>,
+    /// `writable(x, loop)`: waits until the client has read enough.
+    pub writable: Py<PyAny>,
+}
+
+/// Set when the loop starts (the glue's functions).
+pub static WAITS: OnceLock<Waits> = OnceLock::new();
+
+/// What `send` answers when it needs no wait: awaiting it ends at once with None. It
+/// holds nothing, so one serves every request.
+#[pyclass(frozen, module = "rsgi_asgi", name = "Done")]
+pub struct Done;
+
+#[pymethods]
+impl Done {
+    fn __await__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self) -> Option<()> {
+        None
+    }
+}
+
+/// The one [`Done`].
+static DONE: OnceLock<Py<Done>> = OnceLock::new();
+
+fn done(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    if let Some(done) = DONE.get() {
+        return Ok(done.clone_ref(py).into_any());
+    }
+    let done = Py::new(py, Done)?;
+    let _ = DONE.set(done.clone_ref(py));
+    Ok(done.into_any())
+}
+
+/// An answer known when `receive` or `send` was called: awaiting it ends at once with the
+/// message (or raises the error), without a coroutine.
+#[pyclass(module = "rsgi_asgi", name = "Ready")]
+pub struct Ready(Option<PyResult<Py<PyAny>>>);
+
+impl Ready {
+    fn new(py: Python<'_>, answer: PyResult<Py<PyAny>>) -> PyResult<Py<PyAny>> {
+        Ok(Py::new(py, Ready(Some(answer)))?.into_any())
+    }
+}
+
+#[pymethods]
+impl Ready {
+    fn __await__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self) -> PyResult<Option<()>> {
+        match self.0.take() {
+            Some(Ok(value)) => Err(PyStopIteration::new_err((value,))),
+            Some(Err(err)) => Err(err),
+            None => Ok(None),
+        }
+    }
+}
+
 thread_local! {
     /// Where body bytes are read before they become a `bytes` object (the loop's thread
     /// reads one request at a time).
@@ -248,6 +384,37 @@ impl Channel {
         self.id
     }
 
+    /// ASGI's `receive`: an awaitable of the next message (the message itself when the
+    /// host has it, else the glue's coroutine that waits for it).
+    fn asgi_receive(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let this = slf.get();
+        match this.receive(py) {
+            Ok(Some(message)) => Ready::new(py, Ok(message.into_any().unbind())),
+            Ok(None) => match WAITS.get() {
+                Some(waits) => waits.receive.call1(py, (slf, this.event_loop.bind(py))),
+                None => Err(PyRuntimeError::new_err("the ASGI glue is not loaded")),
+            },
+            Err(err) => Ready::new(py, Err(err)),
+        }
+    }
+
+    /// ASGI's `send`: sends `message` at once and answers an awaitable that waits, when
+    /// the client must read first (back-pressure), or ends at once; a refused message
+    /// raises when awaited.
+    fn asgi_send(slf: &Bound<'_, Self>, message: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let this = slf.get();
+        match this.send(py, message) {
+            Ok(false) => done(py),
+            Ok(true) => match WAITS.get() {
+                Some(waits) => waits.writable.call1(py, (slf, this.event_loop.bind(py))),
+                None => Err(PyRuntimeError::new_err("the ASGI glue is not loaded")),
+            },
+            Err(err) => Ready::new(py, Err(err)),
+        }
+    }
+
     /// The next `http.request` (or `http.disconnect`) message, or None when the glue must
     /// wait for the host.
     fn receive<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
@@ -286,17 +453,17 @@ impl Channel {
                     .get_item(intern!(py, "status"))?
                     .ok_or_else(|| PyValueError::new_err("http.response.start has no 'status'"))?
                     .extract::<u16>()?;
-                let mut headers = Vec::new();
+                let mut head = Head {
+                    status,
+                    packed: Vec::with_capacity(256),
+                    count: 0,
+                };
                 if let Some(list) = message.get_item(intern!(py, "headers"))? {
                     for pair in list.try_iter()? {
-                        let (name, value) =
-                            pair?.extract::<(Vec<u8>, Vec<u8>)>().map_err(|_| {
-                                PyTypeError::new_err("each ASGI response header is a pair of bytes")
-                            })?;
-                        headers.push((name, value));
+                        header_pair(&mut head, &pair?)?;
                     }
                 }
-                s.head = Some((status, headers));
+                s.head = Some(head);
                 s.phase = Phase::Started;
                 Ok(false)
             }
@@ -379,8 +546,9 @@ impl Channel {
     }
 
     /// The app returned: the exchange ends (a 500 when nothing was sent, a closed
-    /// connection when the body did not end).
+    /// connection when the body did not end), and the loop forgets the request.
     fn returned(&self) {
+        super::event_loop::forget_request(self.id);
         let mut s = self.lock();
         match s.phase {
             Phase::Done => {}
@@ -399,8 +567,10 @@ impl Channel {
     }
 
     /// The app raised `exc`: logged with its traceback (one line when the client had gone
-    /// and the app only heard of it), and the exchange ends as for `returned`.
+    /// and the app only heard of it), and the exchange ends as for `returned` (the loop
+    /// forgets the request).
     fn failed(&self, py: Python<'_>, exc: Bound<'_, PyAny>) {
+        super::event_loop::forget_request(self.id);
         let err = PyErr::from_value(exc);
         let gone = self.lock().gone;
         if gone && err.is_instance_of::<PyOSError>(py) {

@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -127,13 +128,17 @@ impl Held {
 struct Local {
     app: Py<PyAny>,
     event_loop: Py<PyAny>,
-    start: Py<PyAny>,
-    asgi: Py<PyDict>,
-    extensions: Py<PyDict>,
-    /// The `asgi` and `extensions` of `websocket` scopes.
-    ws_asgi: Py<PyDict>,
-    ws_extensions: Py<PyDict>,
-    state: Py<PyDict>,
+    /// The glue's `run_http` and `run`: the coroutines that run the app on one http
+    /// request, one websocket.
+    run_http: Py<PyAny>,
+    run: Py<PyAny>,
+    /// What makes a request's task: the loop's `create_task` where tasks start eagerly
+    /// (Python 3.12+), else `asyncio.Task` itself, called with `task_kwargs` (the loop, and
+    /// a name: without one, each task formats a `Task-N` of its own).
+    create_task: Py<PyAny>,
+    task_kwargs: Option<Py<PyDict>>,
+    /// What every scope shares.
+    shared: Rc<scope::Shared>,
     lifespan: Option<Py<PyAny>>,
     channels: HashMap<u64, Held>,
     runner: Arc<Runner>,
@@ -293,16 +298,33 @@ fn run(
                 Some(lifespan)
             }
         };
+        let (create_task, task_kwargs) = if eager {
+            (
+                event_loop.getattr(intern!(py, "create_task"))?.unbind(),
+                None,
+            )
+        } else {
+            let kwargs = PyDict::new(py);
+            kwargs.set_item(intern!(py, "loop"), &event_loop)?;
+            kwargs.set_item(intern!(py, "name"), intern!(py, "rsgi-asgi"))?;
+            let task = py
+                .import(intern!(py, "asyncio"))?
+                .getattr(intern!(py, "Task"))?;
+            (task.unbind(), Some(kwargs.unbind()))
+        };
+        let _ = super::channel::WAITS.set(super::channel::Waits {
+            receive: glue.getattr(intern!(py, "receive"))?.unbind(),
+            writable: glue.getattr(intern!(py, "writable"))?.unbind(),
+        });
         LOCAL.with(|local| {
             *local.borrow_mut() = Some(Local {
                 app: app.clone_ref(py),
                 event_loop: event_loop.clone().unbind(),
-                start: glue.getattr(intern!(py, "start"))?.unbind(),
-                asgi: scope::asgi_versions(py)?.unbind(),
-                extensions: scope::extensions(py)?.unbind(),
-                ws_asgi: scope::websocket_asgi_versions(py)?.unbind(),
-                ws_extensions: scope::websocket_extensions(py)?.unbind(),
-                state: state.unbind(),
+                run_http: glue.getattr(intern!(py, "run_http"))?.unbind(),
+                run: glue.getattr(intern!(py, "run"))?.unbind(),
+                create_task,
+                task_kwargs,
+                shared: Rc::new(scope::Shared::new(py, state)?),
                 lifespan: lifespan.as_ref().map(|l| l.clone().unbind()),
                 channels: HashMap::new(),
                 runner: runner.clone(),
@@ -337,6 +359,12 @@ fn run(
 /// Forgets request `id`: its app returned or raised (the glue's `run` calls this last).
 #[pyfunction]
 fn forget(id: u64) {
+    forget_request(id)
+}
+
+/// Forgets request `id` (an http request's channel calls this itself when its app
+/// returned or raised).
+pub(super) fn forget_request(id: u64) {
     let removed = LOCAL.with(|local| {
         local
             .borrow_mut()
@@ -417,33 +445,28 @@ fn begin(
     let parts = LOCAL.with(|local| {
         let local = local.borrow();
         let l = local.as_ref()?;
-        let (asgi, extensions) = match incoming.websocket {
-            None => (&l.asgi, &l.extensions),
-            Some(_) => (&l.ws_asgi, &l.ws_extensions),
-        };
         Some((
-            asgi.clone_ref(py),
-            extensions.clone_ref(py),
-            l.state.clone_ref(py),
+            l.shared.clone(),
             l.app.clone_ref(py),
             l.event_loop.clone_ref(py),
-            l.start.clone_ref(py),
+            l.run_http.clone_ref(py),
+            l.run.clone_ref(py),
+            l.create_task.clone_ref(py),
+            l.task_kwargs.as_ref().map(|k| k.clone_ref(py)),
         ))
     });
-    let Some((asgi, extensions, state, app, event_loop, start)) = parts else {
+    let Some((shared, app, event_loop, run_http, run, create_task, task_kwargs)) = parts else {
         return Ok(());
-    };
-    let shared = scope::Shared {
-        asgi: asgi.bind(py),
-        extensions: extensions.bind(py),
-        state: state.bind(py),
     };
     let bridge = runner.bridge.clone();
     let wake = move |events| bridge.push(Event::Wake(id, events));
     let (scope, held, x) = match &incoming.websocket {
         None => {
             let scope = scope::http(py, &incoming, &shared)?;
-            let channel = Py::new(py, Channel::new(exchange, id, incoming))?;
+            let channel = Py::new(
+                py,
+                Channel::new(exchange, id, incoming, event_loop.clone_ref(py)),
+            )?;
             channel.get().set_waker(wake);
             let x = channel.clone_ref(py).into_any();
             (scope, Held::Http(channel), x)
@@ -456,12 +479,19 @@ fn begin(
             (scope, Held::WebSocket(ws), x)
         }
     };
+    let http = matches!(held, Held::Http(_));
     LOCAL.with(|local| {
         if let Some(l) = local.borrow_mut().as_mut() {
             l.channels.insert(id, held);
         }
     });
-    start.call1(py, (app, scope, x, event_loop))?;
+    let coroutine = match http {
+        true => run_http.call1(py, (app, scope, x))?,
+        false => run.call1(py, (app, scope, x, event_loop))?,
+    };
+    create_task
+        .bind(py)
+        .call((coroutine,), task_kwargs.as_ref().map(|k| k.bind(py)))?;
     Ok(())
 }
 

@@ -2,7 +2,9 @@
 
 The Rust side (rsgi_asgi.Exchange for an http scope, rsgi_asgi.WebSocket for a websocket
 one) holds the host's exchange; these coroutines only wait on futures the Rust side
-resolves when the host wakes the exchange.
+resolves when the host wakes the exchange. An http request's receive and send are the
+Rust side's own (they answer awaitables that need no coroutine when nothing waits), and
+call receive() and writable() here only when they must wait.
 """
 import asyncio
 
@@ -35,8 +37,9 @@ def new_loop(kind):
 
 
 class Channel:
-    """receive and send for one request (http or websocket: x.receive() answers None when
-    it must wait to read, x.send() True when it must wait for room)."""
+    """receive and send for one websocket (x.receive() answers None when it must wait to
+    read, x.send() True when it must wait for room). An http request's are Rust's
+    (run_http)."""
 
     __slots__ = ("x", "loop")
 
@@ -62,6 +65,35 @@ class Channel:
             await waiter
 
 
+async def receive(x, loop):
+    """An http receive that must wait for the host (the Rust side answers the others)."""
+    while True:
+        message = x.receive()
+        if message is not None:
+            return message
+        waiter = loop.create_future()
+        x.wait(waiter, READABLE)
+        await waiter
+
+
+async def writable(x, loop):
+    """An http send that must wait until the client has read (back-pressure)."""
+    waiter = loop.create_future()
+    x.wait(waiter, WRITABLE)
+    await waiter
+
+
+async def run_http(app, scope, x):
+    """One http request: x.asgi_receive and x.asgi_send answer awaitables from Rust;
+    x.returned() and x.failed() make the loop forget the request."""
+    try:
+        await app(scope, x.asgi_receive, x.asgi_send)
+    except BaseException as exc:
+        x.failed(exc)
+    else:
+        x.returned()
+
+
 async def run(app, scope, x, loop):
     channel = Channel(x, loop)
     try:
@@ -72,10 +104,6 @@ async def run(app, scope, x, loop):
         x.returned()
     finally:
         forget(x.id)  # noqa: F821 (set by the Rust side when the loop starts)
-
-
-def start(app, scope, x, loop):
-    loop.create_task(run(app, scope, x, loop))
 
 
 class Lifespan:

@@ -3,32 +3,33 @@
 //! thread never takes the GIL (it would wait for the loop's thread, which holds it while
 //! Python runs).
 
-use rsgi_plugin_api::{Header, NameStyle, Request};
+use rsgi_plugin_api::{NameStyle, Request};
 
 use crate::path_info;
 
-/// What an ASGI `http` scope is made of, owned.
+/// Where a field lies in [`Incoming`]'s buffer.
+#[derive(Clone, Copy, Default)]
+struct Span(u32, u32);
+
+/// What an ASGI `http` scope is made of, owned: every byte string in one buffer (one
+/// allocation for them all, and one for the header spans, whatever the header count).
 pub struct Incoming {
-    /// `GET`, ...
-    pub method: Vec<u8>,
-    /// The path, percent-decoded.
-    pub path: Vec<u8>,
-    /// The path as sent.
-    pub raw_path: Vec<u8>,
-    /// The query string as sent, without `?`.
-    pub query: Vec<u8>,
+    buf: Vec<u8>,
+    method: Span,
+    path: Span,
+    raw_path: Span,
+    query: Span,
+    root_path: Span,
+    client_host: Span,
+    server_name: Span,
+    /// Header names lower-cased, values as sent; order and duplicates kept.
+    headers: Vec<(Span, Span)>,
+    client_port: u16,
+    server_port: u16,
     /// `1.0` or `1.1`.
     pub http_version: &'static str,
     /// `http` or `https`.
     pub scheme: &'static str,
-    /// Header names lower-cased, values as sent; order and duplicates kept.
-    pub headers: Vec<(Vec<u8>, Vec<u8>)>,
-    /// The client's address and port.
-    pub client: (String, u16),
-    /// The server's name and port.
-    pub server: (String, u16),
-    /// `SCRIPT_NAME` from a front server (nginx's `uwsgi_param`), else empty.
-    pub root_path: Vec<u8>,
     /// The request has an `Upgrade` header (HTTP's names only: a front server over the
     /// uwsgi protocol passes no upgrade on). Only then is the host asked for an offer.
     pub asks_upgrade: bool,
@@ -38,7 +39,60 @@ pub struct Incoming {
     pub websocket: Option<Vec<String>>,
 }
 
+/// Appends `bytes` to `buf`, answering where they lie.
+fn push(buf: &mut Vec<u8>, bytes: &[u8]) -> Span {
+    let at = buf.len();
+    buf.extend_from_slice(bytes);
+    Span(at as u32, buf.len() as u32)
+}
+
 impl Incoming {
+    fn get(&self, span: Span) -> &[u8] {
+        &self.buf[span.0 as usize..span.1 as usize]
+    }
+
+    /// `GET`, ...
+    pub fn method(&self) -> &[u8] {
+        self.get(self.method)
+    }
+
+    /// The path, percent-decoded.
+    pub fn path(&self) -> &[u8] {
+        self.get(self.path)
+    }
+
+    /// The path as sent.
+    pub fn raw_path(&self) -> &[u8] {
+        self.get(self.raw_path)
+    }
+
+    /// The query string as sent, without `?`.
+    pub fn query(&self) -> &[u8] {
+        self.get(self.query)
+    }
+
+    /// `SCRIPT_NAME` from a front server (nginx's `uwsgi_param`), else empty.
+    pub fn root_path(&self) -> &[u8] {
+        self.get(self.root_path)
+    }
+
+    /// The headers: names lower-cased, values as sent; order and duplicates kept.
+    pub fn headers(&self) -> impl ExactSizeIterator<Item = (&[u8], &[u8])> + '_ {
+        self.headers
+            .iter()
+            .map(|&(name, value)| (self.get(name), self.get(value)))
+    }
+
+    /// The client's address (UTF-8) and port.
+    pub fn client(&self) -> (&[u8], u16) {
+        (self.get(self.client_host), self.client_port)
+    }
+
+    /// The server's name (UTF-8) and port.
+    pub fn server(&self) -> (&[u8], u16) {
+        (self.get(self.server_name), self.server_port)
+    }
+
     /// Copies what the scope needs from `request`.
     pub fn from_request(request: &Request<'_>) -> Incoming {
         let var = |name: &[u8]| {
@@ -48,19 +102,35 @@ impl Incoming {
                 .find(|v| v.name.as_slice() == name)
                 .map(|v| v.value.as_slice())
         };
+        let headers_len: usize = request
+            .headers
+            .iter()
+            .map(|h| h.name.len() + h.value.len())
+            .sum();
+        let mut buf =
+            Vec::with_capacity(headers_len + 2 * request.path.len() + request.query.len() + 64);
         let mut asks_upgrade = false;
-        let headers = match request.names {
-            NameStyle::Http => request
-                .headers
-                .iter()
-                .map(|h| {
-                    let name = h.name.as_slice().to_ascii_lowercase();
-                    asks_upgrade |= name == b"upgrade";
-                    (name, h.value.as_slice().to_vec())
-                })
-                .collect(),
-            _ => request.headers.iter().filter_map(cgi_header).collect(),
-        };
+        let mut headers = Vec::with_capacity(request.headers.len());
+        match request.names {
+            NameStyle::Http => {
+                for h in request.headers.iter() {
+                    let at = buf.len();
+                    buf.extend(h.name.as_slice().iter().map(u8::to_ascii_lowercase));
+                    let name = Span(at as u32, buf.len() as u32);
+                    asks_upgrade |= &buf[at..] == b"upgrade";
+                    let value = push(&mut buf, h.value.as_slice());
+                    headers.push((name, value));
+                }
+            }
+            _ => {
+                for h in request.headers.iter() {
+                    if let Some(name) = cgi_header(&mut buf, h.name.as_slice()) {
+                        let value = push(&mut buf, h.value.as_slice());
+                        headers.push((name, value));
+                    }
+                }
+            }
+        }
         let https = var(b"HTTPS").is_some_and(|v| v.eq_ignore_ascii_case(b"on"))
             || var(b"UWSGI_SCHEME")
                 .or_else(|| var(b"REQUEST_SCHEME"))
@@ -75,40 +145,62 @@ impl Incoming {
                     .map(|uri| uri.split(|&b| b == b'?').next().unwrap_or(uri))
                     .unwrap_or(path);
                 let decoded = match var(b"PATH_INFO") {
-                    Some(info) => info.to_vec(),
-                    None => path_info::decode(path).into_owned(),
+                    Some(info) => push(&mut buf, info),
+                    None => push(&mut buf, &path_info::decode(path)),
                 };
-                (decoded, raw.to_vec())
+                (decoded, push(&mut buf, raw))
             }
-            _ => (path_info::decode(path).into_owned(), path.to_vec()),
+            _ => {
+                let raw = push(&mut buf, path);
+                let decoded = match path_info::decode(path) {
+                    // Nothing to decode: the same bytes.
+                    std::borrow::Cow::Borrowed(_) => raw,
+                    std::borrow::Cow::Owned(d) => push(&mut buf, &d),
+                };
+                (decoded, raw)
+            }
         };
+        let method = push(&mut buf, request.method.as_slice());
+        let query = push(&mut buf, request.query.as_slice());
+        // A front server's variables name the client and the server it was asked as.
+        let (client_host, client_port) = match var(b"REMOTE_ADDR") {
+            Some(addr) => (
+                push(&mut buf, String::from_utf8_lossy(addr).as_bytes()),
+                port(var(b"REMOTE_PORT")),
+            ),
+            None => (
+                push(&mut buf, request.remote_addr.as_str().as_bytes()),
+                request.remote_port,
+            ),
+        };
+        let (server_name, server_port) = match var(b"SERVER_NAME") {
+            Some(name) => (
+                push(&mut buf, String::from_utf8_lossy(name).as_bytes()),
+                port(var(b"SERVER_PORT")),
+            ),
+            None => (
+                push(&mut buf, request.server_name.as_str().as_bytes()),
+                request.server_port,
+            ),
+        };
+        let root_path = push(&mut buf, var(b"SCRIPT_NAME").unwrap_or_default());
         Incoming {
-            method: request.method.as_slice().to_vec(),
+            buf,
+            method,
             path: decoded,
             raw_path,
-            query: request.query.as_slice().to_vec(),
+            query,
+            root_path,
+            client_host,
+            server_name,
+            headers,
+            client_port,
+            server_port,
             http_version: match request.protocol.as_str() {
                 "HTTP/1.0" => "1.0",
                 _ => "1.1",
             },
             scheme: if https { "https" } else { "http" },
-            headers,
-            // A front server's variables name the client and the server it was asked as.
-            client: match var(b"REMOTE_ADDR") {
-                Some(addr) => (
-                    String::from_utf8_lossy(addr).into_owned(),
-                    port(var(b"REMOTE_PORT")),
-                ),
-                None => (request.remote_addr.as_str().to_owned(), request.remote_port),
-            },
-            server: match var(b"SERVER_NAME") {
-                Some(name) => (
-                    String::from_utf8_lossy(name).into_owned(),
-                    port(var(b"SERVER_PORT")),
-                ),
-                None => (request.server_name.as_str().to_owned(), request.server_port),
-            },
-            root_path: var(b"SCRIPT_NAME").unwrap_or_default().to_vec(),
             asks_upgrade,
             websocket: None,
         }
@@ -124,24 +216,22 @@ fn port(value: Option<&[u8]>) -> u16 {
 }
 
 /// A header of a front server's variables (`HTTP_X_FORWARDED_FOR`, `CONTENT_TYPE`) as an
-/// HTTP header name (`x-forwarded-for`, `content-type`).
-fn cgi_header(h: &Header<'_>) -> Option<(Vec<u8>, Vec<u8>)> {
-    let name = h.name.as_slice();
+/// HTTP header name (`x-forwarded-for`, `content-type`), appended to `buf`; `None` (and
+/// nothing appended) for a variable that is no header.
+fn cgi_header(buf: &mut Vec<u8>, name: &[u8]) -> Option<Span> {
     let bare = match name {
         b"CONTENT_TYPE" | b"CONTENT_LENGTH" => name,
         _ => name.strip_prefix(b"HTTP_")?,
     };
-    let lowered = bare
-        .iter()
-        .map(|&b| {
-            if b == b'_' {
-                b'-'
-            } else {
-                b.to_ascii_lowercase()
-            }
-        })
-        .collect();
-    Some((lowered, h.value.as_slice().to_vec()))
+    let at = buf.len();
+    buf.extend(bare.iter().map(|&b| {
+        if b == b'_' {
+            b'-'
+        } else {
+            b.to_ascii_lowercase()
+        }
+    }));
+    Some(Span(at as u32, buf.len() as u32))
 }
 
 #[cfg(test)]
@@ -155,14 +245,11 @@ mod tests {
             .header("X-Thing", "a")
             .header("x-thing", "b");
         let incoming = spec.with_request(Incoming::from_request);
-        assert_eq!(incoming.path, "/café/x".as_bytes());
-        assert_eq!(incoming.raw_path, b"/caf%C3%A9/x");
-        assert_eq!(incoming.query, b"q=1");
-        let names: Vec<_> = incoming
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_slice(), v.as_slice()))
-            .collect();
+        assert_eq!(incoming.path(), "/café/x".as_bytes());
+        assert_eq!(incoming.raw_path(), b"/caf%C3%A9/x");
+        assert_eq!(incoming.query(), b"q=1");
+        assert_eq!(incoming.method(), b"GET");
+        let names: Vec<_> = incoming.headers().collect();
         assert!(names.ends_with(&[
             (b"x-thing".as_slice(), b"a".as_slice()),
             (b"x-thing".as_slice(), b"b".as_slice())
@@ -181,10 +268,13 @@ mod tests {
 
     #[test]
     fn front_server_variables_become_header_names() {
-        let h = Header::new(b"HTTP_X_FORWARDED_FOR", b"1.2.3.4");
-        assert_eq!(cgi_header(&h).unwrap().0, b"x-forwarded-for");
-        let h = Header::new(b"CONTENT_TYPE", b"text/plain");
-        assert_eq!(cgi_header(&h).unwrap().0, b"content-type");
-        assert!(cgi_header(&Header::new(b"SERVER_NAME", b"x")).is_none());
+        let name = |n: &[u8]| {
+            let mut buf = b"x".to_vec();
+            let span = cgi_header(&mut buf, n)?;
+            Some(buf[span.0 as usize..span.1 as usize].to_vec())
+        };
+        assert_eq!(name(b"HTTP_X_FORWARDED_FOR").unwrap(), b"x-forwarded-for");
+        assert_eq!(name(b"CONTENT_TYPE").unwrap(), b"content-type");
+        assert!(name(b"SERVER_NAME").is_none());
     }
 }

@@ -1,6 +1,8 @@
 //! The ASGI scopes of a request: `http` (ASGI 3.0, HTTP spec 2.3) and `websocket`
 //! (WebSocket spec 2.4, for a request the host offers to upgrade).
 
+use std::cell::RefCell;
+
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -42,34 +44,185 @@ pub fn websocket_extensions(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     Ok(extensions)
 }
 
+/// The keys of an `http` scope, in the order the scope has them.
+const HTTP_KEYS: usize = 14;
+
 /// What every scope of a worker shares: the `asgi` and `extensions` entries (the same
-/// objects each time: apps read them), and the lifespan's state (each request gets a
-/// shallow copy, as uvicorn gives).
-pub struct Shared<'a, 'py> {
-    /// `asgi`.
-    pub asgi: &'a Bound<'py, PyDict>,
-    /// `extensions`.
-    pub extensions: &'a Bound<'py, PyDict>,
+/// objects each time: apps read them), the lifespan's state (each request gets a shallow
+/// copy, as uvicorn gives), and what makes a scope cheaper to build on the loop's thread:
+/// an `http` scope with every key in place, copied per request (one allocation of the
+/// right size, no resizing as keys go in), and the header pairs of the last request by
+/// position (a keep-alive client sends the same ones each time: the same immutable
+/// `(bytes, bytes)` tuples are handed out again).
+pub struct Shared {
+    /// `asgi` of `http` scopes.
+    pub asgi: Py<PyDict>,
+    /// `extensions` of `http` scopes.
+    pub extensions: Py<PyDict>,
+    /// `asgi` of `websocket` scopes.
+    pub ws_asgi: Py<PyDict>,
+    /// `extensions` of `websocket` scopes.
+    pub ws_extensions: Py<PyDict>,
     /// The lifespan's state.
-    pub state: &'a Bound<'py, PyDict>,
+    pub state: Py<PyDict>,
+    /// An `http` scope whose per-request values are None.
+    template: Py<PyDict>,
+    /// The last header pairs seen, by position.
+    headers: RefCell<Vec<(usize, Vec<u8>, Py<PyTuple>)>>,
+    /// The last `server` pair.
+    server: RefCell<Option<(Vec<u8>, u16, Py<PyTuple>)>>,
+    /// The last client address.
+    client_host: RefCell<Option<(Vec<u8>, Py<PyString>)>>,
+}
+
+/// Most header positions remembered.
+const CACHED_HEADERS: usize = 32;
+
+/// Longest header pair (name and value) remembered.
+const CACHED_HEADER_BYTES: usize = 256;
+
+impl Shared {
+    /// The shared parts of this worker's scopes, with `state` the lifespan's.
+    pub fn new(py: Python<'_>, state: Bound<'_, PyDict>) -> PyResult<Shared> {
+        let asgi = asgi_versions(py)?;
+        let extensions = extensions(py)?;
+        let template = PyDict::new(py);
+        let none = py.None();
+        for (key, value) in [
+            (intern!(py, "type"), intern!(py, "http").as_any()),
+            (intern!(py, "asgi"), asgi.as_any()),
+            (intern!(py, "http_version"), none.bind(py)),
+            (intern!(py, "method"), none.bind(py)),
+            (intern!(py, "scheme"), none.bind(py)),
+            (intern!(py, "path"), none.bind(py)),
+            (intern!(py, "raw_path"), none.bind(py)),
+            (intern!(py, "query_string"), none.bind(py)),
+            (intern!(py, "root_path"), none.bind(py)),
+            (intern!(py, "headers"), none.bind(py)),
+            (intern!(py, "client"), none.bind(py)),
+            (intern!(py, "server"), none.bind(py)),
+            (intern!(py, "state"), none.bind(py)),
+            (intern!(py, "extensions"), extensions.as_any()),
+        ] {
+            template.set_item(key, value)?;
+        }
+        debug_assert_eq!(template.len(), HTTP_KEYS);
+        Ok(Shared {
+            asgi: asgi.unbind(),
+            extensions: extensions.unbind(),
+            ws_asgi: websocket_asgi_versions(py)?.unbind(),
+            ws_extensions: websocket_extensions(py)?.unbind(),
+            state: state.unbind(),
+            template: template.unbind(),
+            headers: RefCell::new(Vec::new()),
+            server: RefCell::new(None),
+            client_host: RefCell::new(None),
+        })
+    }
+
+    /// The `headers` list of `incoming`.
+    fn headers<'py>(&self, py: Python<'py>, incoming: &Incoming) -> PyResult<Bound<'py, PyList>> {
+        let mut cache = self.headers.borrow_mut();
+        let mut pairs = Vec::with_capacity(incoming.headers().len());
+        for (i, (name, value)) in incoming.headers().enumerate() {
+            if let Some((name_len, bytes, pair)) = cache.get(i) {
+                if *name_len == name.len()
+                    && bytes.len() == name.len() + value.len()
+                    && bytes[..name.len()] == *name
+                    && bytes[name.len()..] == *value
+                {
+                    pairs.push(pair.clone_ref(py));
+                    continue;
+                }
+            }
+            let pair =
+                PyTuple::new(py, [PyBytes::new(py, name), PyBytes::new(py, value)])?.unbind();
+            let len = name.len() + value.len();
+            if i < CACHED_HEADERS && len <= CACHED_HEADER_BYTES {
+                let mut bytes = Vec::with_capacity(len);
+                bytes.extend_from_slice(name);
+                bytes.extend_from_slice(value);
+                let entry = (name.len(), bytes, pair.clone_ref(py));
+                if i < cache.len() {
+                    cache[i] = entry;
+                } else if i == cache.len() {
+                    cache.push(entry);
+                }
+            }
+            pairs.push(pair);
+        }
+        PyList::new(py, pairs)
+    }
+
+    /// The `server` pair.
+    fn server<'py>(&self, py: Python<'py>, incoming: &Incoming) -> PyResult<Bound<'py, PyTuple>> {
+        let (name, port) = incoming.server();
+        let mut last = self.server.borrow_mut();
+        if let Some((n, p, pair)) = last.as_ref() {
+            if *p == port && n.as_slice() == name {
+                return Ok(pair.bind(py).clone());
+            }
+        }
+        let pair = (String::from_utf8_lossy(name), port).into_pyobject(py)?;
+        *last = Some((name.to_vec(), port, pair.clone().unbind()));
+        Ok(pair)
+    }
+
+    /// The client's address as a string.
+    fn client_host<'py>(&self, py: Python<'py>, host: &[u8]) -> Bound<'py, PyString> {
+        let mut last = self.client_host.borrow_mut();
+        if let Some((h, s)) = last.as_ref() {
+            if h.as_slice() == host {
+                return s.bind(py).clone();
+            }
+        }
+        let s = PyString::new(py, &String::from_utf8_lossy(host));
+        *last = Some((host.to_vec(), s.clone().unbind()));
+        s
+    }
+}
+
+/// `GET`, ... as a Python string, the usual methods without a new object.
+fn method<'py>(py: Python<'py>, method: &[u8]) -> Bound<'py, PyString> {
+    match method {
+        b"GET" => intern!(py, "GET").clone(),
+        b"POST" => intern!(py, "POST").clone(),
+        b"HEAD" => intern!(py, "HEAD").clone(),
+        b"PUT" => intern!(py, "PUT").clone(),
+        b"DELETE" => intern!(py, "DELETE").clone(),
+        b"PATCH" => intern!(py, "PATCH").clone(),
+        b"OPTIONS" => intern!(py, "OPTIONS").clone(),
+        other => PyString::new(py, &String::from_utf8_lossy(other)),
+    }
+}
+
+/// `1.0` or `1.1`, interned.
+fn http_version<'py>(py: Python<'py>, version: &str) -> &'py Bound<'py, PyString> {
+    match version {
+        "1.0" => intern!(py, "1.0"),
+        _ => intern!(py, "1.1"),
+    }
 }
 
 /// The `http` scope of `incoming`.
 pub fn http<'py>(
     py: Python<'py>,
     incoming: &Incoming,
-    shared: &Shared<'_, 'py>,
+    shared: &Shared,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let scope = PyDict::new(py);
-    scope.set_item(intern!(py, "type"), intern!(py, "http"))?;
-    scope.set_item(intern!(py, "asgi"), shared.asgi)?;
-    scope.set_item(intern!(py, "http_version"), incoming.http_version)?;
+    // A copy of the template: its keys in place, the per-request values replace None.
+    let scope = shared.template.bind(py).copy()?;
     scope.set_item(
-        intern!(py, "method"),
-        PyString::new(py, &String::from_utf8_lossy(&incoming.method)),
+        intern!(py, "http_version"),
+        http_version(py, incoming.http_version),
     )?;
-    scope.set_item(intern!(py, "scheme"), incoming.scheme)?;
-    request_keys(py, &scope, incoming, shared)?;
+    scope.set_item(intern!(py, "method"), method(py, incoming.method()))?;
+    let scheme = match incoming.scheme {
+        "https" => intern!(py, "https"),
+        _ => intern!(py, "http"),
+    };
+    scope.set_item(intern!(py, "scheme"), scheme)?;
+    request_values(py, &scope, incoming, shared)?;
     Ok(scope)
 }
 
@@ -78,18 +231,22 @@ pub fn websocket<'py>(
     py: Python<'py>,
     incoming: &Incoming,
     subprotocols: &[String],
-    shared: &Shared<'_, 'py>,
+    shared: &Shared,
 ) -> PyResult<Bound<'py, PyDict>> {
     let scope = PyDict::new(py);
     scope.set_item(intern!(py, "type"), intern!(py, "websocket"))?;
-    scope.set_item(intern!(py, "asgi"), shared.asgi)?;
-    scope.set_item(intern!(py, "http_version"), incoming.http_version)?;
+    scope.set_item(intern!(py, "asgi"), shared.ws_asgi.bind(py))?;
+    scope.set_item(
+        intern!(py, "http_version"),
+        http_version(py, incoming.http_version),
+    )?;
     let scheme = match incoming.scheme {
-        "https" => "wss",
-        _ => "ws",
+        "https" => intern!(py, "wss"),
+        _ => intern!(py, "ws"),
     };
     scope.set_item(intern!(py, "scheme"), scheme)?;
-    request_keys(py, &scope, incoming, shared)?;
+    request_values(py, &scope, incoming, shared)?;
+    scope.set_item(intern!(py, "extensions"), shared.ws_extensions.bind(py))?;
     scope.set_item(
         intern!(py, "subprotocols"),
         PyList::new(py, subprotocols.iter().map(String::as_str))?,
@@ -97,49 +254,36 @@ pub fn websocket<'py>(
     Ok(scope)
 }
 
-/// The keys both scopes have: path, raw_path, query_string, root_path, headers, client,
-/// server, state and extensions.
+/// The values both scopes have: path, raw_path, query_string, root_path, headers, client,
+/// server and state.
 #[inline]
-fn request_keys<'py>(
+fn request_values<'py>(
     py: Python<'py>,
     scope: &Bound<'py, PyDict>,
     incoming: &Incoming,
-    shared: &Shared<'_, 'py>,
+    shared: &Shared,
 ) -> PyResult<()> {
     scope.set_item(
         intern!(py, "path"),
-        PyString::new(py, &String::from_utf8_lossy(&incoming.path)),
+        PyString::new(py, &String::from_utf8_lossy(incoming.path())),
     )?;
     scope.set_item(
         intern!(py, "raw_path"),
-        PyBytes::new(py, &incoming.raw_path),
+        PyBytes::new(py, incoming.raw_path()),
     )?;
     scope.set_item(
         intern!(py, "query_string"),
-        PyBytes::new(py, &incoming.query),
+        PyBytes::new(py, incoming.query()),
     )?;
     scope.set_item(
         intern!(py, "root_path"),
-        PyString::new(py, &String::from_utf8_lossy(&incoming.root_path)),
+        PyString::new(py, &String::from_utf8_lossy(incoming.root_path())),
     )?;
-    let headers = PyList::empty(py);
-    for (name, value) in &incoming.headers {
-        headers.append(PyTuple::new(
-            py,
-            [PyBytes::new(py, name), PyBytes::new(py, value)],
-        )?)?;
-    }
-    scope.set_item(intern!(py, "headers"), headers)?;
-    scope.set_item(
-        intern!(py, "client"),
-        (incoming.client.0.as_str(), incoming.client.1),
-    )?;
-    scope.set_item(
-        intern!(py, "server"),
-        (incoming.server.0.as_str(), incoming.server.1),
-    )?;
-    scope.set_item(intern!(py, "state"), shared.state.copy()?)?;
-    scope.set_item(intern!(py, "extensions"), shared.extensions)?;
+    scope.set_item(intern!(py, "headers"), shared.headers(py, incoming)?)?;
+    let (host, port) = incoming.client();
+    scope.set_item(intern!(py, "client"), (shared.client_host(py, host), port))?;
+    scope.set_item(intern!(py, "server"), shared.server(py, incoming)?)?;
+    scope.set_item(intern!(py, "state"), shared.state.bind(py).copy()?)?;
     Ok(())
 }
 
@@ -153,15 +297,9 @@ mod tests {
         let spec = RequestSpec::get("/a%20b?x=1").header("Accept", "*/*");
         let incoming = spec.with_request(Incoming::from_request);
         python(|py| {
-            let asgi = asgi_versions(py).unwrap();
             let state = PyDict::new(py);
             state.set_item("db", 1).unwrap();
-            let extensions = extensions(py).unwrap();
-            let shared = Shared {
-                asgi: &asgi,
-                extensions: &extensions,
-                state: &state,
-            };
+            let shared = Shared::new(py, state.clone()).unwrap();
             let scope = http(py, &incoming, &shared).unwrap();
             let get = |k: &str| scope.get_item(k).unwrap().unwrap();
             assert_eq!(get("type").extract::<String>().unwrap(), "http");
@@ -186,14 +324,8 @@ mod tests {
             .header("Sec-WebSocket-Protocol", "b, a");
         let incoming = spec.with_request(Incoming::from_request);
         python(|py| {
-            let asgi = websocket_asgi_versions(py).unwrap();
             let state = PyDict::new(py);
-            let extensions = websocket_extensions(py).unwrap();
-            let shared = Shared {
-                asgi: &asgi,
-                extensions: &extensions,
-                state: &state,
-            };
+            let shared = Shared::new(py, state).unwrap();
             let offered = ["b".to_string(), "a".to_string()];
             let scope = websocket(py, &incoming, &offered, &shared).unwrap();
             let get = |k: &str| scope.get_item(k).unwrap().unwrap();

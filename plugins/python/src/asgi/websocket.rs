@@ -124,7 +124,7 @@ impl WebSocket {
     fn what(&self) -> String {
         format!(
             "WebSocket {}",
-            String::from_utf8_lossy(&self.request.raw_path)
+            String::from_utf8_lossy(self.request.raw_path())
         )
     }
 
