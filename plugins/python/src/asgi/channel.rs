@@ -312,7 +312,7 @@ fn done(py: Python<'_>) -> PyResult<Py<PyAny>> {
 pub struct Ready(Option<PyResult<Py<PyAny>>>);
 
 impl Ready {
-    fn new(py: Python<'_>, answer: PyResult<Py<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn make(py: Python<'_>, answer: PyResult<Py<PyAny>>) -> PyResult<Py<PyAny>> {
         Ok(Py::new(py, Ready(Some(answer)))?.into_any())
     }
 }
@@ -390,12 +390,12 @@ impl Channel {
         let py = slf.py();
         let this = slf.get();
         match this.receive(py) {
-            Ok(Some(message)) => Ready::new(py, Ok(message.into_any().unbind())),
+            Ok(Some(message)) => Ready::make(py, Ok(message.into_any().unbind())),
             Ok(None) => match WAITS.get() {
                 Some(waits) => waits.receive.call1(py, (slf, this.event_loop.bind(py))),
                 None => Err(PyRuntimeError::new_err("the ASGI glue is not loaded")),
             },
-            Err(err) => Ready::new(py, Err(err)),
+            Err(err) => Ready::make(py, Err(err)),
         }
     }
 
@@ -411,7 +411,7 @@ impl Channel {
                 Some(waits) => waits.writable.call1(py, (slf, this.event_loop.bind(py))),
                 None => Err(PyRuntimeError::new_err("the ASGI glue is not loaded")),
             },
-            Err(err) => Ready::new(py, Err(err)),
+            Err(err) => Ready::make(py, Err(err)),
         }
     }
 

@@ -68,12 +68,18 @@ pub struct Shared {
     /// An `http` scope whose per-request values are None.
     template: Py<PyDict>,
     /// The last header pairs seen, by position.
-    headers: RefCell<Vec<(usize, Vec<u8>, Py<PyTuple>)>>,
+    headers: RefCell<Vec<CachedHeader>>,
     /// The last `server` pair.
-    server: RefCell<Option<(Vec<u8>, u16, Py<PyTuple>)>>,
+    server: RefCell<Option<CachedServer>>,
     /// The last client address.
     client_host: RefCell<Option<(Vec<u8>, Py<PyString>)>>,
 }
+
+/// A header pair remembered: the name's length, the name and value's bytes, the tuple.
+type CachedHeader = (usize, Vec<u8>, Py<PyTuple>);
+
+/// The `server` pair remembered: the name, the port, the tuple.
+type CachedServer = (Vec<u8>, u16, Py<PyTuple>);
 
 /// Most header positions remembered.
 const CACHED_HEADERS: usize = 32;
