@@ -324,6 +324,53 @@ mod tests {
     }
 
     #[test]
+    fn header_pairs_are_reused_only_where_they_repeat() {
+        let first = RequestSpec::get("/")
+            .header("Accept", "*/*")
+            .header("X-A", "1")
+            .with_request(Incoming::from_request);
+        // The same names at the same places with one value changed; then that name
+        // changed.
+        let second = RequestSpec::get("/")
+            .header("Accept", "*/*")
+            .header("X-A", "2")
+            .with_request(Incoming::from_request);
+        let third = RequestSpec::get("/")
+            .header("Accept", "*/*")
+            .header("X-A1", "2")
+            .with_request(Incoming::from_request);
+        python(|py| {
+            let shared = Shared::new(py, PyDict::new(py)).unwrap();
+            let headers = |incoming: &Incoming| {
+                http(py, incoming, &shared)
+                    .unwrap()
+                    .get_item("headers")
+                    .unwrap()
+                    .unwrap()
+                    .cast_into::<PyList>()
+                    .unwrap()
+            };
+            let pairs =
+                |list: &Bound<'_, PyList>| -> Vec<(Vec<u8>, Vec<u8>)> { list.extract().unwrap() };
+            let (a, b, c, again) = (
+                headers(&first),
+                headers(&second),
+                headers(&third),
+                headers(&first),
+            );
+            let last = |list: &Bound<'_, PyList>| pairs(list).last().cloned().unwrap();
+            assert_eq!(last(&a), (b"x-a".to_vec(), b"1".to_vec()));
+            assert_eq!(last(&b), (b"x-a".to_vec(), b"2".to_vec()));
+            assert_eq!(last(&c), (b"x-a1".to_vec(), b"2".to_vec()));
+            assert_eq!(pairs(&again), pairs(&a));
+            // An unchanged pair is the same tuple; a changed one a new one.
+            let n = a.len();
+            assert!(a.get_item(n - 2).unwrap().is(&b.get_item(n - 2).unwrap()));
+            assert!(!a.get_item(n - 1).unwrap().is(&b.get_item(n - 1).unwrap()));
+        });
+    }
+
+    #[test]
     fn the_websocket_scope_has_every_key_of_the_websocket_spec() {
         let spec = RequestSpec::get("/chat%21?room=1")
             .header("Upgrade", "websocket")
