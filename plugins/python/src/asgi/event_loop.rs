@@ -143,6 +143,9 @@ struct Local {
     channels: HashMap<u64, Held>,
     runner: Arc<Runner>,
     events: Vec<Event>,
+    /// The `park` function, and whether a call of it is scheduled.
+    park: Py<PyAny>,
+    park_pending: bool,
 }
 
 thread_local! {
@@ -329,6 +332,8 @@ fn run(
                 channels: HashMap::new(),
                 runner: runner.clone(),
                 events: Vec::with_capacity(256),
+                park: wrap_pyfunction!(park, &glue)?.into_any().unbind(),
+                park_pending: false,
             });
             Ok::<_, PyErr>(())
         })?;
@@ -377,19 +382,75 @@ pub(super) fn forget_request(id: u64) {
 /// The bridge's fd is readable: take what the host's threads queued.
 #[pyfunction]
 fn drain(py: Python<'_>) -> PyResult<()> {
+    batch(py, false)
+}
+
+/// Scheduled (`call_soon`) by a batch, so it runs after what the batch started: takes
+/// what was queued meanwhile (the host did not wake the loop for it), or lets the host
+/// wake the loop from now on.
+#[pyfunction]
+fn park(py: Python<'_>) -> PyResult<()> {
+    batch(py, true)
+}
+
+/// Takes a batch (woken by the eventfd, or looking again when `parking`), runs it, and
+/// makes sure a park follows.
+fn batch(py: Python<'_>, parking: bool) -> PyResult<()> {
     let Some((runner, mut events)) = LOCAL.with(|local| {
-        local
-            .borrow_mut()
-            .as_mut()
-            .map(|l| (l.runner.clone(), std::mem::take(&mut l.events)))
+        local.borrow_mut().as_mut().map(|l| {
+            if parking {
+                l.park_pending = false;
+            }
+            (l.runner.clone(), std::mem::take(&mut l.events))
+        })
     }) else {
         return Ok(());
     };
-    runner.bridge.take(&mut events);
+    let taken = if parking {
+        runner.bridge.park(&mut events)
+    } else {
+        runner.bridge.take(&mut events);
+        true
+    };
+    let result = if taken {
+        run_events(py, &runner, &mut events)
+    } else {
+        Ok(())
+    };
+    events.clear();
+    let schedule = LOCAL.with(|local| {
+        let mut local = local.borrow_mut();
+        let l = local.as_mut()?;
+        l.events = events;
+        if !taken || l.park_pending {
+            return None;
+        }
+        l.park_pending = true;
+        Some((l.event_loop.clone_ref(py), l.park.clone_ref(py)))
+    });
+    if let Some((event_loop, park)) = schedule {
+        if event_loop
+            .call_method1(py, intern!(py, "call_soon"), (park,))
+            .is_err()
+        {
+            // No park will come: the host must wake the loop from now on.
+            LOCAL.with(|local| {
+                if let Some(l) = local.borrow_mut().as_mut() {
+                    l.park_pending = false;
+                }
+            });
+            runner.bridge.doze();
+        }
+    }
+    result
+}
+
+/// Runs what a batch took.
+fn run_events(py: Python<'_>, runner: &Arc<Runner>, events: &mut Vec<Event>) -> PyResult<()> {
     for event in events.drain(..) {
         match event {
             Event::Request(id, incoming, exchange) => {
-                begin(py, &runner, id, incoming, exchange)?;
+                begin(py, runner, id, incoming, exchange)?;
             }
             Event::Wake(id, readiness) => {
                 let channel = LOCAL.with(|local| {
@@ -425,11 +486,6 @@ fn drain(py: Python<'_>) -> PyResult<()> {
             }
         }
     }
-    LOCAL.with(|local| {
-        if let Some(l) = local.borrow_mut().as_mut() {
-            l.events = events;
-        }
-    });
     Ok(())
 }
 
