@@ -469,9 +469,10 @@ VERSIONED = {
 }
 
 
-def versions(kind: str = "wsgi") -> str:
-    """The installed versions of the peers (and frameworks), read by the venv's Python."""
-    names = VERSIONED[kind]
+def versions(kind: str = "wsgi", names: list[tuple[str, str]] | None = None) -> str:
+    """The installed versions of the peers (and frameworks), read by the venv's Python:
+    those of the app kind's, or `names` ((label, distribution) pairs) when given."""
+    names = names if names is not None else VERSIONED[kind]
     script = (
         "import importlib.metadata as m, sys\n"
         "for name in sys.argv[1:]:\n"
