@@ -56,7 +56,7 @@ READY_APP = http_bench.App(
     "ws_echo", MODULE, CALLABLE, "/", "WebSocket echo (raw ASGI 3)",
     lambda body: body == b"Hello, World!", "Hello, World!", needs_venv=True, kind="asgi")
 
-DEFAULT_SERVERS = "rsgi,granian,uvicorn,uvicorn-wsproto,null"
+DEFAULT_SERVERS = "rsgi,granian,uvicorn,uvicorn-sansio,uvicorn-wsproto,null"
 # The servers the ratio columns divide by (name, column title).
 COMPARED = [("granian", "granian"), ("uvicorn", "uvicorn (websockets)"),
             ("uvicorn-wsproto", "uvicorn (wsproto)")]
@@ -117,11 +117,14 @@ def server_table(rsgi_bin: Path, wsload: Path) -> list[Server]:
                  "8192 (default 1024) so that it takes the idle test's connections",
         ),
         Server("uvicorn", "uvicorn --ws websockets", uvicorn("websockets"),
-               note="uvloop, httptools; websockets' legacy server, uvicorn's --ws auto"),
+               note="uvloop, httptools; websockets' legacy server (deprecated in uvicorn 0.55, "
+                    "which warns that --ws websockets will mean websockets-sansio)"),
         Server("uvicorn-wsproto", "uvicorn --ws wsproto", uvicorn("wsproto"),
                note="uvloop, httptools"),
         Server("uvicorn-sansio", "uvicorn --ws websockets-sansio",
-               uvicorn("websockets-sansio"), note="uvloop, httptools; websockets' Sans-I/O core"),
+               uvicorn("websockets-sansio"),
+               note="uvloop, httptools; websockets' Sans-I/O core, what uvicorn 0.55's "
+                    "--ws auto picks"),
         # Not a peer: the ceiling of this setup (the generator and the kernel's loopback).
         Server("null", "wsload serve (no Python)",
                lambda port: [str(wsload), "serve", f"127.0.0.1:{port}"],
@@ -390,7 +393,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--servers", default=DEFAULT_SERVERS,
                         help="comma-separated, from rsgi, rsgi-asyncio, granian, uvicorn, "
-                             "uvicorn-wsproto, uvicorn-sansio, null (default: %(default)s)")
+                             "uvicorn-sansio, uvicorn-wsproto, null (default: %(default)s)")
     parser.add_argument("--sizes", default="64,16k", help="message sizes (default: %(default)s)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per run")

@@ -523,14 +523,28 @@ impl Conn {
             self.end = 0;
         }
     }
+}
 
-    /// Sends a close frame (1000), best effort, and shuts the socket down.
-    fn close(&mut self, rng: &mut Rng) {
-        if self.dead.is_none() {
-            self.queue(OP_CLOSE, &1000u16.to_be_bytes(), rng);
-            self.flush();
+/// The close handshake on every connection still open: a close frame (1000), then up to
+/// 2 s for the server's close frame or end of stream, so that servers see a clean close.
+fn close_all(conns: &mut [Conn], poll: &mut Poll, events: &mut Events, rng: &mut Rng) {
+    for c in conns.iter_mut().filter(|c| c.dead.is_none()) {
+        c.queue(OP_CLOSE, &1000u16.to_be_bytes(), rng);
+        c.flush();
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while conns.iter().any(|c| c.dead.is_none()) {
+        let now = Instant::now();
+        if now >= deadline || poll.poll(events, Some(deadline - now)).is_err() {
+            return;
         }
-        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+        for event in events.iter() {
+            let c = &mut conns[event.token().0];
+            if c.dead.is_none() {
+                c.flush();
+                c.read(None, rng);
+            }
+        }
     }
 }
 
@@ -658,10 +672,8 @@ fn echo(args: &Args, target: &Target) -> Result<(), String> {
         }
     }
     let cpu = cpu_time().saturating_sub(cpu_at_start.unwrap_or_default());
-    for c in conns.iter_mut() {
-        c.close(&mut rng);
-    }
     let dead = conns.iter().filter(|c| c.dead.is_some()).count();
+    close_all(&mut conns, &mut poll, &mut events, &mut rng);
     latencies.sort_unstable();
     let rate = in_window as f64 / args.duration;
     let cpu_pct = 100.0 * cpu.as_secs_f64() / args.duration;
@@ -740,9 +752,7 @@ fn idle(args: &Args, target: &Target) -> Result<(), String> {
         }
     }
     let lost = conns.iter().filter(|c| c.dead.is_some()).count();
-    for c in conns.iter_mut() {
-        c.close(&mut rng);
-    }
+    close_all(&mut conns, &mut poll, &mut events, &mut rng);
     println!("closed {} ({lost} lost while idle)", conns.len());
     Ok(())
 }
