@@ -479,8 +479,8 @@ def main() -> int:
                     try:
                         run = measure_echo(server, size, run_no, args)
                     except http_bench.StartFailed as err:
-                        outcome.skipped = str(err)
-                        log(f"{server.name} {fmt_size(size)} run {run_no}: skipped: {err}")
+                        outcome.skipped = f"{fmt_size(size)} run {run_no}: {err}"
+                        log(f"{server.name} {fmt_size(size)} run {run_no}: failed: {err}")
                         continue
                     outcome.runs.setdefault(size, []).append(run)
                     log(f"{server.name} {fmt_size(size)} run {run_no}: {run.rate:,.0f} msgs/s, "
@@ -505,7 +505,9 @@ def main() -> int:
     for server in servers:
         outcome = outcomes[server.name]
         if outcome.skipped:
-            notes.append(f"- {server.label}: skipped: {outcome.skipped}")
+            ran = any(outcome.runs.values())
+            notes.append(f"- {server.label}: {'some runs failed' if ran else 'skipped'}: "
+                         f"{outcome.skipped}")
         if outcome.memory_note:
             notes.append(f"- {server.label}: idle test: {outcome.memory_note}")
         if server.note:

@@ -233,9 +233,12 @@ fn handshake(target: &Target, rng: &mut Rng) -> Result<(StdTcpStream, Vec<u8>), 
         if buf.len() > 16 << 10 {
             return Err("handshake: a response head over 16 KiB".into());
         }
-        let n = stream
-            .read(&mut chunk)
-            .map_err(|e| format!("handshake read: {e}"))?;
+        let n = stream.read(&mut chunk).map_err(|e| match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                format!("handshake: no answer within {} s", timeout.as_secs())
+            }
+            _ => format!("handshake read: {e}"),
+        })?;
         if n == 0 {
             return Err("handshake: the server closed the connection".into());
         }
